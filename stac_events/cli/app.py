@@ -1,0 +1,45 @@
+"""The command tree: `stac-events [global options] COMMAND ...`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from stac_events import __version__
+from stac_events.cli import event
+from stac_events.cli.context import current_run
+
+app = typer.Typer(
+    name="stac-events",
+    help=(
+        "Push events into StackState's Receiver API from a terminal, a script or a CI "
+        "pipeline. A drop-in for the old `stac event send`.\n\n"
+        'Try: stac-events event send DeployEvent --title "Deployed 1.4" --dry-run'
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(event.app, name="event")
+
+
+def _print_version(ctx: typer.Context, value: bool) -> None:
+    if value:
+        current_run(ctx).env.stdout.write(f"stac-events {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        Optional[bool],
+        typer.Option(
+            "--version",
+            help="Print the version and exit.",
+            callback=_print_version,
+            is_eager=True,
+        ),
+    ] = None,
+) -> None:
+    """Push events into StackState from the command line."""

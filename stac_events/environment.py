@@ -1,0 +1,50 @@
+"""Everything a run reads from the outside world, gathered so tests can build their own."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Callable, Mapping, Optional
+
+
+def _isatty(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+@dataclass
+class Environment:
+    """Streams, variables, clock and host name of one run (HTTPie's idea of an environment)."""
+
+    stdin: IO[str] = field(default_factory=lambda: sys.stdin)
+    stdout: IO[str] = field(default_factory=lambda: sys.stdout)
+    stderr: IO[str] = field(default_factory=lambda: sys.stderr)
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    cwd: Path = field(default_factory=Path.cwd)
+    clock: Callable[[], float] = time.time
+    hostname: Callable[[], str] = socket.gethostname
+    stdin_isatty: Optional[bool] = None
+    stdout_isatty: Optional[bool] = None
+    stderr_isatty: Optional[bool] = None
+
+    def __post_init__(self) -> None:
+        if self.stdin_isatty is None:
+            self.stdin_isatty = _isatty(self.stdin)
+        if self.stdout_isatty is None:
+            self.stdout_isatty = _isatty(self.stdout)
+        if self.stderr_isatty is None:
+            self.stderr_isatty = _isatty(self.stderr)
+
+    @property
+    def no_color(self) -> bool:
+        """True when colors are unwanted: https://no-color.org, or a dumb terminal."""
+        return bool(self.environ.get("NO_COLOR")) or self.environ.get("TERM") == "dumb"
+
+    def color_for(self, stream_isatty: Optional[bool]) -> bool:
+        return bool(stream_isatty) and not self.no_color

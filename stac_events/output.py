@@ -1,0 +1,154 @@
+"""What a run shows: payloads and results on stdout, messages on stderr.
+
+Colors only on a terminal and never with NO_COLOR. `rich` is loaded only to
+highlight a payload on a terminal.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, List, Optional
+
+import click
+
+from stac_events.environment import Environment
+from stac_events.errors import StacEventsError
+from stac_events.redact import redact
+
+ISSUES_URL = "https://github.com/stac-events/stac-events/issues"
+
+
+class Output:
+    """Renders for one run; `mode` is "text" or "json", `quiet` silences success."""
+
+    def __init__(
+        self,
+        env: Environment,
+        *,
+        prog: str = "stac-events",
+        mode: str = "text",
+        quiet: bool = False,
+        debug: bool = False,
+    ) -> None:
+        self.env = env
+        self.prog = prog
+        self.mode = mode
+        self.quiet = quiet
+        self.debug = debug
+        self.secrets: List[str] = []
+
+    # stderr: messages for people
+
+    def _say(self, label: str, color: str, message: str) -> None:
+        prefix = f"{self.prog}: {label}:"
+        if self.env.color_for(self.env.stderr_isatty):
+            prefix = click.style(prefix, fg=color, bold=True)
+        self.env.stderr.write(f"{prefix} {self.mask(message)}\n")
+        self.env.stderr.flush()
+
+    def mask(self, text: str) -> str:
+        return redact(text, *self.secrets)
+
+    def warn(self, message: str) -> None:
+        self._say("warning", "yellow", message)
+
+    def note(self, message: str) -> None:
+        """Information a person may want; silent with -q."""
+        if not self.quiet:
+            self.env.stderr.write(self.mask(message) + "\n")
+            self.env.stderr.flush()
+
+    # stdout: data for programs
+
+    def payload(self, body: bytes) -> None:
+        """Print a payload: highlighted on a terminal, the exact wire bytes when piped."""
+        if self.env.stdout_isatty:
+            text = self.mask(json.dumps(json.loads(body), indent=2, ensure_ascii=False))
+            if self.env.color_for(True):
+                from rich.console import Console
+                from rich.syntax import Syntax
+
+                console = Console(file=self.env.stdout, force_terminal=True, soft_wrap=True)
+                console.print(Syntax(text, "json", theme="ansi_dark", background_color="default"))
+                return
+            self.env.stdout.write(text + "\n")
+        else:
+            self.env.stdout.write(self.mask(body.decode()) + "\n")
+        self.env.stdout.flush()
+
+    def result(self, summary: Dict[str, Any], text: str) -> None:
+        """A success: one JSON object with --output json, else a line on stderr."""
+        if self.mode == "json":
+            self._json({"ok": True, **summary})
+        elif not self.quiet:
+            self.note(text)
+
+    def failure(self, error: StacEventsError) -> None:
+        message = error.message
+        if error.hint:
+            message += (" " if message.endswith(("?", ".")) else "; ") + error.hint
+        if self.mode == "json":
+            body: Dict[str, Any] = {"kind": error.kind, **error.details(), "message": error.message}
+            if error.hint:
+                body["hint"] = error.hint
+            self._json({"ok": False, "error": body})
+        self._say("error", "red", message)
+
+    def internal_error(self, error: BaseException) -> None:
+        where = _origin(error)
+        self.failure(
+            _Internal(
+                f"internal error: {type(error).__name__}: {error}{where}. "
+                f"This is a bug in {self.prog}; please report it at {ISSUES_URL} "
+                f"with the output of the same command run with --debug"
+            )
+        )
+        if self.debug:
+            self.traceback(error)
+
+    def traceback(self, error: BaseException) -> None:
+        import traceback
+
+        text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+        self.env.stderr.write(self.mask(text))
+
+    def enable_debug_log(self) -> None:
+        """Send request logs (ours and urllib3's) to stderr, with the key masked."""
+        import logging
+
+        mask = self.mask
+
+        class MaskingFormatter(logging.Formatter):
+            def format(self, record: logging.LogRecord) -> str:
+                return mask(super().format(record))
+
+        handler = logging.StreamHandler(self.env.stderr)
+        handler.setFormatter(MaskingFormatter("debug: %(name)s: %(message)s"))
+        for name in ("stac_events", "urllib3"):
+            logger = logging.getLogger(name)
+            logger.setLevel(logging.DEBUG)
+            logger.addHandler(handler)
+
+    def _json(self, document: Dict[str, Any]) -> None:
+        self.env.stdout.write(self.mask(json.dumps(document, ensure_ascii=False)) + "\n")
+        self.env.stdout.flush()
+
+
+class _Internal(StacEventsError):
+    kind = "internal"
+
+
+def _origin(error: BaseException) -> str:
+    import traceback
+
+    frames = traceback.extract_tb(error.__traceback__)
+    if not frames:
+        return ""
+    last = frames[-1]
+    return f" (at {last.filename.rsplit('/', 1)[-1]}:{last.lineno})"
+
+
+def summary_line(events: int, requests: int, status: Optional[int], address: str, ms: int) -> str:
+    noun = "event" if events == 1 else "events"
+    via = "" if requests == 1 else f" in {requests} requests"
+    return f"sent {events} {noun}{via} to {address} ({status}, {ms} ms)"

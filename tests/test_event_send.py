@@ -1,0 +1,565 @@
+"""`event send` end to end: flags in, the exact payload out, against a real local receiver."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import List
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from stac_events import __version__
+from tests.conftest import API_KEY, NOW, Cli, no_secret, single_event
+
+INTAKE = "/receiver/stsAgent/intake"
+
+# The `stac event send` example from StackState's "Push events over HTTP" page, verbatim.
+DOCS_EXAMPLE = [
+    "event", "send", "event_type",
+    "--title", "event_title",
+    "-i", "element_identifier1", "element_identifier2",
+    "-s", "source_system",
+    "-c", "Changes",
+    "-d", '{"data_key1":"data_value1", "data_key2":"data_value2"}',
+    "--links", "link_title1: link_url1", "link_title2: link_url2",
+]  # fmt: skip
+
+DOCS_EVENT = {
+    "context": {
+        "category": "Changes",
+        "data": {"data_key1": "data_value1", "data_key2": "data_value2"},
+        "element_identifiers": ["element_identifier1", "element_identifier2"],
+        "source": "source_system",
+        "source_links": [
+            {"title": "link_title1", "url": "link_url1"},
+            {"title": "link_title2", "url": "link_url2"},
+        ],
+    },
+    "event_type": "event_type",
+    "msg_title": "event_title",
+    "msg_text": "event_title",
+}
+
+
+@pytest.fixture
+def receiver(httpserver: HTTPServer) -> HTTPServer:
+    httpserver.expect_request(INTAKE, method="POST").respond_with_data("", status=202)
+    return httpserver
+
+
+def receiver_env(server: HTTPServer) -> dict:
+    return {
+        "STAC_EVENTS_RECEIVER_URL": server.url_for("/receiver"),
+        "STAC_EVENTS_API_KEY": API_KEY,
+    }
+
+
+def bodies(server: HTTPServer) -> List[dict]:
+    return [json.loads(request.get_data()) for request, _ in server.log]
+
+
+def test_docs_example_dry_run_through_stac_alias(run_script) -> None:
+    result = run_script("stac", *DOCS_EXAMPLE, "--dry-run")
+    assert result.status == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert list(payload) == [
+        "collection_timestamp", "internalHostname", "events",
+        "metrics", "service_checks", "topologies", "health",
+    ]  # fmt: skip
+    assert list(payload["events"]) == ["event_type"]
+    event = single_event(payload)
+    assert abs(event.pop("timestamp") - time.time()) < 60
+    assert event == DOCS_EVENT
+    assert {k: payload[k] for k in ("metrics", "service_checks", "topologies", "health")} == {
+        "metrics": [], "service_checks": [], "topologies": [], "health": [],
+    }  # fmt: skip
+    assert "Traceback" not in result.stderr
+
+
+def test_docs_example_sent_through_stac_alias(run_script, receiver: HTTPServer) -> None:
+    result = run_script("stac", *DOCS_EXAMPLE, env=receiver_env(receiver))
+    assert result.status == 0, result.stderr
+    assert "sent 1 event" in result.stderr
+    assert no_secret(result)
+    ((request, _),) = receiver.log
+    assert request.args["api_key"] == API_KEY
+    assert request.headers["sts-api-key"] == API_KEY
+    assert request.headers["Content-Type"] == "application/json"
+    assert request.headers["User-Agent"] == f"stac-events/{__version__}"
+    event = single_event(json.loads(request.get_data()))
+    event.pop("timestamp")
+    assert event == DOCS_EVENT
+
+
+def test_wire_body_is_what_dry_run_printed(cli: Cli, receiver: HTTPServer) -> None:
+    dry = cli(*DOCS_EXAMPLE, "--dry-run")
+    sent = cli(*DOCS_EXAMPLE, env=receiver_env(receiver))
+    assert dry.status == sent.status == 0
+    ((request, _),) = receiver.log
+    assert request.get_data() == dry.stdout.rstrip("\n").encode()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["-i", "a", "b", "-t", "k:v", "k2:v2", "--links", "A: x", "B: y"],
+        ["-i", "a", "-i", "b", "-t", "k:v", "-t", "k2:v2", "--links", "A: x", "--links", "B: y"],
+        ["--identifier", "a", "b", "--tags", "k:v", "--tags", "k2:v2", "--links=A: x", "B: y"],
+        ["-i", "a", "-t", "k:v", "k2:v2", "--links", "A: x", "B: y", "-i", "b"],
+    ],
+)
+def test_multi_value_forms_build_the_same_event(cli: Cli, args: List[str]) -> None:
+    result = cli("event", "send", "DeployEvent", "--title", "t", *args, "--dry-run")
+    assert result.status == 0, result.stderr
+    event = single_event(result.json())
+    assert event["context"]["element_identifiers"] == ["a", "b"]
+    assert event["tags"] == ["k:v", "k2:v2"]
+    assert event["context"]["source_links"] == [
+        {"title": "A", "url": "x"}, {"title": "B", "url": "y"},
+    ]  # fmt: skip
+
+
+def test_event_type_after_multi_value_flag_is_still_the_event_type(cli: Cli) -> None:
+    result = cli("event", "send", "--title", "t", "-i", "a", "b", "DeployEvent", "--dry-run")
+    assert result.status == 0, result.stderr
+    event = single_event(result.json())
+    assert event["event_type"] == "DeployEvent"
+    assert event["context"]["element_identifiers"] == ["a", "b"]
+
+
+def test_data_values_merge_in_order(cli: Cli, tmp_path) -> None:
+    path = tmp_path / "d.json"
+    path.write_text('{"from_file": true, "v": "file"}')
+    result = cli(
+        "event", "send", "DeployEvent", "--title", "t",
+        "-d", f"@{path}", "-d", "v=flag", "team=web", "--dry-run",
+    )  # fmt: skip
+    assert result.status == 0, result.stderr
+    assert single_event(result.json())["context"]["data"] == {
+        "from_file": True, "v": "flag", "team": "web",
+    }  # fmt: skip
+
+
+def test_minimal_event_has_no_context_and_no_nulls(cli: Cli) -> None:
+    result = cli("event", "send", "DeployEvent", "--title", "Deployed", "--dry-run")
+    payload = result.json()
+    assert payload == {
+        "collection_timestamp": int(NOW),
+        "internalHostname": "test-host",
+        "events": {
+            "DeployEvent": [
+                {"event_type": "DeployEvent", "msg_title": "Deployed", "msg_text": "Deployed",
+                 "timestamp": int(NOW)}
+            ]
+        },
+        "metrics": [], "service_checks": [], "topologies": [], "health": [],
+    }  # fmt: skip
+
+
+def test_context_defaults_when_only_source_is_given(cli: Cli) -> None:
+    result = cli("event", "send", "DeployEvent", "--title", "t", "-s", "ci", "--dry-run")
+    assert single_event(result.json())["context"] == {
+        "category": "Others", "element_identifiers": [], "source": "ci", "source_links": [],
+    }  # fmt: skip
+
+
+def test_every_optional_field(cli: Cli) -> None:
+    result = cli(
+        "event", "send", "DeployEvent", "--title", "t", "-m", "body", "-c", "alerts",
+        "--source-identifier", "JIRA-1", "--source-type-name", "deploy",
+        "--timestamp", "2023-11-14T22:13:20Z", "--name", "deploys.web", "--hostname", "web-1",
+        "--dry-run",
+    )  # fmt: skip
+    assert result.status == 0, result.stderr
+    payload = result.json()
+    assert payload["internalHostname"] == "web-1"
+    assert list(payload["events"]) == ["deploys.web"]
+    event = single_event(payload)
+    assert event["msg_text"] == "body"
+    assert event["source_type_name"] == "deploy"
+    assert event["timestamp"] == 1_700_000_000
+    assert event["context"]["category"] == "Alerts"
+    assert event["context"]["source"] == "stac-events"
+    assert event["context"]["source_identifier"] == "JIRA-1"
+
+
+def test_text_from_stdin(cli: Cli) -> None:
+    result = cli(
+        "event",
+        "send",
+        "DeployEvent",
+        "--title",
+        "t",
+        "-m",
+        "-",
+        "--dry-run",
+        stdin="line one\nline two\n",
+    )
+    assert single_event(result.json())["msg_text"] == "line one\nline two"
+
+
+def test_text_from_file(cli: Cli, tmp_path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("release notes\n")
+    result = cli("event", "send", "DeployEvent", "--title", "t", "--text", f"@{path}", "--dry-run")
+    assert single_event(result.json())["msg_text"] == "release notes"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "Missing argument 'EVENT_TYPE'"),
+        (["DeployEvent"], "--title: an event needs a title"),
+        (["DeployEvent", "--title", "  "], "--title: the title cannot be empty"),
+        (
+            ["DeployEvent", "--title", "t", "-c", "deploys"],
+            "'deploys' is not a category; use one of",
+        ),
+        (["DeployEvent", "--title", "t", "-d", "[1,2]"], "--data: the value holds a JSON array"),
+        (["DeployEvent", "--title", "t", "-d", "42"], "--data: '42' is neither"),
+        (["DeployEvent", "--title", "t", "-d", "{oops"], "--data: the value is not valid JSON"),
+        (["DeployEvent", "--title", "t", "-d", "@missing.json"], "--data: cannot read data file"),
+        (["DeployEvent", "--title", "t", "--links", "Title: "], "--links: 'Title: ' is not a link"),
+        (["DeployEvent", "--title", "t", "-t", " "], "--tags: a tag cannot be empty"),
+        (
+            ["DeployEvent", "--title", "t", "--timestamp", "1700000000000"],
+            "--timestamp: '1700000000000' looks like epoch milliseconds; use seconds (1700000000)",
+        ),
+        (["DeployEvent", "--title", "t", "--timestamp", "soon"], "--timestamp: 'soon' is not a"),
+        (
+            ["hostEvent", "--title", "t"],
+            "starts with 'host', which the receiver reserves; give another with --name",
+        ),
+        (["DeployEvent", "--title", "t", "--name", "timestampX"], "--name: event name"),
+        (["DeployEvent", "--title", "t", "-m", "@nowhere.txt"], "--text: cannot read text file"),
+        (["DeployEvent", "--title", "t", "--timeout", "0"], "--timeout: 0 is not a timeout"),
+        (["DeployEvent", "--title", "t", "--timeout", "soon"], "'soon' is not a valid float"),
+        (["DeployEvent", "--title", "t", "--output", "yaml"], "'yaml' is not one of"),
+        (["DeployEvent", "--title", "t", "--frobnicate"], "No such option '--frobnicate'"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(cli: Cli, args: List[str], message: str) -> None:
+    result = cli("event", "send", *args, "--dry-run")
+    assert result.status == 2
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("stac-events: error: ")
+    assert message in lines[0]
+
+
+def test_usage_error_as_json(cli: Cli) -> None:
+    result = cli("event", "send", "DeployEvent", "--title", "t", "-c", "nope", "--output", "json")
+    assert result.status == 2
+    error = result.json()["error"]
+    assert result.json()["ok"] is False
+    assert error["kind"] == "usage"
+    assert "not a category" in error["message"]
+
+
+def test_warnings_do_not_fail(cli: Cli) -> None:
+    result = cli(
+        "event", "send", "deploy", "--title", "t", "--timestamp", str(int(NOW) - 7200), "--dry-run"
+    )
+    assert result.status == 0
+    assert "warning: event type 'deploy' does not end in 'Event'" in result.stderr
+    assert "warning: the timestamp is 2 hours old" in result.stderr
+    future = cli(
+        "event",
+        "send",
+        "DeployEvent",
+        "--title",
+        "t",
+        "--timestamp",
+        str(int(NOW) + 600),
+        "--dry-run",
+    )
+    assert "warning: the timestamp is 10 minutes in the future" in future.stderr
+
+
+def test_dry_run_without_receiver_still_prints_and_says_how(cli: Cli) -> None:
+    result = cli("event", "send", "DeployEvent", "--title", "t", "--dry-run")
+    assert result.status == 0
+    assert single_event(result.json())["msg_title"] == "t"
+    assert "no receiver address is set" in result.stderr
+    assert "--url" in result.stderr
+
+
+def test_dry_run_shows_target_with_key_masked(cli: Cli) -> None:
+    result = cli(
+        "event",
+        "send",
+        "DeployEvent",
+        "--title",
+        "t",
+        "--dry-run",
+        "--url",
+        "https://sts.example.com/receiver",
+        "--api-key",
+        API_KEY,
+    )
+    assert "would POST to https://sts.example.com/receiver/stsAgent/intake?api_key=***" in (
+        result.stderr
+    )
+    assert no_secret(result)
+
+
+def test_dry_run_on_a_terminal_is_highlighted(cli: Cli) -> None:
+    colored = cli(
+        "event",
+        "send",
+        "DeployEvent",
+        "--title",
+        "t",
+        "--dry-run",
+        tty=True,
+        env={"TERM": "xterm-256color"},
+    )
+    assert "\x1b[" in colored.stdout
+    plain = cli(
+        "event", "send", "DeployEvent", "--title", "t", "--dry-run", tty=True, env={"NO_COLOR": "1"}
+    )
+    assert "\x1b[" not in plain.output
+    assert plain.stdout.startswith("{\n  ")
+    assert json.loads(plain.stdout)["events"]["DeployEvent"][0]["msg_title"] == "t"
+
+
+def test_missing_address_is_a_config_error(cli: Cli) -> None:
+    result = cli("event", "send", "DeployEvent", "--title", "t", "--api-key", API_KEY)
+    assert result.status == 3
+    assert "no receiver address is set; pass --url" in result.stderr
+    assert "STAC_EVENTS_RECEIVER_URL" in result.stderr
+    assert no_secret(result)
+
+
+def test_missing_key_is_a_config_error(cli: Cli) -> None:
+    result = cli("event", "send", "DeployEvent", "--title", "t", "--url", "https://x/receiver")
+    assert result.status == 3
+    assert "no API key is set; pass --api-key or set STAC_EVENTS_API_KEY" in result.stderr
+
+
+def test_flags_beat_environment(cli: Cli, receiver: HTTPServer) -> None:
+    env = {
+        "STAC_EVENTS_RECEIVER_URL": "http://127.0.0.1:9/receiver",
+        "STAC_EVENTS_API_KEY": "env-key",
+    }
+    result = cli(
+        "event",
+        "send",
+        "DeployEvent",
+        "--title",
+        "t",
+        "--url",
+        receiver.url_for("/receiver"),
+        "--api-key",
+        API_KEY,
+        env=env,
+    )
+    assert result.status == 0, result.stderr
+    ((request, _),) = receiver.log
+    assert request.args["api_key"] == API_KEY
+
+
+@pytest.mark.parametrize("status", [200, 201, 202, 204])
+def test_any_2xx_is_success(cli: Cli, httpserver: HTTPServer, status: int) -> None:
+    httpserver.expect_request(INTAKE).respond_with_data("", status=status)
+    result = cli("event", "send", "DeployEvent", "--title", "t", env=receiver_env(httpserver))
+    assert result.status == 0, result.stderr
+    assert f"sent 1 event to http://localhost:{httpserver.port}{INTAKE}?api_key=***" in (
+        result.stderr.replace("127.0.0.1", "localhost")
+    )
+
+
+def test_json_output_on_success(cli: Cli, receiver: HTTPServer) -> None:
+    result = cli(
+        "event",
+        "send",
+        "DeployEvent",
+        "--title",
+        "t",
+        "--output",
+        "json",
+        env=receiver_env(receiver),
+    )
+    assert result.status == 0
+    document = result.json()
+    assert document["ok"] is True
+    assert document["events"] == document["requests"] == document["attempts"] == 1
+    assert document["status"] == 202
+    assert document["address"].endswith(f"{INTAKE}?api_key=***")
+    assert isinstance(document["elapsed_ms"], int)
+    assert no_secret(result)
+
+
+def test_quiet_prints_nothing_on_success(cli: Cli, receiver: HTTPServer) -> None:
+    result = cli("event", "send", "DeployEvent", "--title", "t", "-q", env=receiver_env(receiver))
+    assert (result.status, result.stdout, result.stderr) == (0, "", "")
+    assert len(receiver.log) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "exit_code", "kind", "message"),
+    [
+        (400, 4, "rejected", "the receiver answered 400 BAD REQUEST: bad event"),
+        (401, 4, "rejected", "answered 401 UNAUTHORIZED: bad event; check the API key"),
+        (403, 4, "rejected", "check the API key"),
+        (404, 4, "rejected", "/receiver/stsAgent/intake"),
+        (413, 4, "rejected", "too large"),
+        (408, 5, "delivery", "answered 408"),
+        (429, 5, "delivery", "answered 429"),
+        (500, 5, "delivery", "answered 500 INTERNAL SERVER ERROR: bad event"),
+        (503, 5, "delivery", "answered 503"),
+    ],
+)
+def test_error_statuses(
+    cli: Cli, httpserver: HTTPServer, status: int, exit_code: int, kind: str, message: str
+) -> None:
+    httpserver.expect_request(INTAKE).respond_with_data("bad event", status=status)
+    text = cli("event", "send", "DeployEvent", "--title", "t", env=receiver_env(httpserver))
+    assert text.status == exit_code
+    assert message in text.stderr
+    assert len(text.stderr.splitlines()) == 1
+    assert no_secret(text)
+    as_json = cli(
+        "event", "send", "DeployEvent", "--title", "t", "-o", "json", env=receiver_env(httpserver)
+    )
+    assert as_json.status == exit_code
+    assert as_json.json()["ok"] is False
+    assert as_json.json()["error"]["kind"] == kind
+    assert as_json.json()["error"]["status"] == status
+    assert no_secret(as_json)
+
+
+def test_receiver_echoing_the_key_is_masked(cli: Cli, httpserver: HTTPServer) -> None:
+    def echo(request: Request) -> Response:
+        return Response(f"unknown key {request.args['api_key']} in {request.url}", status=401)
+
+    httpserver.expect_request(INTAKE).respond_with_handler(echo)
+    result = cli(
+        "event",
+        "send",
+        "DeployEvent",
+        "--title",
+        "t",
+        "-o",
+        "json",
+        "--debug",
+        env=receiver_env(httpserver),
+    )
+    assert result.status == 4
+    assert "unknown key ***" in result.stderr
+    assert no_secret(result)
+
+
+def test_redirect_is_reported_and_not_followed(cli: Cli, httpserver: HTTPServer) -> None:
+    from pytest_httpserver import HTTPServer as Server
+
+    elsewhere = Server(port=0)
+    elsewhere.expect_request(INTAKE).respond_with_data("", status=202)
+    elsewhere.start()
+    try:
+        target = elsewhere.url_for(INTAKE)
+        httpserver.expect_request(INTAKE).respond_with_data(
+            "", status=307, headers={"Location": target}
+        )
+        result = cli("event", "send", "DeployEvent", "--title", "t", env=receiver_env(httpserver))
+        assert result.status == 4
+        assert f"redirected (307 TEMPORARY REDIRECT) to {target}" in result.stderr
+        assert elsewhere.log == []
+    finally:
+        elsewhere.stop()
+
+
+def test_unreachable_receiver(cli: Cli) -> None:
+    env = {
+        "STAC_EVENTS_RECEIVER_URL": "http://127.0.0.1:9/receiver",
+        "STAC_EVENTS_API_KEY": API_KEY,
+    }
+    result = cli("event", "send", "DeployEvent", "--title", "t", env=env)
+    assert result.status == 5
+    assert "cannot connect to 127.0.0.1:9: connection refused" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+    assert no_secret(result)
+
+
+def test_unreachable_receiver_with_key_in_debug_log(cli: Cli) -> None:
+    result = cli(
+        "event",
+        "send",
+        "DeployEvent",
+        "--title",
+        "t",
+        "--debug",
+        "--url",
+        "http://127.0.0.1:9/receiver",
+        "--api-key",
+        API_KEY,
+    )
+    assert result.status == 5
+    assert "debug: " in result.stderr
+    assert "api_key=***" in result.stderr
+    assert no_secret(result)
+
+
+def test_slow_receiver_times_out(cli: Cli, httpserver: HTTPServer) -> None:
+    def slow(request: Request) -> Response:
+        time.sleep(1.5)
+        return Response("", status=202)
+
+    httpserver.expect_request(INTAKE).respond_with_handler(slow)
+    result = cli(
+        "event",
+        "send",
+        "DeployEvent",
+        "--title",
+        "t",
+        "--timeout",
+        "0.3",
+        env=receiver_env(httpserver),
+    )
+    assert result.status == 5
+    assert "did not answer within 0.3 s" in result.stderr
+    assert no_secret(result)
+
+
+def test_unresolvable_host(cli: Cli) -> None:
+    result = cli(
+        "event",
+        "send",
+        "DeployEvent",
+        "--title",
+        "t",
+        "--url",
+        "http://no-such-host.invalid/receiver",
+        "--api-key",
+        API_KEY,
+    )
+    assert result.status == 5
+    assert "cannot connect to no-such-host.invalid" in result.stderr
+    assert no_secret(result)
+
+
+def test_internal_error_says_it_is_a_bug(cli: Cli, home) -> None:
+    """A closed stdout makes printing fail: reported as a bug, exit 1, no traceback."""
+    import io
+
+    from stac_events.cli import main
+    from stac_events.environment import Environment
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    stdout.close()
+    env = Environment(
+        stdout=stdout,
+        stderr=stderr,
+        environ={"HOME": str(home)},
+        stdin_isatty=False,
+        stdout_isatty=False,
+        stderr_isatty=False,
+    )
+    status = main(["event", "send", "DeployEvent", "--title", "t", "--dry-run"], env)
+    assert status == 1
+    assert "internal error: ValueError" in stderr.getvalue()
+    assert "This is a bug" in stderr.getvalue()
+    assert "Traceback" not in stderr.getvalue()
