@@ -73,4 +73,9 @@ def run() -> NoReturn:
     prog_name = os.path.basename(sys.argv[0]) or "stac-events"
     if prog_name not in ("stac", "stac-events"):
         prog_name = "stac-events"
-    sys.exit(main(sys.argv[1:], Environment(), prog_name=prog_name))
+    try:
+        status = main(sys.argv[1:], Environment(), prog_name=prog_name)
+    except KeyboardInterrupt:  # between commands: while importing or exiting
+        sys.stderr.write(f"{prog_name}: interrupted\n")
+        status = ExitStatus.INTERRUPTED
+    sys.exit(status)

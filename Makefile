@@ -1,0 +1,42 @@
+# Two commands set everything up on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint install clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+
+# A realistic deploy event, printed as the receiver would get it; nothing is sent.
+demo: $(VENV)/.installed
+	$(BIN)/stac-events event send DeployEvent \
+	    --title "Deployed checkout 1.4.2 to staging" \
+	    --text "Rolled out by make demo" \
+	    -i urn:service:/checkout urn:service:/checkout-db \
+	    -s demo-pipeline -c Changes \
+	    -d version=1.4.2 environment=staging \
+	    --links "Release notes: https://example.com/releases/1.4.2" \
+	    -t env:staging team:payments \
+	    --dry-run
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,96 @@
+"""Start-up stays light: `--help` and `--dry-run` never import the HTTP stack."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from tests.conftest import API_KEY
+
+PROBE = """
+import io, json, sys
+from stac_events.cli import main
+from stac_events.environment import Environment
+status = main(sys.argv[1:], Environment(stdout=io.StringIO(), stderr=io.StringIO()))
+heavy = ("requests", "urllib3", "rich", "yaml")
+print(json.dumps({"status": status, "loaded": [m for m in heavy if m in sys.modules]}))
+"""
+
+
+def modules_loaded_by(*args: str) -> dict:
+    completed = subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    return json.loads(completed.stdout.splitlines()[-1])
+
+
+def test_dry_run_imports_no_http_and_no_rich() -> None:
+    probe = modules_loaded_by("event", "send", "DeployEvent", "--title", "t", "--dry-run")
+    assert probe == {"status": 0, "loaded": []}
+
+
+@pytest.mark.parametrize("args", [["--help"], ["event", "send", "--help"], ["--version"]])
+def test_help_and_version_import_no_http(args: list) -> None:
+    probe = modules_loaded_by(*args)
+    assert probe["status"] == 0
+    assert "requests" not in probe["loaded"]
+    assert "urllib3" not in probe["loaded"]
+
+
+def test_version(run_script) -> None:
+    from stac_events import __version__
+
+    for script in ("stac-events", "stac"):
+        result = run_script(script, "--version")
+        assert (result.status, result.stdout) == (0, f"stac-events {__version__}\n")
+
+
+def test_help_teaches(run_script) -> None:
+    result = run_script("stac-events", "event", "send", "--help", env={"COLUMNS": "120"})
+    assert result.status == 0
+    for flag in ["--title", "--identifier", "--category", "--data", "--links", "--dry-run",
+                 "--api-key", "--output", "--timestamp", "--name", "-q"]:  # fmt: skip
+        assert flag in result.stdout
+    assert "Activities, Alerts, Anomalies, Changes or Others" in result.stdout
+
+
+def test_ctrl_c_during_a_send_exits_130_in_one_line(
+    httpserver: HTTPServer, run_script, home
+) -> None:
+    arrived = threading.Event()
+
+    def stall(request: Request) -> Response:
+        arrived.set()
+        time.sleep(5)
+        return Response("", status=202)
+
+    httpserver.expect_request("/receiver/stsAgent/intake").respond_with_handler(stall)
+    exe = os.path.join(os.path.dirname(sys.executable), "stac-events")
+    process = subprocess.Popen(
+        [exe, "event", "send", "DeployEvent", "--title", "t"],
+        env={"HOME": str(home), "STAC_EVENTS_RECEIVER_URL": httpserver.url_for("/receiver"),
+             "STAC_EVENTS_API_KEY": API_KEY},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    assert arrived.wait(timeout=20), "the request never arrived"
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=20)
+    assert process.returncode == 130
+    assert stderr == "stac-events: interrupted\n"
+    assert stdout == ""
