@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -71,11 +70,11 @@ def test_help_teaches(run_script) -> None:
 def test_ctrl_c_during_a_send_exits_130_in_one_line(
     httpserver: HTTPServer, run_script, home
 ) -> None:
-    arrived = threading.Event()
+    arrived, release = threading.Event(), threading.Event()
 
     def stall(request: Request) -> Response:
         arrived.set()
-        time.sleep(5)
+        release.wait(timeout=10)
         return Response("", status=202)
 
     httpserver.expect_request("/receiver/stsAgent/intake").respond_with_handler(stall)
@@ -91,6 +90,7 @@ def test_ctrl_c_during_a_send_exits_130_in_one_line(
     assert arrived.wait(timeout=20), "the request never arrived"
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=20)
+    release.set()
     assert process.returncode == 130
     assert stderr == "stac-events: interrupted\n"
     assert stdout == ""

@@ -1,6 +1,7 @@
 """The command tree: `stac-events [global options] COMMAND ...`."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: before Python 3.11, Typer cannot see
+# through string annotations whose default is None, and the options lose their names.
 
 from typing import Annotated, Optional
 

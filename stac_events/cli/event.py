@@ -1,6 +1,7 @@
 """`stac-events event send`: flags in, one event out to the receiver (or to stdout)."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: before Python 3.11, Typer cannot see
+# through string annotations whose default is None, and the options lose their names.
 
 from enum import Enum
 from typing import Annotated, Any, List, Optional
