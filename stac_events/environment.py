@@ -29,6 +29,9 @@ class Environment:
     cwd: Path = field(default_factory=Path.cwd)
     clock: Callable[[], float] = time.time
     hostname: Callable[[], str] = socket.gethostname
+    home: Path = field(default_factory=Path.home)
+    config_dir: Optional[Path] = None  # None: the platform's user config dir, when first needed
+    state_dir: Optional[Path] = None  # None: the platform's user state dir, when first needed
     stdin_isatty: Optional[bool] = None
     stdout_isatty: Optional[bool] = None
     stderr_isatty: Optional[bool] = None
@@ -40,6 +43,22 @@ class Environment:
             self.stdout_isatty = _isatty(self.stdout)
         if self.stderr_isatty is None:
             self.stderr_isatty = _isatty(self.stderr)
+
+    def user_config_dir(self) -> Path:
+        """Where stac-events keeps its own `conf.yaml` (XDG_CONFIG_HOME on Linux)."""
+        if self.config_dir is None:
+            from platformdirs import user_config_path
+
+            self.config_dir = user_config_path("stac-events", appauthor=False)
+        return self.config_dir
+
+    def user_state_dir(self) -> Path:
+        """Where stac-events keeps state such as the spool (XDG_STATE_HOME on Linux)."""
+        if self.state_dir is None:
+            from platformdirs import user_state_path
+
+            self.state_dir = user_state_path("stac-events", appauthor=False)
+        return self.state_dir
 
     @property
     def no_color(self) -> bool:

@@ -1,31 +1,56 @@
 """Where the receiver address, the key and the host name come from, each with its origin.
 
-Settings are resolved once into a `Settings` object; `origin` says which flag, variable
-or file gave each value, for `config show` and for error messages.
+Settings are resolved once into a `Settings` object. Every value carries its `origin`
+(the flag, the variable, or the file and line) for `config show` and for messages.
+Precedence, first match wins, is SPEC section 5:
+
+address: --url, $STAC_EVENTS_RECEIVER_URL, $STACKSTATE_RECEIVER_API_ADDRESS,
+         $STACKSTATE_BASE_URL (+ $STACKSTATE_RECEIVER_PORT), $STS_STS_URL, the config file
+key:     --api-key, $STAC_EVENTS_API_KEY, $STACKSTATE_RECEIVER_API_KEY, $STS_API_KEY,
+         an api_key in the address's query, the config file
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, Generic, Iterable, Optional, Tuple, TypeVar
+from dataclasses import dataclass, field
+from typing import Callable, Dict, Generic, Iterable, List, Optional, Tuple, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from stac_events import config_file
 from stac_events.environment import Environment
 from stac_events.errors import ConfigError
 from stac_events.redact import redact
 
 T = TypeVar("T")
+E = TypeVar("E")
 
 INTAKE_PATH = "/stsAgent/intake"
 LINUX_RECEIVER_PORT = 7077
+ADDRESS_VARIABLES = (
+    "STAC_EVENTS_RECEIVER_URL",
+    "STACKSTATE_RECEIVER_API_ADDRESS",
+    "STACKSTATE_BASE_URL",
+    "STS_STS_URL",
+)
+KEY_VARIABLES = ("STAC_EVENTS_API_KEY", "STACKSTATE_RECEIVER_API_KEY", "STS_API_KEY")
+PORT_VARIABLE = "STACKSTATE_RECEIVER_PORT"
+HOSTNAME_VARIABLE = "STAC_EVENTS_HOSTNAME"
 
 
 @dataclass(frozen=True)
 class Setting(Generic[T]):
-    """A resolved value and where it came from (`--url`, `$STS_API_KEY`, a file)."""
+    """A resolved value and where it came from (`--url`, `$STS_API_KEY`, `conf.yaml:7`)."""
 
     value: T
     origin: str
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Seconds to wait for a connection, and then for an answer."""
+
+    connect: float = 5.0
+    read: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -35,11 +60,14 @@ class Overrides:
     url: Optional[str] = None
     api_key: Optional[str] = None
     hostname: Optional[str] = None
+    config: Optional[str] = None
+    instance: Optional[str] = None
+    client: Optional[str] = None
 
 
 @dataclass(frozen=True)
 class Target:
-    """A normalized receiver address and the key that goes with it."""
+    """A normalized receiver address and what it takes to be let in."""
 
     address: str
     api_key: str
@@ -60,29 +88,43 @@ class Settings:
     address: Optional[Setting[str]]
     api_key: Optional[Setting[str]]
     hostname: Setting[str]
+    instance: Setting[str]
+    client: Setting[str]
+    config_file: Optional[Setting[str]] = None
+    basic_auth: Optional[Setting[Tuple[str, str]]] = None
+    search_path: List[config_file.Candidate] = field(default_factory=list)
+    warnings: List[str] = field(default_factory=list)
+
+    @property
+    def secrets(self) -> List[str]:
+        """Values that must never be shown: the key and a basic-auth password."""
+        found = [self.api_key.value] if self.api_key else []
+        return found + ([self.basic_auth.value[1]] if self.basic_auth else [])
 
     def target(self) -> Target:
         """The receiver to send to; a `ConfigError` that says how to set what is missing."""
         if self.address is None:
             raise ConfigError(
                 "no receiver address is set",
-                hint="pass --url https://stackstate.example.com/receiver "
-                "or set STAC_EVENTS_RECEIVER_URL",
+                hint="pass --url https://stackstate.example.com/receiver, set "
+                "STAC_EVENTS_RECEIVER_URL (or STACKSTATE_BASE_URL, STS_STS_URL), "
+                "or run 'stac-events config init'",
             )
         if self.api_key is None:
             raise ConfigError(
                 "no API key is set",
-                hint="pass --api-key or set STAC_EVENTS_API_KEY "
-                "(the receiver API key of your StackState installation)",
+                hint="set STAC_EVENTS_API_KEY (or STACKSTATE_RECEIVER_API_KEY, STS_API_KEY), "
+                "pass --api-key, or run 'stac-events config init'",
             )
-        return Target(address=self.address.value, api_key=self.api_key.value)
+        auth = self.basic_auth.value if self.basic_auth else None
+        return Target(address=self.address.value, api_key=self.api_key.value, basic_auth=auth)
 
 
 Source = Tuple[str, Callable[[], Optional[str]]]
 
 
 def first(sources: Iterable[Source]) -> Optional[Setting[str]]:
-    """The first source that has a non-empty value, in precedence order."""
+    """The first source that has a non-blank value, in precedence order."""
     for origin, read in sources:
         value = read()
         if value is not None and value.strip():
@@ -95,20 +137,140 @@ def _env(env: Environment, name: str) -> Source:
 
 
 def resolve(overrides: Overrides, env: Environment) -> Settings:
-    """Resolve every setting from flags, then environment variables."""
-    raw_address = first([("--url", lambda: overrides.url), _env(env, "STAC_EVENTS_RECEIVER_URL")])
+    """Resolve every setting, once, from flags, environment variables and the config file."""
+    search = config_file.search_path(env, overrides.config)
+    found = config_file.locate(search)
+    conf = config_file.load(found.path) if found and found.path else None
+    instance = _chosen("--instance", overrides.instance)
+    client = _chosen("--client", overrides.client)
+    instance_conf = _named(conf, conf.config.instances, instance, "instance") if conf else None
+    client_conf = _named(conf, instance_conf.clients, client, "client") if instance_conf else None
+    file_keys = ("instances", instance.value)
+    client_keys = (*file_keys, "clients", client.value)
+
+    def from_file(value: Optional[str], *keys: str) -> Source:
+        return (conf.origin(*keys) if conf else "config file"), lambda: value
+
+    raw_address = first(
+        [
+            ("--url", lambda: overrides.url),
+            *(_env(env, name) for name in ADDRESS_VARIABLES),
+            from_file(
+                instance_conf.receiver_api.url if instance_conf else None,
+                *file_keys, "receiver_api", "url",
+            ),
+        ]
+    )  # fmt: skip
+    port = _receiver_port(env)
     address = None
+    key_in_address = None
     if raw_address is not None:
-        address = Setting(normalize_address(raw_address.value), raw_address.origin)
-    api_key = first([("--api-key", lambda: overrides.api_key), _env(env, "STAC_EVENTS_API_KEY")])
-    hostname = first([("--hostname", lambda: overrides.hostname)]) or Setting(
-        env.hostname(), "this machine's host name"
+        normalized = normalize_address(
+            raw_address.value, linux_port=port, origin=raw_address.origin
+        )
+        address = Setting(without_query_key(normalized), raw_address.origin)
+        key_in_address = dict(parse_qsl(urlsplit(normalized).query)).get("api_key")
+    api_key = first(
+        [
+            ("--api-key", lambda: overrides.api_key),
+            *(_env(env, name) for name in KEY_VARIABLES),
+            (f"the api_key in the address ({raw_address.origin})" if raw_address else "",
+             lambda: key_in_address),
+            from_file(client_conf.api_key if client_conf else None, *client_keys, "api_key"),
+        ]
+    )  # fmt: skip
+    hostname = first(
+        [
+            ("--hostname", lambda: overrides.hostname),
+            _env(env, HOSTNAME_VARIABLE),
+            from_file(
+                client_conf.internal_hostname if client_conf else None,
+                *client_keys, "internal_hostname",
+            ),
+        ]
+    ) or Setting(env.hostname(), "this machine's host name")  # fmt: skip
+
+    warnings = []
+    if conf is not None and conf.holds_a_key():
+        mode = config_file.loose_permissions(conf.path)
+        if mode is not None:
+            warnings.append(
+                f"{conf.path} holds an API key and is readable by others (mode {mode:04o}); "
+                f"run: chmod 600 {conf.path}"
+            )
+    return Settings(
+        address=address,
+        api_key=api_key,
+        hostname=hostname,
+        instance=instance,
+        client=client,
+        config_file=Setting(str(conf.path), found.label) if conf and found else None,
+        basic_auth=_basic_auth(conf, instance_conf, file_keys, address),
+        search_path=search,
+        warnings=warnings,
     )
-    return Settings(address=address, api_key=api_key, hostname=hostname)
 
 
-def normalize_address(text: str) -> str:
-    """Complete a receiver address to its intake URL (SPEC section 5)."""
+def _chosen(flag: str, value: Optional[str]) -> Setting[str]:
+    if value:
+        return Setting(value, flag)
+    return Setting(config_file.DEFAULT_NAME, "default")
+
+
+def _named(
+    conf: config_file.ConfigFile, entries: Dict[str, E], chosen: Setting[str], what: str
+) -> Optional[E]:
+    """The instance or client named by `chosen`; naming a missing one explicitly is an error."""
+    if chosen.value in entries:
+        return entries[chosen.value]
+    if chosen.origin != "default":
+        known = ", ".join(sorted(entries)) or "none"
+        raise ConfigError(
+            f"{conf.path} has no {what} {chosen.value!r} (given by {chosen.origin}); "
+            f"it has: {known}"
+        )
+    return None
+
+
+def _basic_auth(
+    conf: Optional[config_file.ConfigFile],
+    instance_conf: Optional[config_file.InstanceConfig],
+    keys: Tuple[str, ...],
+    address: Optional[Setting[str]],
+) -> Optional[Setting[Tuple[str, str]]]:
+    """The config's basic auth, only for the host it was written for."""
+    if conf is None or instance_conf is None or address is None:
+        return None
+    if instance_conf.receiver_api.basic_auth is None:
+        return None
+    configured = instance_conf.receiver_api.url
+    if configured and _host(normalize_address(configured)) != _host(address.value):
+        return None  # credentials stay with their own receiver, whatever overrides the address
+    auth = instance_conf.receiver_api.basic_auth
+    return Setting((auth.username, auth.password), conf.origin(*keys, "receiver_api", "basic_auth"))
+
+
+def _host(address: str) -> str:
+    return urlsplit(address).netloc.rpartition("@")[2].lower()
+
+
+def _receiver_port(env: Environment) -> Optional[int]:
+    text = env.environ.get(PORT_VARIABLE, "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise ConfigError(f"${PORT_VARIABLE} is {text!r}; it must be a port number like 7077")
+    return int(text)
+
+
+def normalize_address(
+    text: str, *, linux_port: Optional[int] = None, origin: str = "the address"
+) -> str:
+    """Complete a receiver address to its intake URL (SPEC section 5).
+
+    No path means the Kubernetes form `BASE/receiver/stsAgent/intake`, or the Linux
+    form `BASE:PORT/stsAgent/intake` when `linux_port` is given or the port is 7077.
+    """
     raw = text.strip()
     if "://" not in raw:
         raw = "https://" + raw
@@ -116,13 +278,13 @@ def normalize_address(text: str) -> str:
         parts = urlsplit(raw)
         port = parts.port
     except ValueError as error:
-        raise ConfigError(f"the receiver address {redact(text)!r} is not a URL ({error})") from None
+        raise ConfigError(f"{origin}: {redact(text)!r} is not a URL ({error})") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(
-            f"the receiver address {redact(text)!r} is not an http(s) URL",
+            f"{origin}: {redact(text)!r} is not an http(s) URL",
             hint="e.g. https://stackstate.example.com/receiver",
         )
-    path = parts.path.rstrip("/")
+    netloc, path = parts.netloc, parts.path.rstrip("/")
     if path.endswith(INTAKE_PATH):
         pass
     elif path.endswith("/stsAgent"):
@@ -130,8 +292,11 @@ def normalize_address(text: str) -> str:
     elif path.endswith("/receiver"):
         path += INTAKE_PATH
     elif not path:
-        path = INTAKE_PATH if port == LINUX_RECEIVER_PORT else "/receiver" + INTAKE_PATH
-    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
+        if linux_port is not None and port is None:
+            netloc, port = f"{netloc}:{linux_port}", linux_port
+        linux = linux_port is not None or port == LINUX_RECEIVER_PORT
+        path = INTAKE_PATH if linux else "/receiver" + INTAKE_PATH
+    return urlunsplit((parts.scheme, netloc, path, parts.query, ""))
 
 
 def with_query_key(address: str, api_key: str) -> str:
@@ -139,4 +304,10 @@ def with_query_key(address: str, api_key: str) -> str:
     parts = urlsplit(address)
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "api_key"]
     query.append(("api_key", api_key))
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def without_query_key(address: str) -> str:
+    parts = urlsplit(address)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "api_key"]
     return urlunsplit(parts._replace(query=urlencode(query)))

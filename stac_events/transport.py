@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from stac_events import __version__
 from stac_events.errors import DeliveryError, RejectedError
 from stac_events.redact import redact
-from stac_events.settings import Target
+from stac_events.settings import Target, Timeouts
 
 if TYPE_CHECKING:
     import requests
@@ -23,8 +23,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("stac_events.transport")
 
 USER_AGENT = f"stac-events/{__version__}"
-CONNECT_TIMEOUT_S = 5.0
-READ_TIMEOUT_S = 30.0
 
 # Statuses that mean "try again later" rather than "this request is wrong".
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -39,13 +37,7 @@ class Delivery:
     elapsed_ms: int
 
 
-@dataclass(frozen=True)
-class Timeouts:
-    connect: float = CONNECT_TIMEOUT_S
-    read: float = READ_TIMEOUT_S
-
-
-def post(body: bytes, target: Target, *, timeouts: Timeouts = Timeouts()) -> Delivery:
+def post(body: bytes, target: Target, *, timeouts: Timeouts) -> Delivery:
     """POST one body; a 2xx returns, anything else raises `RejectedError` or `DeliveryError`."""
     import requests
 

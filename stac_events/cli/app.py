@@ -3,15 +3,27 @@
 # No `from __future__ import annotations` here: before Python 3.11, Typer cannot see
 # through string annotations whose default is None, and the options lose their names.
 
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
+from typer.core import TyperGroup
 
 from stac_events import __version__
 from stac_events.cli import event
+from stac_events.cli.command import global_options
 from stac_events.cli.context import current_run
 
+
+class StacGroup(TyperGroup):
+    """The root command, which takes the global options before the subcommand."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.params.extend(global_options())
+
+
 app = typer.Typer(
+    cls=StacGroup,
     name="stac-events",
     help=(
         "Push events into StackState's Receiver API from a terminal, a script or a CI "

@@ -3,20 +3,19 @@
 # No `from __future__ import annotations` here: before Python 3.11, Typer cannot see
 # through string annotations whose default is None, and the options lose their names.
 
-from enum import Enum
 from typing import Annotated, Any, List, Optional
 
 import click
 import typer
 
+from stac_events.cli import options
+from stac_events.cli.command import StacCommand
 from stac_events.cli.context import current_run
-from stac_events.cli.multivalue import MultiValueCommand
 from stac_events.compose import EventFlags, compose_event, read_text
-from stac_events.errors import ConfigError, UsageError
+from stac_events.errors import ConfigError
 from stac_events.model import common_object
 from stac_events.output import summary_line
 from stac_events.parse import CATEGORIES, InvalidValue, canonical_category
-from stac_events.settings import Overrides, resolve
 
 app = typer.Typer(
     help="Send events to StackState.",
@@ -26,8 +25,6 @@ app = typer.Typer(
 
 EVENT = "Event"
 CONTEXT = "Event context (binds the event to topology)"
-RECEIVER = "Receiver"
-OUTPUT = "Output"
 
 
 class CategoryChoice(click.Choice):
@@ -43,14 +40,9 @@ class CategoryChoice(click.Choice):
             self.fail(str(error), param, ctx)
 
 
-class OutputMode(str, Enum):
-    text = "text"
-    json = "json"
-
-
 @app.command(
     "send",
-    cls=MultiValueCommand,
+    cls=StacCommand,
     no_args_is_help=True,
     epilog=(
         "Multi-value flags (-i, -t, --links, -d) take several values after one flag, "
@@ -170,68 +162,19 @@ def send(
             rich_help_panel=CONTEXT,
         ),
     ] = None,
-    url: Annotated[
-        Optional[str],
-        typer.Option(
-            "--url",
-            help="Receiver address, e.g. https://stackstate.example.com/receiver. "
-            "Default: $STAC_EVENTS_RECEIVER_URL.",
-            rich_help_panel=RECEIVER,
-        ),
-    ] = None,
-    api_key: Annotated[
-        Optional[str],
-        typer.Option(
-            "--api-key",
-            help="Receiver API key. Default: $STAC_EVENTS_API_KEY. Prefer the variable: "
-            "flags show up in process lists and shell history.",
-            rich_help_panel=RECEIVER,
-        ),
-    ] = None,
-    hostname: Annotated[
-        Optional[str],
-        typer.Option(
-            "--hostname",
-            help="Host the event is reported from. Default: this host.",
-            rich_help_panel=RECEIVER,
-        ),
-    ] = None,
-    timeout: Annotated[
-        Optional[float],
-        typer.Option(
-            "--timeout",
-            metavar="SECONDS",
-            help="Connect and read timeout. Default: 5 s to connect, 30 s to read.",
-            rich_help_panel=RECEIVER,
-        ),
-    ] = None,
+    url: options.Url = None,
+    api_key: options.ApiKey = None,
+    hostname: options.Hostname = None,
+    timeout: options.Timeout = None,
     dry_run: Annotated[
         bool,
         typer.Option(
-            "--dry-run", help="Print the payload and send nothing.", rich_help_panel=OUTPUT
+            "--dry-run", help="Print the payload and send nothing.", rich_help_panel=options.OUTPUT
         ),
     ] = False,
-    output: Annotated[
-        OutputMode,
-        typer.Option(
-            "--output",
-            "-o",
-            help="'json' prints one result object on stdout.",
-            rich_help_panel=OUTPUT,
-        ),
-    ] = OutputMode.text,
-    quiet: Annotated[
-        bool,
-        typer.Option("--quiet", "-q", help="Print nothing on success.", rich_help_panel=OUTPUT),
-    ] = False,
-    debug: Annotated[
-        bool,
-        typer.Option(
-            "--debug",
-            help="Log requests and show tracebacks (the key stays masked).",
-            rich_help_panel=OUTPUT,
-        ),
-    ] = False,
+    output: options.Output = options.OutputMode.text,
+    quiet: options.Quiet = False,
+    debug: options.Debug = False,
 ) -> None:
     """Send one event, built from flags, to the StackState receiver.
 
@@ -239,17 +182,9 @@ def send(
     """
     run = current_run(ctx)
     out, env = run.output, run.env
-    out.mode, out.quiet, out.debug = output.value, quiet, debug
-    if api_key:
-        out.secrets.append(api_key)
-    if debug:
-        out.enable_debug_log()
-    if timeout is not None and timeout <= 0:
-        raise UsageError(f"{timeout:g} is not a timeout; give seconds above 0", option="--timeout")
-
-    settings = resolve(Overrides(url=url, api_key=api_key, hostname=hostname), env)
-    if settings.api_key:
-        out.secrets.append(settings.api_key.value)
+    run.configure(output=output.value, quiet=quiet, debug=debug, secret=api_key)
+    timeouts = run.timeouts(timeout)
+    settings = run.settings(url=url, api_key=api_key, hostname=hostname)
 
     now = env.clock()
     flags = EventFlags(
@@ -285,7 +220,6 @@ def send(
     target = settings.target()
     from stac_events import transport
 
-    timeouts = transport.Timeouts() if timeout is None else transport.Timeouts(timeout, timeout)
     delivery = transport.post(body, target, timeouts=timeouts)
     out.result(
         {

@@ -1,15 +1,19 @@
-"""Options that take several values after one flag, as `stac` (argparse's nargs='+') did.
+"""What every stac-events command shares: multi-value options, and the global options.
 
-Click has no such option, so every option declared `multiple=True` is spread before
-parsing: `-i a b -t x` becomes `-i a -i b -t x`. The repeated form needs no help.
+Multi-value: Click has no "one flag, many values" option (argparse's nargs='+', which
+`stac` used), so every option declared `multiple=True` is spread before parsing:
+`-i a b -t x` becomes `-i a -i b -t x`. The repeated form needs no help.
+
+Global options: `--config`, `--instance` and `--client` are accepted before the
+subcommand and after it; the value given last wins.
 """
 
 from __future__ import annotations
 
-from typing import Iterable, List, Sequence, Set
+from typing import Any, Iterable, List, Optional, Sequence, Set
 
 import click
-from typer.core import TyperCommand
+from typer.core import TyperCommand, TyperOption
 
 
 def _looks_like_option(token: str) -> bool:
@@ -67,8 +71,43 @@ def spread_multi_values(
     return spread + rest
 
 
-class MultiValueCommand(TyperCommand):
-    """A command whose multiple-valued options also accept `FLAG v1 v2 ...`."""
+GLOBAL_PANEL = "Configuration"
+GLOBAL_OPTIONS = {
+    "config": (["--config"], "PATH", "Config file to use instead of searching for one."),
+    "instance": (["--instance"], "NAME", "Instance of the config file to use. Default: default."),
+    "client": (["--client"], "NAME", "Client of the instance to use. Default: default."),
+}
+
+
+def remember_global(ctx: click.Context, param: click.Parameter, value: Optional[str]) -> None:
+    """Store a global option on the run, so that it reaches the command whichever side it was."""
+    if value is not None and param.name is not None:
+        from stac_events.cli.context import current_run
+
+        setattr(current_run(ctx).selection, param.name, value)
+
+
+def global_options() -> List[click.Option]:
+    return [
+        TyperOption(
+            param_decls=[*flags, name],
+            metavar=metavar,
+            help=text,
+            expose_value=False,
+            callback=remember_global,
+            rich_help_panel=GLOBAL_PANEL,
+        )
+        for name, (flags, metavar, text) in GLOBAL_OPTIONS.items()
+    ]
+
+
+class StacCommand(TyperCommand):
+    """A command whose multiple-valued options also accept `FLAG v1 v2 ...`, and that
+    takes the global options after its name too."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.params.extend(global_options())
 
     def parse_args(self, ctx: click.Context, args: List[str]) -> List[str]:
         params = self.get_params(ctx)

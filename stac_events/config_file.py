@@ -1,0 +1,250 @@
+"""The `stac` CLI's `conf.yaml`: finding it, reading it with line numbers, writing it.
+
+Only the parts stac-events uses are checked; anything else in the file (`base_api`,
+`admin_api`, ...) is ignored, so a file written for `stac` works unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from stac_events.environment import Environment
+from stac_events.errors import ConfigError
+
+CONFIG_ENV = "STAC_EVENTS_CONFIG"
+DEFAULT_NAME = "default"
+
+_LENIENT = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
+
+
+class BasicAuth(BaseModel):
+    model_config = _LENIENT
+
+    username: str
+    password: str
+
+
+class ReceiverApi(BaseModel):
+    model_config = _LENIENT
+
+    url: Optional[str] = None
+    basic_auth: Optional[BasicAuth] = None
+
+
+class ClientConfig(BaseModel):
+    model_config = _LENIENT
+
+    api_key: Optional[str] = None
+    hostname: Optional[str] = None
+    internal_hostname: Optional[str] = None
+
+
+class InstanceConfig(BaseModel):
+    model_config = _LENIENT
+
+    receiver_api: ReceiverApi = Field(default_factory=ReceiverApi)
+    clients: Dict[str, ClientConfig] = Field(default_factory=dict)
+
+    @field_validator("receiver_api", "clients", mode="before")
+    @classmethod
+    def _empty_is_default(cls, value: Any) -> Any:
+        return {} if value is None else value
+
+
+class StacConfig(BaseModel):
+    model_config = _LENIENT
+
+    instances: Dict[str, InstanceConfig] = Field(default_factory=dict)
+
+    @field_validator("instances", mode="before")
+    @classmethod
+    def _empty_is_default(cls, value: Any) -> Any:
+        return {} if value is None else value
+
+
+KeyPath = Tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One place a config file may be: how it is named to the user, and where it is."""
+
+    label: str
+    path: Optional[Path]
+    explicit: bool = False
+
+
+@dataclass
+class ConfigFile:
+    """A parsed `conf.yaml` that knows the line of every key in it."""
+
+    path: Path
+    config: StacConfig
+    lines: Dict[KeyPath, int]
+
+    def origin(self, *keys: str) -> str:
+        line = self.lines.get(tuple(keys))
+        return f"{self.path}:{line}" if line else str(self.path)
+
+    def holds_a_key(self) -> bool:
+        return any(
+            client.api_key for instance in self.config.instances.values()
+            for client in instance.clients.values()
+        )  # fmt: skip
+
+
+def search_path(env: Environment, explicit: Optional[str] = None) -> List[Candidate]:
+    """Where a config file is looked for, in order; the first that exists wins."""
+    candidates: List[Candidate] = []
+    if explicit:
+        candidates.append(Candidate("--config", Path(explicit).expanduser(), explicit=True))
+    elif env.environ.get(CONFIG_ENV):
+        path = Path(env.environ[CONFIG_ENV]).expanduser()
+        candidates.append(Candidate(f"${CONFIG_ENV}", path, explicit=True))
+    candidates += [
+        Candidate("./conf.d/conf.yaml", env.cwd / "conf.d" / "conf.yaml"),
+        Candidate("user config dir", env.user_config_dir() / "conf.yaml"),
+        Candidate("stac CLI", env.home / ".stackstate" / "cli" / "conf.yaml"),
+    ]
+    appdata = env.environ.get("APPDATA")
+    candidates.append(
+        Candidate(
+            "%APPDATA% (stac CLI on Windows)",
+            Path(appdata) / "StackState" / "cli" / "conf.yaml" if appdata else None,
+        )
+    )
+    return candidates
+
+
+def locate(candidates: List[Candidate]) -> Optional[Candidate]:
+    """The candidate in use: an explicit one must exist; otherwise the first that does."""
+    for candidate in candidates:
+        if candidate.explicit:
+            if candidate.path is None or not candidate.path.is_file():
+                raise ConfigError(
+                    f"the config file {candidate.path} given by {candidate.label} does not exist",
+                    hint="create one with 'stac-events config init'",
+                )
+            return candidate
+        if candidate.path is not None and candidate.path.is_file():
+            return candidate
+    return None
+
+
+def load(path: Path) -> ConfigFile:
+    """Read and check a config file; a `ConfigError` names the file, line and key at fault."""
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise ConfigError(f"cannot read the config file {path}: {reason}") from None
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text) if root is not None else None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        problem = getattr(error, "problem", None) or "it is not valid YAML"
+        raise ConfigError(f"{where}: not valid YAML: {problem}") from None
+    lines: Dict[KeyPath, int] = {}
+    if root is not None:
+        _collect_lines(root, (), lines)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}:1: the file must be a mapping with an 'instances' key")
+    try:
+        config = StacConfig.model_validate(data)
+    except ValidationError as error:
+        problem = error.errors(include_url=False)[0]
+        keys = tuple(str(part) for part in problem["loc"])
+        line = _nearest_line(lines, keys)
+        where = f"{path}:{line}" if line else str(path)
+        raise ConfigError(f"{where}: {'.'.join(keys)}: {problem['msg'].lower()}") from None
+    return ConfigFile(path=path, config=config, lines=lines)
+
+
+def _collect_lines(node: Any, prefix: KeyPath, lines: Dict[KeyPath, int]) -> None:
+    import yaml
+
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = (*prefix, str(key_node.value))
+            lines[key] = key_node.start_mark.line + 1
+            _collect_lines(value_node, key, lines)
+
+
+def _nearest_line(lines: Dict[KeyPath, int], keys: KeyPath) -> Optional[int]:
+    for end in range(len(keys), 0, -1):
+        if keys[:end] in lines:
+            return lines[keys[:end]]
+    return None
+
+
+def loose_permissions(path: Path) -> Optional[int]:
+    """The file's mode when group or others may read it (POSIX only), else None."""
+    if os.name != "posix":
+        return None
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return None
+    return mode if mode & 0o077 else None
+
+
+def write_instance(
+    path: Path,
+    *,
+    instance: str,
+    client: str,
+    url: str,
+    api_key: str,
+    hostname: Optional[str],
+) -> None:
+    """Add or replace one instance's receiver and client, keeping the rest of the file."""
+    import yaml
+
+    data: Dict[str, Any] = {}
+    if path.is_file():
+        load(path)  # refuse to rewrite a file we cannot understand
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    entry = _child(_child(data, "instances"), instance)
+    _child(entry, "receiver_api")["url"] = url
+    client_entry = _child(_child(entry, "clients"), client)
+    client_entry["api_key"] = api_key
+    if hostname:
+        client_entry["hostname"] = hostname
+        client_entry["internal_hostname"] = hostname
+    text = yaml.safe_dump(data, default_flow_style=False, sort_keys=False)
+    _write_private(path, text)
+
+
+def _child(parent: Dict[str, Any], key: str) -> Dict[str, Any]:
+    """The mapping under `key`, made empty when it is missing or null."""
+    value = parent.get(key)
+    if not isinstance(value, dict):
+        value = parent[key] = {}
+    return value
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write atomically, readable by the owner only from the first byte."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
