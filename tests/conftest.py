@@ -41,6 +41,7 @@ class Cli:
     home: Path
     environ: Dict[str, str] = field(default_factory=dict)
     now: float = NOW
+    cwd: Optional[Path] = None
 
     def __call__(
         self,
@@ -56,7 +57,10 @@ class Cli:
             stdout=stdout,
             stderr=stderr,
             environ={**self.environ, **(env or {})},
-            cwd=self.home,
+            cwd=self.cwd or self.home,
+            home=self.home,
+            config_dir=self.home / ".config" / "stac-events",
+            state_dir=self.home / ".local" / "state" / "stac-events",
             clock=lambda: self.now,
             hostname=lambda: "test-host",
             stdin_isatty=tty,

@@ -9,7 +9,7 @@ import typer
 from typer.core import TyperGroup
 
 from stac_events import __version__
-from stac_events.cli import event
+from stac_events.cli import check, config, event
 from stac_events.cli.command import global_options
 from stac_events.cli.context import current_run
 
@@ -35,6 +35,8 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(event.app, name="event")
+app.add_typer(config.app, name="config")
+check.register(app)
 
 
 def _print_version(ctx: typer.Context, value: bool) -> None:
