@@ -32,6 +32,7 @@ class Environment:
     home: Path = field(default_factory=Path.home)
     config_dir: Optional[Path] = None  # None: the platform's user config dir, when first needed
     state_dir: Optional[Path] = None  # None: the platform's user state dir, when first needed
+    retry_backoff: float = 0.5  # seconds before the first retry; tests make it small
     stdin_isatty: Optional[bool] = None
     stdout_isatty: Optional[bool] = None
     stderr_isatty: Optional[bool] = None

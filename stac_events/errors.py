@@ -50,12 +50,14 @@ class RejectedError(StacEventsError):
     status = ExitStatus.REJECTED
     kind = "rejected"
 
-    def __init__(self, message: str, *, status_code: int, hint: Optional[str] = None) -> None:
+    def __init__(
+        self, message: str, *, status_code: Optional[int] = None, hint: Optional[str] = None
+    ) -> None:
         super().__init__(message, hint=hint)
         self.status_code = status_code
 
     def details(self) -> Dict[str, Any]:
-        return {"status": self.status_code}
+        return {"status": self.status_code} if self.status_code is not None else {}
 
 
 class DeliveryError(StacEventsError):
@@ -65,10 +67,35 @@ class DeliveryError(StacEventsError):
     kind = "delivery"
 
     def __init__(
-        self, message: str, *, status_code: Optional[int] = None, hint: Optional[str] = None
+        self,
+        message: str,
+        *,
+        status_code: Optional[int] = None,
+        hint: Optional[str] = None,
+        transient: bool = True,
+        attempts: int = 1,
     ) -> None:
         super().__init__(message, hint=hint)
         self.status_code = status_code
+        self.transient = transient  # worth queueing: trying later may work
+        self.attempts = attempts
 
     def details(self) -> Dict[str, Any]:
-        return {"status": self.status_code} if self.status_code is not None else {}
+        found: Dict[str, Any] = {"attempts": self.attempts}
+        if self.status_code is not None:
+            found["status"] = self.status_code
+        return found
+
+
+class QueuedError(StacEventsError):
+    """Delivery failed for now; the payload waits in the spool for a later run."""
+
+    status = ExitStatus.QUEUED
+    kind = "queued"
+
+    def __init__(self, message: str, *, queued: int, hint: Optional[str] = None) -> None:
+        super().__init__(message, hint=hint)
+        self.queued = queued
+
+    def details(self) -> Dict[str, Any]:
+        return {"queued": self.queued}

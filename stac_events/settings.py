@@ -46,11 +46,15 @@ class Setting(Generic[T]):
 
 
 @dataclass(frozen=True)
-class Timeouts:
-    """Seconds to wait for a connection, and then for an answer."""
+class DeliveryOptions:
+    """How hard to try, and whom to trust (SPEC section 7)."""
 
-    connect: float = 5.0
-    read: float = 30.0
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    retries: int = 3
+    backoff: float = 0.5  # seconds before the first retry; doubles each time, capped at 10
+    insecure: bool = False
+    ca_certs: Tuple[str, ...] = ()  # added to the default trust store
 
 
 @dataclass(frozen=True)

@@ -1,31 +1,35 @@
-"""Delivery of a payload to the receiver over HTTP(S).
+"""Delivery of payloads to the receiver over HTTP(S): one session, retries, trust.
 
 `requests` is imported here, inside the functions, so that `--help` and `--dry-run`
-never pay for it.
+never pay for it. Retries are urllib3's `Retry`; see `ReceiverRetry` for the two rules
+it is taught.
 """
 
 from __future__ import annotations
 
 import logging
+import random
+import re
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple
 from urllib.parse import urlsplit
 
 from stac_events import __version__
 from stac_events.errors import DeliveryError, RejectedError
 from stac_events.redact import redact
-from stac_events.settings import Target, Timeouts
+from stac_events.settings import DeliveryOptions, Target
 
 if TYPE_CHECKING:
     import requests
+    from urllib3.util.retry import Retry
 
 log = logging.getLogger("stac_events.transport")
 
 USER_AGENT = f"stac-events/{__version__}"
-
-# Statuses that mean "try again later" rather than "this request is wrong".
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+BACKOFF_MAX_S = 10.0
+RETRY_AFTER_MAX_S = 60.0  # a receiver asking for longer is better served by the spool
 
 
 @dataclass(frozen=True)
@@ -37,79 +41,207 @@ class Delivery:
     elapsed_ms: int
 
 
-def post(body: bytes, target: Target, *, timeouts: Timeouts) -> Delivery:
-    """POST one body; a 2xx returns, anything else raises `RejectedError` or `DeliveryError`."""
-    import requests
+def _retry_class() -> type:
+    from urllib3.util.retry import Retry
 
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": USER_AGENT,
-        "sts-api-key": target.api_key,
-    }
-    started = time.monotonic()
-    log.debug("POST %s (%d bytes)", target.masked_url, len(body))
-    try:
-        with requests.Session() as session:
-            session.auth = target.basic_auth
-            response = session.post(
-                target.url,
+    class ReceiverRetry(Retry):
+        """urllib3's Retry, taught two rules of SPEC section 7.
+
+        Retry-After is honored on every transient status, not only 413/429/503, and the
+        first retry waits too (urllib3 retries the first time at once).
+        """
+
+        RETRY_AFTER_STATUS_CODES = TRANSIENT_STATUSES
+
+        def get_backoff_time(self) -> float:
+            failures = len(self.history)
+            if failures == 0 or self.backoff_factor <= 0:
+                return 0.0
+            backoff = self.backoff_factor * 2 ** (failures - 1)
+            backoff += random.random() * self.backoff_jitter  # noqa: S311 - jitter, not crypto
+            return min(self.backoff_max, backoff)
+
+        def get_retry_after(self, response: Any) -> Optional[float]:
+            seconds = super().get_retry_after(response)
+            return None if seconds is None else min(seconds, RETRY_AFTER_MAX_S)
+
+    return ReceiverRetry
+
+
+def retry_policy(options: DeliveryOptions) -> Retry:
+    """The retry rules: transient failures only, the same bytes every time, never a redirect."""
+    return _retry_class()(
+        total=options.retries,
+        connect=options.retries,
+        read=options.retries,
+        status=options.retries,
+        other=0,
+        redirect=False,
+        allowed_methods=None,  # POST too: the receiver keys events by content, not by request
+        status_forcelist=TRANSIENT_STATUSES,
+        backoff_factor=options.backoff,
+        backoff_jitter=options.backoff,
+        backoff_max=BACKOFF_MAX_S,
+        respect_retry_after_header=True,
+        raise_on_status=False,
+    )
+
+
+class Sender:
+    """An open connection to one receiver; POSTs bodies and explains every failure."""
+
+    def __init__(self, target: Target, options: DeliveryOptions) -> None:
+        import requests
+        from requests.adapters import HTTPAdapter
+
+        self.target = target
+        self.options = options
+        self.session = requests.Session()
+        self.session.auth = target.basic_auth
+        adapter_class = _trusting_adapter(options) if not options.insecure else HTTPAdapter
+        adapter = adapter_class(max_retries=retry_policy(options))
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+        if options.insecure:
+            import urllib3
+
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+
+    def __enter__(self) -> Sender:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.session.close()
+
+    def post(self, body: bytes, *, encoding: Optional[str] = None) -> Delivery:
+        """POST one body; a 2xx returns, anything else raises `RejectedError` or `DeliveryError`."""
+        import requests
+
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            "sts-api-key": self.target.api_key,
+        }
+        if encoding:
+            headers["Content-Encoding"] = encoding
+        started = time.monotonic()
+        log.debug("POST %s (%d bytes)", self.target.masked_url, len(body))
+        try:
+            response = self.session.post(
+                self.target.url,
                 data=body,
                 headers=headers,
-                timeout=(timeouts.connect, timeouts.read),
+                timeout=(self.options.connect_timeout, self.options.read_timeout),
                 allow_redirects=False,
+                verify=not self.options.insecure,
             )
-    except requests.exceptions.RequestException as error:
-        raise _network_error(error, target, timeouts) from None
-    elapsed_ms = round((time.monotonic() - started) * 1000)
-    log.debug("%s %s in %d ms", response.status_code, response.reason, elapsed_ms)
-    _raise_for_status(response, target)
-    return Delivery(status=response.status_code, attempts=1, elapsed_ms=elapsed_ms)
+        except requests.exceptions.RequestException as error:
+            raise self._network_error(error) from None
+        elapsed_ms = round((time.monotonic() - started) * 1000)
+        attempts = _attempts(response)
+        log.debug("%s %s in %d ms, %d attempt(s)", response.status_code, response.reason,
+                  elapsed_ms, attempts)  # fmt: skip
+        _raise_for_status(response, self.target, attempts)
+        return Delivery(status=response.status_code, attempts=attempts, elapsed_ms=elapsed_ms)
+
+    def _network_error(self, error: requests.exceptions.RequestException) -> DeliveryError:
+        """A one-line, key-free explanation of why the request never got an answer."""
+        import requests
+
+        host = _host(self.target)
+        detail = redact(str(error), self.target.api_key)
+        log.debug("request failed: %s", detail)
+        attempts = self.options.retries + 1
+        if isinstance(error, requests.exceptions.SSLError):
+            reason = re.search(r"certificate verify failed: ([^(]+)", detail)
+            why = f": {reason.group(1).strip()}" if reason else ""
+            return DeliveryError(
+                f"TLS certificate check failed for {host}{why}",
+                hint="trust its CA with --ca-cert PATH or REQUESTS_CA_BUNDLE "
+                "(--insecure skips the check)",
+                transient=False,
+                attempts=1,
+            )
+        timed_out = _cause_is_read_timeout(error)
+        if isinstance(error, requests.exceptions.ConnectTimeout):
+            return DeliveryError(
+                f"timed out connecting to {host} after {self.options.connect_timeout:g} s",
+                attempts=attempts,
+            )
+        if isinstance(error, requests.exceptions.ReadTimeout) or timed_out:
+            return DeliveryError(
+                f"{host} did not answer within {self.options.read_timeout:g} s",
+                attempts=attempts,
+            )
+        if isinstance(error, requests.exceptions.ConnectionError):
+            return DeliveryError(
+                f"cannot connect to {host}: {_connection_reason(detail)}", attempts=attempts
+            )
+        return DeliveryError(f"the request to {host} failed: {detail}", attempts=attempts)
+
+
+def _trusting_adapter(options: DeliveryOptions) -> type:
+    """An adapter that verifies against the default CAs plus `--ca-cert`/REQUESTS_CA_BUNDLE."""
+    import ssl
+
+    import requests.certs
+    from requests.adapters import HTTPAdapter
+
+    context = ssl.create_default_context(cafile=requests.certs.where())
+    for path in options.ca_certs:
+        context.load_verify_locations(cafile=path)
+
+    class TrustingAdapter(HTTPAdapter):
+        def build_connection_pool_key_attributes(
+            self, request: Any, verify: Any, cert: Any = None
+        ) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+            host, tls = super().build_connection_pool_key_attributes(request, verify, cert)
+            if verify is not False:  # requests may pass REQUESTS_CA_BUNDLE: it is in already
+                tls.pop("ca_certs", None)
+                tls.pop("ca_cert_dir", None)
+                tls["ssl_context"] = context
+            return host, tls
+
+    return TrustingAdapter
+
+
+def _cause_is_read_timeout(error: Exception) -> bool:
+    """After retries run out, requests reports a read timeout as a ConnectionError."""
+    from urllib3.exceptions import MaxRetryError, ReadTimeoutError
+
+    cause = error.args[0] if error.args else None
+    return isinstance(cause, MaxRetryError) and isinstance(cause.reason, ReadTimeoutError)
+
+
+def _attempts(response: requests.Response) -> int:
+    retries = getattr(response.raw, "retries", None)
+    return len(retries.history) + 1 if retries is not None else 1
 
 
 def _host(target: Target) -> str:
-    parts = urlsplit(target.address)
-    return parts.netloc.rpartition("@")[2]
-
-
-def _network_error(
-    error: requests.exceptions.RequestException, target: Target, timeouts: Timeouts
-) -> DeliveryError:
-    """A one-line, key-free explanation of why the request never got an answer."""
-    import requests
-
-    host = _host(target)
-    detail = redact(str(error), target.api_key)
-    log.debug("request failed: %s", detail)
-    if isinstance(error, requests.exceptions.SSLError):
-        return DeliveryError(
-            f"TLS certificate check failed for {host}",
-            hint="trust its CA with --ca-cert PATH or REQUESTS_CA_BUNDLE",
-        )
-    if isinstance(error, requests.exceptions.ConnectTimeout):
-        return DeliveryError(f"timed out connecting to {host} after {timeouts.connect:g} s")
-    if isinstance(error, requests.exceptions.ReadTimeout):
-        return DeliveryError(f"{host} did not answer within {timeouts.read:g} s")
-    if isinstance(error, requests.exceptions.ConnectionError):
-        return DeliveryError(f"cannot connect to {host}: {_connection_reason(detail)}")
-    return DeliveryError(f"the request to {host} failed: {detail}")
+    return urlsplit(target.address).netloc.rpartition("@")[2]
 
 
 def _connection_reason(detail: str) -> str:
     lowered = detail.lower()
     if "refused" in lowered:
         return "connection refused (is the receiver running, and is the port right?)"
-    if (
-        "name or service not known" in lowered
-        or "nodename nor servname" in lowered
-        or ("failed to resolve" in lowered)
+    if any(
+        s in lowered
+        for s in (
+            "name or service not known",
+            "nodename nor servname",
+            "failed to resolve",
+            "temporary failure in name resolution",
+        )
     ):
-        return "the host name does not resolve"
-    if "reset by peer" in lowered or "remote end closed" in lowered or "aborted" in lowered:
+        return "the host name does not resolve"  # fmt: skip
+    if any(s in lowered for s in ("reset by peer", "remote end closed", "aborted")):
         return "the connection was closed before an answer came"
     return detail
 
 
-def _raise_for_status(response: requests.Response, target: Target) -> None:
+def _raise_for_status(response: requests.Response, target: Target, attempts: int) -> None:
     status = response.status_code
     if 200 <= status < 300:
         return
@@ -125,7 +257,9 @@ def _raise_for_status(response: requests.Response, target: Target) -> None:
     said = _excerpt(response, target)
     message = f"the receiver answered {what}" + (f": {said}" if said else "")
     if status in TRANSIENT_STATUSES or status >= 500:
-        raise DeliveryError(message, status_code=status)
+        if attempts > 1:
+            message += f" ({attempts} attempts)"
+        raise DeliveryError(message, status_code=status, attempts=attempts)
     hints = {
         401: "check the API key",
         403: "check the API key",

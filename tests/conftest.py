@@ -62,6 +62,7 @@ class Cli:
             config_dir=self.home / ".config" / "stac-events",
             state_dir=self.home / ".local" / "state" / "stac-events",
             clock=lambda: self.now,
+            retry_backoff=0.01,
             hostname=lambda: "test-host",
             stdin_isatty=tty,
             stdout_isatty=tty,
@@ -134,3 +135,16 @@ def no_secret(result: Result, secrets: Sequence[str] = (API_KEY,)) -> bool:
 
     text = result.output
     return not any(form in text for s in secrets for form in (s, quote(s, safe=""), quote_plus(s)))
+
+
+@pytest.fixture
+def own_server():
+    """A receiver of the test's own, for slow handlers that must not outlive the test."""
+    from pytest_httpserver import HTTPServer
+
+    server = HTTPServer(host="127.0.0.1", port=0)
+    server.start()
+    yield server
+    server.clear()
+    if server.is_running():
+        server.stop()

@@ -418,14 +418,15 @@ def test_error_statuses(
     cli: Cli, httpserver: HTTPServer, status: int, exit_code: int, kind: str, message: str
 ) -> None:
     httpserver.expect_request(INTAKE).respond_with_data("bad event", status=status)
-    text = cli("event", "send", "DeployEvent", "--title", "t", env=receiver_env(httpserver))
+    text = cli(
+        "event", "send", "DeployEvent", "--title", "t", "--no-spool", env=receiver_env(httpserver)
+    )
     assert text.status == exit_code
     assert message in text.stderr
     assert len(text.stderr.splitlines()) == 1
     assert no_secret(text)
-    as_json = cli(
-        "event", "send", "DeployEvent", "--title", "t", "-o", "json", env=receiver_env(httpserver)
-    )
+    as_json = cli("event", "send", "DeployEvent", "--title", "t", "-o", "json", "--no-spool",
+                  env=receiver_env(httpserver))  # fmt: skip
     assert as_json.status == exit_code
     assert as_json.json()["ok"] is False
     assert as_json.json()["error"]["kind"] == kind
@@ -478,7 +479,7 @@ def test_unreachable_receiver(cli: Cli) -> None:
         "STAC_EVENTS_RECEIVER_URL": "http://127.0.0.1:9/receiver",
         "STAC_EVENTS_API_KEY": API_KEY,
     }
-    result = cli("event", "send", "DeployEvent", "--title", "t", env=env)
+    result = cli("event", "send", "DeployEvent", "--title", "t", "--no-spool", env=env)
     assert result.status == 5
     assert "cannot connect to 127.0.0.1:9: connection refused" in result.stderr
     assert len(result.stderr.splitlines()) == 1
@@ -493,6 +494,7 @@ def test_unreachable_receiver_with_key_in_debug_log(cli: Cli) -> None:
         "--title",
         "t",
         "--debug",
+        "--no-spool",
         "--url",
         "http://127.0.0.1:9/receiver",
         "--api-key",
@@ -504,11 +506,12 @@ def test_unreachable_receiver_with_key_in_debug_log(cli: Cli) -> None:
     assert no_secret(result)
 
 
-def test_slow_receiver_times_out(cli: Cli, httpserver: HTTPServer) -> None:
+def test_slow_receiver_times_out(cli: Cli, own_server: HTTPServer) -> None:
     def slow(request: Request) -> Response:
-        time.sleep(1.5)
+        time.sleep(1)
         return Response("", status=202)
 
+    httpserver = own_server
     httpserver.expect_request(INTAKE).respond_with_handler(slow)
     result = cli(
         "event",
@@ -518,6 +521,9 @@ def test_slow_receiver_times_out(cli: Cli, httpserver: HTTPServer) -> None:
         "t",
         "--timeout",
         "0.3",
+        "--retries",
+        "0",
+        "--no-spool",
         env=receiver_env(httpserver),
     )
     assert result.status == 5
@@ -532,6 +538,7 @@ def test_unresolvable_host(cli: Cli) -> None:
         "DeployEvent",
         "--title",
         "t",
+        "--no-spool",
         "--url",
         "http://no-such-host.invalid/receiver",
         "--api-key",

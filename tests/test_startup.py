@@ -67,9 +67,8 @@ def test_help_teaches(run_script) -> None:
     assert "Activities, Alerts, Anomalies, Changes or Others" in result.stdout
 
 
-def test_ctrl_c_during_a_send_exits_130_in_one_line(
-    httpserver: HTTPServer, run_script, home
-) -> None:
+def test_ctrl_c_during_a_send_exits_130_in_one_line(own_server: HTTPServer, home) -> None:
+    httpserver = own_server
     arrived, release = threading.Event(), threading.Event()
 
     def stall(request: Request) -> Response:

@@ -9,7 +9,7 @@ import typer
 from typer.core import TyperGroup
 
 from stac_events import __version__
-from stac_events.cli import check, config, event
+from stac_events.cli import check, config, event, spool
 from stac_events.cli.command import global_options
 from stac_events.cli.context import current_run
 
@@ -36,6 +36,7 @@ app = typer.Typer(
 )
 app.add_typer(event.app, name="event")
 app.add_typer(config.app, name="config")
+app.add_typer(spool.app, name="spool")
 check.register(app)
 
 

@@ -22,17 +22,22 @@ def check(
     api_key: options.ApiKey = None,
     hostname: options.Hostname = None,
     timeout: options.Timeout = None,
+    insecure: options.Insecure = False,
+    ca_cert: options.CaCert = None,
     output: options.Output = options.OutputMode.text,
     quiet: options.Quiet = False,
     debug: options.Debug = False,
 ) -> None:
     """Check the receiver: POST a common JSON object with no events, report what happened.
 
-    Resolves the address and key as 'event send' does; exits as 'event send' would.
+    Resolves the address and key as 'event send' does, and exits as it would; it does not
+    retry, so the answer is the receiver's first.
     """
     run = current_run(ctx)
     run.configure(output=output.value, quiet=quiet, debug=debug, secret=api_key)
-    timeouts = run.timeouts(timeout)
+    delivery_options = run.delivery_options(
+        timeout=timeout, retries=0, insecure=insecure, ca_cert=ca_cert
+    )
     settings = run.settings(url=url, api_key=api_key, hostname=hostname)
     target = settings.target()
     assert settings.address is not None  # target() made sure of both
@@ -41,11 +46,15 @@ def check(
     now = run.env.clock()
     body = common_object({}, hostname=settings.hostname.value, collection_timestamp=int(now))
 
-    from stac_events import transport
+    from stac_events.transport import Sender
 
-    delivery = transport.post(body.to_json(), target, timeouts=timeouts)
+    with Sender(target, delivery_options) as sender:
+        delivery = sender.post(body.to_json())
     parts = urlsplit(target.address)
-    tls = "verified" if parts.scheme == "https" else "not used (plain http)"
+    if parts.scheme != "https":
+        tls = "not used (plain http)"
+    else:
+        tls = "NOT verified (--insecure)" if insecure else "verified"
     lines = [
         f"reach     ok, {parts.hostname} answered",
         f"tls       {tls}",
@@ -56,7 +65,7 @@ def check(
         {
             "address": target.masked_url,
             "status": delivery.status,
-            "tls": "verified" if parts.scheme == "https" else "none",
+            "tls": "none" if parts.scheme != "https" else "unverified" if insecure else "verified",
             "latency_ms": delivery.elapsed_ms,
         },
         "\n".join(lines),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Optional
 
 import click
@@ -10,7 +11,8 @@ import click
 from stac_events.environment import Environment
 from stac_events.errors import UsageError
 from stac_events.output import Output
-from stac_events.settings import Overrides, Settings, Timeouts, resolve
+from stac_events.settings import DeliveryOptions, Overrides, Settings, resolve
+from stac_events.spool import Spool
 
 
 @dataclass
@@ -36,15 +38,44 @@ class Run:
         if debug:
             self.output.enable_debug_log()
 
-    def timeouts(self, seconds: Optional[float]) -> Timeouts:
-        """`--timeout` sets both the connect and the read timeout."""
-        if seconds is None:
-            return Timeouts()
-        if not seconds > 0:
-            raise UsageError(
-                f"{seconds:g} is not a timeout; give seconds above 0", option="--timeout"
+    def delivery_options(
+        self,
+        *,
+        timeout: Optional[float] = None,
+        retries: int = 3,
+        insecure: bool = False,
+        ca_cert: Optional[str] = None,
+    ) -> DeliveryOptions:
+        """Timeouts, retries and trust from the flags (and REQUESTS_CA_BUNDLE)."""
+        timeouts = {}
+        if timeout is not None:
+            if not timeout > 0:
+                raise UsageError(
+                    f"{timeout:g} is not a timeout; give seconds above 0", option="--timeout"
+                )
+            timeouts = {"connect_timeout": timeout, "read_timeout": timeout}
+        ca_certs = []
+        bundle = self.env.environ.get("REQUESTS_CA_BUNDLE")
+        for origin, path in (("--ca-cert", ca_cert), ("$REQUESTS_CA_BUNDLE", bundle)):
+            if path:
+                if not Path(path).expanduser().is_file():
+                    raise UsageError(f"no such file: {path}", option=origin)
+                ca_certs.append(str(Path(path).expanduser()))
+        if insecure:
+            self.output.warn(
+                "TLS certificate checks are off (--insecure): anyone between here and the "
+                "receiver can read the API key"
             )
-        return Timeouts(connect=seconds, read=seconds)
+        return DeliveryOptions(
+            retries=retries,
+            backoff=self.env.retry_backoff,
+            insecure=insecure,
+            ca_certs=tuple(ca_certs),
+            **timeouts,
+        )
+
+    def spool(self) -> Spool:
+        return Spool(self.env.user_state_dir() / "spool")
 
     def settings(self, **flags: Optional[str]) -> Settings:
         """Resolve the settings from the command's flags, the global ones and the rest."""

@@ -3,19 +3,22 @@
 # No `from __future__ import annotations` here: before Python 3.11, Typer cannot see
 # through string annotations whose default is None, and the options lose their names.
 
-from typing import Annotated, Any, List, Optional
+from typing import TYPE_CHECKING, Annotated, Any, List, Optional
 
 import click
 import typer
 
 from stac_events.cli import options
 from stac_events.cli.command import StacCommand
-from stac_events.cli.context import current_run
+from stac_events.cli.context import Run, current_run
 from stac_events.compose import EventFlags, compose_event, read_text
 from stac_events.errors import ConfigError
 from stac_events.model import common_object
 from stac_events.output import summary_line
 from stac_events.parse import CATEGORIES, InvalidValue, canonical_category
+
+if TYPE_CHECKING:
+    from stac_events.delivery import Outcome
 
 app = typer.Typer(
     help="Send events to StackState.",
@@ -166,6 +169,10 @@ def send(
     api_key: options.ApiKey = None,
     hostname: options.Hostname = None,
     timeout: options.Timeout = None,
+    retries: options.Retries = 3,
+    insecure: options.Insecure = False,
+    ca_cert: options.CaCert = None,
+    no_spool: options.NoSpool = False,
     dry_run: Annotated[
         bool,
         typer.Option(
@@ -183,7 +190,9 @@ def send(
     run = current_run(ctx)
     out, env = run.output, run.env
     run.configure(output=output.value, quiet=quiet, debug=debug, secret=api_key)
-    timeouts = run.timeouts(timeout)
+    delivery_options = run.delivery_options(
+        timeout=timeout, retries=retries, insecure=insecure, ca_cert=ca_cert
+    )
     settings = run.settings(url=url, api_key=api_key, hostname=hostname)
 
     now = env.clock()
@@ -218,17 +227,34 @@ def send(
         return
 
     target = settings.target()
-    from stac_events import transport
+    from stac_events.delivery import deliver
 
-    delivery = transport.post(body, target, timeouts=timeouts)
+    outcome = deliver([(body, 1)], target, delivery_options, None if no_spool else run.spool())
+    report_delivery(run, outcome, target.masked_url)
+
+
+def report_delivery(run: Run, outcome: "Outcome", address: str) -> None:
+    """Say what was sent, and what the spool gave up on the way."""
+    out = run.output
+    flushed = outcome.flushed
+    if flushed.delivered:
+        out.note(f"delivered {flushed.delivered} queued payload(s) first")
+    if flushed.rejected:
+        out.warn(
+            f"the receiver refused {flushed.rejected} queued payload(s); they were moved "
+            f"aside, see 'stac-events spool list'"
+        )
     out.result(
         {
-            "events": 1,
-            "requests": 1,
-            "status": delivery.status,
-            "address": target.masked_url,
-            "attempts": delivery.attempts,
-            "elapsed_ms": delivery.elapsed_ms,
+            "events": outcome.events,
+            "requests": len(outcome.deliveries),
+            "status": outcome.status,
+            "address": address,
+            "attempts": outcome.attempts,
+            "elapsed_ms": outcome.elapsed_ms,
+            "spool": {"delivered": flushed.delivered, "rejected": flushed.rejected},
         },
-        summary_line(1, 1, delivery.status, target.masked_url, delivery.elapsed_ms),
+        summary_line(
+            outcome.events, len(outcome.deliveries), outcome.status, address, outcome.elapsed_ms
+        ),
     )

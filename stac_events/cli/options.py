@@ -77,3 +77,40 @@ Debug = Annotated[
         rich_help_panel=OUTPUT,
     ),
 ]
+Retries = Annotated[
+    int,
+    typer.Option(
+        "--retries",
+        metavar="N",
+        min=0,
+        help="Retries after a connection error, timeout, 408, 429 or 5xx, with exponential "
+        "backoff (capped at 10 s) and Retry-After honored.",
+        rich_help_panel=RECEIVER,
+    ),
+]
+Insecure = Annotated[
+    bool,
+    typer.Option(
+        "--insecure",
+        help="Do not verify the receiver's TLS certificate (prints a warning every time).",
+        rich_help_panel=RECEIVER,
+    ),
+]
+CaCert = Annotated[
+    Optional[str],
+    typer.Option(
+        "--ca-cert",
+        metavar="PATH",
+        help="Also trust the CA certificate(s) in this PEM file. REQUESTS_CA_BUNDLE works too.",
+        rich_help_panel=RECEIVER,
+        show_default=False,
+    ),
+]
+NoSpool = Annotated[
+    bool,
+    typer.Option(
+        "--no-spool",
+        help="Do not queue on failure (exit 5 instead of 75), and do not flush the queue.",
+        rich_help_panel=RECEIVER,
+    ),
+]

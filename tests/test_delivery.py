@@ -1,0 +1,389 @@
+"""Delivery under faults: retries, redirects, TLS, proxies, the spool, and no key leaks."""
+
+from __future__ import annotations
+
+import json
+import ssl
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Dict, List
+
+import pytest
+import trustme
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from tests.conftest import API_KEY, Cli, no_secret
+
+INTAKE = "/receiver/stsAgent/intake"
+DOWN = "http://127.0.0.1:9/receiver"  # nothing listens on the discard port
+
+
+def env_for(url: str) -> Dict[str, str]:
+    return {"STAC_EVENTS_RECEIVER_URL": url, "STAC_EVENTS_API_KEY": API_KEY}
+
+
+def scripted(statuses: List[int], headers: Dict[str, str] = None) -> Callable:
+    """A handler answering with the given statuses in turn (the last one repeats)."""
+    calls: List[float] = []
+
+    def handler(request: Request) -> Response:
+        calls.append(time.monotonic())
+        status = statuses[min(len(calls), len(statuses)) - 1]
+        return Response("busy" if status >= 300 else "", status=status, headers=headers or {})
+
+    handler.calls = calls  # type: ignore[attr-defined]
+    return handler
+
+
+def spool_files(home: Path) -> List[Path]:
+    root = home / ".local" / "state" / "stac-events" / "spool"
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def assert_key_nowhere(home: Path) -> None:
+    for path in spool_files(home):
+        assert API_KEY not in path.name
+        assert API_KEY.encode() not in path.read_bytes()
+
+
+def send(cli: Cli, *args: str, env: Dict[str, str]):
+    return cli("event", "send", "DeployEvent", "--title", "t", *args, env=env)
+
+
+def test_transient_statuses_are_retried_with_the_same_bytes(cli: Cli, httpserver: HTTPServer):
+    handler = scripted([503, 503, 202])
+    httpserver.expect_request(INTAKE).respond_with_handler(handler)
+    result = send(cli, "-o", "json", env=env_for(httpserver.url_for("/receiver")))
+    assert result.status == 0, result.stderr
+    assert result.json()["attempts"] == 3
+    bodies = {request.get_data() for request, _ in httpserver.log}
+    assert len(httpserver.log) == 3
+    assert len(bodies) == 1
+
+
+@pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])
+def test_each_transient_status_is_retried(cli: Cli, httpserver: HTTPServer, status: int):
+    httpserver.expect_request(INTAKE).respond_with_handler(scripted([status, 202]))
+    result = send(cli, env=env_for(httpserver.url_for("/receiver")))
+    assert result.status == 0, result.stderr
+    assert len(httpserver.log) == 2
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 413, 422])
+def test_other_4xx_are_never_retried(cli: Cli, httpserver: HTTPServer, status: int):
+    httpserver.expect_request(INTAKE).respond_with_handler(scripted([status, 202]))
+    result = send(cli, env=env_for(httpserver.url_for("/receiver")))
+    assert result.status == 4
+    assert len(httpserver.log) == 1
+    assert spool_files(cli.home) == []
+
+
+def test_retry_after_is_honored(cli: Cli, httpserver: HTTPServer):
+    handler = scripted([429, 202], headers={"Retry-After": "1"})
+    httpserver.expect_request(INTAKE).respond_with_handler(handler)
+    result = send(cli, env=env_for(httpserver.url_for("/receiver")))
+    assert result.status == 0, result.stderr
+    first, second = handler.calls
+    assert second - first >= 0.9  # the backoff alone is 0.01 s here
+
+
+def test_retries_run_out_then_the_payload_is_queued(cli: Cli, httpserver: HTTPServer):
+    httpserver.expect_request(INTAKE).respond_with_handler(scripted([503]))
+    result = send(cli, "--retries", "2", "-o", "json", env=env_for(httpserver.url_for("/receiver")))
+    assert result.status == 75
+    assert len(httpserver.log) == 3
+    error = result.json()["error"]
+    assert error["kind"] == "queued"
+    assert error["queued"] == 1
+    assert "the receiver answered 503" in error["message"]
+    (queued,) = [p for p in spool_files(cli.home) if p.parent.name == "pending"]
+    header, body = queued.read_bytes().split(b"\n", 1)
+    assert body == httpserver.log[0][0].get_data()
+    assert json.loads(header)["address"] == f"{httpserver.url_for(INTAKE)}"
+    assert_key_nowhere(cli.home)
+
+
+def test_no_spool_exits_5_and_queues_nothing(cli: Cli, httpserver: HTTPServer):
+    httpserver.expect_request(INTAKE).respond_with_handler(scripted([503]))
+    result = send(cli, "--retries", "1", "--no-spool", env=env_for(httpserver.url_for("/receiver")))
+    assert result.status == 5
+    assert "the receiver answered 503 SERVICE UNAVAILABLE: busy (2 attempts)" in result.stderr
+    assert spool_files(cli.home) == []
+
+
+def test_receiver_down_then_up_delivers_the_queue_first_once(cli: Cli, httpserver: HTTPServer):
+    down = send(cli, "-m", "first", "--retries", "1", env=env_for(DOWN))
+    assert down.status == 75
+    assert "queued for later (1 payload(s) waiting" in down.stderr
+    # The same receiver address comes back (tests cannot move port 9, so the address
+    # is re-pointed by rewriting the queued file's header to the live server).
+    (queued,) = spool_files(cli.home)
+    header, body = queued.read_bytes().split(b"\n", 1)
+    live = httpserver.url_for(INTAKE)
+    queued.write_bytes(json.dumps({**json.loads(header), "address": live}).encode() + b"\n" + body)
+    httpserver.expect_request(INTAKE).respond_with_data("", status=202)
+    up = send(cli, "-m", "second", "-o", "json", env=env_for(httpserver.url_for("/receiver")))
+    assert up.status == 0, up.stderr
+    assert up.json()["spool"] == {"delivered": 1, "rejected": 0}
+    texts = [json.loads(r.get_data())["events"]["DeployEvent"][0]["msg_text"]
+             for r, _ in httpserver.log]  # fmt: skip
+    assert texts == ["first", "second"]
+    assert spool_files(cli.home) == []
+    again = cli("spool", "flush", env=env_for(httpserver.url_for("/receiver")))
+    assert again.status == 0
+    assert len(httpserver.log) == 2
+
+
+def queue_payloads(cli: Cli, server: HTTPServer, count: int) -> None:
+    """Queue `count` payloads addressed to `server` while it answers 503."""
+    server.expect_request(INTAKE).respond_with_data("down", status=503)
+    for number in range(count):
+        result = send(cli, "-m", f"event {number}", "--retries", "0",
+                      env=env_for(server.url_for("/receiver")))  # fmt: skip
+        assert result.status == 75, result.stderr
+    server.clear()
+
+
+def test_spool_flush_command(cli: Cli, httpserver: HTTPServer):
+    queue_payloads(cli, httpserver, 3)
+    listed = cli("spool", "list", "-o", "json").json()
+    assert [e["state"] for e in listed] == ["pending"] * 3
+    assert all(e["events"] == 1 and e["address"] == httpserver.url_for(INTAKE) for e in listed)
+    assert {"id", "age_s", "bytes"} <= set(listed[0])
+    httpserver.expect_request(INTAKE).respond_with_data("", status=202)
+    flushed = cli("spool", "flush", "-o", "json", env=env_for(httpserver.url_for("/receiver")))
+    assert flushed.status == 0, flushed.stderr
+    assert flushed.json()["delivered"] == 3
+    texts = [json.loads(r.get_data())["events"]["DeployEvent"][0]["msg_text"]
+             for r, _ in httpserver.log]  # fmt: skip
+    assert texts == ["event 0", "event 1", "event 2"]  # oldest first
+    assert cli("spool", "list", "-o", "json").json() == []
+
+
+def test_flush_stops_at_a_transient_failure_and_keeps_the_rest(cli: Cli, httpserver: HTTPServer):
+    queue_payloads(cli, httpserver, 3)
+    httpserver.expect_request(INTAKE).respond_with_handler(scripted([202, 503]))
+    result = cli("spool", "flush", "--retries", "0", env=env_for(httpserver.url_for("/receiver")))
+    assert result.status == 75
+    assert "delivered 1, 2 payload(s) still queued" in result.stderr
+    assert len(cli("spool", "list", "-o", "json").json()) == 2
+
+
+def test_a_refused_payload_moves_aside(cli: Cli, httpserver: HTTPServer):
+    queue_payloads(cli, httpserver, 2)
+    httpserver.expect_request(INTAKE).respond_with_handler(scripted([400, 202]))
+    result = cli("spool", "flush", env=env_for(httpserver.url_for("/receiver")))
+    assert result.status == 4
+    assert "refused 1 queued payload(s)" in result.stderr
+    listed = cli("spool", "list", "-o", "json").json()
+    assert [e["state"] for e in listed] == ["rejected"]
+    assert "400" in listed[0]["reason"]
+    text = cli("spool", "list").stdout
+    assert "rejected" in text
+    cleared = cli("spool", "clear")
+    assert "removed 1 payload(s)" in cleared.stderr
+    assert cli("spool", "list", "-o", "json").json() == []
+
+
+def test_queued_payload_for_another_receiver_is_not_sent_here(cli: Cli, httpserver: HTTPServer):
+    assert send(cli, "--retries", "0", env=env_for(DOWN)).status == 75
+    httpserver.expect_request(INTAKE).respond_with_data("", status=202)
+    result = send(cli, "-o", "json", env=env_for(httpserver.url_for("/receiver")))
+    assert result.status == 0
+    assert len(httpserver.log) == 1  # only the new event: the key is not for the other host
+    assert [e["state"] for e in cli("spool", "list", "-o", "json").json()] == ["pending"]
+
+
+def test_new_events_queue_behind_older_ones(cli: Cli, httpserver: HTTPServer):
+    queue_payloads(cli, httpserver, 1)
+    httpserver.expect_request(INTAKE).respond_with_data("still down", status=503)
+    result = send(cli, "--retries", "0", env=env_for(httpserver.url_for("/receiver")))
+    assert result.status == 75
+    assert len(httpserver.log) == 1  # the old one was tried; the new one queued behind it
+    assert len(cli("spool", "list", "-o", "json").json()) == 2
+
+
+def test_concurrent_flushes_deliver_each_payload_once(
+    cli: Cli, httpserver: HTTPServer, isolated_environ: dict, home: Path
+):
+    queue_payloads(cli, httpserver, 24)
+    lock = threading.Lock()
+    seen: List[str] = []
+
+    def slowish(request: Request) -> Response:
+        with lock:
+            seen.append(json.loads(request.get_data())["events"]["DeployEvent"][0]["msg_text"])
+        time.sleep(0.02)
+        return Response("", status=202)
+
+    httpserver.expect_request(INTAKE).respond_with_handler(slowish)
+    exe = str(Path(sys.executable).with_name("stac-events"))
+    env = {**isolated_environ, **env_for(httpserver.url_for("/receiver"))}
+    processes = [
+        subprocess.Popen([exe, "spool", "flush", "-q"], env=env, cwd=home,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(4)
+    ]  # fmt: skip
+    for process in processes:
+        _, stderr = process.communicate(timeout=60)
+        assert process.returncode == 0, stderr
+    assert sorted(seen) == sorted(f"event {n}" for n in range(24))
+    assert spool_files(home) == []
+
+
+def test_ctrl_c_leaves_no_half_written_spool_file(
+    own_server: HTTPServer, home: Path, isolated_environ: dict
+):
+    import signal
+
+    arrived, release = threading.Event(), threading.Event()
+
+    def stall(request: Request) -> Response:
+        arrived.set()
+        release.wait(timeout=10)
+        return Response("", status=503)
+
+    own_server.expect_request(INTAKE).respond_with_handler(stall)
+    exe = str(Path(sys.executable).with_name("stac-events"))
+    process = subprocess.Popen(
+        [exe, "event", "send", "DeployEvent", "--title", "t"],
+        env={**isolated_environ, **env_for(own_server.url_for("/receiver"))},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert arrived.wait(timeout=20)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=20)
+    release.set()
+    assert process.returncode == 130
+    assert stderr == "stac-events: interrupted\n"
+    assert not [p for p in spool_files(home) if p.suffix in (".tmp", ".claimed")]
+
+
+# TLS
+
+
+@pytest.fixture(scope="module")
+def tls_ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture
+def tls_server(tls_ca: trustme.CA):
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls_ca.issue_cert("localhost", "127.0.0.1").configure_cert(context)
+    server = HTTPServer(host="localhost", port=0, ssl_context=context)
+    server.start()
+    server.expect_request(INTAKE).respond_with_data("", status=202)
+    yield server
+    server.clear()
+    server.stop()
+
+
+@pytest.fixture
+def ca_file(tls_ca: trustme.CA, tmp_path: Path) -> Path:
+    path = tmp_path / "ca.pem"
+    tls_ca.cert_pem.write_to_path(str(path))
+    return path
+
+
+def test_untrusted_certificate_fails_plainly(cli: Cli, tls_server: HTTPServer):
+    result = send(cli, "--debug", env=env_for(tls_server.url_for("/receiver")))
+    assert result.status == 5
+    assert "TLS certificate check failed for localhost" in result.stderr
+    assert "--ca-cert" in result.stderr
+    assert tls_server.log == []
+    assert spool_files(cli.home) == []  # a certificate problem does not fix itself: not queued
+    assert no_secret(result)
+
+
+def test_ca_cert_adds_trust(cli: Cli, tls_server: HTTPServer, ca_file: Path):
+    result = send(cli, "--ca-cert", str(ca_file), env=env_for(tls_server.url_for("/receiver")))
+    assert result.status == 0, result.stderr
+    assert len(tls_server.log) == 1
+
+
+def test_requests_ca_bundle_adds_trust(cli: Cli, tls_server: HTTPServer, ca_file: Path):
+    env = {**env_for(tls_server.url_for("/receiver")), "REQUESTS_CA_BUNDLE": str(ca_file)}
+    assert send(cli, env=env).status == 0
+
+
+def test_insecure_works_and_warns_every_time(cli: Cli, tls_server: HTTPServer):
+    for _ in range(2):
+        result = send(cli, "--insecure", env=env_for(tls_server.url_for("/receiver")))
+        assert result.status == 0, result.stderr
+        assert "warning: TLS certificate checks are off (--insecure)" in result.stderr
+    checked = cli("check", "--insecure", env=env_for(tls_server.url_for("/receiver")))
+    assert "tls       NOT verified (--insecure)" in checked.stderr
+
+
+def test_check_reports_verified_tls(cli: Cli, tls_server: HTTPServer, ca_file: Path):
+    result = cli("check", "--ca-cert", str(ca_file), env=env_for(tls_server.url_for("/receiver")))
+    assert result.status == 0, result.stderr
+    assert "tls       verified" in result.stderr
+
+
+def test_missing_ca_file_is_a_usage_error(cli: Cli):
+    result = send(cli, "--ca-cert", "/nonexistent/ca.pem", env=env_for(DOWN))
+    assert result.status == 2
+    assert "--ca-cert: no such file: /nonexistent/ca.pem" in result.stderr
+
+
+# Proxies come from the process environment, as requests reads them.
+
+
+def test_http_proxy_is_used_and_no_proxy_bypasses_it(run_script, httpserver: HTTPServer):
+    httpserver.expect_request(INTAKE).respond_with_data("", status=202)
+    proxy = f"http://127.0.0.1:{httpserver.port}"
+    env = {**env_for("http://receiver.example.invalid/receiver"), "HTTP_PROXY": proxy}
+    through = run_script("stac-events", "event", "send", "DeployEvent", "--title", "t", env=env)
+    assert through.status == 0, through.stderr
+    ((request, _),) = httpserver.log
+    assert request.headers["Host"] == "receiver.example.invalid"
+    bypass = run_script("stac-events", "event", "send", "DeployEvent", "--title", "t",
+                        "--no-spool", "--retries", "0",
+                        env={**env, "NO_PROXY": "receiver.example.invalid"})  # fmt: skip
+    assert bypass.status == 5
+    assert "does not resolve" in bypass.stderr
+    assert len(httpserver.log) == 1
+
+
+# The key, on every failure path.
+
+
+@pytest.mark.parametrize(
+    "case", ["refused", "timeout", "401", "500", "spool write", "spool flush", "redirect"]
+)
+def test_key_never_shown_on_failure_paths(cli: Cli, own_server: HTTPServer, case: str):
+    url = own_server.url_for("/receiver")
+    if case == "refused":
+        url = DOWN
+    elif case == "timeout":
+        own_server.expect_request(INTAKE).respond_with_handler(
+            lambda request: (time.sleep(0.5), Response("", status=202))[1]
+        )
+    elif case == "redirect":
+        own_server.expect_request(INTAKE).respond_with_data(
+            "",
+            status=302,
+            headers={"Location": f"https://elsewhere.example.com/?api_key={API_KEY}"},
+        )
+    else:
+        status = {"401": 401, "500": 500}.get(case, 503)
+        own_server.expect_request(INTAKE).respond_with_data(f"echo {API_KEY}", status=status)
+    args = ["--debug", "--retries", "1", "--timeout", "0.2"]
+    for output in ("text", "json"):
+        result = send(cli, *args, "-o", output, env=env_for(url))
+        assert result.status in (4, 75), result.stderr
+        assert no_secret(result), result.output
+        assert "Traceback" not in result.output
+    if case == "spool flush":
+        flushed = cli("spool", "flush", "--debug", "-o", "json", env=env_for(url))
+        assert flushed.status == 75
+        assert no_secret(flushed), flushed.output
+        listed = cli("spool", "list", "-o", "json")
+        assert no_secret(listed)
+    assert_key_nowhere(cli.home)
