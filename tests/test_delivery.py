@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Optional
 
 import pytest
 import trustme
@@ -26,7 +26,7 @@ def env_for(url: str) -> Dict[str, str]:
     return {"STAC_EVENTS_RECEIVER_URL": url, "STAC_EVENTS_API_KEY": API_KEY}
 
 
-def scripted(statuses: List[int], headers: Dict[str, str] = None) -> Callable:
+def scripted(statuses: List[int], headers: Optional[Dict[str, str]] = None) -> Callable:
     """A handler answering with the given statuses in turn (the last one repeats)."""
     calls: List[float] = []
 
