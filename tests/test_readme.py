@@ -42,4 +42,4 @@ def test_readme_example_runs(command: str, isolated_environ: dict) -> None:
     )
     assert completed.returncode == 0, completed.stderr
     assert "error:" not in completed.stderr
-    assert completed.stdout.strip()
+    assert (completed.stdout + completed.stderr).strip()
