@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint install completions bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,14 @@ lint: $(VENV)/.installed-test
 
 test: lint
 	$(BIN)/python -m pytest
+
+# Regenerate completions/ after changing a command or an option (a test checks it).
+completions: $(VENV)/.installed
+	$(BIN)/python -m stac_events.completions completions
+
+# Figures for the README; not part of the tests.
+bench: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/completion.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

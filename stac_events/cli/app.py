@@ -11,6 +11,7 @@ from typer.core import TyperGroup
 from stac_events import __version__
 from stac_events.cli import check, config, event, spool
 from stac_events.cli.command import global_options
+from stac_events.cli.completion import completion_options
 from stac_events.cli.context import current_run
 
 
@@ -20,6 +21,7 @@ class StacGroup(TyperGroup):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.params.extend(global_options())
+        self.params.extend(completion_options())
 
 
 app = typer.Typer(
@@ -32,6 +34,7 @@ app = typer.Typer(
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    add_completion=False,  # ours are static scripts: see stac_events.completions
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(event.app, name="event")

@@ -1,0 +1,227 @@
+"""The static completion scripts: fresh, and completing in real shells."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import List
+
+import pytest
+
+from stac_events.completions import FILE_NAMES, SHELLS, command_tree, render
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPLETIONS = ROOT / "completions"
+
+needs = {shell: pytest.mark.skipif(shutil.which(shell) is None, reason=f"{shell} not installed")
+         for shell in ("bash", "zsh", "fish")}  # fmt: skip
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_completions_folder_matches_the_generator(shell: str) -> None:
+    """Fails when a flag changed and `python -m stac_events.completions` was not run."""
+    assert (COMPLETIONS / FILE_NAMES[shell]).read_text(encoding="utf-8") == render(shell)
+
+
+def test_generator_check_mode_reports_stale_files(tmp_path: Path) -> None:
+    generate = [sys.executable, "-m", "stac_events.completions"]
+    stale = subprocess.run([*generate, str(tmp_path), "--check"], capture_output=True, text=True,
+                           check=False)  # fmt: skip
+    assert stale.returncode == 1
+    assert "out of date" in stale.stderr
+    subprocess.run([*generate, str(tmp_path)], check=True, capture_output=True)
+    fresh = subprocess.run([*generate, str(tmp_path), "--check"], check=False)
+    assert fresh.returncode == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(FILE_NAMES.values())
+
+
+def test_every_option_of_every_command_is_in_every_script() -> None:
+    scripts = {shell: render(shell) for shell in SHELLS}
+    for command in command_tree():
+        for option in command.options:
+            for name in option.names:
+                for shell, text in scripts.items():
+                    needle = name if shell != "fish" else (
+                        f"-l {name[2:]}" if name.startswith("--") else f"-s {name[1:]}"
+                    )  # fmt: skip
+                    assert needle in text, (shell, command.path, name)
+
+
+# bash: the completion function, called as bash calls it on TAB
+
+
+def bash_complete(line: str, home: Path) -> List[str]:
+    script = COMPLETIONS / FILE_NAMES["bash"]
+    program = f"""
+source {script}
+COMP_LINE={line!r}
+read -r -a COMP_WORDS <<< "$COMP_LINE"
+[[ "$COMP_LINE" == *" " ]] && COMP_WORDS+=("")
+COMP_CWORD=$(( ${{#COMP_WORDS[@]}} - 1 ))
+_stac_events
+printf '%s\\n' "${{COMPREPLY[@]}}"
+"""
+    completed = subprocess.run(["bash", "--norc", "--noprofile", "-c", program], cwd=home,
+                               capture_output=True, text=True, env={"HOME": str(home)},
+                               check=True)  # fmt: skip
+    return [line for line in completed.stdout.splitlines() if line]
+
+
+CASES = [
+    ("stac-events ev", ["event"]),
+    ("stac-events ", ["check", "config", "event", "spool"]),
+    ("stac-events event ", ["send"]),
+    ("stac-events event send --ti", ["--timeout", "--title", "--timestamp"]),
+    ("stac-events event send DeployEvent -c ", ["Activities", "Alerts", "Anomalies", "Changes",
+                                                "Others"]),
+    ("stac-events event send DeployEvent --category Ch", ["Changes"]),
+    ("stac-events event send --output ", ["json", "text"]),
+    ("stac-events spool ", ["clear", "flush", "list"]),
+    ("stac-events spool list --", ["--client", "--config", "--help", "--instance", "--output"]),
+    ("stac-events --config conf.yaml event ", ["send"]),
+    ("stac event send -i a b --no-sp", ["--no-spool"]),
+    ("stac-events config ", ["init", "path", "show"]),
+    ("stac-events event send --title ", []),
+]  # fmt: skip
+
+
+@needs["bash"]
+@pytest.mark.parametrize(("line", "expected"), CASES)
+def test_bash_completes(line: str, expected: List[str], home: Path) -> None:
+    assert sorted(bash_complete(line, home)) == sorted(expected)
+
+
+@needs["bash"]
+def test_bash_completes_files_and_at_files_and_instances(home: Path) -> None:
+    (home / "conf.yaml").write_text("x")
+    (home / "data.json").write_text("{}")
+    assert bash_complete("stac-events --config con", home) == ["conf.yaml"]
+    assert bash_complete("stac-events event send X -d @da", home) == ["@data.json"]
+    stac = home / ".stackstate" / "cli"
+    stac.mkdir(parents=True)
+    (stac / "conf.yaml").write_text(
+        "instances:\n  default:\n    receiver_api: {url: x}\n  staging:\n    clients: {}\n"
+        "other:\n  notme: 1\n"
+    )
+    assert sorted(bash_complete("stac-events --instance ", home)) == ["default", "staging"]
+
+
+# zsh: the completion function, with zsh's completion builtins recording their candidates
+
+
+def zsh_complete(line: str, home: Path) -> List[str]:
+    script = COMPLETIONS / FILE_NAMES["zsh"]
+    program = f"""
+compadd() {{ local a; for a in "$@"; do [[ $a == -* ]] || print -r -- "$a"; done }}
+compset() {{ [[ $2 == "@" ]] && cur=${{cur#@}} }}
+_files() {{ print -r -- "<files>" }}
+_describe() {{ local -a list; list=("${{(@P)4}}"); print -rl -- "${{list[@]%%:*}}" }}
+compdef() {{ : }}
+source {script}
+words=(${{(z)LINE}})
+[[ $LINE == *" " ]] && words+=("")
+CURRENT=${{#words}}
+_stac_events
+"""
+    completed = subprocess.run(["zsh", "-f", "-c", program], cwd=home, capture_output=True,
+                               text=True, env={"HOME": str(home), "LINE": line},
+                               check=False)  # fmt: skip
+    assert completed.stderr == "", completed.stderr
+    prefix = line.split(" ")[-1]
+    return [c for c in completed.stdout.splitlines() if c.startswith(prefix) or c == "<files>"]
+
+
+@needs["zsh"]
+@pytest.mark.parametrize(("line", "expected"), CASES)
+def test_zsh_completes(line: str, expected: List[str], home: Path) -> None:
+    assert sorted(zsh_complete(line, home)) == sorted(expected)
+
+
+@needs["zsh"]
+def test_zsh_offers_files_for_file_options(home: Path) -> None:
+    assert zsh_complete("stac-events event send X --ca-cert ", home) == ["<files>"]
+
+
+# fish: its own `complete -C` lists what TAB would offer
+
+
+def fish_complete(line: str, home: Path) -> List[str]:
+    script = COMPLETIONS / FILE_NAMES["fish"]
+    completed = subprocess.run(
+        ["fish", "--no-config", "-c", f"source {script}; complete -C {line!r}"],
+        cwd=home, capture_output=True, text=True, env={"HOME": str(home)}, check=True,
+    )  # fmt: skip
+    return [c.split("\t")[0] for c in completed.stdout.splitlines() if c]
+
+
+@needs["fish"]
+@pytest.mark.parametrize(("line", "expected"), CASES)
+def test_fish_completes(line: str, expected: List[str], home: Path) -> None:
+    found = fish_complete(line, home)
+    prefix = line.split(" ")[-1]
+    assert sorted(c for c in found if c.startswith(prefix)) == sorted(expected)
+
+
+@needs["fish"]
+def test_fish_completes_files_for_config(home: Path) -> None:
+    (home / "conf.yaml").write_text("x")
+    assert "conf.yaml" in fish_complete("stac-events --config con", home)
+
+
+# Installing
+
+
+@pytest.mark.parametrize(
+    ("shell", "files"),
+    [
+        ("bash", [".local/share/bash-completion/completions/stac-events",
+                  ".local/share/bash-completion/completions/stac"]),
+        ("zsh", [".local/share/zsh/site-functions/_stac-events"]),
+        ("fish", [".config/fish/completions/stac-events.fish",
+                  ".config/fish/completions/stac.fish"]),
+        ("powershell", [".local/share/stac-events/stac-events.ps1"]),
+    ],
+)  # fmt: skip
+def test_install_completion(cli, home: Path, shell: str, files: List[str]) -> None:
+    result = cli("--install-completion", shell)
+    assert result.status == 0, result.stderr
+    for name in files:
+        assert (home / name).read_text() == render(shell)
+        assert f"wrote {home / name}" in result.stderr
+
+
+def test_install_completion_detects_the_shell(cli, home: Path) -> None:
+    result = cli("--install-completion", env={"SHELL": "/usr/bin/zsh"})
+    assert result.status == 0
+    assert "fpath=(" in result.stderr
+    unknown = cli("--install-completion", env={"SHELL": "/bin/tcsh"})
+    assert unknown.status == 2
+    assert "cannot tell which shell" in unknown.stderr
+
+
+def test_show_completion(cli) -> None:
+    result = cli("--show-completion", "fish")
+    assert result.status == 0
+    assert result.stdout == render("fish")
+
+
+@needs["bash"]
+def test_tab_starts_no_python(home: Path, tmp_path: Path) -> None:
+    """A TAB must not start Python (or the CLI): decoys on PATH record any call."""
+    decoys = tmp_path / "decoys"
+    decoys.mkdir()
+    marker = tmp_path / "called"
+    for name in ("python", "python3", "stac-events", "stac"):
+        decoy = decoys / name
+        decoy.write_text(f"#!/bin/sh\necho {name} >> {marker}\n")
+        decoy.chmod(0o755)
+    script = COMPLETIONS / FILE_NAMES["bash"]
+    for line in [line for line, _ in CASES] + ["stac-events --instance "]:
+        program = (f"source {script}; COMP_WORDS=({line}); "
+                   f"[[ {line!r} == *' ' ]] && COMP_WORDS+=(''); "
+                   "COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _stac_events")  # fmt: skip
+        subprocess.run(["bash", "--norc", "-c", program], cwd=home, check=True,
+                       env={"HOME": str(home), "PATH": f"{decoys}:/usr/bin:/bin"})  # fmt: skip
+    assert not marker.exists()
