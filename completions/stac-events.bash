@@ -28,16 +28,16 @@ _stac_events() {
         word="${COMP_WORDS[i]}"
         if ((skip)); then skip=0; continue; fi
         [[ "$word" == "--" ]] && return 0
-        case " --config --instance --client --install-completion --show-completion --url --api-key --hostname --timeout --ca-cert --output -o --title --text -m --tags -t --timestamp --source-type-name --name --identifier -i --source -s --category -c --data -d --links --source-identifier --retries " in
+        case " --config --instance --client --install-completion --show-completion --url --api-key --hostname --timeout --ca-cert --output -o --title --text -m --tags -t --timestamp --source-type-name --name --identifier -i --source -s --category -c --data -d --links --source-identifier --file -f --max-request-bytes --retries --event-type --on --tail-lines " in
             *" $word "*) skip=1; continue ;;
         esac
         case "$path:$word" in
-            ":check"|":config"|":event"|":spool"|"config:init"|"config:path"|"config:show"|"event:send"|"spool:clear"|"spool:flush"|"spool:list") path="${path:+$path }$word" ;;
+            ":check"|":config"|":event"|":spool"|"config:init"|"config:path"|"config:show"|"event:send"|"event:wrap"|"spool:clear"|"spool:flush"|"spool:list") path="${path:+$path }$word" ;;
         esac
     done
     COMPREPLY=()
     case "$prev" in
-        --config|--ca-cert)
+        --config|--ca-cert|--file|-f)
             compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur"))
             return 0 ;;
         --instance)
@@ -48,6 +48,9 @@ _stac_events() {
             return 0 ;;
         --install-completion)
             COMPREPLY=($(compgen -W "auto bash zsh fish powershell pwsh" -- "$cur"))
+            return 0 ;;
+        --on)
+            COMPREPLY=($(compgen -W "always failure" -- "$cur"))
             return 0 ;;
         --output|-o)
             COMPREPLY=($(compgen -W "text json" -- "$cur"))
@@ -61,7 +64,7 @@ _stac_events() {
                 COMPREPLY=($(compgen -P @ -f -- "${cur#@}"))
             fi
             return 0 ;;
-        --client|--url|--api-key|--hostname|--timeout|--title|--tags|-t|--timestamp|--source-type-name|--name|--identifier|-i|--source|-s|--links|--source-identifier|--retries)
+        --client|--url|--api-key|--hostname|--timeout|--title|--tags|-t|--timestamp|--source-type-name|--name|--identifier|-i|--source|-s|--links|--source-identifier|--max-request-bytes|--retries|--event-type|--tail-lines)
             return 0 ;;
     esac
     if [[ "$cur" == -* ]]; then
@@ -74,7 +77,8 @@ _stac_events() {
         "config path") opts="--config --instance --client --help" ;;
         "config show") opts="--url --api-key --hostname --output -o --config --instance --client --help" ;;
         "event") opts="--help" ;;
-        "event send") opts="--title --text -m --tags -t --timestamp --source-type-name --name --identifier -i --source -s --category -c --data -d --links --source-identifier --url --api-key --hostname --timeout --retries --insecure --ca-cert --no-spool --dry-run --output -o --quiet -q --debug --config --instance --client --help" ;;
+        "event send") opts="--title --text -m --tags -t --timestamp --source-type-name --name --identifier -i --source -s --category -c --data -d --links --source-identifier --ci-context --file -f --max-request-bytes --gzip --url --api-key --hostname --timeout --retries --insecure --ca-cert --no-spool --dry-run --output -o --quiet -q --debug --config --instance --client --help" ;;
+        "event wrap") opts="--event-type --on --tail-lines --title --text -m --tags -t --source-type-name --name --identifier -i --source -s --category -c --data -d --links --source-identifier --ci-context --url --api-key --hostname --timeout --retries --insecure --ca-cert --no-spool --dry-run --output -o --quiet -q --debug --config --instance --client --help" ;;
         "spool") opts="--help" ;;
         "spool clear") opts="--quiet -q --config --instance --client --help" ;;
         "spool flush") opts="--url --api-key --timeout --retries --insecure --ca-cert --output -o --quiet -q --debug --config --instance --client --help" ;;
@@ -86,7 +90,7 @@ _stac_events() {
     case "$path" in
         "") COMPREPLY=($(compgen -W "check config event spool" -- "$cur")) ;;
         "config") COMPREPLY=($(compgen -W "init path show" -- "$cur")) ;;
-        "event") COMPREPLY=($(compgen -W "send" -- "$cur")) ;;
+        "event") COMPREPLY=($(compgen -W "send wrap" -- "$cur")) ;;
         "spool") COMPREPLY=($(compgen -W "clear flush list" -- "$cur")) ;;
     esac
     return 0

@@ -7,7 +7,7 @@ Register-ArgumentCompleter -Native -CommandName 'stac-events', 'stac' -ScriptBlo
     $commands = @{
         '' = @('check', 'config', 'event', 'spool')
         'config' = @('init', 'path', 'show')
-        'event' = @('send')
+        'event' = @('send', 'wrap')
         'spool' = @('clear', 'flush', 'list')
     }
     $options = @{
@@ -18,7 +18,8 @@ Register-ArgumentCompleter -Native -CommandName 'stac-events', 'stac' -ScriptBlo
         'config path' = @('--config', '--instance', '--client', '--help')
         'config show' = @('--url', '--api-key', '--hostname', '--output', '-o', '--config', '--instance', '--client', '--help')
         'event' = @('--help')
-        'event send' = @('--title', '--text', '-m', '--tags', '-t', '--timestamp', '--source-type-name', '--name', '--identifier', '-i', '--source', '-s', '--category', '-c', '--data', '-d', '--links', '--source-identifier', '--url', '--api-key', '--hostname', '--timeout', '--retries', '--insecure', '--ca-cert', '--no-spool', '--dry-run', '--output', '-o', '--quiet', '-q', '--debug', '--config', '--instance', '--client', '--help')
+        'event send' = @('--title', '--text', '-m', '--tags', '-t', '--timestamp', '--source-type-name', '--name', '--identifier', '-i', '--source', '-s', '--category', '-c', '--data', '-d', '--links', '--source-identifier', '--ci-context', '--file', '-f', '--max-request-bytes', '--gzip', '--url', '--api-key', '--hostname', '--timeout', '--retries', '--insecure', '--ca-cert', '--no-spool', '--dry-run', '--output', '-o', '--quiet', '-q', '--debug', '--config', '--instance', '--client', '--help')
+        'event wrap' = @('--event-type', '--on', '--tail-lines', '--title', '--text', '-m', '--tags', '-t', '--source-type-name', '--name', '--identifier', '-i', '--source', '-s', '--category', '-c', '--data', '-d', '--links', '--source-identifier', '--ci-context', '--url', '--api-key', '--hostname', '--timeout', '--retries', '--insecure', '--ca-cert', '--no-spool', '--dry-run', '--output', '-o', '--quiet', '-q', '--debug', '--config', '--instance', '--client', '--help')
         'spool' = @('--help')
         'spool clear' = @('--quiet', '-q', '--config', '--instance', '--client', '--help')
         'spool flush' = @('--url', '--api-key', '--timeout', '--retries', '--insecure', '--ca-cert', '--output', '-o', '--quiet', '-q', '--debug', '--config', '--instance', '--client', '--help')
@@ -31,9 +32,10 @@ Register-ArgumentCompleter -Native -CommandName 'stac-events', 'stac' -ScriptBlo
         '-o' = @('text', 'json')
         '--category' = @('Activities', 'Alerts', 'Anomalies', 'Changes', 'Others')
         '-c' = @('Activities', 'Alerts', 'Anomalies', 'Changes', 'Others')
+        '--on' = @('always', 'failure')
     }
-    $files = @('--config', '--ca-cert')
-    $takesValue = @('--config', '--instance', '--client', '--install-completion', '--show-completion', '--url', '--api-key', '--hostname', '--timeout', '--ca-cert', '--output', '-o', '--title', '--text', '-m', '--tags', '-t', '--timestamp', '--source-type-name', '--name', '--identifier', '-i', '--source', '-s', '--category', '-c', '--data', '-d', '--links', '--source-identifier', '--retries')
+    $files = @('--config', '--ca-cert', '--file', '-f')
+    $takesValue = @('--config', '--instance', '--client', '--install-completion', '--show-completion', '--url', '--api-key', '--hostname', '--timeout', '--ca-cert', '--output', '-o', '--title', '--text', '-m', '--tags', '-t', '--timestamp', '--source-type-name', '--name', '--identifier', '-i', '--source', '-s', '--category', '-c', '--data', '-d', '--links', '--source-identifier', '--file', '-f', '--max-request-bytes', '--retries', '--event-type', '--on', '--tail-lines')
 
     $words = @($commandAst.CommandElements | Select-Object -Skip 1 | ForEach-Object { $_.ToString() })
     if ($wordToComplete -ne '' -and $words.Count -gt 0) {

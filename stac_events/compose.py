@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import IO, Any, Dict, List, Optional, Sequence, Tuple
 
 from pydantic import ValidationError
 
+from stac_events.ci import CiContext
 from stac_events.errors import UsageError
 from stac_events.model import Event
 from stac_events.parse import (
@@ -43,7 +44,7 @@ FLAG_FOR_FIELD = {
 class EventFlags:
     """The event's part of `event send`'s flags, as typed (text already read from files)."""
 
-    event_type: str
+    event_type: Optional[str]
     title: Optional[str]
     text: Optional[str] = None
     identifiers: Sequence[str] = ()
@@ -56,7 +57,67 @@ class EventFlags:
     source_type_name: Optional[str] = None
     timestamp: Optional[str] = None
     name: Optional[str] = None
-    default_source: str = "stac-events"
+
+
+@dataclass
+class Template:
+    """What the command line says about every event: values to fill in, lists to add to.
+
+    For one event from flags it is the whole event; for events from a file it fills in
+    what each lacks. The event's own fields always win.
+    """
+
+    event_type: Optional[str] = None
+    title: Optional[str] = None
+    text: Optional[str] = None
+    timestamp: Optional[int] = None
+    source_type_name: Optional[str] = None
+    name: Optional[str] = None
+    source: Optional[str] = None
+    category: Optional[str] = None
+    source_identifier: Optional[str] = None
+    identifiers: List[str] = field(default_factory=list)
+    tags: List[str] = field(default_factory=list)
+    links: List[Dict[str, str]] = field(default_factory=list)
+    data: Optional[Dict[str, Any]] = None
+    context: bool = False  # a context flag was given, so every event gets a context
+
+    def with_ci(self, ci: CiContext) -> Template:
+        """Add what the CI system tells: a link to the run, ci.* data, a tag, the source."""
+        links = self.links + ([ci.link] if ci.link and ci.link not in self.links else [])
+        return replace(
+            self,
+            source=self.source or ci.provider,
+            links=links,
+            data={**ci.data, **(self.data or {})},
+            tags=self.tags + ([ci.tag] if ci.tag not in self.tags else []),
+            context=True,
+        )
+
+
+def template_from_flags(flags: EventFlags) -> Template:
+    """Parse the flags once; a `UsageError` names the flag at fault."""
+    return Template(
+        event_type=flags.event_type,
+        title=flags.title,
+        text=flags.text,
+        timestamp=None
+        if flags.timestamp is None
+        else _parsed("--timestamp", parse_timestamp, flags.timestamp),
+        source_type_name=flags.source_type_name,
+        name=None if flags.name is None else _parsed("--name", check_event_name, flags.name),
+        source=flags.source,
+        category=flags.category,
+        source_identifier=flags.source_identifier,
+        identifiers=list(flags.identifiers),
+        tags=[_parsed("--tags", parse_tag, tag) for tag in flags.tags],
+        links=[_parsed("--links", parse_link, link) for link in flags.links],
+        data=_parsed("--data", parse_data, flags.data),
+        context=any(
+            (flags.identifiers, flags.source, flags.category, flags.data, flags.links,
+             flags.source_identifier)
+        ),
+    )  # fmt: skip
 
 
 def _parsed(option: str, parse: Any, *args: Any) -> Any:
@@ -66,61 +127,77 @@ def _parsed(option: str, parse: Any, *args: Any) -> Any:
         raise UsageError(str(error), option=option) from None
 
 
-def compose_event(flags: EventFlags, *, now: float) -> Tuple[str, Event, List[str]]:
+def fill(event: Dict[str, Any], template: Template, *, now: float) -> Tuple[str, Dict[str, Any]]:
+    """`(name, fields)`: the event's own fields, completed by the template (not validated)."""
+    fields = dict(event)
+    name = fields.pop("name", None) or template.name or fields.get("event_type")
+    name = name or template.event_type
+    for key, value in (
+        ("event_type", template.event_type),
+        ("msg_title", template.title),
+        ("msg_text", template.text),
+        ("source_type_name", template.source_type_name),
+    ):
+        if value is not None and fields.get(key) is None:
+            fields[key] = value
+    if fields.get("timestamp") is None:
+        fields["timestamp"] = template.timestamp if template.timestamp is not None else int(now)
+    if template.tags:
+        fields["tags"] = _added(fields.get("tags"), template.tags)
+    if template.context or fields.get("context") is not None:
+        fields["context"] = _filled_context(fields.get("context"), template)
+    return str(name) if name is not None else "", fields
+
+
+def _added(own: Any, extra: List[Any]) -> Any:
+    if own is None:
+        return list(extra)
+    if not isinstance(own, list):
+        return own  # wrong as it is: validation says so
+    return own + [item for item in extra if item not in own]
+
+
+def _filled_context(own: Any, template: Template) -> Any:
+    if own is not None and not isinstance(own, dict):
+        return own  # wrong as it is: validation says so
+    context = dict(own or {})
+    for key, value in (
+        ("category", template.category or "Others"),
+        ("source", template.source or "stac-events"),
+        ("source_identifier", template.source_identifier),
+    ):
+        if value is not None and context.get(key) is None:
+            context[key] = value
+    context["element_identifiers"] = _added(
+        context.get("element_identifiers"), template.identifiers
+    )
+    context["source_links"] = _added(context.get("source_links"), template.links)
+    data = context.get("data")
+    if template.data is not None and (data is None or isinstance(data, dict)):
+        context["data"] = {**template.data, **(data or {})}
+    return context
+
+
+def compose_event(
+    flags: EventFlags, *, now: float, ci: Optional[CiContext] = None
+) -> Tuple[str, Event, List[str]]:
     """Build `(name, event, warnings)` from flags; a `UsageError` names the flag at fault."""
+    if not flags.event_type:
+        raise UsageError("Missing argument 'EVENT_TYPE'", hint="e.g. DeployEvent")
     if flags.title is None:
         raise UsageError(
             "an event needs a title", option="--title", hint='e.g. --title "Deployed 1.4"'
         )
-    name = _parsed("--name", check_event_name, flags.name or flags.event_type)
-    timestamp = (
-        int(now)
-        if flags.timestamp is None
-        else _parsed("--timestamp", parse_timestamp, flags.timestamp)
-    )
-    event_fields: Dict[str, Any] = {
-        "event_type": flags.event_type,
-        "msg_title": flags.title,
-        "msg_text": flags.text or "",
-        "timestamp": timestamp,
-    }
-    if flags.tags:
-        event_fields["tags"] = [_parsed("--tags", parse_tag, tag) for tag in flags.tags]
-    if flags.source_type_name is not None:
-        event_fields["source_type_name"] = flags.source_type_name
-    context = _context_fields(flags)
-    if context is not None:
-        event_fields["context"] = context
+    template = template_from_flags(flags)
+    if ci is not None:
+        template = template.with_ci(ci)
+    name, fields = fill({}, template, now=now)
+    name = _parsed("--name", check_event_name, name)
     try:
-        event = Event.model_validate(event_fields)
+        event = Event.model_validate(fields)
     except ValidationError as error:
         raise usage_error_from(error) from None
     return name, event, advisories(event, now=now)
-
-
-def _context_fields(flags: EventFlags) -> Optional[Dict[str, Any]]:
-    given = (
-        flags.identifiers,
-        flags.source,
-        flags.category,
-        flags.data,
-        flags.links,
-        flags.source_identifier,
-    )
-    if not any(value for value in given):
-        return None
-    context: Dict[str, Any] = {
-        "category": flags.category or "Others",
-        "element_identifiers": list(flags.identifiers),
-        "source": flags.source or flags.default_source,
-        "source_links": [_parsed("--links", parse_link, link) for link in flags.links],
-    }
-    data = _parsed("--data", parse_data, flags.data)
-    if data is not None:
-        context["data"] = data
-    if flags.source_identifier is not None:
-        context["source_identifier"] = flags.source_identifier
-    return context
 
 
 def usage_error_from(error: ValidationError) -> UsageError:

@@ -50,6 +50,7 @@ class InstanceConfig(BaseModel):
 
     receiver_api: ReceiverApi = Field(default_factory=ReceiverApi)
     clients: Dict[str, ClientConfig] = Field(default_factory=dict)
+    ci_context: Optional[bool] = None  # stac-events' own: add CI context to every event
 
     @field_validator("receiver_api", "clients", mode="before")
     @classmethod

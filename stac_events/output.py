@@ -7,7 +7,8 @@ highlight a payload on a terminal.
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, Optional
+from contextlib import contextmanager
+from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import click
 
@@ -15,6 +16,7 @@ from stac_events.environment import Environment
 from stac_events.errors import StacEventsError
 from stac_events.redact import redact
 
+PROGRESS_MIN_EVENTS = 1000  # smaller inputs are sent before a bar would be worth reading
 ISSUES_URL = "https://github.com/stac-events/stac-events/issues"
 
 
@@ -111,6 +113,20 @@ class Output:
 
         text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
         self.env.stderr.write(self.mask(text))
+
+    @contextmanager
+    def progress(self, total: int, description: str) -> Iterator[Callable[[int], None]]:
+        """A progress bar on a terminal for big inputs; elsewhere a call that does nothing."""
+        if total < PROGRESS_MIN_EVENTS or self.quiet or not self.env.stderr_isatty:
+            yield lambda done: None
+            return
+        from rich.console import Console
+        from rich.progress import Progress
+
+        console = Console(file=self.env.stderr, no_color=self.env.no_color)
+        with Progress(console=console, transient=True) as bar:
+            task = bar.add_task(description, total=total)
+            yield lambda done: bar.advance(task, done)
 
     def enable_debug_log(self) -> None:
         """Send request logs (ours and urllib3's) to stderr, with the key masked."""

@@ -35,6 +35,7 @@ ADDRESS_VARIABLES = (
 KEY_VARIABLES = ("STAC_EVENTS_API_KEY", "STACKSTATE_RECEIVER_API_KEY", "STS_API_KEY")
 PORT_VARIABLE = "STACKSTATE_RECEIVER_PORT"
 HOSTNAME_VARIABLE = "STAC_EVENTS_HOSTNAME"
+CI_CONTEXT_VARIABLE = "STAC_EVENTS_CI_CONTEXT"
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ class Overrides:
     config: Optional[str] = None
     instance: Optional[str] = None
     client: Optional[str] = None
+    ci_context: bool = False
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,7 @@ class Settings:
     instance: Setting[str]
     client: Setting[str]
     config_file: Optional[Setting[str]] = None
+    ci_context: Setting[bool] = Setting(False, "default")
     basic_auth: Optional[Setting[Tuple[str, str]]] = None
     search_path: List[config_file.Candidate] = field(default_factory=list)
     warnings: List[str] = field(default_factory=list)
@@ -194,6 +197,7 @@ def resolve(overrides: Overrides, env: Environment) -> Settings:
         ]
     ) or Setting(env.hostname(), "this machine's host name")  # fmt: skip
 
+    ci_context = _ci_context(overrides, env, conf, instance_conf, file_keys)
     warnings = []
     if conf is not None and conf.holds_a_key():
         mode = config_file.loose_permissions(conf.path)
@@ -209,10 +213,30 @@ def resolve(overrides: Overrides, env: Environment) -> Settings:
         instance=instance,
         client=client,
         config_file=Setting(str(conf.path), found.label) if conf and found else None,
+        ci_context=ci_context,
         basic_auth=_basic_auth(conf, instance_conf, file_keys, address),
         search_path=search,
         warnings=warnings,
     )
+
+
+def _ci_context(
+    overrides: Overrides,
+    env: Environment,
+    conf: Optional[config_file.ConfigFile],
+    instance_conf: Optional[config_file.InstanceConfig],
+    keys: Tuple[str, ...],
+) -> Setting[bool]:
+    if overrides.ci_context:
+        return Setting(True, "--ci-context")
+    text = env.environ.get(CI_CONTEXT_VARIABLE, "").strip().lower()
+    if text:
+        if text not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+            raise ConfigError(f"${CI_CONTEXT_VARIABLE} is {text!r}; use 1 or 0")
+        return Setting(text in ("1", "true", "yes", "on"), f"${CI_CONTEXT_VARIABLE}")
+    if conf is not None and instance_conf is not None and instance_conf.ci_context is not None:
+        return Setting(instance_conf.ci_context, conf.origin(*keys, "ci_context"))
+    return Setting(False, "default")
 
 
 def _chosen(flag: str, value: Optional[str]) -> Setting[str]:

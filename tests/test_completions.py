@@ -72,7 +72,7 @@ printf '%s\\n' "${{COMPREPLY[@]}}"
 CASES = [
     ("stac-events ev", ["event"]),
     ("stac-events ", ["check", "config", "event", "spool"]),
-    ("stac-events event ", ["send"]),
+    ("stac-events event ", ["send", "wrap"]),
     ("stac-events event send --ti", ["--timeout", "--title", "--timestamp"]),
     ("stac-events event send DeployEvent -c ", ["Activities", "Alerts", "Anomalies", "Changes",
                                                 "Others"]),
@@ -80,7 +80,8 @@ CASES = [
     ("stac-events event send --output ", ["json", "text"]),
     ("stac-events spool ", ["clear", "flush", "list"]),
     ("stac-events spool list --", ["--client", "--config", "--help", "--instance", "--output"]),
-    ("stac-events --config conf.yaml event ", ["send"]),
+    ("stac-events --config conf.yaml event ", ["send", "wrap"]),
+    ("stac-events event wrap --on ", ["always", "failure"]),
     ("stac event send -i a b --no-sp", ["--no-spool"]),
     ("stac-events config ", ["init", "path", "show"]),
     ("stac-events event send --title ", []),

@@ -9,7 +9,7 @@ import typer
 from typer.core import TyperGroup
 
 from stac_events import __version__
-from stac_events.cli import check, config, event, spool
+from stac_events.cli import check, config, event, spool, wrap
 from stac_events.cli.command import global_options
 from stac_events.cli.completion import completion_options
 from stac_events.cli.context import current_run
@@ -37,6 +37,7 @@ app = typer.Typer(
     add_completion=False,  # ours are static scripts: see stac_events.completions
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+wrap.register(event.app)
 app.add_typer(event.app, name="event")
 app.add_typer(config.app, name="config")
 app.add_typer(spool.app, name="spool")

@@ -111,7 +111,9 @@ class StacCommand(TyperCommand):
 
     def parse_args(self, ctx: click.Context, args: List[str]) -> List[str]:
         params = self.get_params(ctx)
-        required = sum(
-            1 for p in params if isinstance(p, click.Argument) and p.required and p.nargs == 1
-        )
-        return super().parse_args(ctx, spread_multi_values(args, params, required))
+        needed = self.positionals_needed(args)
+        return super().parse_args(ctx, spread_multi_values(args, params, needed))
+
+    def positionals_needed(self, args: Sequence[str]) -> int:
+        """How many bare arguments this command line needs (see `spread_multi_values`)."""
+        return sum(1 for p in self.params if isinstance(p, click.Argument) and p.required)

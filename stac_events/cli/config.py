@@ -35,6 +35,7 @@ def _rows(settings: Settings) -> List[Tuple[str, Optional[str], str]]:
         ("client", settings.client.value, settings.client.origin),
         ("config_file", _value(settings.config_file), _origin(settings.config_file, "none found")),
         ("basic_auth", f"{auth.value[0]}:{MASK}" if auth else None, _origin(auth, unset)),
+        ("ci_context", "on" if settings.ci_context.value else "off", settings.ci_context.origin),
     ]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import click
 
@@ -77,7 +77,7 @@ class Run:
     def spool(self) -> Spool:
         return Spool(self.env.user_state_dir() / "spool")
 
-    def settings(self, **flags: Optional[str]) -> Settings:
+    def settings(self, **flags: Any) -> Settings:
         """Resolve the settings from the command's flags, the global ones and the rest."""
         overrides = Overrides(
             config=self.selection.config,

@@ -1,0 +1,280 @@
+"""Many events from a file or stdin: read, validate all, then pack into request bodies.
+
+All or nothing: the first pass reads the input once, validates every event and writes
+its wire form to a temporary file; only when every event is valid does the second pass
+pack them into common JSON objects of at most `max_bytes` and hand them out in order.
+Memory stays flat whatever the input's size.
+
+Inputs: a JSON array of events, one event object, NDJSON (an event a line), or a whole
+common JSON object; which one is told from the first bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass
+from typing import IO, Any, Dict, Iterator, List, Optional, Tuple
+
+from pydantic import ValidationError
+
+from stac_events.compose import Template, advisories, fill
+from stac_events.errors import UsageError
+from stac_events.model import Event
+from stac_events.parse import InvalidValue, check_event_name
+
+DEFAULT_MAX_BYTES = 1024 * 1024
+_CHUNK = 1 << 16
+_MAX_WARNINGS = 5
+
+
+@dataclass
+class Validated:
+    """The first pass's result: the events' wire form, in a temporary file."""
+
+    store: IO[bytes]
+    events: int
+    names: int
+    warnings: List[str]
+
+
+def read_events(stream: IO[str], label: str) -> Iterator[Tuple[str, Any]]:
+    """Yield `(where, event)` for every event of the input, `where` naming line or index."""
+    first = _peek(stream)
+    if first == "[":
+        yield from _array(stream, label)
+    elif first == "{":
+        yield from _objects(stream, label)
+    elif first == "":
+        return
+    else:
+        raise UsageError(
+            f"{label} is neither JSON nor NDJSON (it starts with {first!r})",
+            option="--file",
+        )
+
+
+def _peek(stream: IO[str]) -> str:
+    """The first character that is not white space, left unread."""
+    while True:
+        position = stream.tell() if stream.seekable() else None
+        char = stream.read(1)
+        if not char:
+            return ""
+        if not char.isspace():
+            if position is not None:
+                stream.seek(position)
+                return char
+            raise AssertionError("read_events needs a seekable stream")  # buffered by callers
+
+
+def _objects(stream: IO[str], label: str) -> Iterator[Tuple[str, Any]]:
+    """NDJSON, or one JSON object (an event, or a whole common JSON object)."""
+    start = stream.tell()
+    first_line = ""
+    for first_line in stream:
+        if first_line.strip():
+            break
+    try:
+        json.loads(first_line)
+        one_per_line = True
+    except ValueError:
+        one_per_line = False  # an object over several lines: the whole input is one document
+    stream.seek(start)
+    if one_per_line:
+        for number, line in enumerate(stream, start=1):
+            if line.strip():
+                where = f"{label} line {number}"
+                yield from _expanded(_loads(line, where), where)
+        return
+    yield from _expanded(_loads(stream.read(), label), label)
+
+
+def _expanded(document: Any, where: str) -> Iterator[Tuple[str, Any]]:
+    """An event as it is; a whole common JSON object as the events in it, named."""
+    is_common = (
+        isinstance(document, dict)
+        and isinstance(document.get("events"), dict)
+        and ("collection_timestamp" in document or "internalHostname" in document)
+    )
+    if not is_common:
+        yield where, document
+        return
+    for name, events in document["events"].items():
+        if not isinstance(events, list):
+            raise UsageError(f"{where}: events.{name} must be a list of events", option="--file")
+        for index, event in enumerate(events):
+            inner = f"{where} events.{name}[{index}]"
+            yield inner, {**event, "name": name} if isinstance(event, dict) else event
+
+
+def _array(stream: IO[str], label: str) -> Iterator[Tuple[str, Any]]:
+    """The elements of a JSON array, decoded one at a time."""
+    decoder = json.JSONDecoder()
+    buffer = stream.read(_CHUNK).lstrip()[1:]  # past the '['
+    index = 0
+    while True:
+        buffer = buffer.lstrip()
+        while not buffer:
+            more = stream.read(_CHUNK)
+            if not more:
+                raise UsageError(f"{label}: the JSON array is not closed", option="--file")
+            buffer = more.lstrip()
+        if buffer[0] == "]":
+            if stream.read(_CHUNK).strip() or buffer[1:].strip():
+                raise UsageError(f"{label}: unexpected data after the JSON array", option="--file")
+            return
+        if index and buffer[0] == ",":
+            buffer = buffer[1:]
+            continue
+        while True:
+            try:
+                value, end = decoder.raw_decode(buffer)
+                if end == len(buffer):  # a number may go on in the next chunk
+                    more = stream.read(_CHUNK)
+                    if more:
+                        buffer += more
+                        continue
+                break
+            except ValueError as error:
+                more = stream.read(_CHUNK)
+                if not more:
+                    raise UsageError(
+                        f"{label}[{index}]: not valid JSON ({error.args[0][:80]})",
+                        option="--file",
+                    ) from None
+                buffer += more
+        yield f"{label}[{index}]", value
+        index += 1
+        buffer = buffer[end:]
+
+
+def _loads(text: str, where: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as error:
+        raise UsageError(f"{where}: not valid JSON ({str(error)[:80]})", option="--file") from None
+
+
+class Packer:
+    """Packs serialized events into common JSON objects of at most `max_bytes`."""
+
+    def __init__(self, *, hostname: str, collection_timestamp: int, max_bytes: int) -> None:
+        head = {"collection_timestamp": collection_timestamp, "internalHostname": hostname}
+        self.prefix = json.dumps(head, separators=(",", ":"))[:-1].encode() + b',"events":{'
+        self.suffix = b'},"metrics":[],"service_checks":[],"topologies":[],"health":[]}'
+        self.max_bytes = max_bytes
+        self._groups: Dict[bytes, List[bytes]] = {}
+        self._size = 0
+        self.events_in_body = 0
+
+    def smallest_body(self, key: bytes, event: bytes) -> int:
+        """The size of a body holding only this event."""
+        return len(self.prefix) + len(self.suffix) + len(key) + 3 + len(event)
+
+    def add(self, key: bytes, event: bytes) -> Optional[Tuple[bytes, int]]:
+        """Add one event (`key` is its JSON-quoted name); returns a full body when one is."""
+        grown = len(event) + (1 if key in self._groups else len(key) + 3 + bool(self._groups))
+        done = None
+        if self._groups and self._base() + self._size + grown > self.max_bytes:
+            done = self.finish()
+            grown = len(key) + 3 + len(event)
+        self._groups.setdefault(key, []).append(event)
+        self._size += grown
+        self.events_in_body += 1
+        return done
+
+    def finish(self) -> Optional[Tuple[bytes, int]]:
+        """The last body, or None when nothing is left."""
+        if not self._groups:
+            return None
+        groups = b",".join(key + b":[" + b",".join(events) + b"]"
+                           for key, events in self._groups.items())  # fmt: skip
+        body = (self.prefix + groups + self.suffix, self.events_in_body)
+        self._groups, self._size, self.events_in_body = {}, 0, 0
+        return body
+
+    def _base(self) -> int:
+        return len(self.prefix) + len(self.suffix)
+
+
+def validate_all(
+    events: Iterator[Tuple[str, Any]],
+    template: Template,
+    *,
+    now: float,
+    packer: Packer,
+) -> Validated:
+    """First pass: every event filled, validated and serialized; the first problem stops all."""
+    store = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the second pass, closed there
+    count = 0
+    names = set()
+    warnings: List[str] = []
+    try:
+        for where, raw in events:
+            if not isinstance(raw, dict):
+                raise UsageError(f"{where}: an event must be a JSON object", option="--file")
+            name, fields = fill(raw, template, now=now)
+            if not name:
+                raise UsageError(
+                    f"{where}: the event has no event_type; add one, or give EVENT_TYPE",
+                    option="--file",
+                )
+            try:
+                check_event_name(name)
+                event = Event.model_validate(fields)
+            except InvalidValue as error:
+                raise UsageError(f"{where}: {error}", option="--file") from None
+            except ValidationError as error:
+                raise UsageError(f"{where}: {_first_problem(error)}", option="--file") from None
+            key = json.dumps(name).encode()
+            wire = event.model_dump_json(exclude_none=True).encode()
+            if packer.smallest_body(key, wire) > packer.max_bytes:
+                raise UsageError(
+                    f"{where}: the event alone makes a body of "
+                    f"{packer.smallest_body(key, wire)} bytes, over --max-request-bytes "
+                    f"{packer.max_bytes}",
+                    option="--file",
+                )
+            if len(warnings) < _MAX_WARNINGS:
+                warnings += [f"{where}: {note}" for note in advisories(event, now=now)]
+            store.write(key + b"\t" + wire + b"\n")
+            names.add(name)
+            count += 1
+    except BaseException:
+        store.close()
+        raise
+    store.seek(0)
+    return Validated(store=store, events=count, names=len(names), warnings=warnings[:_MAX_WARNINGS])
+
+
+def bodies(validated: Validated, packer: Packer) -> Iterator[Tuple[bytes, int]]:
+    """Second pass: the request bodies, in order, each with its event count."""
+    with validated.store:
+        for line in validated.store:
+            key, _, wire = line.rstrip(b"\n").partition(b"\t")
+            body = packer.add(key, wire)
+            if body is not None:
+                yield body
+        last = packer.finish()
+        if last is not None:
+            yield last
+
+
+def _first_problem(error: ValidationError) -> str:
+    problem = error.errors(include_url=False)[0]
+    where = ".".join(str(part) for part in problem["loc"])
+    message = str(problem["msg"]).removeprefix("Value error, ")
+    return f"{where}: {message}" if where else message
+
+
+def buffered(stream: IO[str]) -> IO[str]:
+    """Stdin, copied to a temporary file (never to memory) so it can be read twice."""
+    copy = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 - returned open
+    while True:
+        chunk = stream.read(_CHUNK)
+        if not chunk:
+            break
+        copy.write(chunk)
+    copy.seek(0)
+    return copy
