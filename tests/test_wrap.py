@@ -1,0 +1,155 @@
+"""`event wrap`: the command's exit code, output and signals, and the event about it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from tests.conftest import API_KEY, Cli, no_secret
+
+INTAKE = "/receiver/stsAgent/intake"
+
+
+def env_for(server: HTTPServer) -> Dict[str, str]:
+    return {"STAC_EVENTS_RECEIVER_URL": server.url_for("/receiver"), "STAC_EVENTS_API_KEY": API_KEY}
+
+
+def sent_event(server: HTTPServer) -> Dict[str, Any]:
+    ((request, _),) = server.log
+    (group,) = json.loads(request.get_data())["events"].values()
+    (event,) = group
+    return event
+
+
+@pytest.fixture
+def receiver(httpserver: HTTPServer) -> HTTPServer:
+    httpserver.expect_request(INTAKE, method="POST").respond_with_data("", status=202)
+    return httpserver
+
+
+def test_success(cli: Cli, receiver: HTTPServer):
+    result = cli("event", "wrap", "-i", "urn:svc", "--", "sh", "-c", "echo deploying; echo done",
+                 env=env_for(receiver))  # fmt: skip
+    assert result.status == 0, result.stderr
+    assert result.stdout == "deploying\ndone\n"
+    event = sent_event(receiver)
+    assert event["event_type"] == "CommandEvent"
+    assert event["msg_title"] == "sh succeeded"
+    assert event["msg_text"].startswith("$ sh -c 'echo deploying; echo done'\nexit code 0 after ")
+    assert event["msg_text"].endswith("last 2 line(s) of output:\ndeploying\ndone")
+    context = event["context"]
+    assert context["category"] == "Changes"
+    assert context["element_identifiers"] == ["urn:svc"]
+    assert context["data"]["exit_code"] == 0
+    assert context["data"]["command"] == "sh -c 'echo deploying; echo done'"
+    assert isinstance(context["data"]["duration_s"], float)
+
+
+def test_failure_keeps_the_exit_code_and_tail(cli: Cli, receiver: HTTPServer):
+    script = "for i in 1 2 3 4 5; do echo line $i; done; echo broken >&2; exit 3"
+    result = cli("event", "wrap", "--tail-lines", "2", "--title", "Deploy checkout",
+                 "--event-type", "DeployEvent", "-d", "version=1.4", "--", "sh", "-c", script,
+                 env=env_for(receiver))  # fmt: skip
+    assert result.status == 3
+    assert "broken" in result.stderr
+    event = sent_event(receiver)
+    assert event["event_type"] == "DeployEvent"
+    assert event["msg_title"] == "Deploy checkout"
+    head, tail = event["msg_text"].split("last 2 line(s) of output:\n")
+    assert sorted(tail.split("\n")) == ["broken", "line 5"]  # two streams: either order
+    assert event["context"]["data"]["exit_code"] == 3
+    assert event["context"]["data"]["version"] == "1.4"
+
+
+def test_default_title_on_failure(cli: Cli, receiver: HTTPServer):
+    assert cli("event", "wrap", "--", "false", env=env_for(receiver)).status == 1
+    assert sent_event(receiver)["msg_title"] == "false failed (exit 1)"
+
+
+def test_on_failure_sends_only_on_failure(cli: Cli, receiver: HTTPServer):
+    ok = cli("event", "wrap", "--on", "failure", "--", "true", env=env_for(receiver))
+    assert (ok.status, receiver.log) == (0, [])
+    failed = cli("event", "wrap", "--on", "failure", "--", "false", env=env_for(receiver))
+    assert failed.status == 1
+    assert sent_event(receiver)["context"]["data"]["exit_code"] == 1
+
+
+def test_options_after_the_command_are_the_commands(cli: Cli, receiver: HTTPServer):
+    result = cli("event", "wrap", "sh", "-c", "echo $0 $1", "-q", "--title",
+                 env=env_for(receiver))  # fmt: skip
+    assert result.status == 0, result.stderr
+    assert result.stdout == "-q --title\n"
+
+
+def test_missing_command_exits_127_with_an_event(cli: Cli, receiver: HTTPServer):
+    result = cli("event", "wrap", "--", "no-such-command-here", env=env_for(receiver))
+    assert result.status == 127
+    assert "no-such-command-here: command not found" in result.stderr
+    event = sent_event(receiver)
+    assert event["msg_title"] == "no-such-command-here failed (exit 127)"
+    assert "command not found" in event["msg_text"]
+
+
+def test_delivery_failure_never_changes_the_exit_code(cli: Cli):
+    env = {"STAC_EVENTS_RECEIVER_URL": "http://127.0.0.1:9/receiver",
+           "STAC_EVENTS_API_KEY": API_KEY}  # fmt: skip
+    result = cli("event", "wrap", "--retries", "0", "--", "sh", "-c", "exit 4", env=env)
+    assert result.status == 4
+    assert "cannot connect to 127.0.0.1:9" in result.stderr
+    assert "queued for later" in result.stderr
+    assert len(cli("spool", "list", "-o", "json").json()) == 1
+    assert no_secret(result)
+
+
+def test_bad_flags_stop_before_the_command_runs(cli: Cli, receiver: HTTPServer, tmp_path: Path):
+    marker = tmp_path / "ran"
+    result = cli("event", "wrap", "-c", "deploys", "--", "touch", str(marker),
+                 env=env_for(receiver))  # fmt: skip
+    assert result.status == 2
+    assert not marker.exists()
+    unconfigured = cli("event", "wrap", "--", "touch", str(marker))
+    assert unconfigured.status == 3
+    assert not marker.exists()
+
+
+def test_no_command(cli: Cli):
+    result = cli("event", "wrap", "--title", "x")
+    assert result.status == 2
+    assert "give the command to run after '--'" in result.stderr
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signals_reach_the_command(
+    receiver: HTTPServer, isolated_environ: dict, home: Path, sig: signal.Signals
+):
+    exe = str(Path(sys.executable).with_name("stac-events"))
+    script = 'trap "echo caught; exit 7" INT TERM; echo ready; while :; do sleep 0.05; done'
+    process = subprocess.Popen(
+        [exe, "event", "wrap", "--", "sh", "-c", script],
+        env={**isolated_environ, **env_for(receiver)}, cwd=home,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,  # no terminal: the wrapper alone gets the signal
+    )  # fmt: skip
+    assert process.stdout is not None
+    assert process.stdout.readline() == "ready\n"
+    time.sleep(0.1)
+    os.kill(process.pid, sig)
+    stdout, stderr = process.communicate(timeout=30)
+    assert stdout == "caught\n"
+    assert process.returncode == 7, stderr
+    assert sent_event(receiver)["context"]["data"]["exit_code"] == 7
+
+
+def test_json_output(cli: Cli, receiver: HTTPServer):
+    result = cli("event", "wrap", "-o", "json", "--", "sh", "-c", "exit 0", env=env_for(receiver))
+    assert result.status == 0
+    assert json.loads(result.stdout.splitlines()[-1])["ok"] is True
