@@ -64,7 +64,7 @@ def test_failure_keeps_the_exit_code_and_tail(cli: Cli, receiver: HTTPServer):
     event = sent_event(receiver)
     assert event["event_type"] == "DeployEvent"
     assert event["msg_title"] == "Deploy checkout"
-    head, tail = event["msg_text"].split("last 2 line(s) of output:\n")
+    _, tail = event["msg_text"].split("last 2 line(s) of output:\n")
     assert sorted(tail.split("\n")) == ["broken", "line 5"]  # two streams: either order
     assert event["context"]["data"]["exit_code"] == 3
     assert event["context"]["data"]["version"] == "1.4"
