@@ -43,3 +43,78 @@ def test_readme_example_runs(command: str, isolated_environ: dict) -> None:
     assert completed.returncode == 0, completed.stderr
     assert "error:" not in completed.stderr
     assert (completed.stdout + completed.stderr).strip()
+
+
+def ci_snippets() -> List[tuple]:
+    """The commands of the README's GitHub Actions and GitLab CI snippets."""
+    import yaml
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    found = []
+    for block in re.findall(r"```yaml\n(.*?)```", text, flags=re.DOTALL):
+        document = yaml.safe_load(block)
+        if "jobs" in document:
+            for job in document["jobs"].values():
+                runs = [step["run"] for step in job["steps"] if "run" in step]
+                found.append(("github", job.get("env", {}), runs))
+        else:
+            for job in document.values():
+                if isinstance(job, dict) and "script" in job:
+                    found.append(("gitlab", job.get("variables", {}), job["script"]))
+    return found
+
+
+CI_ENV = {
+    "github": {"GITHUB_ACTIONS": "true", "GITHUB_SERVER_URL": "https://github.com",
+               "GITHUB_REPOSITORY": "acme/shop", "GITHUB_RUN_ID": "42"},
+    "gitlab": {"GITLAB_CI": "true", "CI_PIPELINE_URL": "https://gitlab.com/acme/shop/-/pipelines/7",
+               "CI_PIPELINE_ID": "7"},
+}  # fmt: skip
+
+
+def test_readme_ci_snippets_work(isolated_environ: dict, tmp_path: Path, httpserver) -> None:
+    """Each snippet's commands, run as the CI system would, deliver their events."""
+    import json
+
+    snippets = ci_snippets()
+    assert [kind for kind, _, _ in snippets] == ["github", "gitlab"]
+    bin_dir = str(Path(sys.executable).parent)
+    for kind, variables, commands in snippets:
+        httpserver.clear()
+        httpserver.expect_request("/receiver/stsAgent/intake").respond_with_data("", status=202)
+        work = tmp_path / kind
+        work.mkdir()
+        (work / "deploy.sh").write_text("#!/bin/sh\necho deployed\n")
+        (work / "deploy.sh").chmod(0o755)
+        (work / "versions.ndjson").write_text(
+            '{"event_type": "VersionChangedEvent", "msg_title": "checkout 1.4.2"}\n'
+        )
+        env = {
+            **isolated_environ,
+            **CI_ENV[kind],
+            **{k: v for k, v in variables.items() if "${{" not in str(v)},
+            "STAC_EVENTS_RECEIVER_URL": httpserver.url_for("/receiver"),
+            "STAC_EVENTS_API_KEY": "k",
+            "PATH": bin_dir + os.pathsep + os.environ["PATH"],
+        }
+        for command in commands:
+            if command.startswith("pip install"):
+                continue  # installed already
+            done = subprocess.run(
+                ["bash", "-e", "-c", command],
+                cwd=work,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+            assert done.returncode == 0, (kind, command, done.stderr)
+        events = [
+            e
+            for r, _ in httpserver.log
+            for g in json.loads(r.get_data())["events"].values()
+            for e in g
+        ]
+        assert [e["event_type"] for e in events] == ["DeployEvent", "VersionChangedEvent"]
+        assert all(e["context"]["data"]["ci.provider"].startswith(kind) for e in events)
