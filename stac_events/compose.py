@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import IO, Any, Dict, List, Optional, Sequence, Tuple
+from typing import IO, TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 
 from pydantic import ValidationError
 
-from stac_events.ci import CiContext
 from stac_events.errors import UsageError
 from stac_events.model import Event
 from stac_events.parse import (
@@ -19,6 +18,9 @@ from stac_events.parse import (
     parse_timestamp,
     read_text_file,
 )
+
+if TYPE_CHECKING:
+    from stac_events.ci import CiContext
 
 HOUR_S = 3600
 FUTURE_TOLERANCE_S = 60  # clocks drift; only a minute ahead is worth a warning

@@ -10,64 +10,16 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from stac_events.environment import Environment
 from stac_events.errors import ConfigError
 
+if TYPE_CHECKING:
+    from stac_events.config_schema import StacConfig
+
 CONFIG_ENV = "STAC_EVENTS_CONFIG"
 DEFAULT_NAME = "default"
-
-_LENIENT = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
-
-
-class BasicAuth(BaseModel):
-    model_config = _LENIENT
-
-    username: str
-    password: str
-
-
-class ReceiverApi(BaseModel):
-    model_config = _LENIENT
-
-    url: Optional[str] = None
-    basic_auth: Optional[BasicAuth] = None
-
-
-class ClientConfig(BaseModel):
-    model_config = _LENIENT
-
-    api_key: Optional[str] = None
-    hostname: Optional[str] = None
-    internal_hostname: Optional[str] = None
-
-
-class InstanceConfig(BaseModel):
-    model_config = _LENIENT
-
-    receiver_api: ReceiverApi = Field(default_factory=ReceiverApi)
-    clients: Dict[str, ClientConfig] = Field(default_factory=dict)
-    ci_context: Optional[bool] = None  # stac-events' own: add CI context to every event
-
-    @field_validator("receiver_api", "clients", mode="before")
-    @classmethod
-    def _empty_is_default(cls, value: Any) -> Any:
-        return {} if value is None else value
-
-
-class StacConfig(BaseModel):
-    model_config = _LENIENT
-
-    instances: Dict[str, InstanceConfig] = Field(default_factory=dict)
-
-    @field_validator("instances", mode="before")
-    @classmethod
-    def _empty_is_default(cls, value: Any) -> Any:
-        return {} if value is None else value
-
 
 KeyPath = Tuple[str, ...]
 
@@ -141,6 +93,9 @@ def locate(candidates: List[Candidate]) -> Optional[Candidate]:
 def load(path: Path) -> ConfigFile:
     """Read and check a config file; a `ConfigError` names the file, line and key at fault."""
     import yaml
+    from pydantic import ValidationError
+
+    from stac_events.config_schema import StacConfig
 
     try:
         text = path.read_text(encoding="utf-8")

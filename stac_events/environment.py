@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import os
-import socket
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Callable, Mapping, Optional
+
+
+def machine_hostname() -> str:
+    """This machine's name, as `hostname` prints it (without importing `socket` on POSIX)."""
+    if hasattr(os, "uname"):
+        return os.uname().nodename
+    import socket
+
+    return socket.gethostname()
 
 
 def _isatty(stream: IO[str]) -> bool:
@@ -28,7 +36,7 @@ class Environment:
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     cwd: Path = field(default_factory=Path.cwd)
     clock: Callable[[], float] = time.time
-    hostname: Callable[[], str] = socket.gethostname
+    hostname: Callable[[], str] = machine_hostname
     home: Path = field(default_factory=Path.home)
     config_dir: Optional[Path] = None  # None: the platform's user config dir, when first needed
     state_dir: Optional[Path] = None  # None: the platform's user state dir, when first needed

@@ -12,11 +12,18 @@ MASK = "***"
 _QUERY_KEY = re.compile(r"(api_key=)[^&#\s'\"]+", re.IGNORECASE)
 
 
+# A secret this short could be part of any word: it is masked only where it stands alone.
+_SHORT = 8
+
+
 def redact(text: str, *secrets: Optional[str]) -> str:
     """Return `text` with every secret, raw or URL-encoded, and every `api_key=` value masked."""
     for secret in secrets:
         if not secret:
             continue
         for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
-            text = text.replace(form, MASK)
+            if len(form) >= _SHORT:
+                text = text.replace(form, MASK)
+            else:
+                text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(form)}(?![A-Za-z0-9])", MASK, text)
     return _QUERY_KEY.sub(rf"\g<1>{MASK}", text)

@@ -13,13 +13,16 @@ key:     --api-key, $STAC_EVENTS_API_KEY, $STACKSTATE_RECEIVER_API_KEY, $STS_API
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Generic, Iterable, List, Optional, Tuple, TypeVar
+from typing import TYPE_CHECKING, Callable, Dict, Generic, Iterable, List, Optional, Tuple, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from stac_events import config_file
 from stac_events.environment import Environment
 from stac_events.errors import ConfigError
 from stac_events.redact import redact
+
+if TYPE_CHECKING:
+    from stac_events.config_schema import InstanceConfig
 
 T = TypeVar("T")
 E = TypeVar("E")
@@ -224,7 +227,7 @@ def _ci_context(
     overrides: Overrides,
     env: Environment,
     conf: Optional[config_file.ConfigFile],
-    instance_conf: Optional[config_file.InstanceConfig],
+    instance_conf: Optional[InstanceConfig],
     keys: Tuple[str, ...],
 ) -> Setting[bool]:
     if overrides.ci_context:
@@ -262,7 +265,7 @@ def _named(
 
 def _basic_auth(
     conf: Optional[config_file.ConfigFile],
-    instance_conf: Optional[config_file.InstanceConfig],
+    instance_conf: Optional[InstanceConfig],
     keys: Tuple[str, ...],
     address: Optional[Setting[str]],
 ) -> Optional[Setting[Tuple[str, str]]]:

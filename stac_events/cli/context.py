@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import click
 
@@ -12,7 +12,9 @@ from stac_events.environment import Environment
 from stac_events.errors import UsageError
 from stac_events.output import Output
 from stac_events.settings import DeliveryOptions, Overrides, Settings, resolve
-from stac_events.spool import Spool
+
+if TYPE_CHECKING:
+    from stac_events.spool import Spool
 
 
 @dataclass
@@ -75,6 +77,8 @@ class Run:
         )
 
     def spool(self) -> Spool:
+        from stac_events.spool import Spool
+
         return Spool(self.env.user_state_dir() / "spool")
 
     def settings(self, **flags: Any) -> Settings:

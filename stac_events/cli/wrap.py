@@ -13,7 +13,6 @@ from stac_events.cli.context import current_run
 from stac_events.cli.event import ci_of, dispatch, one_event
 from stac_events.compose import EventFlags, read_text, template_from_flags
 from stac_events.errors import StacEventsError, UsageError
-from stac_events.running import run_command
 
 
 class When(str, Enum):
@@ -121,6 +120,8 @@ def wrap(
     template_from_flags(flags)  # bad flags stop here, before the command runs
     if not dry_run:
         settings.target()  # and so does a receiver that is not configured
+
+    from stac_events.running import run_command
 
     finished = run_command(command, run.env, tail_lines=tail_lines)
     if on is When.failure and finished.exit_code == 0:
