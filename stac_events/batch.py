@@ -18,9 +18,9 @@ from typing import IO, Any, Dict, Iterator, List, Optional, Tuple
 
 from pydantic import ValidationError
 
-from stac_events.compose import Template, advisories, fill
+from stac_events.compose import Template, advisories, fill, problem_message
 from stac_events.errors import UsageError
-from stac_events.model import Event
+from stac_events.model import EVENT
 from stac_events.parse import InvalidValue, check_event_name
 
 DEFAULT_MAX_BYTES = 1024 * 1024
@@ -214,21 +214,25 @@ def validate_all(
         for where, raw in events:
             if not isinstance(raw, dict):
                 raise UsageError(f"{where}: an event must be a JSON object", option="--file")
-            name, fields = fill(raw, template, now=now)
+            try:
+                name, fields = fill(raw, template, now=now)
+            except InvalidValue as error:
+                raise UsageError(f"{where}: {error}", option="--file") from None
             if not name:
                 raise UsageError(
                     f"{where}: the event has no event_type; add one, or give EVENT_TYPE",
                     option="--file",
                 )
             try:
-                check_event_name(name)
-                event = Event.model_validate(fields)
+                if name not in names:
+                    check_event_name(name)
+                event = EVENT.validate_python(fields)
             except InvalidValue as error:
                 raise UsageError(f"{where}: {error}", option="--file") from None
             except ValidationError as error:
                 raise UsageError(f"{where}: {_first_problem(error)}", option="--file") from None
             key = json.dumps(name).encode()
-            wire = event.model_dump_json(exclude_none=True).encode()
+            wire = EVENT.dump_json(event)
             if packer.smallest_body(key, wire) > packer.max_bytes:
                 raise UsageError(
                     f"{where}: the event alone makes a body of "
@@ -264,7 +268,7 @@ def bodies(validated: Validated, packer: Packer) -> Iterator[Tuple[bytes, int]]:
 def _first_problem(error: ValidationError) -> str:
     problem = error.errors(include_url=False)[0]
     where = ".".join(str(part) for part in problem["loc"])
-    message = str(problem["msg"]).removeprefix("Value error, ")
+    message = problem_message(problem)
     return f"{where}: {message}" if where else message
 
 

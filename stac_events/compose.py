@@ -8,8 +8,10 @@ from typing import IO, TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 from pydantic import ValidationError
 
 from stac_events.errors import UsageError
-from stac_events.model import Event
+from stac_events.model import EVENT, Event
 from stac_events.parse import (
+    CATEGORIES,
+    LARGEST_EPOCH_SECONDS,
     InvalidValue,
     check_event_name,
     parse_data,
@@ -22,6 +24,7 @@ from stac_events.parse import (
 if TYPE_CHECKING:
     from stac_events.ci import CiContext
 
+_CANONICAL_CATEGORY = {category.lower(): category for category in CATEGORIES}
 HOUR_S = 3600
 FUTURE_TOLERANCE_S = 60  # clocks drift; only a minute ahead is worth a warning
 
@@ -130,7 +133,12 @@ def _parsed(option: str, parse: Any, *args: Any) -> Any:
 
 
 def fill(event: Dict[str, Any], template: Template, *, now: float) -> Tuple[str, Dict[str, Any]]:
-    """`(name, fields)`: the event's own fields, completed by the template (not validated)."""
+    """`(name, fields)`: the event's own fields, completed by the template and normalized.
+
+    Normalizing is what the schema does not: timestamps to epoch seconds, the title as
+    the text when there is none, categories in their canonical case. It does not
+    validate; `EVENT` does. An unusable timestamp raises `InvalidValue`.
+    """
     fields = dict(event)
     name = fields.pop("name", None) or template.name or fields.get("event_type")
     name = name or template.event_type
@@ -142,8 +150,16 @@ def fill(event: Dict[str, Any], template: Template, *, now: float) -> Tuple[str,
     ):
         if value is not None and fields.get(key) is None:
             fields[key] = value
-    if fields.get("timestamp") is None:
+    timestamp = fields.get("timestamp")
+    if timestamp is None:
         fields["timestamp"] = template.timestamp if template.timestamp is not None else int(now)
+    elif not (type(timestamp) is int and 0 < timestamp <= LARGEST_EPOCH_SECONDS):
+        try:
+            fields["timestamp"] = parse_timestamp(timestamp)
+        except InvalidValue as error:
+            raise InvalidValue(f"timestamp: {error}") from None
+    if not fields.get("msg_text") and isinstance(fields.get("msg_title"), str):
+        fields["msg_text"] = fields["msg_title"]  # the receiver requires a text
     if template.tags:
         fields["tags"] = _added(fields.get("tags"), template.tags)
     if template.context or fields.get("context") is not None:
@@ -163,6 +179,9 @@ def _filled_context(own: Any, template: Template) -> Any:
     if own is not None and not isinstance(own, dict):
         return own  # wrong as it is: validation says so
     context = dict(own or {})
+    category = context.get("category")
+    if isinstance(category, str):
+        context["category"] = _CANONICAL_CATEGORY.get(category.strip().lower(), category)
     for key, value in (
         ("category", template.category or "Others"),
         ("source", template.source or "stac-events"),
@@ -196,7 +215,7 @@ def compose_event(
     name, fields = fill({}, template, now=now)
     name = _parsed("--name", check_event_name, name)
     try:
-        event = Event.model_validate(fields)
+        event = EVENT.validate_python(fields)
     except ValidationError as error:
         raise usage_error_from(error) from None
     return name, event, advisories(event, now=now)
@@ -207,25 +226,34 @@ def usage_error_from(error: ValidationError) -> UsageError:
     problem = error.errors(include_url=False)[0]
     names = [str(part) for part in problem["loc"] if isinstance(part, str)]
     option = next((FLAG_FOR_FIELD[n] for n in reversed(names) if n in FLAG_FOR_FIELD), None)
-    message = str(problem["msg"]).removeprefix("Value error, ")
-    return UsageError(message, option=option)
+    return UsageError(problem_message(problem), option=option)
+
+
+def problem_message(problem: Dict[str, Any]) -> str:
+    """Pydantic's message for one problem, in words a person typing flags expects."""
+    field_name = problem["loc"][-1] if problem["loc"] else None
+    if problem["type"] == "string_pattern_mismatch" and field_name == "msg_title":
+        return "the title cannot be empty"
+    if problem["type"] == "literal_error" and field_name == "category":
+        return f"{problem['input']!r} is not a category; use one of {', '.join(CATEGORIES)}"
+    return str(problem["msg"]).removeprefix("Value error, ")
 
 
 def advisories(event: Event, *, now: float) -> List[str]:
     """Things that are allowed but probably not meant; shown as warnings."""
     notes = []
-    if not event.event_type.endswith("Event"):
+    event_type, timestamp = event["event_type"], event["timestamp"]
+    if not event_type.endswith("Event"):
         notes.append(
-            f"event type {event.event_type!r} does not end in 'Event' "
+            f"event type {event_type!r} does not end in 'Event' "
             f"(StackState's convention, e.g. DeployEvent)"
         )
-    if event.timestamp < now - HOUR_S:
+    if timestamp < now - HOUR_S:
         notes.append(
-            f"the timestamp is {_age(now - event.timestamp)} old; "
-            f"StackState may ignore events that old"
+            f"the timestamp is {_age(now - timestamp)} old; StackState may ignore events that old"
         )
-    elif event.timestamp > now + FUTURE_TOLERANCE_S:
-        notes.append(f"the timestamp is {_age(event.timestamp - now)} in the future")
+    elif timestamp > now + FUTURE_TOLERANCE_S:
+        notes.append(f"the timestamp is {_age(timestamp - now)} in the future")
     return notes
 
 

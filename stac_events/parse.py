@@ -28,18 +28,21 @@ RESERVED_NAME_PREFIXES = (
 )
 
 # Epoch seconds stay below this until the year 5138; a larger number is milliseconds.
-_LARGEST_EPOCH_SECONDS = 99_999_999_999
+LARGEST_EPOCH_SECONDS = 99_999_999_999
 
 
 class InvalidValue(ValueError):
     """A value that cannot be used; the message says what would be valid."""
 
 
+_CANONICAL = {category.lower(): category for category in CATEGORIES}
+
+
 def canonical_category(text: str) -> str:
     """Return the category in its canonical case: `changes` -> `Changes`."""
-    for category in CATEGORIES:
-        if text.strip().lower() == category.lower():
-            return category
+    found = _CANONICAL.get(text) or _CANONICAL.get(text.strip().lower())
+    if found:
+        return found
     raise InvalidValue(f"{text!r} is not a category; use one of {', '.join(CATEGORIES)}")
 
 
@@ -47,12 +50,12 @@ def check_event_name(name: str) -> str:
     """Return `name` when the Receiver API accepts it as a key under `events`."""
     if not name.strip():
         raise InvalidValue("an event name cannot be empty")
-    for prefix in RESERVED_NAME_PREFIXES:
-        if name.startswith(prefix):
-            raise InvalidValue(
-                f"event name {name!r} starts with {prefix!r}, which the receiver reserves; "
-                f"give another with --name"
-            )
+    if name.startswith(RESERVED_NAME_PREFIXES):
+        prefix = next(p for p in RESERVED_NAME_PREFIXES if name.startswith(p))
+        raise InvalidValue(
+            f"event name {name!r} starts with {prefix!r}, which the receiver reserves; "
+            f"give another with --name"
+        )
     return name
 
 
@@ -145,6 +148,8 @@ def parse_timestamp(value: Any, *, now: Optional[float] = None) -> int:
 
     Epoch milliseconds are refused with a hint. An ISO time without an offset is local time.
     """
+    if type(value) is int and 0 < value <= LARGEST_EPOCH_SECONDS:
+        return value  # the common case, first: batches validate one per event
     if isinstance(value, bool):
         raise InvalidValue(f"{value!r} is not a timestamp; use epoch seconds or ISO-8601")
     if isinstance(value, (int, float)):
@@ -170,7 +175,7 @@ def _as_number(text: str) -> Optional[float]:
 def _epoch_seconds(number: float, text: str) -> int:
     if not math.isfinite(number) or number < 1:
         raise InvalidValue(f"{text!r} is not a timestamp; use epoch seconds after 1970")
-    if number > _LARGEST_EPOCH_SECONDS:
+    if number > LARGEST_EPOCH_SECONDS:
         raise InvalidValue(
             f"{text!r} looks like epoch milliseconds; use seconds "
             f"({int(number // 1000)}) or ISO-8601"

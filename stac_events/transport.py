@@ -12,7 +12,7 @@ import random
 import re
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 from urllib.parse import urlsplit
 
 from stac_events import __version__
@@ -98,7 +98,6 @@ class Sender:
         self.options = options
         self.session = requests.Session()
         self.session.auth = target.basic_auth
-        # Loading the CA store again costs ~40 ms: only when a CA is to be added.
         adapter_class = _trusting_adapter(options) if options.ca_certs else HTTPAdapter
         adapter = adapter_class(max_retries=retry_policy(options))
         self.session.mount("https://", adapter)
@@ -182,25 +181,37 @@ class Sender:
 
 
 def _trusting_adapter(options: DeliveryOptions) -> type:
-    """An adapter that verifies against the default CAs plus `--ca-cert`/REQUESTS_CA_BUNDLE."""
-    import ssl
+    """An adapter that verifies against the default CAs plus `--ca-cert`/REQUESTS_CA_BUNDLE.
 
-    import requests.certs
+    The context is built on the first TLS connection: loading CA files costs tens of ms,
+    which a plain-http receiver should not pay.
+    """
     from requests.adapters import HTTPAdapter
 
-    context = ssl.create_default_context(cafile=requests.certs.where())
-    for path in options.ca_certs:
-        context.load_verify_locations(cafile=path)
+    contexts: List[Any] = []
+
+    def context() -> Any:
+        if not contexts:
+            import ssl
+
+            import requests.certs
+
+            built = ssl.create_default_context(cafile=requests.certs.where())
+            for path in options.ca_certs:
+                built.load_verify_locations(cafile=path)
+            contexts.append(built)
+        return contexts[0]
 
     class TrustingAdapter(HTTPAdapter):
         def build_connection_pool_key_attributes(
             self, request: Any, verify: Any, cert: Any = None
         ) -> Tuple[Dict[str, Any], Dict[str, Any]]:
             host, tls = super().build_connection_pool_key_attributes(request, verify, cert)
-            if verify is not False:  # requests may pass REQUESTS_CA_BUNDLE: it is in already
+            if verify is not False and host.get("scheme") == "https":
+                # requests may pass REQUESTS_CA_BUNDLE here: it is in the context already
                 tls.pop("ca_certs", None)
                 tls.pop("ca_cert_dir", None)
-                tls["ssl_context"] = context
+                tls["ssl_context"] = context()
             return host, tls
 
     return TrustingAdapter

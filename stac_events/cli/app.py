@@ -3,25 +3,47 @@
 # No `from __future__ import annotations` here: before Python 3.11, Typer cannot see
 # through string annotations whose default is None, and the options lose their names.
 
-from typing import Annotated, Any, Optional
+import importlib
+from typing import Annotated, Any, List, Optional
 
+import click
 import typer
+import typer.main
 from typer.core import TyperGroup
 
 from stac_events import __version__
-from stac_events.cli import check, config, event, spool, wrap
 from stac_events.cli.command import global_options
 from stac_events.cli.completion import completion_options
 from stac_events.cli.context import current_run
 
+# Each command group lives in its own module, imported only when it is run (or listed
+# by --help): `event send` does not pay for building `config` or `spool`.
+COMMANDS = {
+    "event": "stac_events.cli.event",
+    "config": "stac_events.cli.config",
+    "spool": "stac_events.cli.spool",
+    "check": "stac_events.cli.check",
+}
+
 
 class StacGroup(TyperGroup):
-    """The root command, which takes the global options before the subcommand."""
+    """The root command: global options before the subcommand, subcommands loaded lazily."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.params.extend(global_options())
         self.params.extend(completion_options())
+
+    def list_commands(self, ctx: click.Context) -> List[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> Optional[click.Command]:
+        if name not in COMMANDS:
+            return None
+        module = importlib.import_module(COMMANDS[name])
+        command = typer.main.get_command(module.app)
+        command.name = name
+        return command
 
 
 app = typer.Typer(
@@ -37,11 +59,6 @@ app = typer.Typer(
     add_completion=False,  # ours are static scripts: see stac_events.completions
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-wrap.register(event.app)
-app.add_typer(event.app, name="event")
-app.add_typer(config.app, name="config")
-app.add_typer(spool.app, name="spool")
-check.register(app)
 
 
 def _print_version(ctx: typer.Context, value: bool) -> None:

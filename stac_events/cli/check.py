@@ -11,11 +11,10 @@ from stac_events.cli.command import StacCommand
 from stac_events.cli.context import current_run
 from stac_events.model import common_object
 
-
-def register(app: typer.Typer) -> None:
-    app.command("check", cls=StacCommand)(check)
+app = typer.Typer(add_completion=False, context_settings={"help_option_names": ["-h", "--help"]})
 
 
+@app.command("check", cls=StacCommand)
 def check(
     ctx: typer.Context,
     url: options.Url = None,

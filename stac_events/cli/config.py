@@ -17,6 +17,7 @@ from stac_events.redact import MASK
 from stac_events.settings import Settings, normalize_address
 
 app = typer.Typer(
+    add_completion=False,  # completion is the root's: see stac_events.completions
     help="Show, locate and create the configuration (the stac CLI's conf.yaml format).",
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},

@@ -12,6 +12,7 @@ from stac_events.cli.context import current_run
 from stac_events.errors import QueuedError, RejectedError
 
 app = typer.Typer(
+    add_completion=False,  # completion is the root's: see stac_events.completions
     help="Events queued while the receiver was unreachable: list, deliver or drop them.",
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},

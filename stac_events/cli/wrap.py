@@ -10,7 +10,7 @@ import typer
 from stac_events.cli import options
 from stac_events.cli.command import StacCommand
 from stac_events.cli.context import current_run
-from stac_events.cli.event import ci_of, dispatch, one_event
+from stac_events.cli.sending import ci_of, dispatch, one_event
 from stac_events.compose import EventFlags, read_text, template_from_flags
 from stac_events.errors import StacEventsError, UsageError
 

@@ -1,0 +1,207 @@
+"""stac-events against its floors and against Datadog's `dog`, side by side, in one run.
+
+Run: make bench   (or: .venv/bin/python benchmarks/run.py [--rounds N] [--quick])
+
+Every figure is a median of alternating runs (A, B, C, A, B, C, ...) after a warm-up, so
+that the machine's drift hits every candidate alike; ratios are taken within this run.
+Peak memory is the child's maxrss from wait4. Nothing here is a test: it prints figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "benchmarks"
+FLOORS = BENCH / "floors"
+PYTHON = sys.executable
+STAC = str(Path(PYTHON).with_name("stac-events"))
+DOG_VENV = ROOT / ".bench" / "dog"
+
+
+def run(argv: Sequence[str], env: Dict[str, str]) -> Tuple[float, int]:
+    """Wall seconds and peak RSS (KiB) of one run; fails loudly on a non-zero exit."""
+    started = time.perf_counter()
+    process = subprocess.Popen(list(argv), env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)  # fmt: skip
+    assert process.stderr is not None
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - started
+    errors = process.stderr.read().decode(errors="replace")
+    process.stderr.close()
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise SystemExit(f"{argv[0]} exited {code}: {errors.strip()[:500]}")
+    return elapsed, usage.ru_maxrss
+
+
+def alternate(candidates: Dict[str, List[str]], env: Dict[str, str], rounds: int,
+              warmup: int = 2) -> Dict[str, List[float]]:  # fmt: skip
+    times: Dict[str, List[float]] = {name: [] for name in candidates}
+    for round_number in range(warmup + rounds):
+        order = list(candidates.items())
+        random.Random(round_number).shuffle(order)  # no candidate always runs first
+        for name, argv in order:
+            elapsed, _ = run(argv, env)
+            if round_number >= warmup:
+                times[name].append(elapsed)
+    return times
+
+
+def ms(values: List[float]) -> float:
+    return statistics.median(values) * 1000
+
+
+def ensure_dog() -> Optional[str]:
+    """Datadog's CLI in a virtual environment of its own; None when it cannot be had."""
+    dog = DOG_VENV / "bin" / "dog"
+    if not dog.exists():
+        print("installing datadog (for `dog`) into .bench/dog ...", file=sys.stderr)
+        try:
+            subprocess.run([sys.executable, "-m", "venv", str(DOG_VENV)], check=True)
+            subprocess.run([str(DOG_VENV / "bin" / "pip"), "install", "-q", "datadog"],
+                           check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+        except (subprocess.CalledProcessError, OSError) as error:
+            print(f"no dog: {error}", file=sys.stderr)
+            return None
+    return str(dog)
+
+
+def make_events(path: Path, count: int) -> int:
+    """NDJSON of realistic deploy events (~400 bytes each); returns the file's size."""
+    rng = random.Random(count)
+    with path.open("w") as stream:
+        for number in range(count):
+            service = f"service-{rng.randrange(200)}"
+            event = {
+                "event_type": "VersionChangedEvent",
+                "msg_title": f"{service} deployed version 1.{number % 50}.{number % 7}",
+                "msg_text": f"Rolled out by pipeline run {number} to production in eu-west-1",
+                "timestamp": 1_700_000_000 + number,
+                "tags": ["env:prod", f"team:team-{rng.randrange(20)}", "region:eu-west-1"],
+                "context": {
+                    "category": "Changes",
+                    "element_identifiers": [f"urn:service:/{service}", f"urn:host:/{service}-1"],
+                    "source": "release-train",
+                    "data": {"version": f"1.{number % 50}.{number % 7}", "run": number},
+                    "source_links": [{"title": "Pipeline", "url": f"https://ci.example/{number}"}],
+                },
+            }
+            stream.write(json.dumps(event) + "\n")
+    return path.stat().st_size
+
+
+def start_receiver(env: Dict[str, str]) -> Tuple[subprocess.Popen, int]:
+    process = subprocess.Popen([PYTHON, str(BENCH / "receiver.py")], env=env,
+                               stdout=subprocess.PIPE, text=True)  # fmt: skip
+    assert process.stdout is not None
+    return process, int(process.stdout.readline())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=15, help="timed rounds of start-up runs")
+    parser.add_argument("--batch-rounds", type=int, default=3, help="timed rounds of batches")
+    parser.add_argument("--quick", action="store_true", help="fewer rounds, smaller batches")
+    args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.batch_rounds = 5, 1
+
+    # Same conditions for every candidate: compiled bytecode, a home of its own.
+    subprocess.run([PYTHON, "-m", "compileall", "-q", str(ROOT / "stac_events"), str(FLOORS)],
+                   check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+    work = Path(tempfile.mkdtemp(prefix="stac-events-bench-"))
+    env = {**os.environ, "HOME": str(work), "XDG_CONFIG_HOME": str(work / "config"),
+           "XDG_STATE_HOME": str(work / "state"), "NO_COLOR": "1", "PYTHONPATH": str(FLOORS)}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    receiver, port = start_receiver(env)
+    base = f"http://127.0.0.1:{port}"
+    intake = f"{base}/receiver/stsAgent/intake?api_key=bench-key"
+    env.update({"STAC_EVENTS_RECEIVER_URL": f"{base}/receiver", "STAC_EVENTS_API_KEY": "bench-key"})
+    rows: List[Tuple[str, str, str, str]] = []
+    try:
+        event_flags = ["DeployEvent", "--title", "Deployed checkout 1.4.2"]
+        times = alternate(
+            {
+                "dry floor": [PYTHON, str(FLOORS / "dry_run_floor.py"), *event_flags],
+                "dry": [STAC, "event", "send", *event_flags, "--dry-run"],
+                "send floor": [PYTHON, str(FLOORS / "send_floor.py"), *event_flags,
+                               "--url", intake],
+                "send": [STAC, "event", "send", *event_flags, "-q"],
+                **({"dog": [dog, "--api-key", "k", "--application-key", "a", "--api_host",
+                            base, "event", "post", "Deployed checkout 1.4.2", "text"]}
+                   if (dog := ensure_dog()) else {}),
+            },
+            env,
+            args.rounds,
+        )  # fmt: skip
+        dry, dry_floor = ms(times["dry"]), ms(times["dry floor"])
+        send, send_floor = ms(times["send"]), ms(times["send floor"])
+        rows.append(("event send --dry-run", f"{dry:.0f} ms", f"floor {dry_floor:.0f} ms",
+                     f"{dry / dry_floor:.2f}x (target <= 1.15x)"))
+        rows.append(("event send (to a local receiver)", f"{send:.0f} ms",
+                     f"floor {send_floor:.0f} ms", f"{send / send_floor:.2f}x (target <= 1.15x)"))
+        if "dog" in times:
+            dog_ms = ms(times["dog"])
+            rows.append(("  against `dog event post`", f"{send:.0f} ms", f"dog {dog_ms:.0f} ms",
+                         f"{send / dog_ms:.2f}x (floor's own: {send_floor / dog_ms:.2f}x)"))
+        else:
+            rows.append(("  against `dog event post`", "-", "dog not installable here", "-"))
+
+        count = 20_000 if args.quick else 100_000
+        events = work / "events.ndjson"
+        size = make_events(events, count)
+        batch = alternate(
+            {
+                "batch floor": [PYTHON, str(FLOORS / "batch_floor.py"), str(events), intake],
+                "batch": [STAC, "event", "send", "--file", str(events), "-q"],
+            },
+            env,
+            args.batch_rounds,
+            warmup=1,
+        )
+        ours, floor = ms(batch["batch"]), ms(batch["batch floor"])
+        rows.append((f"event send --file, {count:,} events ({size / 2**20:.0f} MiB)",
+                     f"{ours / 1000:.2f} s, {count / ours * 1000:,.0f} ev/s",
+                     f"floor {floor / 1000:.2f} s, {count / floor * 1000:,.0f} ev/s",
+                     f"{ours / floor:.2f}x (target <= 1.5x)"))  # fmt: skip
+
+        sizes = [50_000, 200_000] if not args.quick else [10_000, 40_000]
+        peaks = []
+        for n in sizes:
+            path = work / f"memory-{n}.ndjson"
+            megabytes = make_events(path, n) / 2**20
+            _, peak = run([STAC, "event", "send", "--file", str(path), "-q"], env)
+            peaks.append((n, megabytes, peak / 1024))
+            path.unlink()
+        (small_n, small_mb, small_rss), (big_n, big_mb, big_rss) = peaks
+        rows.append((f"peak memory, {big_n:,} events ({big_mb:.0f} MiB)", f"{big_rss:.0f} MiB",
+                     f"{small_n:,} events ({small_mb:.0f} MiB): {small_rss:.0f} MiB",
+                     f"{'flat' if big_rss - small_rss < 10 else 'grows'} (target < 120 MiB)"))  # fmt: skip
+    finally:
+        receiver.terminate()
+        receiver.wait()
+        shutil.rmtree(work, ignore_errors=True)
+
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text()
+                .splitlines() if line.startswith("model name")), "unknown CPU")  # fmt: skip
+    print(f"stac-events benchmarks: Python {sys.version.split()[0]}, {os.cpu_count()} cores, {cpu}")
+    print(f"medians of {args.rounds} alternating rounds (batches: {args.batch_rounds})\n")
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+
+
+if __name__ == "__main__":
+    main()
