@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as a real receiver behind a proxy does
 
-    def do_POST(self) -> None:  # noqa: N802 - the http.server convention
+    def do_POST(self) -> None:
         remaining = int(self.headers.get("Content-Length", "0"))
         while remaining:
             remaining -= len(self.rfile.read(min(remaining, 1 << 16)))

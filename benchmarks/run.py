@@ -122,8 +122,14 @@ def main() -> None:
     subprocess.run([PYTHON, "-m", "compileall", "-q", str(ROOT / "stac_events"), str(FLOORS)],
                    check=True, stdout=subprocess.DEVNULL)  # fmt: skip
     work = Path(tempfile.mkdtemp(prefix="stac-events-bench-"))
-    env = {**os.environ, "HOME": str(work), "XDG_CONFIG_HOME": str(work / "config"),
-           "XDG_STATE_HOME": str(work / "state"), "NO_COLOR": "1", "PYTHONPATH": str(FLOORS)}
+    env = {
+        **os.environ,
+        "HOME": str(work),
+        "XDG_CONFIG_HOME": str(work / "config"),
+        "XDG_STATE_HOME": str(work / "state"),
+        "NO_COLOR": "1",
+        "PYTHONPATH": str(FLOORS),
+    }
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     receiver, port = start_receiver(env)
     base = f"http://127.0.0.1:{port}"
@@ -148,14 +154,32 @@ def main() -> None:
         )  # fmt: skip
         dry, dry_floor = ms(times["dry"]), ms(times["dry floor"])
         send, send_floor = ms(times["send"]), ms(times["send floor"])
-        rows.append(("event send --dry-run", f"{dry:.0f} ms", f"floor {dry_floor:.0f} ms",
-                     f"{dry / dry_floor:.2f}x (target <= 1.15x)"))
-        rows.append(("event send (to a local receiver)", f"{send:.0f} ms",
-                     f"floor {send_floor:.0f} ms", f"{send / send_floor:.2f}x (target <= 1.15x)"))
+        rows.append(
+            (
+                "event send --dry-run",
+                f"{dry:.0f} ms",
+                f"floor {dry_floor:.0f} ms",
+                f"{dry / dry_floor:.2f}x (target <= 1.15x)",
+            )
+        )
+        rows.append(
+            (
+                "event send (to a local receiver)",
+                f"{send:.0f} ms",
+                f"floor {send_floor:.0f} ms",
+                f"{send / send_floor:.2f}x (target <= 1.15x)",
+            )
+        )
         if "dog" in times:
             dog_ms = ms(times["dog"])
-            rows.append(("  against `dog event post`", f"{send:.0f} ms", f"dog {dog_ms:.0f} ms",
-                         f"{send / dog_ms:.2f}x (floor's own: {send_floor / dog_ms:.2f}x)"))
+            rows.append(
+                (
+                    "  against `dog event post`",
+                    f"{send:.0f} ms",
+                    f"dog {dog_ms:.0f} ms",
+                    f"{send / dog_ms:.2f}x (floor's own: {send_floor / dog_ms:.2f}x)",
+                )
+            )
         else:
             rows.append(("  against `dog event post`", "-", "dog not installable here", "-"))
 

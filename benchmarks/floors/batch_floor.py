@@ -24,8 +24,14 @@ def main(path: str, url: str) -> None:
     size = len(head) + len(tail)
 
     def post() -> None:
-        body = head + b",".join(json.dumps(name).encode() + b":[" + b",".join(events) + b"]"
-                                for name, events in groups.items()) + tail
+        body = (
+            head
+            + b",".join(
+                json.dumps(name).encode() + b":[" + b",".join(events) + b"]"
+                for name, events in groups.items()
+            )
+            + tail
+        )
         connection.request("POST", target, body=body, headers={"Content-Type": "application/json"})
         response = connection.getresponse()
         response.read()

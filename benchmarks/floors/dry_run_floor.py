@@ -34,7 +34,7 @@ class Event(BaseModel):
 
 class CommonObject(BaseModel):
     collection_timestamp: int
-    internalHostname: str  # noqa: N815
+    internalHostname: str
     events: Dict[str, List[Event]]
     metrics: List[Any] = Field(default_factory=list)
     service_checks: List[Any] = Field(default_factory=list)
@@ -45,7 +45,9 @@ class CommonObject(BaseModel):
 def build(event_type: str, title: str) -> CommonObject:
     now = int(time.time())
     event = Event(event_type=event_type, msg_title=title, msg_text=title, timestamp=now)
-    return CommonObject(collection_timestamp=now, internalHostname="bench", events={event_type: [event]})
+    return CommonObject(
+        collection_timestamp=now, internalHostname="bench", events={event_type: [event]}
+    )
 
 
 def main(event_type: str, title: str = typer.Option(...)) -> None:

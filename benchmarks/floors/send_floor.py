@@ -10,8 +10,9 @@ from dry_run_floor import build
 
 def main(event_type: str, title: str = typer.Option(...), url: str = typer.Option(...)) -> None:
     body = build(event_type, title).model_dump_json(exclude_none=True)
-    response = requests.post(url, data=body, headers={"Content-Type": "application/json"},
-                             timeout=(5, 30))
+    response = requests.post(
+        url, data=body, headers={"Content-Type": "application/json"}, timeout=(5, 30)
+    )
     response.raise_for_status()
 
 
