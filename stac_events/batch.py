@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from dataclasses import dataclass
-from typing import IO, Any, Dict, Iterator, List, Optional, Tuple
+from typing import IO, Any, Dict, Iterator, List, NamedTuple, Optional, Tuple
 
 from pydantic import ValidationError
 
@@ -28,8 +27,7 @@ _CHUNK = 1 << 16
 _MAX_WARNINGS = 5
 
 
-@dataclass
-class Validated:
+class Validated(NamedTuple):
     """The first pass's result: the events' wire form, in a temporary file."""
 
     store: IO[bytes]

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from typing import IO, TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
+from typing import IO, TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from pydantic import ValidationError
 
@@ -45,8 +44,7 @@ FLAG_FOR_FIELD = {
 }
 
 
-@dataclass
-class EventFlags:
+class EventFlags(NamedTuple):
     """The event's part of `event send`'s flags, as typed (text already read from files)."""
 
     event_type: Optional[str]
@@ -64,8 +62,7 @@ class EventFlags:
     name: Optional[str] = None
 
 
-@dataclass
-class Template:
+class Template(NamedTuple):
     """What the command line says about every event: values to fill in, lists to add to.
 
     For one event from flags it is the whole event; for events from a file it fills in
@@ -81,21 +78,20 @@ class Template:
     source: Optional[str] = None
     category: Optional[str] = None
     source_identifier: Optional[str] = None
-    identifiers: List[str] = field(default_factory=list)
-    tags: List[str] = field(default_factory=list)
-    links: List[Dict[str, str]] = field(default_factory=list)
+    identifiers: Tuple[str, ...] = ()
+    tags: Tuple[str, ...] = ()
+    links: Tuple[Dict[str, str], ...] = ()
     data: Optional[Dict[str, Any]] = None
     context: bool = False  # a context flag was given, so every event gets a context
 
     def with_ci(self, ci: CiContext) -> Template:
         """Add what the CI system tells: a link to the run, ci.* data, a tag, the source."""
-        links = self.links + ([ci.link] if ci.link and ci.link not in self.links else [])
-        return replace(
-            self,
+        links = self.links + ((ci.link,) if ci.link and ci.link not in self.links else ())
+        return self._replace(
             source=self.source or ci.provider,
             links=links,
             data={**ci.data, **(self.data or {})},
-            tags=self.tags + ([ci.tag] if ci.tag not in self.tags else []),
+            tags=self.tags + ((ci.tag,) if ci.tag not in self.tags else ()),
             context=True,
         )
 
@@ -114,9 +110,9 @@ def template_from_flags(flags: EventFlags) -> Template:
         source=flags.source,
         category=flags.category,
         source_identifier=flags.source_identifier,
-        identifiers=list(flags.identifiers),
-        tags=[_parsed("--tags", parse_tag, tag) for tag in flags.tags],
-        links=[_parsed("--links", parse_link, link) for link in flags.links],
+        identifiers=tuple(flags.identifiers),
+        tags=tuple(_parsed("--tags", parse_tag, tag) for tag in flags.tags),
+        links=tuple(_parsed("--links", parse_link, link) for link in flags.links),
         data=_parsed("--data", parse_data, flags.data),
         context=any(
             (flags.identifiers, flags.source, flags.category, flags.data, flags.links,
@@ -167,7 +163,7 @@ def fill(event: Dict[str, Any], template: Template, *, now: float) -> Tuple[str,
     return str(name) if name is not None else "", fields
 
 
-def _added(own: Any, extra: List[Any]) -> Any:
+def _added(own: Any, extra: Sequence[Any]) -> Any:
     if own is None:
         return list(extra)
     if not isinstance(own, list):

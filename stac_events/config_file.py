@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional, Tuple
 
 from stac_events.environment import Environment
 from stac_events.errors import ConfigError
@@ -24,8 +23,7 @@ DEFAULT_NAME = "default"
 KeyPath = Tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):
     """One place a config file may be: how it is named to the user, and where it is."""
 
     label: str
@@ -33,8 +31,7 @@ class Candidate:
     explicit: bool = False
 
 
-@dataclass
-class ConfigFile:
+class ConfigFile(NamedTuple):
     """A parsed `conf.yaml` that knows the line of every key in it."""
 
     path: Path

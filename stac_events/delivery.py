@@ -7,7 +7,6 @@ they happened; while older ones cannot be delivered, new ones queue behind them.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
 from typing import Iterable, Iterator, List, Optional, Tuple
 
 from stac_events.errors import DeliveryError, QueuedError, RejectedError
@@ -18,22 +17,24 @@ from stac_events.transport import Delivery, Sender
 Payload = Tuple[bytes, int]  # the body, and how many events it holds
 
 
-@dataclass
 class FlushReport:
-    delivered: int = 0
-    events: int = 0
-    rejected: int = 0
-    elsewhere: int = 0  # queued for another receiver address: left for a run that uses it
-    blocked: Optional[DeliveryError] = None  # the transient failure that stopped the flush
+    """What a flush of the spool did; counted as it goes."""
+
+    def __init__(self) -> None:
+        self.delivered = 0
+        self.events = 0
+        self.rejected = 0
+        self.elsewhere = 0  # queued for another receiver address: left for a run that uses it
+        self.blocked: Optional[DeliveryError] = None  # the transient failure that stopped it
 
 
-@dataclass
 class Outcome:
     """What happened to the payloads of one command."""
 
-    deliveries: List[Delivery] = field(default_factory=list)
-    events: int = 0
-    flushed: FlushReport = field(default_factory=FlushReport)
+    def __init__(self) -> None:
+        self.deliveries: List[Delivery] = []
+        self.events = 0
+        self.flushed = FlushReport()
 
     @property
     def attempts(self) -> int:

@@ -12,8 +12,18 @@ key:     --api-key, $STAC_EVENTS_API_KEY, $STACKSTATE_RECEIVER_API_KEY, $STS_API
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Dict, Generic, Iterable, List, Optional, Tuple, TypeVar
+from typing import (
+    TYPE_CHECKING,
+    Callable,
+    Dict,
+    Generic,
+    Iterable,
+    List,
+    NamedTuple,
+    Optional,
+    Tuple,
+    TypeVar,
+)
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from stac_events import config_file
@@ -41,16 +51,33 @@ HOSTNAME_VARIABLE = "STAC_EVENTS_HOSTNAME"
 CI_CONTEXT_VARIABLE = "STAC_EVENTS_CI_CONTEXT"
 
 
-@dataclass(frozen=True)
+# Value types are NamedTuples rather than dataclasses: a dataclass costs about a
+# millisecond to define, and a command line pays for every one it imports.
+
+
 class Setting(Generic[T]):
     """A resolved value and where it came from (`--url`, `$STS_API_KEY`, `conf.yaml:7`)."""
 
-    value: T
-    origin: str
+    __slots__ = ("origin", "value")
+
+    def __init__(self, value: T, origin: str) -> None:
+        self.value = value
+        self.origin = origin
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Setting) and (self.value, self.origin) == (
+            other.value,
+            other.origin,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.value, self.origin))
+
+    def __repr__(self) -> str:
+        return f"Setting({self.value!r}, {self.origin!r})"
 
 
-@dataclass(frozen=True)
-class DeliveryOptions:
+class DeliveryOptions(NamedTuple):
     """How hard to try, and whom to trust (SPEC section 7)."""
 
     connect_timeout: float = 5.0
@@ -61,8 +88,7 @@ class DeliveryOptions:
     ca_certs: Tuple[str, ...] = ()  # added to the default trust store
 
 
-@dataclass(frozen=True)
-class Overrides:
+class Overrides(NamedTuple):
     """Values given on the command line; they beat every other source."""
 
     url: Optional[str] = None
@@ -74,8 +100,7 @@ class Overrides:
     ci_context: bool = False
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(NamedTuple):
     """A normalized receiver address and what it takes to be let in."""
 
     address: str
@@ -92,8 +117,7 @@ class Target:
         return redact(self.url, self.api_key)
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     address: Optional[Setting[str]]
     api_key: Optional[Setting[str]]
     hostname: Setting[str]
@@ -102,8 +126,8 @@ class Settings:
     config_file: Optional[Setting[str]] = None
     ci_context: Setting[bool] = Setting(False, "default")
     basic_auth: Optional[Setting[Tuple[str, str]]] = None
-    search_path: List[config_file.Candidate] = field(default_factory=list)
-    warnings: List[str] = field(default_factory=list)
+    search_path: Tuple[config_file.Candidate, ...] = ()
+    warnings: Tuple[str, ...] = ()
 
     @property
     def secrets(self) -> List[str]:
@@ -218,8 +242,8 @@ def resolve(overrides: Overrides, env: Environment) -> Settings:
         config_file=Setting(str(conf.path), found.label) if conf and found else None,
         ci_context=ci_context,
         basic_auth=_basic_auth(conf, instance_conf, file_keys, address),
-        search_path=search,
-        warnings=warnings,
+        search_path=tuple(search),
+        warnings=tuple(warnings),
     )
 
 

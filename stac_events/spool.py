@@ -19,9 +19,8 @@ import json
 import os
 import secrets
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, NamedTuple, Optional
 
 SUFFIX = ".payload"
 CLAIM = ".claimed"
@@ -29,8 +28,7 @@ STALE_CLAIM_S = 600  # where liveness cannot be probed, a claim this old is aban
 STALE_TMP_S = 3600
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     """One queued payload, as `spool list` shows it."""
 
     id: str

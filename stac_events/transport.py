@@ -11,8 +11,7 @@ import logging
 import random
 import re
 import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional, Tuple
 from urllib.parse import urlsplit
 
 from stac_events import __version__
@@ -32,8 +31,7 @@ BACKOFF_MAX_S = 10.0
 RETRY_AFTER_MAX_S = 60.0  # a receiver asking for longer is better served by the spool
 
 
-@dataclass(frozen=True)
-class Delivery:
+class Delivery(NamedTuple):
     """How a payload reached the receiver."""
 
     status: int

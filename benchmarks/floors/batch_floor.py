@@ -18,7 +18,7 @@ def main(path: str, url: str) -> None:
     connection = http.client.HTTPConnection(parts.hostname, parts.port)
     target = parts.path + ("?" + parts.query if parts.query else "")
     now = int(time.time())
-    head = ('{"collection_timestamp":%d,"internalHostname":"bench","events":{' % now).encode()
+    head = f'{{"collection_timestamp":{now},"internalHostname":"bench","events":{{'.encode()
     tail = b'},"metrics":[],"service_checks":[],"topologies":[],"health":[]}'
     groups = {}
     size = len(head) + len(tail)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -17,20 +16,24 @@ if TYPE_CHECKING:
     from stac_events.spool import Spool
 
 
-@dataclass
 class Selection:
     """The global options: which config file, instance and client to use."""
 
-    config: Optional[str] = None
-    instance: Optional[str] = None
-    client: Optional[str] = None
+    __slots__ = ("client", "config", "instance")
+
+    def __init__(self) -> None:
+        self.config: Optional[str] = None
+        self.instance: Optional[str] = None
+        self.client: Optional[str] = None
 
 
-@dataclass
 class Run:
-    env: Environment
-    output: Output
-    selection: Selection = field(default_factory=Selection)
+    """One command line's environment, renderer and global options."""
+
+    def __init__(self, env: Environment, output: Output) -> None:
+        self.env = env
+        self.output = output
+        self.selection = Selection()
 
     def configure(self, *, output: str, quiet: bool, debug: bool, secret: Optional[str]) -> None:
         """Apply the output flags; they matter before anything else can go wrong."""

@@ -126,9 +126,11 @@ def wrap(
     finished = run_command(command, run.env, tail_lines=tail_lines)
     if on is When.failure and finished.exit_code == 0:
         raise typer.Exit(finished.exit_code)
-    flags.title = title or finished.title
-    flags.text = flags.text or finished.text()
-    flags.data = [finished.data_json(), *flags.data]  # the user's -d keys win
+    flags = flags._replace(
+        title=title or finished.title,
+        text=flags.text or finished.text(),
+        data=[finished.data_json(), *flags.data],  # the user's -d keys win
+    )
     try:
         now = run.env.clock()
         payload = one_event(run, settings, flags, now=now, ci=ci_of(run, settings))
