@@ -3,47 +3,30 @@
 # No `from __future__ import annotations` here: before Python 3.11, Typer cannot see
 # through string annotations whose default is None, and the options lose their names.
 
-import importlib
-from typing import Annotated, Any, List, Optional
+from typing import Annotated, Any, ClassVar, Dict, Optional
 
-import click
 import typer
-import typer.main
-from typer.core import TyperGroup
 
 from stac_events import __version__
-from stac_events.cli.command import global_options
+from stac_events.cli.command import LazyGroup, global_options
 from stac_events.cli.completion import completion_options
 from stac_events.cli.context import current_run
 
-# Each command group lives in its own module, imported only when it is run (or listed
-# by --help): `event send` does not pay for building `config` or `spool`.
-COMMANDS = {
-    "event": "stac_events.cli.event",
-    "config": "stac_events.cli.config",
-    "spool": "stac_events.cli.spool",
-    "check": "stac_events.cli.check",
-}
 
-
-class StacGroup(TyperGroup):
+class StacGroup(LazyGroup):
     """The root command: global options before the subcommand, subcommands loaded lazily."""
+
+    lazy_commands: ClassVar[Dict[str, str]] = {
+        "event": "stac_events.cli.event:app",
+        "config": "stac_events.cli.config:app",
+        "spool": "stac_events.cli.spool:app",
+        "check": "stac_events.cli.check:app",
+    }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.params.extend(global_options())
         self.params.extend(completion_options())
-
-    def list_commands(self, ctx: click.Context) -> List[str]:
-        return list(COMMANDS)
-
-    def get_command(self, ctx: click.Context, name: str) -> Optional[click.Command]:
-        if name not in COMMANDS:
-            return None
-        module = importlib.import_module(COMMANDS[name])
-        command = typer.main.get_command(module.app)
-        command.name = name
-        return command
 
 
 app = typer.Typer(

@@ -10,10 +10,10 @@ subcommand and after it; the value given last wins.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, List, Optional, Sequence, Set
+from typing import Any, ClassVar, Dict, Iterable, List, Optional, Sequence, Set
 
 import click
-from typer.core import TyperCommand, TyperOption
+from typer.core import TyperCommand, TyperGroup, TyperOption
 
 
 def _looks_like_option(token: str) -> bool:
@@ -117,3 +117,28 @@ class StacCommand(TyperCommand):
     def positionals_needed(self, args: Sequence[str]) -> int:
         """How many bare arguments this command line needs (see `spread_multi_values`)."""
         return sum(1 for p in self.params if isinstance(p, click.Argument) and p.required)
+
+
+class LazyGroup(TyperGroup):
+    """A group whose subcommands are imported and built only when used.
+
+    `lazy_commands` maps a name to "module:attribute" of a Typer app: building
+    a command costs milliseconds that a command line should pay only for its own.
+    """
+
+    lazy_commands: ClassVar[Dict[str, str]] = {}
+
+    def list_commands(self, ctx: click.Context) -> List[str]:
+        return list(self.lazy_commands)
+
+    def get_command(self, ctx: click.Context, name: str) -> Optional[click.Command]:
+        if name not in self.lazy_commands:
+            return None
+        import importlib
+
+        import typer.main
+
+        module, _, attribute = self.lazy_commands[name].partition(":")
+        command = typer.main.get_command(getattr(importlib.import_module(module), attribute))
+        command.name = name
+        return command

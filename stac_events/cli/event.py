@@ -3,22 +3,40 @@
 # No `from __future__ import annotations` here: before Python 3.11, Typer cannot see
 # through string annotations whose default is None, and the options lose their names.
 
-from typing import Annotated, Iterable, Optional, Sequence
+from typing import Annotated, ClassVar, Dict, Iterable, Optional, Sequence
 
 import typer
 
-from stac_events.cli import options, wrap
-from stac_events.cli.command import StacCommand
+from stac_events.cli import options
+from stac_events.cli.command import LazyGroup, StacCommand
 from stac_events.cli.context import current_run
 from stac_events.cli.sending import Payload, ci_of, dispatch, many_events, one_event
 from stac_events.compose import EventFlags, read_text
 from stac_events.errors import UsageError
 
+
+class EventGroup(LazyGroup):
+    lazy_commands: ClassVar[Dict[str, str]] = {
+        "send": "stac_events.cli.event:send_app",
+        "wrap": "stac_events.cli.wrap:app",
+    }
+
+
 app = typer.Typer(
+    cls=EventGroup,
     add_completion=False,  # completion is the root's: see stac_events.completions
-    help="Send events to StackState: one from flags, many from a file, or one about a command.",
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def event_group() -> None:
+    """Send events to StackState: one from flags, many from a file, or one about a command."""
+
+
+send_app = typer.Typer(
+    add_completion=False, context_settings={"help_option_names": ["-h", "--help"]}
 )
 
 
@@ -30,7 +48,7 @@ class EventSendCommand(StacCommand):
         return 0 if wants_file else 1
 
 
-@app.command(
+@send_app.command(
     "send",
     cls=EventSendCommand,
     no_args_is_help=True,
@@ -146,6 +164,3 @@ def send(
                                       ci=ci)  # fmt: skip
     dispatch(run, settings, payloads, total=total, dry_run=dry_run, gzip=gzip,
              options=delivery_options, no_spool=no_spool)  # fmt: skip
-
-
-wrap.register(app)

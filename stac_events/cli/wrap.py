@@ -20,15 +20,7 @@ class When(str, Enum):
     failure = "failure"
 
 
-def register(app: typer.Typer) -> None:
-    app.command(
-        "wrap",
-        cls=StacCommand,
-        no_args_is_help=True,
-        # Everything from CMD on is CMD's: `wrap make -j4` must not read -j4 as ours.
-        context_settings={"allow_interspersed_args": False},
-        epilog='Example: stac-events event wrap -i urn:service:/checkout -- ./deploy.sh "1.4.2"',
-    )(wrap)
+app = typer.Typer(add_completion=False, context_settings={"help_option_names": ["-h", "--help"]})
 
 
 def wrap(
@@ -139,3 +131,13 @@ def wrap(
     except StacEventsError as error:
         run.output.failure(error)  # reported, but the command's exit code stands
     raise typer.Exit(finished.exit_code)
+
+
+app.command(
+    "wrap",
+    cls=StacCommand,
+    no_args_is_help=True,
+    # Everything from CMD on is CMD's: `wrap make -j4` must not read -j4 as ours.
+    context_settings={"allow_interspersed_args": False},
+    epilog='Example: stac-events event wrap -i urn:service:/checkout -- ./deploy.sh "1.4.2"',
+)(wrap)
