@@ -17,7 +17,7 @@ from typing import IO, Any, Dict, Iterator, List, NamedTuple, Optional, Tuple
 
 from pydantic import ValidationError
 
-from stac_events.compose import Template, advisories, fill, problem_message
+from stac_events.compose import Filler, Template, advisories, problem_message
 from stac_events.errors import UsageError
 from stac_events.model import EVENT
 from stac_events.parse import InvalidValue, check_event_name
@@ -204,6 +204,7 @@ def validate_all(
     packer: Packer,
 ) -> Validated:
     """First pass: every event filled, validated and serialized; the first problem stops all."""
+    filler = Filler(template)
     store = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the second pass, closed there
     count = 0
     names = set()
@@ -213,7 +214,7 @@ def validate_all(
             if not isinstance(raw, dict):
                 raise UsageError(f"{where}: an event must be a JSON object", option="--file")
             try:
-                name, fields = fill(raw, template, now=now)
+                name, fields = filler(raw, now=now)
             except InvalidValue as error:
                 raise UsageError(f"{where}: {error}", option="--file") from None
             if not name:

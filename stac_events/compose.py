@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from stac_events.ci import CiContext
 
 _CANONICAL_CATEGORY = {category.lower(): category for category in CATEGORIES}
+_CANONICAL_CATEGORIES = frozenset(CATEGORIES)
 HOUR_S = 3600
 FUTURE_TOLERANCE_S = 60  # clocks drift; only a minute ahead is worth a warning
 
@@ -128,71 +129,97 @@ def _parsed(option: str, parse: Any, *args: Any) -> Any:
         raise UsageError(str(error), option=option) from None
 
 
-def fill(event: Dict[str, Any], template: Template, *, now: float) -> Tuple[str, Dict[str, Any]]:
-    """`(name, fields)`: the event's own fields, completed by the template and normalized.
+class Filler:
+    """Completes events from a template and normalizes them; built once per command.
 
     Normalizing is what the schema does not: timestamps to epoch seconds, the title as
     the text when there is none, categories in their canonical case. It does not
-    validate; `EVENT` does. An unusable timestamp raises `InvalidValue`.
+    validate; `EVENT` does. A batch calls it once per event, so the template's
+    defaults are worked out here, once.
     """
-    fields = dict(event)
-    name = fields.pop("name", None) or template.name or fields.get("event_type")
-    name = name or template.event_type
-    for key, value in (
-        ("event_type", template.event_type),
-        ("msg_title", template.title),
-        ("msg_text", template.text),
-        ("source_type_name", template.source_type_name),
-    ):
-        if value is not None and fields.get(key) is None:
-            fields[key] = value
-    timestamp = fields.get("timestamp")
-    if timestamp is None:
-        fields["timestamp"] = template.timestamp if template.timestamp is not None else int(now)
-    elif not (type(timestamp) is int and 0 < timestamp <= LARGEST_EPOCH_SECONDS):
-        try:
-            fields["timestamp"] = parse_timestamp(timestamp)
-        except InvalidValue as error:
-            raise InvalidValue(f"timestamp: {error}") from None
-    if not fields.get("msg_text") and isinstance(fields.get("msg_title"), str):
-        fields["msg_text"] = fields["msg_title"]  # the receiver requires a text
-    if template.tags:
-        fields["tags"] = _added(fields.get("tags"), template.tags)
-    if template.context or fields.get("context") is not None:
-        fields["context"] = _filled_context(fields.get("context"), template)
-    return str(name) if name is not None else "", fields
+
+    def __init__(self, template: Template) -> None:
+        self.template = template
+        self.defaults = [
+            (key, value)
+            for key, value in (
+                ("event_type", template.event_type),
+                ("msg_title", template.title),
+                ("msg_text", template.text),
+                ("source_type_name", template.source_type_name),
+            )
+            if value is not None
+        ]
+        self.context_defaults = [
+            (key, value)
+            for key, value in (
+                ("category", template.category or "Others"),
+                ("source", template.source or "stac-events"),
+                ("source_identifier", template.source_identifier),
+            )
+            if value is not None
+        ]
+
+    def __call__(self, event: Dict[str, Any], *, now: float) -> Tuple[str, Dict[str, Any]]:
+        """`(name, fields)`: `event` itself, completed in place. An unusable timestamp
+        raises `InvalidValue`."""
+        template = self.template
+        name = event.pop("name", None) or template.name or event.get("event_type")
+        name = name or template.event_type
+        for key, value in self.defaults:
+            if event.get(key) is None:
+                event[key] = value
+        timestamp = event.get("timestamp")
+        if timestamp is None:
+            event["timestamp"] = template.timestamp if template.timestamp is not None else int(now)
+        elif not (type(timestamp) is int and 0 < timestamp <= LARGEST_EPOCH_SECONDS):
+            try:
+                event["timestamp"] = parse_timestamp(timestamp)
+            except InvalidValue as error:
+                raise InvalidValue(f"timestamp: {error}") from None
+        if not event.get("msg_text") and isinstance(event.get("msg_title"), str):
+            event["msg_text"] = event["msg_title"]  # the receiver requires a text
+        if template.tags:
+            event["tags"] = _added(event.get("tags"), template.tags)
+        context = event.get("context")
+        if context is not None or template.context:
+            event["context"] = self._context(context)
+        return str(name) if name is not None else "", event
+
+    def _context(self, context: Any) -> Any:
+        if context is None:
+            context = {}
+        elif not isinstance(context, dict):
+            return context  # wrong as it is: validation says so
+        category = context.get("category")
+        if isinstance(category, str) and category not in _CANONICAL_CATEGORIES:
+            context["category"] = _CANONICAL_CATEGORY.get(category.strip().lower(), category)
+        for key, value in self.context_defaults:
+            if context.get(key) is None:
+                context[key] = value
+        template = self.template
+        context["element_identifiers"] = _added(
+            context.get("element_identifiers"), template.identifiers
+        )
+        context["source_links"] = _added(context.get("source_links"), template.links)
+        if template.data is not None:
+            data = context.get("data")
+            if data is None or isinstance(data, dict):
+                context["data"] = {**template.data, **(data or {})}
+        return context
+
+
+def fill(event: Dict[str, Any], template: Template, *, now: float) -> Tuple[str, Dict[str, Any]]:
+    """`Filler(template)` applied once, to a copy of `event`."""
+    return Filler(template)(dict(event), now=now)
 
 
 def _added(own: Any, extra: Sequence[Any]) -> Any:
     if own is None:
         return list(extra)
-    if not isinstance(own, list):
-        return own  # wrong as it is: validation says so
+    if not extra or not isinstance(own, list):
+        return own  # nothing to add; or wrong as it is, and validation says so
     return own + [item for item in extra if item not in own]
-
-
-def _filled_context(own: Any, template: Template) -> Any:
-    if own is not None and not isinstance(own, dict):
-        return own  # wrong as it is: validation says so
-    context = dict(own or {})
-    category = context.get("category")
-    if isinstance(category, str):
-        context["category"] = _CANONICAL_CATEGORY.get(category.strip().lower(), category)
-    for key, value in (
-        ("category", template.category or "Others"),
-        ("source", template.source or "stac-events"),
-        ("source_identifier", template.source_identifier),
-    ):
-        if value is not None and context.get(key) is None:
-            context[key] = value
-    context["element_identifiers"] = _added(
-        context.get("element_identifiers"), template.identifiers
-    )
-    context["source_links"] = _added(context.get("source_links"), template.links)
-    data = context.get("data")
-    if template.data is not None and (data is None or isinstance(data, dict)):
-        context["data"] = {**template.data, **(data or {})}
-    return context
 
 
 def compose_event(
