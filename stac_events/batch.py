@@ -36,8 +36,18 @@ class Validated(NamedTuple):
     warnings: List[str]
 
 
-def read_events(stream: IO[str], label: str) -> Iterator[Tuple[str, Any]]:
+# Where an event stood: a format with one {} and the number that goes in it. Formatting
+# it for every event would cost more than reading some of them: only errors do.
+Where = Tuple[str, int]
+
+
+def describe(where: Where) -> str:
+    return where[0].format(where[1])
+
+
+def read_events(stream: IO[str], label: str) -> Iterator[Tuple[Where, Any]]:
     """Yield `(where, event)` for every event of the input, `where` naming line or index."""
+    label = label.replace("{", "{{").replace("}", "}}")
     first = _peek(stream)
     if first == "[":
         yield from _array(stream, label)
@@ -66,29 +76,41 @@ def _peek(stream: IO[str]) -> str:
             raise AssertionError("read_events needs a seekable stream")  # buffered by callers
 
 
-def _objects(stream: IO[str], label: str) -> Iterator[Tuple[str, Any]]:
+def _objects(stream: IO[str], label: str) -> Iterator[Tuple[Where, Any]]:
     """NDJSON, or one JSON object (an event, or a whole common JSON object)."""
+    from pydantic_core import from_json  # parses JSON about twice as fast as json.loads
+
     start = stream.tell()
     first_line = ""
     for first_line in stream:
         if first_line.strip():
             break
     try:
-        json.loads(first_line)
+        from_json(first_line)
         one_per_line = True
     except ValueError:
         one_per_line = False  # an object over several lines: the whole input is one document
     stream.seek(start)
-    if one_per_line:
-        for number, line in enumerate(stream, start=1):
-            if line.strip():
-                where = f"{label} line {number}"
-                yield from _expanded(_loads(line, where), where)
+    if not one_per_line:
+        yield from _expanded(_loads(stream.read(), (label + "{}", 0)), (label + "{}", 0))
         return
-    yield from _expanded(_loads(stream.read(), label), label)
+    line_at = label + " line {}"
+    for number, line in enumerate(stream, start=1):
+        if not line.strip():
+            continue
+        try:
+            document = from_json(line)
+        except ValueError as error:
+            raise UsageError(
+                f"{line_at.format(number)}: not valid JSON ({str(error)[:80]})", option="--file"
+            ) from None
+        if type(document) is dict and "events" in document:
+            yield from _expanded(document, (line_at, number))
+        else:
+            yield (line_at, number), document
 
 
-def _expanded(document: Any, where: str) -> Iterator[Tuple[str, Any]]:
+def _expanded(document: Any, where: Where) -> Iterator[Tuple[Where, Any]]:
     """An event as it is; a whole common JSON object as the events in it, named."""
     is_common = (
         isinstance(document, dict)
@@ -98,17 +120,21 @@ def _expanded(document: Any, where: str) -> Iterator[Tuple[str, Any]]:
     if not is_common:
         yield where, document
         return
+    prefix = describe(where).replace("{", "{{").replace("}", "}}")
     for name, events in document["events"].items():
         if not isinstance(events, list):
-            raise UsageError(f"{where}: events.{name} must be a list of events", option="--file")
+            raise UsageError(
+                f"{describe(where)}: events.{name} must be a list of events", option="--file"
+            )
+        at = prefix + f" events.{name}".replace("{", "{{").replace("}", "}}") + "[{}]"
         for index, event in enumerate(events):
-            inner = f"{where} events.{name}[{index}]"
-            yield inner, {**event, "name": name} if isinstance(event, dict) else event
+            yield (at, index), {**event, "name": name} if isinstance(event, dict) else event
 
 
-def _array(stream: IO[str], label: str) -> Iterator[Tuple[str, Any]]:
+def _array(stream: IO[str], label: str) -> Iterator[Tuple[Where, Any]]:
     """The elements of a JSON array, decoded one at a time."""
     decoder = json.JSONDecoder()
+    at = label + "[{}]"
     buffer = stream.read(_CHUNK).lstrip()[1:]  # past the '['
     index = 0
     while True:
@@ -138,20 +164,22 @@ def _array(stream: IO[str], label: str) -> Iterator[Tuple[str, Any]]:
                 more = stream.read(_CHUNK)
                 if not more:
                     raise UsageError(
-                        f"{label}[{index}]: not valid JSON ({error.args[0][:80]})",
+                        f"{at.format(index)}: not valid JSON ({error.args[0][:80]})",
                         option="--file",
                     ) from None
                 buffer += more
-        yield f"{label}[{index}]", value
+        yield (at, index), value
         index += 1
         buffer = buffer[end:]
 
 
-def _loads(text: str, where: str) -> Any:
+def _loads(text: str, where: Where) -> Any:
     try:
         return json.loads(text)
     except ValueError as error:
-        raise UsageError(f"{where}: not valid JSON ({str(error)[:80]})", option="--file") from None
+        raise UsageError(
+            f"{describe(where)}: not valid JSON ({str(error)[:80]})", option="--file"
+        ) from None
 
 
 class Packer:
@@ -197,7 +225,7 @@ class Packer:
 
 
 def validate_all(
-    events: Iterator[Tuple[str, Any]],
+    events: Iterator[Tuple[Where, Any]],
     template: Template,
     *,
     now: float,
@@ -206,49 +234,50 @@ def validate_all(
     """First pass: every event filled, validated and serialized; the first problem stops all."""
     filler = Filler(template)
     store = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the second pass, closed there
+    keys: Dict[str, bytes] = {}  # event name -> its JSON key, checked once
     count = 0
-    names = set()
     warnings: List[str] = []
+    room = packer.max_bytes - packer.smallest_body(b"", b"")
     try:
         for where, raw in events:
-            if not isinstance(raw, dict):
-                raise UsageError(f"{where}: an event must be a JSON object", option="--file")
-            try:
-                name, fields = filler(raw, now=now)
-            except InvalidValue as error:
-                raise UsageError(f"{where}: {error}", option="--file") from None
-            if not name:
+            if type(raw) is not dict:
                 raise UsageError(
-                    f"{where}: the event has no event_type; add one, or give EVENT_TYPE",
-                    option="--file",
+                    f"{describe(where)}: an event must be a JSON object", option="--file"
                 )
             try:
-                if name not in names:
+                name, fields = filler(raw, now=now)
+                key = keys.get(name)
+                if key is None:
+                    if not name:
+                        raise InvalidValue(
+                            "the event has no event_type; add one, or give EVENT_TYPE"
+                        )
                     check_event_name(name)
+                    key = keys[name] = json.dumps(name).encode()
                 event = EVENT.validate_python(fields)
             except InvalidValue as error:
-                raise UsageError(f"{where}: {error}", option="--file") from None
+                raise UsageError(f"{describe(where)}: {error}", option="--file") from None
             except ValidationError as error:
-                raise UsageError(f"{where}: {_first_problem(error)}", option="--file") from None
-            key = json.dumps(name).encode()
-            wire = EVENT.dump_json(event)
-            if packer.smallest_body(key, wire) > packer.max_bytes:
                 raise UsageError(
-                    f"{where}: the event alone makes a body of "
+                    f"{describe(where)}: {_first_problem(error)}", option="--file"
+                ) from None
+            wire = EVENT.dump_json(event)
+            if len(key) + len(wire) > room:
+                raise UsageError(
+                    f"{describe(where)}: the event alone makes a body of "
                     f"{packer.smallest_body(key, wire)} bytes, over --max-request-bytes "
                     f"{packer.max_bytes}",
                     option="--file",
                 )
             if len(warnings) < _MAX_WARNINGS:
-                warnings += [f"{where}: {note}" for note in advisories(event, now=now)]
+                warnings += [f"{describe(where)}: {note}" for note in advisories(event, now=now)]
             store.write(key + b"\t" + wire + b"\n")
-            names.add(name)
             count += 1
     except BaseException:
         store.close()
         raise
     store.seek(0)
-    return Validated(store=store, events=count, names=len(names), warnings=warnings[:_MAX_WARNINGS])
+    return Validated(store=store, events=count, names=len(keys), warnings=warnings[:_MAX_WARNINGS])
 
 
 def bodies(validated: Validated, packer: Packer) -> Iterator[Tuple[bytes, int]]:
