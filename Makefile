@@ -42,8 +42,10 @@ test: lint
 completions: $(VENV)/.installed
 	$(BIN)/python -m stac_events.completions completions
 
-# Figures for the README; not part of the tests.
+# Figures for the README's Performance section; not part of the tests. `dog` is installed
+# into .bench/dog on first use. BENCH_ARGS=--quick for a short run.
 bench: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/completion.py
 
 clean:

@@ -1,6 +1,6 @@
 """Shared by `event send` and `event wrap`: building payloads, then printing or sending them."""
 
-# No `from __future__ import annotations` here, as in the command modules that use this.
+from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable, Iterable, Optional, Tuple
 
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 Payload = Tuple[bytes, int]
 
 
-def ci_of(run: Run, settings: Settings) -> "Optional[CiContext]":
+def ci_of(run: Run, settings: Settings) -> Optional[CiContext]:
     """The CI run's context when asked for; a note when asked for outside CI."""
     if not settings.ci_context.value:
         return None
@@ -32,7 +32,7 @@ def ci_of(run: Run, settings: Settings) -> "Optional[CiContext]":
 
 
 def one_event(
-    run: Run, settings: Settings, flags: EventFlags, *, now: float, ci: "Optional[CiContext]"
+    run: Run, settings: Settings, flags: EventFlags, *, now: float, ci: Optional[CiContext]
 ) -> Payload:
     name, event, warnings = compose_event(flags, now=now, ci=ci)
     for warning in warnings:
@@ -50,7 +50,7 @@ def many_events(
     max_bytes: int,
     *,
     now: float,
-    ci: "Optional[CiContext]",
+    ci: Optional[CiContext],
 ) -> Tuple[Iterable[Payload], int]:
     """Validate every event of the file (or stdin) first; then its bodies, lazily."""
     from stac_events import batch
@@ -90,7 +90,7 @@ def dispatch(
     gzip: bool,
     options: DeliveryOptions,
     no_spool: bool,
-) -> "Optional[Outcome]":
+) -> Optional[Outcome]:
     """Print the payloads (--dry-run) or deliver them, and say what happened."""
     out = run.output
     if dry_run:
@@ -136,7 +136,7 @@ def _counted(payloads: Iterable[Payload], advance: Callable[[int], None]) -> Ite
         advance(events)
 
 
-def report_delivery(run: Run, outcome: "Outcome", address: str) -> None:
+def report_delivery(run: Run, outcome: Outcome, address: str) -> None:
     """Say what was sent, and what the spool gave up on the way."""
     out = run.output
     flushed = outcome.flushed
