@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import json
 import tempfile
-from typing import IO, Any, Dict, Iterator, List, NamedTuple, Optional, Tuple
+from typing import IO, Any, Dict, Iterator, List, NamedTuple, Tuple
 
 from pydantic import ValidationError
 
 from stac_events.compose import Filler, Template, advisories, problem_message
 from stac_events.errors import UsageError
-from stac_events.model import EVENT
+from stac_events.model import EVENT, Packer
 from stac_events.parse import InvalidValue, check_event_name
 
 DEFAULT_MAX_BYTES = 1024 * 1024
@@ -180,48 +180,6 @@ def _loads(text: str, where: Where) -> Any:
         raise UsageError(
             f"{describe(where)}: not valid JSON ({str(error)[:80]})", option="--file"
         ) from None
-
-
-class Packer:
-    """Packs serialized events into common JSON objects of at most `max_bytes`."""
-
-    def __init__(self, *, hostname: str, collection_timestamp: int, max_bytes: int) -> None:
-        head = {"collection_timestamp": collection_timestamp, "internalHostname": hostname}
-        self.prefix = json.dumps(head, separators=(",", ":"))[:-1].encode() + b',"events":{'
-        self.suffix = b'},"metrics":[],"service_checks":[],"topologies":[],"health":[]}'
-        self.max_bytes = max_bytes
-        self._groups: Dict[bytes, List[bytes]] = {}
-        self._size = 0
-        self.events_in_body = 0
-
-    def smallest_body(self, key: bytes, event: bytes) -> int:
-        """The size of a body holding only this event."""
-        return len(self.prefix) + len(self.suffix) + len(key) + 3 + len(event)
-
-    def add(self, key: bytes, event: bytes) -> Optional[Tuple[bytes, int]]:
-        """Add one event (`key` is its JSON-quoted name); returns a full body when one is."""
-        grown = len(event) + (1 if key in self._groups else len(key) + 3 + bool(self._groups))
-        done = None
-        if self._groups and self._base() + self._size + grown > self.max_bytes:
-            done = self.finish()
-            grown = len(key) + 3 + len(event)
-        self._groups.setdefault(key, []).append(event)
-        self._size += grown
-        self.events_in_body += 1
-        return done
-
-    def finish(self) -> Optional[Tuple[bytes, int]]:
-        """The last body, or None when nothing is left."""
-        if not self._groups:
-            return None
-        groups = b",".join(key + b":[" + b",".join(events) + b"]"
-                           for key, events in self._groups.items())  # fmt: skip
-        body = (self.prefix + groups + self.suffix, self.events_in_body)
-        self._groups, self._size, self.events_in_body = {}, 0, 0
-        return body
-
-    def _base(self) -> int:
-        return len(self.prefix) + len(self.suffix)
 
 
 def validate_all(

@@ -148,3 +148,10 @@ def own_server():
     server.clear()
     if server.is_running():
         server.stop()
+
+
+def valid_common_object(body: bytes) -> Dict[str, Any]:
+    """The body, checked against the Receiver API's common object schema."""
+    from stac_events.model import common_object_adapter
+
+    return dict(common_object_adapter().validate_json(body))

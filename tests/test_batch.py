@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 
-from stac_events.batch import Packer
-from tests.conftest import API_KEY, NOW, Cli, no_secret
+from stac_events.model import Packer
+from tests.conftest import API_KEY, NOW, Cli, no_secret, valid_common_object
 
 INTAKE = "/receiver/stsAgent/intake"
 
@@ -161,6 +161,8 @@ def test_batches_split_under_the_limit_in_order(cli: Cli, receiver: HTTPServer):
     result = cli("event", "send", "--file", "-", "--max-request-bytes", "4096", "-o", "json",
                  stdin="\n".join(lines), env=env_for(receiver))  # fmt: skip
     assert result.status == 0, result.stderr
+    for request, _ in receiver.log:
+        valid_common_object(request.get_data())
     sizes = [len(request.get_data()) for request, _ in receiver.log]
     assert all(size <= 4096 for size in sizes)
     assert len(sizes) == result.json()["requests"] > 10

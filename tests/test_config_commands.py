@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import pty
 import select
@@ -15,7 +14,7 @@ import pytest
 import yaml
 from pytest_httpserver import HTTPServer
 
-from tests.conftest import API_KEY, Cli, no_secret
+from tests.conftest import API_KEY, Cli, no_secret, valid_common_object
 
 INTAKE = "/receiver/stsAgent/intake"
 
@@ -142,7 +141,7 @@ def test_check_live(cli: Cli, httpserver: HTTPServer) -> None:
     assert "key       accepted (202; from $STS_API_KEY)" in result.stderr
     assert "latency" in result.stderr
     ((request, _),) = httpserver.log
-    body = json.loads(request.get_data())
+    body = valid_common_object(request.get_data())
     assert body["events"] == {}
     assert body["internalHostname"] == "test-host"
     assert no_secret(result)

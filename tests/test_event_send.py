@@ -11,7 +11,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from stac_events import __version__
-from tests.conftest import API_KEY, NOW, Cli, no_secret, single_event
+from tests.conftest import API_KEY, NOW, Cli, no_secret, single_event, valid_common_object
 
 INTAKE = "/receiver/stsAgent/intake"
 
@@ -99,6 +99,7 @@ def test_wire_body_is_what_dry_run_printed(cli: Cli, receiver: HTTPServer) -> No
     assert dry.status == sent.status == 0
     ((request, _),) = receiver.log
     assert request.get_data() == dry.stdout.rstrip("\n").encode()
+    assert valid_common_object(request.get_data())["internalHostname"] == "test-host"
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import typer
 from stac_events.cli import options
 from stac_events.cli.command import StacCommand
 from stac_events.cli.context import current_run
-from stac_events.model import common_object
+from stac_events.model import envelope
 
 app = typer.Typer(add_completion=False, context_settings={"help_option_names": ["-h", "--help"]})
 
@@ -43,12 +43,12 @@ def check(
     assert settings.api_key is not None
     run.output.note(f"receiver  {target.masked_url}  (from {settings.address.origin})")
     now = run.env.clock()
-    body = common_object({}, hostname=settings.hostname.value, collection_timestamp=int(now))
+    body = envelope({}, hostname=settings.hostname.value, collection_timestamp=int(now))
 
     from stac_events.transport import Sender
 
     with Sender(target, delivery_options) as sender:
-        delivery = sender.post(body.to_json())
+        delivery = sender.post(body)
     parts = urlsplit(target.address)
     if parts.scheme != "https":
         tls = "not used (plain http)"

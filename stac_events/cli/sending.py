@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Optional, Tuple
 from stac_events.cli.context import Run
 from stac_events.compose import EventFlags, compose_event, template_from_flags
 from stac_events.errors import ConfigError, UsageError
-from stac_events.model import common_object
+from stac_events.model import envelope
 from stac_events.output import summary_line
 from stac_events.settings import DeliveryOptions, Settings
 
@@ -37,9 +37,9 @@ def one_event(
     name, event, warnings = compose_event(flags, now=now, ci=ci)
     for warning in warnings:
         run.output.warn(warning)
-    envelope = common_object({name: [event]}, hostname=settings.hostname.value,
-                             collection_timestamp=int(now))  # fmt: skip
-    return envelope.to_json(), 1
+    body = envelope({name: [event]}, hostname=settings.hostname.value,
+                    collection_timestamp=int(now))  # fmt: skip
+    return body, 1
 
 
 def many_events(
