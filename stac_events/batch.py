@@ -32,7 +32,6 @@ class Validated(NamedTuple):
 
     store: IO[bytes]
     events: int
-    names: int
     warnings: List[str]
 
 
@@ -235,7 +234,7 @@ def validate_all(
         store.close()
         raise
     store.seek(0)
-    return Validated(store=store, events=count, names=len(keys), warnings=warnings[:_MAX_WARNINGS])
+    return Validated(store=store, events=count, warnings=warnings[:_MAX_WARNINGS])
 
 
 def bodies(validated: Validated, packer: Packer) -> Iterator[Tuple[bytes, int]]:

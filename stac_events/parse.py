@@ -143,7 +143,7 @@ def parse_data(items: Iterable[str]) -> Optional[Dict[str, Any]]:
     return merged
 
 
-def parse_timestamp(value: Any, *, now: Optional[float] = None) -> int:
+def parse_timestamp(value: Any) -> int:
     """Epoch seconds (number or digits) or ISO-8601 text -> whole epoch seconds.
 
     Epoch milliseconds are refused with a hint. An ISO time without an offset is local time.
