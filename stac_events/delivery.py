@@ -126,7 +126,7 @@ def _queue(
 
 
 def _queued_error(cause: DeliveryError, spool: Spool, queued: int) -> QueuedError:
-    waiting = sum(1 for entry in spool.entries() if entry.state != "rejected")
+    waiting = spool.waiting()
     return QueuedError(
         f"{cause.message}; queued for later ({waiting} payload(s) waiting in {spool.pending})",
         queued=queued,

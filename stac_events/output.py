@@ -81,7 +81,7 @@ class Output:
     def result(self, summary: Dict[str, Any], text: str) -> None:
         """A success: one JSON object with --output json, else a line on stderr."""
         if self.mode == "json":
-            self._json({"ok": True, **summary})
+            self.data({"ok": True, **summary})
         elif not self.quiet:
             self.note(text)
 
@@ -93,7 +93,7 @@ class Output:
             body: Dict[str, Any] = {"kind": error.kind, **error.details(), "message": error.message}
             if error.hint:
                 body["hint"] = error.hint
-            self._json({"ok": False, "error": body})
+            self.data({"ok": False, "error": body})
         self._say("error", "red", message)
 
     def internal_error(self, error: BaseException) -> None:
@@ -145,7 +145,8 @@ class Output:
             logger.setLevel(logging.DEBUG)
             logger.addHandler(handler)
 
-    def _json(self, document: Dict[str, Any]) -> None:
+    def data(self, document: Any) -> None:
+        """One JSON document on stdout, for scripts; secrets masked."""
         self.env.stdout.write(self.mask(json.dumps(document, ensure_ascii=False)) + "\n")
         self.env.stdout.flush()
 

@@ -299,13 +299,14 @@ def _basic_auth(
     if instance_conf.receiver_api.basic_auth is None:
         return None
     configured = instance_conf.receiver_api.url
-    if configured and _host(normalize_address(configured)) != _host(address.value):
+    if configured and host_of(normalize_address(configured)) != host_of(address.value):
         return None  # credentials stay with their own receiver, whatever overrides the address
     auth = instance_conf.receiver_api.basic_auth
     return Setting((auth.username, auth.password), conf.origin(*keys, "receiver_api", "basic_auth"))
 
 
-def _host(address: str) -> str:
+def host_of(address: str) -> str:
+    """`host[:port]` of an address, without any user info."""
     return urlsplit(address).netloc.rpartition("@")[2].lower()
 
 

@@ -163,6 +163,10 @@ class Spool:
                 )
         return found
 
+    def waiting(self) -> int:
+        """How many payloads still wait to be delivered (refused ones do not)."""
+        return sum(1 for entry in self.entries() if entry.state != "rejected")
+
     def clear(self) -> int:
         """Delete every queued and rejected payload; returns how many."""
         removed = 0

@@ -12,12 +12,11 @@ import random
 import re
 import time
 from typing import TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional, Tuple
-from urllib.parse import urlsplit
 
 from stac_events import __version__
 from stac_events.errors import DeliveryError, RejectedError
 from stac_events.redact import redact
-from stac_events.settings import DeliveryOptions, Target
+from stac_events.settings import DeliveryOptions, Target, host_of
 
 if TYPE_CHECKING:
     import requests
@@ -146,7 +145,7 @@ class Sender:
         """A one-line, key-free explanation of why the request never got an answer."""
         import requests
 
-        host = _host(self.target)
+        host = host_of(self.target.address)
         detail = redact(str(error), self.target.api_key)
         log.debug("request failed: %s", detail)
         attempts = self.options.retries + 1
@@ -226,10 +225,6 @@ def _cause_is_read_timeout(error: Exception) -> bool:
 def _attempts(response: requests.Response) -> int:
     retries = getattr(response.raw, "retries", None)
     return len(retries.history) + 1 if retries is not None else 1
-
-
-def _host(target: Target) -> str:
-    return urlsplit(target.address).netloc.rpartition("@")[2]
 
 
 def _connection_reason(detail: str) -> str:

@@ -2,7 +2,6 @@
 
 # No `from __future__ import annotations` here: Typer reads these annotations at run time.
 
-import json
 from pathlib import Path
 from typing import Any, List, Optional, Tuple
 
@@ -72,7 +71,7 @@ def show(
     rows = _rows(run.settings(url=url, api_key=api_key, hostname=hostname))
     if output is options.OutputMode.json:
         document = {name: {"value": value, "origin": origin} for name, value, origin in rows}
-        run.env.stdout.write(run.output.mask(json.dumps(document)) + "\n")
+        run.output.data(document)
         return
     _print_table(run, [(name, value or "-", origin) for name, value, origin in rows])
 

@@ -2,7 +2,6 @@
 
 # No `from __future__ import annotations` here: Typer reads these annotations at run time.
 
-import json
 
 import typer
 
@@ -28,7 +27,7 @@ def list_(ctx: typer.Context, output: options.Output = options.OutputMode.text) 
     now = run.env.clock()
     entries = [entry.as_dict(now) for entry in spool.entries()]
     if output is options.OutputMode.json:
-        run.env.stdout.write(json.dumps(entries) + "\n")
+        run.output.data(entries)
         return
     if not entries:
         run.output.note(f"the spool is empty ({spool.root})")
@@ -74,7 +73,7 @@ def flush(
 
     with Sender(target, delivery_options) as sender:
         report = flush_spool(spool, sender)
-    waiting = sum(1 for entry in spool.entries() if entry.state != "rejected")
+    waiting = spool.waiting()
     summary = {
         "delivered": report.delivered,
         "events": report.events,
