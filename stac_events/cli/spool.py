@@ -2,7 +2,6 @@
 
 # No `from __future__ import annotations` here: Typer reads these annotations at run time.
 
-
 import typer
 
 from stac_events.cli import options
