@@ -40,7 +40,7 @@ test: lint
 
 # Regenerate completions/ after changing a command or an option (a test checks it).
 completions: $(VENV)/.installed
-	$(BIN)/python -m stac_events.completions completions
+	$(BIN)/python -m stac_events.cli.completion_scripts completions
 
 # Figures for the README's Performance section; not part of the tests. `dog` is installed
 # into .bench/dog on first use. BENCH_ARGS=--quick for a short run.

@@ -72,7 +72,7 @@ def ms(samples: List[Sample], what: str = "wall") -> float:
 def paired(ours: List[Sample], other: List[Sample]) -> float:
     """The median of the per-round ratios: runs of one round stand seconds apart, so the
     shared machine's drift, which moves medians by a tenth or more, mostly cancels."""
-    return statistics.median(a.wall / b.wall for a, b in zip(ours, other))
+    return statistics.median(a.wall / b.wall for a, b in zip(ours, other, strict=True))
 
 
 def ensure_dog() -> Optional[str]:
@@ -224,7 +224,9 @@ def main() -> None:
     )
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip()
+        )
 
 
 if __name__ == "__main__":

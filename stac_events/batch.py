@@ -17,12 +17,11 @@ from typing import IO, Any, Dict, Iterator, List, NamedTuple, Tuple
 
 from pydantic import ValidationError
 
-from stac_events.compose import Filler, Template, advisories, problem_message
-from stac_events.errors import UsageError
-from stac_events.model import EVENT, Packer
+from stac_events.errors import InvalidInput
+from stac_events.events import EventDefaults, Filler, advisories, invalid_input
+from stac_events.model import Packer, Payload, validate_event, wire
 from stac_events.parse import InvalidValue, check_event_name
 
-DEFAULT_MAX_BYTES = 1024 * 1024
 _CHUNK = 1 << 16
 _MAX_WARNINGS = 5
 
@@ -55,10 +54,7 @@ def read_events(stream: IO[str], label: str) -> Iterator[Tuple[Where, Any]]:
     elif first == "":
         return
     else:
-        raise UsageError(
-            f"{label} is neither JSON nor NDJSON (it starts with {first!r})",
-            option="--file",
-        )
+        raise InvalidInput(f"neither JSON nor NDJSON (it starts with {first!r})", where=label)
 
 
 def _peek(stream: IO[str]) -> str:
@@ -100,8 +96,8 @@ def _objects(stream: IO[str], label: str) -> Iterator[Tuple[Where, Any]]:
         try:
             document = from_json(line)
         except ValueError as error:
-            raise UsageError(
-                f"{line_at.format(number)}: not valid JSON ({str(error)[:80]})", option="--file"
+            raise InvalidInput(
+                f"not valid JSON ({str(error)[:80]})", where=line_at.format(number)
             ) from None
         if type(document) is dict and "events" in document:
             yield from _expanded(document, (line_at, number))
@@ -122,9 +118,7 @@ def _expanded(document: Any, where: Where) -> Iterator[Tuple[Where, Any]]:
     prefix = describe(where).replace("{", "{{").replace("}", "}}")
     for name, events in document["events"].items():
         if not isinstance(events, list):
-            raise UsageError(
-                f"{describe(where)}: events.{name} must be a list of events", option="--file"
-            )
+            raise InvalidInput(f"events.{name} must be a list of events", where=describe(where))
         at = prefix + f" events.{name}".replace("{", "{{").replace("}", "}}") + "[{}]"
         for index, event in enumerate(events):
             yield (at, index), {**event, "name": name} if isinstance(event, dict) else event
@@ -141,11 +135,11 @@ def _array(stream: IO[str], label: str) -> Iterator[Tuple[Where, Any]]:
         while not buffer:
             more = stream.read(_CHUNK)
             if not more:
-                raise UsageError(f"{label}: the JSON array is not closed", option="--file")
+                raise InvalidInput("the JSON array is not closed", where=label)
             buffer = more.lstrip()
         if buffer[0] == "]":
             if stream.read(_CHUNK).strip() or buffer[1:].strip():
-                raise UsageError(f"{label}: unexpected data after the JSON array", option="--file")
+                raise InvalidInput("unexpected data after the JSON array", where=label)
             return
         if index and buffer[0] == ",":
             buffer = buffer[1:]
@@ -162,9 +156,8 @@ def _array(stream: IO[str], label: str) -> Iterator[Tuple[Where, Any]]:
             except ValueError as error:
                 more = stream.read(_CHUNK)
                 if not more:
-                    raise UsageError(
-                        f"{at.format(index)}: not valid JSON ({error.args[0][:80]})",
-                        option="--file",
+                    raise InvalidInput(
+                        f"not valid JSON ({error.args[0][:80]})", where=at.format(index)
                     ) from None
                 buffer += more
         yield (at, index), value
@@ -176,20 +169,18 @@ def _loads(text: str, where: Where) -> Any:
     try:
         return json.loads(text)
     except ValueError as error:
-        raise UsageError(
-            f"{describe(where)}: not valid JSON ({str(error)[:80]})", option="--file"
-        ) from None
+        raise InvalidInput(f"not valid JSON ({str(error)[:80]})", where=describe(where)) from None
 
 
 def validate_all(
     events: Iterator[Tuple[Where, Any]],
-    template: Template,
+    defaults: EventDefaults,
     *,
     now: float,
     packer: Packer,
 ) -> Validated:
     """First pass: every event filled, validated and serialized; the first problem stops all."""
-    filler = Filler(template)
+    filler = Filler(defaults)
     store = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the second pass, closed there
     keys: Dict[str, bytes] = {}  # event name -> its JSON key, checked once
     count = 0
@@ -198,9 +189,7 @@ def validate_all(
     try:
         for where, raw in events:
             if type(raw) is not dict:
-                raise UsageError(
-                    f"{describe(where)}: an event must be a JSON object", option="--file"
-                )
+                raise InvalidInput("an event must be a JSON object", where=describe(where))
             try:
                 name, fields = filler(raw, now=now)
                 key = keys.get(name)
@@ -211,24 +200,21 @@ def validate_all(
                         )
                     check_event_name(name)
                     key = keys[name] = json.dumps(name).encode()
-                event = EVENT.validate_python(fields)
+                event = validate_event(fields)
             except InvalidValue as error:
-                raise UsageError(f"{describe(where)}: {error}", option="--file") from None
+                raise InvalidInput(str(error), where=describe(where)) from None
             except ValidationError as error:
-                raise UsageError(
-                    f"{describe(where)}: {_first_problem(error)}", option="--file"
-                ) from None
-            wire = EVENT.dump_json(event)
-            if len(key) + len(wire) > room:
-                raise UsageError(
-                    f"{describe(where)}: the event alone makes a body of "
-                    f"{packer.smallest_body(key, wire)} bytes, over --max-request-bytes "
-                    f"{packer.max_bytes}",
-                    option="--file",
+                raise invalid_input(error, where=describe(where)) from None
+            serialized = wire(event)
+            if len(key) + len(serialized) > room:
+                raise InvalidInput(
+                    f"the event alone makes a body of {packer.smallest_body(key, serialized)} "
+                    f"bytes, over the request size limit of {packer.max_bytes}",
+                    where=describe(where),
                 )
             if len(warnings) < _MAX_WARNINGS:
                 warnings += [f"{describe(where)}: {note}" for note in advisories(event, now=now)]
-            store.write(key + b"\t" + wire + b"\n")
+            store.write(key + b"\t" + serialized + b"\n")
             count += 1
     except BaseException:
         store.close()
@@ -237,24 +223,17 @@ def validate_all(
     return Validated(store=store, events=count, warnings=warnings[:_MAX_WARNINGS])
 
 
-def bodies(validated: Validated, packer: Packer) -> Iterator[Tuple[bytes, int]]:
+def bodies(validated: Validated, packer: Packer) -> Iterator[Payload]:
     """Second pass: the request bodies, in order, each with its event count."""
     with validated.store:
         for line in validated.store:
-            key, _, wire = line.rstrip(b"\n").partition(b"\t")
-            body = packer.add(key, wire)
+            key, _, serialized = line.rstrip(b"\n").partition(b"\t")
+            body = packer.add(key, serialized)
             if body is not None:
                 yield body
         last = packer.finish()
         if last is not None:
             yield last
-
-
-def _first_problem(error: ValidationError) -> str:
-    problem = error.errors(include_url=False)[0]
-    where = ".".join(str(part) for part in problem["loc"])
-    message = problem_message(problem)
-    return f"{where}: {message}" if where else message
 
 
 def buffered(stream: IO[str]) -> IO[str]:

@@ -13,7 +13,9 @@ DATA_KEYS = ("pipeline", "run_id", "job", "commit", "branch", "repository", "act
 
 
 @dataclass(frozen=True)
-class CiContext:
+class CiRun:
+    """The CI run this process is part of, as its provider describes it."""
+
     provider: str  # as in the tag and the default source: "github-actions"
     title: str  # for the source link: "GitHub Actions run"
     url: Optional[str]
@@ -168,8 +170,8 @@ PROVIDERS: List[Provider] = [
 ]  # fmt: skip
 
 
-def detect(env: Env) -> Optional[CiContext]:
-    """The CI context of this run, or None outside the providers known here."""
+def detect(env: Env) -> Optional[CiRun]:
+    """The CI run this process is part of, or None outside the providers known here."""
     for provider in PROVIDERS:
         if not provider.detect(env):
             continue
@@ -182,5 +184,5 @@ def detect(env: Env) -> Optional[CiContext]:
             name = _get(env, "CIRCLE_PROJECT_REPONAME")
             if name:
                 data["ci.repository"] = f"{data['ci.repository']}/{name}"
-        return CiContext(provider.name, provider.title, provider.url(env), data)
+        return CiRun(provider.name, provider.title, provider.url(env), data)
     return None

@@ -49,11 +49,14 @@ class ConfigFile(NamedTuple):
         )  # fmt: skip
 
 
-def search_path(env: Environment, explicit: Optional[str] = None) -> List[Candidate]:
-    """Where a config file is looked for, in order; the first that exists wins."""
+def search_path(env: Environment, explicit: Optional[str], *, given_by: str) -> List[Candidate]:
+    """Where a config file is looked for, in order; the first that exists wins.
+
+    `explicit` is a file the caller named (`given_by` says how); it must exist.
+    """
     candidates: List[Candidate] = []
     if explicit:
-        candidates.append(Candidate("--config", Path(explicit).expanduser(), explicit=True))
+        candidates.append(Candidate(given_by, Path(explicit).expanduser(), explicit=True))
     elif env.environ.get(CONFIG_ENV):
         path = Path(env.environ[CONFIG_ENV]).expanduser()
         candidates.append(Candidate(f"${CONFIG_ENV}", path, explicit=True))

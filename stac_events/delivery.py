@@ -2,19 +2,20 @@
 
 Queued payloads go first, oldest first, so that the receiver sees events in the order
 they happened; while older ones cannot be delivered, new ones queue behind them.
+`Outcome.problem` is the one place where what happened becomes an error (and so an
+exit status).
 """
 
 from __future__ import annotations
 
 import itertools
-from typing import Iterable, Iterator, List, Optional, Tuple
+from typing import Iterable, Iterator, List, Optional
 
-from stac_events.errors import DeliveryError, QueuedError, RejectedError
+from stac_events.errors import DeliveryError, QueuedError, RejectedError, StacEventsError
+from stac_events.model import Payload
 from stac_events.settings import DeliveryOptions, Target
 from stac_events.spool import Spool
-from stac_events.transport import Delivery, Sender
-
-Payload = Tuple[bytes, int]  # the body, and how many events it holds
+from stac_events.transport import Receipt, Sender
 
 
 class FlushReport:
@@ -29,29 +30,72 @@ class FlushReport:
 
 
 class Outcome:
-    """What happened to the payloads of one command."""
+    """What happened to the payloads of one run: its own, and those queued before."""
 
-    def __init__(self) -> None:
-        self.deliveries: List[Delivery] = []
-        self.events = 0
+    def __init__(self, spool: Optional[Spool]) -> None:
+        self.spool = spool
+        self.receipts: List[Receipt] = []
+        self.events = 0  # of this run's own, delivered
+        self.queued = 0  # of this run's own payloads, put in the spool
+        self.blocked: Optional[DeliveryError] = None  # why they were
         self.flushed = FlushReport()
 
     @property
     def attempts(self) -> int:
-        return sum(d.attempts for d in self.deliveries)
+        return sum(receipt.attempts for receipt in self.receipts)
 
     @property
     def elapsed_ms(self) -> int:
-        return sum(d.elapsed_ms for d in self.deliveries)
+        return sum(receipt.elapsed_ms for receipt in self.receipts)
 
     @property
     def status(self) -> Optional[int]:
-        return self.deliveries[-1].status if self.deliveries else None
+        return self.receipts[-1].status if self.receipts else None
+
+    def waiting(self) -> int:
+        """Payloads in the spool still waiting for delivery, this run's and older ones."""
+        return self.spool.waiting() if self.spool is not None else 0
+
+    def problem(self) -> Optional[StacEventsError]:
+        """The error this outcome amounts to, or None when all is well.
+
+        A run answers for its own payloads: queued ones make a `QueuedError` (exit 75).
+        A run with none of its own (a flush) answers for the spool's: a flush stopped by
+        the receiver being unreachable is a `QueuedError`, one in which the receiver
+        refused payloads a `RejectedError` (exit 4).
+        """
+        if self.queued:
+            cause = self.blocked or self.flushed.blocked
+            return self._queued(cause.message if cause else "not delivered", self.queued)
+        if self.receipts or self.events:
+            return None
+        flushed = self.flushed
+        if flushed.blocked is not None:
+            waiting = self.waiting()
+            return QueuedError(
+                f"{flushed.blocked.message}; delivered {flushed.delivered}, "
+                f"{waiting} payload(s) still queued",
+                queued=waiting,
+            )
+        if flushed.rejected and self.spool is not None:
+            return RejectedError(
+                f"the receiver refused {flushed.rejected} queued payload(s); they were moved "
+                f"to {self.spool.rejected} (delivered {flushed.delivered})",
+                hint="see 'stac-events spool list'",
+            )
+        return None
+
+    def _queued(self, cause: str, queued: int) -> QueuedError:
+        where = f" in {self.spool.pending}" if self.spool is not None else ""
+        return QueuedError(
+            f"{cause}; queued for later ({self.waiting()} payload(s) waiting{where})",
+            queued=queued,
+            hint="the next 'event send' or 'stac-events spool flush' delivers them",
+        )
 
 
-def flush(spool: Spool, sender: Sender) -> FlushReport:
+def flush(spool: Spool, sender: Sender, report: FlushReport) -> None:
     """Deliver queued payloads for this sender's receiver; stop at the first transient failure."""
-    report = FlushReport()
     for claimed in spool.claim():
         if claimed.address != sender.target.address:
             report.elsewhere += 1
@@ -75,7 +119,6 @@ def flush(spool: Spool, sender: Sender) -> FlushReport:
         claimed.delivered()
         report.delivered += 1
         report.events += claimed.events
-    return report
 
 
 def deliver(
@@ -86,49 +129,30 @@ def deliver(
     *,
     encoding: Optional[str] = None,
 ) -> Outcome:
-    """Send payloads in order, after the spool; queue what cannot be sent now.
+    """Send the spool's payloads, then these, in order; queue what cannot be sent now.
 
-    Raises `QueuedError` when payloads were queued, `DeliveryError` when they could
-    not be sent nor queued, `RejectedError` when the receiver refused one.
+    A transient failure queues the payloads not yet sent (see `Outcome.problem`); with
+    no spool it is raised, as are a refusal (`RejectedError`) and a failure that trying
+    later cannot mend (`DeliveryError`).
     """
-    outcome = Outcome()
+    outcome = Outcome(spool)
     unsent: Iterator[Payload] = iter(payloads)
     with Sender(target, options) as sender:
-        blocked = None
         if spool is not None:
-            outcome.flushed = flush(spool, sender)
-            blocked = outcome.flushed.blocked
-        if blocked is None:
+            flush(spool, sender, outcome.flushed)
+        if outcome.flushed.blocked is None:
             for body, events in unsent:
                 try:
-                    outcome.deliveries.append(sender.post(body, encoding=encoding))
+                    outcome.receipts.append(sender.post(body, encoding=encoding))
                 except DeliveryError as error:
                     if spool is None or not error.transient:
                         raise
-                    blocked = error
+                    outcome.blocked = error
                     unsent = itertools.chain([(body, events)], unsent)
                     break
                 outcome.events += events
-        if spool is not None and blocked is not None:
-            queued = _queue(spool, target, unsent, encoding)
-            raise _queued_error(blocked, spool, queued)
+        if spool is not None and (outcome.blocked or outcome.flushed.blocked) is not None:
+            for body, events in unsent:
+                spool.put(body, address=target.address, events=events, encoding=encoding)
+                outcome.queued += 1
     return outcome
-
-
-def _queue(
-    spool: Spool, target: Target, payloads: Iterable[Payload], encoding: Optional[str]
-) -> int:
-    count = 0
-    for body, events in payloads:
-        spool.put(body, address=target.address, events=events, encoding=encoding)
-        count += 1
-    return count
-
-
-def _queued_error(cause: DeliveryError, spool: Spool, queued: int) -> QueuedError:
-    waiting = spool.waiting()
-    return QueuedError(
-        f"{cause.message}; queued for later ({waiting} payload(s) waiting in {spool.pending})",
-        queued=queued,
-        hint="the next 'event send' or 'stac-events spool flush' delivers them",
-    )

@@ -1,4 +1,9 @@
-"""The errors a run can end with; each knows its exit status and its JSON `kind`."""
+"""The errors stac-events raises, from the library and the command line alike.
+
+Each knows the exit status the command line ends with (`status`) and its `kind` in
+`--output json`. They speak of events, settings and receivers, never of flags: the
+command line names the flag at fault itself (`stac_events.cli.usage`).
+"""
 
 from __future__ import annotations
 
@@ -18,23 +23,41 @@ class StacEventsError(Exception):
         self.message = message
         self.hint = hint
 
+    def __str__(self) -> str:
+        """The message and the hint, as one line."""
+        if not self.hint:
+            return self.message
+        return self.message + (" " if self.message.endswith(("?", ".")) else "; ") + self.hint
+
     def details(self) -> Dict[str, Any]:
         """Extra fields for the `error` object of `--output json`."""
         return {}
 
 
-class UsageError(StacEventsError):
-    """A bad flag or an invalid event; `option` names the flag at fault."""
+class InvalidInput(StacEventsError):
+    """An event, a value or a setting that cannot be used as given.
+
+    `field` names what is at fault: an event field (`msg_title`, `context.category`) or
+    a setting (`timeout`); `where` names the input it came from (`events.ndjson line 3`).
+    `reason` is the problem alone; the message puts all three together.
+    """
 
     status = ExitStatus.USAGE
     kind = "usage"
 
-    def __init__(self, message: str, *, option: Optional[str] = None, hint: Optional[str] = None):
-        super().__init__(f"{option}: {message}" if option else message, hint=hint)
-        self.option = option
-
-    def details(self) -> Dict[str, Any]:
-        return {"option": self.option} if self.option else {}
+    def __init__(
+        self,
+        reason: str,
+        *,
+        field: Optional[str] = None,
+        where: Optional[str] = None,
+        hint: Optional[str] = None,
+    ) -> None:
+        parts = [part for part in (where, field) if part]
+        super().__init__(": ".join([*parts, reason]), hint=hint)
+        self.reason = reason
+        self.field = field
+        self.where = where
 
 
 class ConfigError(StacEventsError):
@@ -88,7 +111,7 @@ class DeliveryError(StacEventsError):
 
 
 class QueuedError(StacEventsError):
-    """Delivery failed for now; the payload waits in the spool for a later run."""
+    """Delivery failed for now; the payloads wait in the spool for a later run."""
 
     status = ExitStatus.QUEUED
     kind = "queued"

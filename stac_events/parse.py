@@ -46,6 +46,38 @@ def canonical_category(text: str) -> str:
     raise InvalidValue(f"{text!r} is not a category; use one of {', '.join(CATEGORIES)}")
 
 
+def category_in_canonical_case(value: Any) -> Any:
+    """The category in its canonical case when it is one; anything else as it is.
+
+    For events read from files, whose validation then names what is wrong.
+    """
+    if isinstance(value, str) and value not in CATEGORIES:
+        return _CANONICAL.get(value.strip().lower(), value)
+    return value
+
+
+def parse_seconds(text: str) -> float:
+    """A duration in seconds above 0: `30`, `0.5`."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise InvalidValue(f"{text!r} is not a number of seconds") from None
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise InvalidValue(f"{text!r} is not a timeout; give seconds above 0")
+    return seconds
+
+
+def parse_count(text: str, *, minimum: int = 0) -> int:
+    """A whole number of at least `minimum`."""
+    try:
+        number = int(text.strip())
+    except ValueError:
+        raise InvalidValue(f"{text!r} is not a whole number") from None
+    if number < minimum:
+        raise InvalidValue(f"{number} is too small; give {minimum} or more")
+    return number
+
+
 def check_event_name(name: str) -> str:
     """Return `name` when the Receiver API accepts it as a key under `events`."""
     if not name.strip():

@@ -1,8 +1,9 @@
-"""Where the receiver address, the key and the host name come from, each with its origin.
+"""Where every setting comes from: the receiver address, the key, the host name, how to
+deliver, each with its origin.
 
 Settings are resolved once into a `Settings` object. Every value carries its `origin`
-(the flag, the variable, or the file and line) for `config show` and for messages.
-Precedence, first match wins, is SPEC section 5:
+(how the caller gave it, the variable, or the file and line) for `config show` and for
+messages. Precedence, first match wins, is SPEC section 5:
 
 address: --url, $STAC_EVENTS_RECEIVER_URL, $STACKSTATE_RECEIVER_API_ADDRESS,
          $STACKSTATE_BASE_URL (+ $STACKSTATE_RECEIVER_PORT), $STS_STS_URL, the config file
@@ -12,6 +13,8 @@ key:     --api-key, $STAC_EVENTS_API_KEY, $STACKSTATE_RECEIVER_API_KEY, $STS_API
 
 from __future__ import annotations
 
+import math
+from pathlib import Path
 from typing import (
     TYPE_CHECKING,
     Callable,
@@ -28,11 +31,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from stac_events import config_file
 from stac_events.environment import Environment
-from stac_events.errors import ConfigError
+from stac_events.errors import ConfigError, InvalidInput
 from stac_events.redact import redact
 
 if TYPE_CHECKING:
     from stac_events.config_schema import InstanceConfig
+    from stac_events.spool import Spool
 
 T = TypeVar("T")
 E = TypeVar("E")
@@ -49,6 +53,11 @@ KEY_VARIABLES = ("STAC_EVENTS_API_KEY", "STACKSTATE_RECEIVER_API_KEY", "STS_API_
 PORT_VARIABLE = "STACKSTATE_RECEIVER_PORT"
 HOSTNAME_VARIABLE = "STAC_EVENTS_HOSTNAME"
 CI_CONTEXT_VARIABLE = "STAC_EVENTS_CI_CONTEXT"
+CA_BUNDLE_VARIABLE = "REQUESTS_CA_BUNDLE"
+DEFAULT = "default"
+CONNECT_TIMEOUT_S = 5.0
+READ_TIMEOUT_S = 30.0
+RETRIES = 3
 
 
 # Value types are NamedTuples rather than dataclasses: a dataclass costs about a
@@ -78,18 +87,21 @@ class Setting(Generic[T]):
 
 
 class DeliveryOptions(NamedTuple):
-    """How hard to try, and whom to trust (SPEC section 7)."""
+    """How hard the transport tries, and whom it trusts (SPEC section 7)."""
 
-    connect_timeout: float = 5.0
-    read_timeout: float = 30.0
-    retries: int = 3
+    connect_timeout: float = CONNECT_TIMEOUT_S
+    read_timeout: float = READ_TIMEOUT_S
+    retries: int = RETRIES
     backoff: float = 0.5  # seconds before the first retry; doubles each time, capped at 10
     insecure: bool = False
     ca_certs: Tuple[str, ...] = ()  # added to the default trust store
 
 
 class Overrides(NamedTuple):
-    """Values given on the command line; they beat every other source."""
+    """Values the caller gives directly (flags, or arguments); they beat every other source.
+
+    None, or False for the switches, means "not given".
+    """
 
     url: Optional[str] = None
     api_key: Optional[str] = None
@@ -98,6 +110,20 @@ class Overrides(NamedTuple):
     instance: Optional[str] = None
     client: Optional[str] = None
     ci_context: bool = False
+    timeout: Optional[float] = None
+    retries: Optional[int] = None
+    insecure: bool = False
+    ca_cert: Optional[str] = None
+    no_spool: bool = False
+
+
+# How the caller names an override in origins and errors: `--url` on the command line.
+OriginOf = Callable[[str], str]
+
+
+def argument_origin(name: str) -> str:
+    """The origin of a value passed to a Python function: "the url argument"."""
+    return f"the {name} argument"
 
 
 class Target(NamedTuple):
@@ -118,16 +144,24 @@ class Target(NamedTuple):
 
 
 class Settings(NamedTuple):
+    """Every setting of a run, each with its origin; made by `resolve`."""
+
     address: Optional[Setting[str]]
     api_key: Optional[Setting[str]]
     hostname: Setting[str]
     instance: Setting[str]
     client: Setting[str]
     config_file: Optional[Setting[str]] = None
-    ci_context: Setting[bool] = Setting(False, "default")
+    ci_context: Setting[bool] = Setting(False, DEFAULT)
     basic_auth: Optional[Setting[Tuple[str, str]]] = None
-    search_path: Tuple[config_file.Candidate, ...] = ()
+    connect_timeout: Setting[float] = Setting(CONNECT_TIMEOUT_S, DEFAULT)
+    read_timeout: Setting[float] = Setting(READ_TIMEOUT_S, DEFAULT)
+    retries: Setting[int] = Setting(RETRIES, DEFAULT)
+    verify_tls: Setting[bool] = Setting(True, DEFAULT)
+    ca_certs: Setting[Tuple[str, ...]] = Setting((), DEFAULT)
+    spool_dir: Setting[Optional[str]] = Setting(None, DEFAULT)  # None: the spool is off
     warnings: Tuple[str, ...] = ()
+    given_as: Tuple[str, str] = ("the url argument", "the api_key argument")  # as in hints
 
     @property
     def secrets(self) -> List[str]:
@@ -135,12 +169,31 @@ class Settings(NamedTuple):
         found = [self.api_key.value] if self.api_key else []
         return found + ([self.basic_auth.value[1]] if self.basic_auth else [])
 
+    def delivery_options(self, *, backoff: float = 0.5) -> DeliveryOptions:
+        """What the transport needs to know of these settings."""
+        return DeliveryOptions(
+            connect_timeout=self.connect_timeout.value,
+            read_timeout=self.read_timeout.value,
+            retries=self.retries.value,
+            backoff=backoff,
+            insecure=not self.verify_tls.value,
+            ca_certs=self.ca_certs.value,
+        )
+
+    def spool(self) -> Optional[Spool]:
+        """The queue for payloads that cannot be delivered now; None when it is off."""
+        if self.spool_dir.value is None:
+            return None
+        from stac_events.spool import Spool
+
+        return Spool(Path(self.spool_dir.value))
+
     def target(self) -> Target:
         """The receiver to send to; a `ConfigError` that says how to set what is missing."""
         if self.address is None:
             raise ConfigError(
                 "no receiver address is set",
-                hint="pass --url https://stackstate.example.com/receiver, set "
+                hint=f"pass {self.given_as[0]} https://stackstate.example.com/receiver, set "
                 "STAC_EVENTS_RECEIVER_URL (or STACKSTATE_BASE_URL, STS_STS_URL), "
                 "or run 'stac-events config init'",
             )
@@ -148,7 +201,7 @@ class Settings(NamedTuple):
             raise ConfigError(
                 "no API key is set",
                 hint="set STAC_EVENTS_API_KEY (or STACKSTATE_RECEIVER_API_KEY, STS_API_KEY), "
-                "pass --api-key, or run 'stac-events config init'",
+                f"pass {self.given_as[1]}, or run 'stac-events config init'",
             )
         auth = self.basic_auth.value if self.basic_auth else None
         return Target(address=self.address.value, api_key=self.api_key.value, basic_auth=auth)
@@ -170,13 +223,14 @@ def _env(env: Environment, name: str) -> Source:
     return f"${name}", lambda: env.environ.get(name)
 
 
-def resolve(overrides: Overrides, env: Environment) -> Settings:
-    """Resolve every setting, once, from flags, environment variables and the config file."""
-    search = config_file.search_path(env, overrides.config)
+def resolve(overrides: Overrides, env: Environment, *, origin_of: OriginOf) -> Settings:
+    """Resolve every setting, once, from the caller's overrides, environment variables and
+    the config file. `origin_of` says how the caller gave an override (`--url`)."""
+    search = config_file.search_path(env, overrides.config, given_by=origin_of("config"))
     found = config_file.locate(search)
     conf = config_file.load(found.path) if found and found.path else None
-    instance = _chosen("--instance", overrides.instance)
-    client = _chosen("--client", overrides.client)
+    instance = _chosen(origin_of("instance"), overrides.instance)
+    client = _chosen(origin_of("client"), overrides.client)
     instance_conf = _named(conf, conf.config.instances, instance, "instance") if conf else None
     client_conf = _named(conf, instance_conf.clients, client, "client") if instance_conf else None
     file_keys = ("instances", instance.value)
@@ -187,7 +241,7 @@ def resolve(overrides: Overrides, env: Environment) -> Settings:
 
     raw_address = first(
         [
-            ("--url", lambda: overrides.url),
+            (origin_of("url"), lambda: overrides.url),
             *(_env(env, name) for name in ADDRESS_VARIABLES),
             from_file(
                 instance_conf.receiver_api.url if instance_conf else None,
@@ -206,7 +260,7 @@ def resolve(overrides: Overrides, env: Environment) -> Settings:
         key_in_address = dict(parse_qsl(urlsplit(normalized).query)).get("api_key")
     api_key = first(
         [
-            ("--api-key", lambda: overrides.api_key),
+            (origin_of("api_key"), lambda: overrides.api_key),
             *(_env(env, name) for name in KEY_VARIABLES),
             (f"the api_key in the address ({raw_address.origin})" if raw_address else "",
              lambda: key_in_address),
@@ -215,7 +269,7 @@ def resolve(overrides: Overrides, env: Environment) -> Settings:
     )  # fmt: skip
     hostname = first(
         [
-            ("--hostname", lambda: overrides.hostname),
+            (origin_of("hostname"), lambda: overrides.hostname),
             _env(env, HOSTNAME_VARIABLE),
             from_file(
                 client_conf.internal_hostname if client_conf else None,
@@ -224,8 +278,13 @@ def resolve(overrides: Overrides, env: Environment) -> Settings:
         ]
     ) or Setting(env.hostname(), "this machine's host name")  # fmt: skip
 
-    ci_context = _ci_context(overrides, env, conf, instance_conf, file_keys)
+    ci_context = _ci_context(overrides, env, conf, instance_conf, file_keys, origin_of)
     warnings = []
+    if overrides.insecure:
+        warnings.append(
+            f"TLS certificate checks are off ({origin_of('insecure')}): anyone between here "
+            f"and the receiver can read the API key"
+        )
     if conf is not None and conf.holds_a_key():
         mode = config_file.loose_permissions(conf.path)
         if mode is not None:
@@ -242,9 +301,59 @@ def resolve(overrides: Overrides, env: Environment) -> Settings:
         config_file=Setting(str(conf.path), found.label) if conf and found else None,
         ci_context=ci_context,
         basic_auth=_basic_auth(conf, instance_conf, file_keys, address),
-        search_path=tuple(search),
+        **_delivery(overrides, env, origin_of),
         warnings=tuple(warnings),
+        given_as=(origin_of("url"), origin_of("api_key")),
     )
+
+
+def _delivery(overrides: Overrides, env: Environment, origin_of: OriginOf) -> Dict[str, Setting]:
+    """Timeouts, retries, trust and the spool: the caller's, else the defaults."""
+    found: Dict[str, Setting] = {}
+    if overrides.timeout is not None:
+        if not (math.isfinite(overrides.timeout) and overrides.timeout > 0):
+            raise InvalidInput(
+                f"{overrides.timeout:g} is not a timeout; give seconds above 0", field="timeout"
+            )
+        found["connect_timeout"] = found["read_timeout"] = Setting(
+            float(overrides.timeout), origin_of("timeout")
+        )
+    if overrides.retries is not None:
+        if overrides.retries < 0:
+            raise InvalidInput(f"{overrides.retries} retries; give 0 or more", field="retries")
+        found["retries"] = Setting(overrides.retries, origin_of("retries"))
+    if overrides.insecure:
+        found["verify_tls"] = Setting(False, origin_of("insecure"))
+    ca_certs, origins = [], []
+    if overrides.ca_cert:
+        ca_certs.append(_ca_file(overrides.ca_cert, origin_of("ca_cert"), given=True))
+        origins.append(origin_of("ca_cert"))
+    bundle = env.environ.get(CA_BUNDLE_VARIABLE, "").strip()
+    if bundle:
+        ca_certs.append(_ca_file(bundle, f"${CA_BUNDLE_VARIABLE}", given=False))
+        origins.append(f"${CA_BUNDLE_VARIABLE}")
+    if ca_certs:
+        found["ca_certs"] = Setting(tuple(ca_certs), ", ".join(origins))
+    if overrides.no_spool:
+        found["spool_dir"] = Setting(None, origin_of("no_spool"))
+    else:
+        found["spool_dir"] = Setting(str(spool_dir(env)), DEFAULT)
+    return found
+
+
+def spool_dir(env: Environment) -> Path:
+    """Where the spool is: `spool/` under the user state dir."""
+    return env.user_state_dir() / "spool"
+
+
+def _ca_file(path: str, origin: str, *, given: bool) -> str:
+    """A CA file that exists; a missing one is the caller's mistake or the environment's."""
+    resolved = Path(path).expanduser()
+    if not resolved.is_file():
+        if given:
+            raise InvalidInput(f"no such file: {path}", field="ca_cert")
+        raise ConfigError(f"{origin}: no such file: {path}")
+    return str(resolved)
 
 
 def _ci_context(
@@ -253,9 +362,10 @@ def _ci_context(
     conf: Optional[config_file.ConfigFile],
     instance_conf: Optional[InstanceConfig],
     keys: Tuple[str, ...],
+    origin_of: OriginOf,
 ) -> Setting[bool]:
     if overrides.ci_context:
-        return Setting(True, "--ci-context")
+        return Setting(True, origin_of("ci_context"))
     text = env.environ.get(CI_CONTEXT_VARIABLE, "").strip().lower()
     if text:
         if text not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
@@ -263,13 +373,13 @@ def _ci_context(
         return Setting(text in ("1", "true", "yes", "on"), f"${CI_CONTEXT_VARIABLE}")
     if conf is not None and instance_conf is not None and instance_conf.ci_context is not None:
         return Setting(instance_conf.ci_context, conf.origin(*keys, "ci_context"))
-    return Setting(False, "default")
+    return Setting(False, DEFAULT)
 
 
-def _chosen(flag: str, value: Optional[str]) -> Setting[str]:
+def _chosen(origin: str, value: Optional[str]) -> Setting[str]:
     if value:
-        return Setting(value, flag)
-    return Setting(config_file.DEFAULT_NAME, "default")
+        return Setting(value, origin)
+    return Setting(config_file.DEFAULT_NAME, DEFAULT)
 
 
 def _named(
@@ -278,7 +388,7 @@ def _named(
     """The instance or client named by `chosen`; naming a missing one explicitly is an error."""
     if chosen.value in entries:
         return entries[chosen.value]
-    if chosen.origin != "default":
+    if chosen.origin != DEFAULT:
         known = ", ".join(sorted(entries)) or "none"
         raise ConfigError(
             f"{conf.path} has no {what} {chosen.value!r} (given by {chosen.origin}); "

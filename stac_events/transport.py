@@ -13,10 +13,10 @@ import re
 import time
 from typing import TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional, Tuple
 
-from stac_events import __version__
 from stac_events.errors import DeliveryError, RejectedError
 from stac_events.redact import redact
 from stac_events.settings import DeliveryOptions, Target, host_of
+from stac_events.version import __version__
 
 if TYPE_CHECKING:
     import requests
@@ -30,8 +30,8 @@ BACKOFF_MAX_S = 10.0
 RETRY_AFTER_MAX_S = 60.0  # a receiver asking for longer is better served by the spool
 
 
-class Delivery(NamedTuple):
-    """How a payload reached the receiver."""
+class Receipt(NamedTuple):
+    """The receiver's yes to one payload, and what it took to get it."""
 
     status: int
     attempts: int
@@ -110,7 +110,7 @@ class Sender:
     def __exit__(self, *exc_info: object) -> None:
         self.session.close()
 
-    def post(self, body: bytes, *, encoding: Optional[str] = None) -> Delivery:
+    def post(self, body: bytes, *, encoding: Optional[str] = None) -> Receipt:
         """POST one body; a 2xx returns, anything else raises `RejectedError` or `DeliveryError`."""
         import requests
 
@@ -139,7 +139,7 @@ class Sender:
         log.debug("%s %s in %d ms, %d attempt(s)", response.status_code, response.reason,
                   elapsed_ms, attempts)  # fmt: skip
         _raise_for_status(response, self.target, attempts)
-        return Delivery(status=response.status_code, attempts=attempts, elapsed_ms=elapsed_ms)
+        return Receipt(status=response.status_code, attempts=attempts, elapsed_ms=elapsed_ms)
 
     def _network_error(self, error: requests.exceptions.RequestException) -> DeliveryError:
         """A one-line, key-free explanation of why the request never got an answer."""

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import pytest
 
@@ -50,26 +50,76 @@ class Cli:
         env: Optional[Dict[str, str]] = None,
         tty: bool = False,
         prog: str = "stac-events",
+        expect: Expected = 0,
     ) -> Result:
+        """Run one command line; fails the test, showing stderr, on an exit status other
+        than `expect` (as HTTPie's test helper does)."""
         stdout, stderr = io.StringIO(), io.StringIO()
-        environment = Environment(
+        environment = isolated_environment(
+            self.home,
             stdin=io.StringIO(stdin),
             stdout=stdout,
             stderr=stderr,
             environ={**self.environ, **(env or {})},
             cwd=self.cwd or self.home,
-            home=self.home,
-            config_dir=self.home / ".config" / "stac-events",
-            state_dir=self.home / ".local" / "state" / "stac-events",
             clock=lambda: self.now,
-            retry_backoff=0.01,
-            hostname=lambda: "test-host",
-            stdin_isatty=tty,
-            stdout_isatty=tty,
-            stderr_isatty=tty,
+            tty=tty,
         )
         status = main(list(args), environment, prog_name=prog)
-        return Result(int(status), stdout.getvalue(), stderr.getvalue())
+        return expected(Result(int(status), stdout.getvalue(), stderr.getvalue()), expect, args)
+
+
+def isolated_environment(home: Path, *, tty: bool = False, **given: Any) -> Environment:
+    """An environment whose every user directory is under `home`: no test reads the real one."""
+    defaults: Dict[str, Any] = {
+        "stdin": io.StringIO(),
+        "stdout": io.StringIO(),
+        "stderr": io.StringIO(),
+        "environ": {"HOME": str(home)},
+        "cwd": home,
+        "clock": lambda: NOW,
+        "retry_backoff": 0.01,
+        "hostname": lambda: "test-host",
+    }
+    return Environment(
+        **{**defaults, **given},
+        home=home,
+        config_dir=home / ".config" / "stac-events",
+        state_dir=home / ".local" / "state" / "stac-events",
+        stdin_isatty=tty,
+        stdout_isatty=tty,
+        stderr_isatty=tty,
+    )
+
+
+Expected = Union[int, Tuple[int, ...]]
+
+
+def expected(result: Result, expect: Expected, args: Sequence[str]) -> Result:
+    """The result, when its exit status is one the test expects; else the test fails."""
+    allowed = (expect,) if isinstance(expect, int) else expect
+    if result.status not in allowed:
+        pytest.fail(
+            f"exit status {result.status}, expected {expect}, for: {' '.join(args)}\n"
+            f"stderr:\n{result.stderr}stdout:\n{result.stdout}",
+            pytrace=False,
+        )
+    return result
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _not_the_real_home(tmp_path_factory: pytest.TempPathFactory):
+    """Whatever a test forgets to isolate finds an empty home, never the developer's own
+    config file or spool; each test still builds its own environment (`isolated_environ`)."""
+    trap = tmp_path_factory.mktemp("not-the-real-home")
+    patch = pytest.MonkeyPatch()
+    for name, folder in {"HOME": "", "XDG_CONFIG_HOME": ".config",
+                         "XDG_STATE_HOME": ".local/state", "XDG_DATA_HOME": ".local/share",
+                         "APPDATA": "AppData"}.items():  # fmt: skip
+        patch.setenv(name, str(trap / folder))
+    patch.delenv("STAC_EVENTS_CONFIG", raising=False)
+    yield trap
+    patch.undo()
 
 
 @pytest.fixture
@@ -102,7 +152,11 @@ def run_script(home: Path, isolated_environ: Dict[str, str]):
     """Run an installed console script (`stac-events` or `stac`) as a real process."""
 
     def run(
-        script: str, *args: str, stdin: str = "", env: Optional[Dict[str, str]] = None
+        script: str,
+        *args: str,
+        stdin: str = "",
+        env: Optional[Dict[str, str]] = None,
+        expect: Expected = 0,
     ) -> Result:
         exe = Path(sys.executable).with_name(script)
         completed = subprocess.run(
@@ -115,7 +169,9 @@ def run_script(home: Path, isolated_environ: Dict[str, str]):
             timeout=60,
             check=False,
         )
-        return Result(completed.returncode, completed.stdout, completed.stderr)
+        return expected(
+            Result(completed.returncode, completed.stdout, completed.stderr), expect, args
+        )
 
     return run
 
@@ -151,7 +207,37 @@ def own_server():
 
 
 def valid_common_object(body: bytes) -> Dict[str, Any]:
-    """The body, checked against the Receiver API's common object schema."""
-    from stac_events.model import common_object_adapter
+    """The body, checked against the Receiver API's common object (the docs' schema)."""
+    from pydantic import BaseModel, ConfigDict
 
-    return dict(common_object_adapter().validate_json(body))
+    from stac_events.model import Event
+
+    class CommonObject(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+
+        collection_timestamp: int
+        internalHostname: str
+        events: Dict[str, List[Event]]
+        metrics: List[Any]
+        service_checks: List[Any]
+        topologies: List[Any]
+        health: List[Any]
+
+    checked = CommonObject.model_validate_json(body)
+    assert all(e.msg_text and e.timestamp for g in checked.events.values() for e in g)
+    return json.loads(body)
+
+
+def received_events(server: Any) -> List[Dict[str, Any]]:
+    """Every event a local receiver got, in arrival order, with the name it was filed under;
+    each body checked against the common object's schema."""
+    import gzip
+
+    found: List[Dict[str, Any]] = []
+    for request, _ in server.log:
+        body = request.get_data()
+        if request.headers.get("Content-Encoding") == "gzip":
+            body = gzip.decompress(body)
+        for name, group in valid_common_object(body)["events"].items():
+            found += [{**event, "_name": name} for event in group]
+    return found

@@ -26,7 +26,6 @@ def mode_of(path: Path) -> int:
 def test_init_with_flags_writes_a_private_file(cli: Cli, home: Path) -> None:
     result = cli("config", "init", "--url", "https://sts.example.com/receiver",
                  "--api-key", API_KEY, "--hostname", "web-1")  # fmt: skip
-    assert result.status == 0, result.stderr
     path = home / ".config" / "stac-events" / "conf.yaml"
     assert f"wrote {path}" in result.stderr
     assert mode_of(path) == 0o600
@@ -55,9 +54,8 @@ def test_init_keeps_other_instances_and_sections(cli: Cli, tmp_path: Path) -> No
         "    receiver_api: {url: 'https://prod.example.com/receiver'}\n"
         "    clients: {default: {api_key: prod-key}}\n"
     )
-    result = cli("--config", str(path), "--instance", "staging", "config", "init",
+    cli("--config", str(path), "--instance", "staging", "config", "init",
                  "--url", "https://staging.example.com", "--api-key", "staging-key")  # fmt: skip
-    assert result.status == 0, result.stderr
     data = yaml.safe_load(path.read_text())
     assert data["instances"]["default"]["base_api"] == {"url": "https://prod.example.com/api"}
     assert data["instances"]["default"]["clients"]["default"]["api_key"] == "prod-key"
@@ -68,21 +66,20 @@ def test_init_keeps_other_instances_and_sections(cli: Cli, tmp_path: Path) -> No
 def test_init_refuses_a_broken_file(cli: Cli, tmp_path: Path) -> None:
     path = tmp_path / "conf.yaml"
     path.write_text("instances: [unclosed\n")
-    result = cli("config", "init", "--config", str(path), "--url", "https://x", "--api-key", "k")
-    assert result.status == 3
+    result = cli(
+        "config", "init", "--config", str(path), "--url", "https://x", "--api-key", "k", expect=3
+    )
     assert "not valid YAML" in result.stderr
     assert path.read_text() == "instances: [unclosed\n"
 
 
 def test_init_in_a_script_needs_flags(cli: Cli) -> None:
-    result = cli("config", "init", "--url", "https://sts.example.com")
-    assert result.status == 2
+    result = cli("config", "init", "--url", "https://sts.example.com", expect=2)
     assert "needs --url and --api-key when not run on a terminal" in result.stderr
 
 
 def test_init_refuses_an_address_that_is_not_a_url(cli: Cli) -> None:
-    result = cli("config", "init", "--url", "ftp://x", "--api-key", "k")
-    assert result.status == 3
+    result = cli("config", "init", "--url", "ftp://x", "--api-key", "k", expect=3)
     assert "is not an http(s) URL" in result.stderr
 
 
@@ -134,7 +131,6 @@ def test_check_live(cli: Cli, httpserver: HTTPServer) -> None:
     httpserver.expect_request(INTAKE, method="POST").respond_with_data("", status=202)
     env = {"STS_STS_URL": httpserver.url_for("/receiver"), "STS_API_KEY": API_KEY}
     result = cli("check", env=env)
-    assert result.status == 0, result.stderr
     assert "(from $STS_STS_URL)" in result.stderr
     assert "reach     ok" in result.stderr
     assert "tls       not used (plain http)" in result.stderr
@@ -155,20 +151,21 @@ def test_check_live(cli: Cli, httpserver: HTTPServer) -> None:
 @pytest.mark.parametrize(("status", "exit_code"), [(401, 4), (403, 4), (503, 5)])
 def test_check_refused(cli: Cli, httpserver: HTTPServer, status: int, exit_code: int) -> None:
     httpserver.expect_request(INTAKE, method="POST").respond_with_data("no", status=status)
-    result = cli("check", "--url", httpserver.url_for("/receiver"), "--api-key", API_KEY)
-    assert result.status == exit_code
+    result = cli(
+        "check", "--url", httpserver.url_for("/receiver"), "--api-key", API_KEY, expect=exit_code
+    )
     assert f"the receiver answered {status}" in result.stderr
     assert no_secret(result)
 
 
 def test_check_unreachable(cli: Cli) -> None:
-    result = cli("check", "--url", "http://127.0.0.1:9", "--api-key", API_KEY, "-o", "json")
-    assert result.status == 5
+    result = cli(
+        "check", "--url", "http://127.0.0.1:9", "--api-key", API_KEY, "-o", "json", expect=5
+    )
     assert result.json()["error"]["kind"] == "delivery"
     assert no_secret(result)
 
 
 def test_check_without_settings_is_a_config_error(cli: Cli) -> None:
-    result = cli("check")
-    assert result.status == 3
+    result = cli("check", expect=3)
     assert "no receiver address is set" in result.stderr

@@ -39,7 +39,6 @@ def receiver(httpserver: HTTPServer) -> HTTPServer:
 def test_success(cli: Cli, receiver: HTTPServer):
     result = cli("event", "wrap", "-i", "urn:svc", "--", "sh", "-c", "echo deploying; echo done",
                  env=env_for(receiver))  # fmt: skip
-    assert result.status == 0, result.stderr
     assert result.stdout == "deploying\ndone\n"
     event = sent_event(receiver)
     assert event["event_type"] == "CommandEvent"
@@ -56,10 +55,9 @@ def test_success(cli: Cli, receiver: HTTPServer):
 
 def test_failure_keeps_the_exit_code_and_tail(cli: Cli, receiver: HTTPServer):
     script = "for i in 1 2 3 4 5; do echo line $i; done; exit 3"
-    result = cli("event", "wrap", "--tail-lines", "2", "--title", "Deploy checkout",
+    cli("event", "wrap", "--tail-lines", "2", "--title", "Deploy checkout",
                  "--event-type", "DeployEvent", "-d", "version=1.4", "--", "sh", "-c", script,
-                 env=env_for(receiver))  # fmt: skip
-    assert result.status == 3
+                 env=env_for(receiver), expect=3)  # fmt: skip
     event = sent_event(receiver)
     assert event["event_type"] == "DeployEvent"
     assert event["msg_title"] == "Deploy checkout"
@@ -71,8 +69,7 @@ def test_failure_keeps_the_exit_code_and_tail(cli: Cli, receiver: HTTPServer):
 def test_the_tail_holds_stderr_too(cli: Cli, receiver: HTTPServer):
     # Two pipes are read by two threads: which stream's last line comes last is not fixed.
     script = "echo progress; echo 'error: disk full' >&2; exit 1"
-    result = cli("event", "wrap", "--", "sh", "-c", script, env=env_for(receiver))
-    assert result.status == 1
+    result = cli("event", "wrap", "--", "sh", "-c", script, env=env_for(receiver), expect=1)
     assert result.stdout == "progress\n"
     assert result.stderr.startswith("error: disk full\n")
     _, tail = sent_event(receiver)["msg_text"].split("last 2 line(s) of output:\n")
@@ -80,28 +77,25 @@ def test_the_tail_holds_stderr_too(cli: Cli, receiver: HTTPServer):
 
 
 def test_default_title_on_failure(cli: Cli, receiver: HTTPServer):
-    assert cli("event", "wrap", "--", "false", env=env_for(receiver)).status == 1
+    cli("event", "wrap", "--", "false", env=env_for(receiver), expect=1)
     assert sent_event(receiver)["msg_title"] == "false failed (exit 1)"
 
 
 def test_on_failure_sends_only_on_failure(cli: Cli, receiver: HTTPServer):
     ok = cli("event", "wrap", "--on", "failure", "--", "true", env=env_for(receiver))
     assert (ok.status, receiver.log) == (0, [])
-    failed = cli("event", "wrap", "--on", "failure", "--", "false", env=env_for(receiver))
-    assert failed.status == 1
+    cli("event", "wrap", "--on", "failure", "--", "false", env=env_for(receiver), expect=1)
     assert sent_event(receiver)["context"]["data"]["exit_code"] == 1
 
 
 def test_options_after_the_command_are_the_commands(cli: Cli, receiver: HTTPServer):
     result = cli("event", "wrap", "sh", "-c", "echo $0 $1", "-q", "--title",
                  env=env_for(receiver))  # fmt: skip
-    assert result.status == 0, result.stderr
     assert result.stdout == "-q --title\n"
 
 
 def test_missing_command_exits_127_with_an_event(cli: Cli, receiver: HTTPServer):
-    result = cli("event", "wrap", "--", "no-such-command-here", env=env_for(receiver))
-    assert result.status == 127
+    result = cli("event", "wrap", "--", "no-such-command-here", env=env_for(receiver), expect=127)
     assert "no-such-command-here: command not found" in result.stderr
     event = sent_event(receiver)
     assert event["msg_title"] == "no-such-command-here failed (exit 127)"
@@ -111,8 +105,7 @@ def test_missing_command_exits_127_with_an_event(cli: Cli, receiver: HTTPServer)
 def test_delivery_failure_never_changes_the_exit_code(cli: Cli):
     env = {"STAC_EVENTS_RECEIVER_URL": "http://127.0.0.1:9/receiver",
            "STAC_EVENTS_API_KEY": API_KEY}  # fmt: skip
-    result = cli("event", "wrap", "--retries", "0", "--", "sh", "-c", "exit 4", env=env)
-    assert result.status == 4
+    result = cli("event", "wrap", "--retries", "0", "--", "sh", "-c", "exit 4", env=env, expect=4)
     assert "cannot connect to 127.0.0.1:9" in result.stderr
     assert "queued for later" in result.stderr
     assert len(cli("spool", "list", "-o", "json").json()) == 1
@@ -121,18 +114,15 @@ def test_delivery_failure_never_changes_the_exit_code(cli: Cli):
 
 def test_bad_flags_stop_before_the_command_runs(cli: Cli, receiver: HTTPServer, tmp_path: Path):
     marker = tmp_path / "ran"
-    result = cli("event", "wrap", "-c", "deploys", "--", "touch", str(marker),
-                 env=env_for(receiver))  # fmt: skip
-    assert result.status == 2
+    cli("event", "wrap", "-c", "deploys", "--", "touch", str(marker),
+                 env=env_for(receiver), expect=2)  # fmt: skip
     assert not marker.exists()
-    unconfigured = cli("event", "wrap", "--", "touch", str(marker))
-    assert unconfigured.status == 3
+    cli("event", "wrap", "--", "touch", str(marker), expect=3)
     assert not marker.exists()
 
 
 def test_no_command(cli: Cli):
-    result = cli("event", "wrap", "--title", "x")
-    assert result.status == 2
+    result = cli("event", "wrap", "--title", "x", expect=2)
     assert "give the command to run after '--'" in result.stderr
 
 
@@ -160,5 +150,4 @@ def test_signals_reach_the_command(
 
 def test_json_output(cli: Cli, receiver: HTTPServer):
     result = cli("event", "wrap", "-o", "json", "--", "sh", "-c", "exit 0", env=env_for(receiver))
-    assert result.status == 0
     assert json.loads(result.stdout.splitlines()[-1])["ok"] is True

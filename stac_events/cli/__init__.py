@@ -1,6 +1,7 @@
 """The entry point: argv and an environment in, an exit status out.
 
-This is the one boundary where errors become a message and an exit status.
+`main` is the one boundary where errors become a message and an exit status: reading
+the line, building the commands, parsing and running them all happen inside it.
 """
 
 from __future__ import annotations
@@ -9,70 +10,82 @@ import os
 import sys
 from typing import NoReturn, Optional, Sequence
 
-import click
-
+from stac_events.cli.output import Output
 from stac_events.environment import Environment
-from stac_events.errors import StacEventsError, UsageError
-from stac_events.output import Output
+from stac_events.errors import StacEventsError
 from stac_events.status import ExitStatus
 
-
-def _output_mode(args: Sequence[str]) -> str:
-    """Whether `--output json` was asked for, known even when parsing fails."""
-    for i, arg in enumerate(args):
-        if arg == "--":
-            break
-        if arg in ("--output=json", "-ojson"):
-            return "json"
-        if arg in ("--output", "-o") and args[i + 1 : i + 2] == ["json"]:
-            return "json"
-    return "text"
-
-
-def _click_usage_error(error: click.ClickException) -> UsageError:
-    command = error.ctx.command_path if getattr(error, "ctx", None) else None
-    message = error.format_message().rstrip(".")
-    return UsageError(message, hint=f"see '{command} --help'" if command else None)
+PROGRAMS = ("stac-events", "stac")
 
 
 def main(
     args: Sequence[str], env: Optional[Environment] = None, prog_name: str = "stac-events"
 ) -> int:
     """Run one command line and return its exit status; never raises."""
-    import typer.main
-
-    from stac_events.cli.app import app
-    from stac_events.cli.context import Run
+    from stac_events.cli import argv
 
     env = env or Environment()
     args = list(args)
-    output = Output(env, prog=prog_name, mode=_output_mode(args), debug="--debug" in args)
-    command = typer.main.get_command(app)
+    output = Output(env, prog=prog_name, mode=argv.output_mode(args) or "text",
+                    debug="--debug" in args)  # fmt: skip
+    output.secrets.extend(argv.given_values(args, "--api-key"))
     try:
-        status = command.main(
-            args=args, prog_name=prog_name, standalone_mode=False, obj=Run(env, output)
-        )
-    except StacEventsError as error:
+        return _run(args, env, output, prog_name)
+    except KeyboardInterrupt:
+        env.stderr.write(f"{prog_name}: interrupted\n")
+        return ExitStatus.INTERRUPTED
+    except Exception as error:
+        return _failed(output, error)
+
+
+def _run(args: Sequence[str], env: Environment, output: Output, prog_name: str) -> int:
+    from stac_events.cli import argv, typer_app
+    from stac_events.cli.commands import shapes
+    from stac_events.cli.run import Run
+    from stac_events.cli.usage import UsageError
+
+    try:
+        line = argv.read(args, shapes())
+    except argv.UnusableLine as error:
+        raise UsageError(
+            str(error), option=error.flag, hint=_see_help(prog_name, error.path)
+        ) from None
+    run = Run(env, output, line)
+    app = typer_app.build(run)
+    try:
+        status = typer_app.invoke(app, line.args, prog_name, run)
+    except typer_app.UsageProblem as problem:
+        message = problem.format_message().rstrip(".")
+        raise UsageError(message, hint=_see_help(prog_name, line.path)) from None
+    if run.raised is not None:
+        raise run.raised
+    if line.bare:
+        return ExitStatus.USAGE  # the help was shown: there was nothing to run
+    if status == ExitStatus.INTERRUPTED:  # Typer's answer to a Ctrl-C while parsing
+        raise KeyboardInterrupt
+    return run.status if status is None else status
+
+
+def _failed(output: Output, error: Exception) -> int:
+    from stac_events.cli.usage import named_by_flag
+
+    if isinstance(error, StacEventsError):
+        error = named_by_flag(error)
         output.failure(error)
         return error.status
-    except click.ClickException as error:
-        output.failure(_click_usage_error(error))
-        return ExitStatus.USAGE
-    except (click.Abort, KeyboardInterrupt):
-        status = ExitStatus.INTERRUPTED
-    except Exception as error:
-        output.internal_error(error)
-        return ExitStatus.INTERNAL_ERROR
-    if status == ExitStatus.INTERRUPTED:
-        env.stderr.write(f"{prog_name}: interrupted\n")
-    return int(status or 0)
+    output.internal_error(error)
+    return ExitStatus.INTERNAL_ERROR
+
+
+def _see_help(prog_name: str, path: Sequence[str]) -> str:
+    return f"see '{' '.join([prog_name, *path])} --help'"
 
 
 def run() -> NoReturn:
     """Console-script entry point for `stac-events` and its `stac` alias."""
-    prog_name = os.path.basename(sys.argv[0]) or "stac-events"
-    if prog_name not in ("stac", "stac-events"):
-        prog_name = "stac-events"
+    prog_name = os.path.basename(sys.argv[0]) or PROGRAMS[0]
+    if prog_name not in PROGRAMS:
+        prog_name = PROGRAMS[0]
     try:
         status = main(sys.argv[1:], Environment(), prog_name=prog_name)
     except KeyboardInterrupt:  # between commands: while importing or exiting

@@ -1,270 +1,247 @@
-"""Options shared by several commands, declared once."""
+"""Every option of the command line, declared once; commands take them in groups.
 
-# No `from __future__ import annotations` here: Typer reads these annotations at run time.
+An `Opt` says all there is to say about one option: its flags, its help, its kind and
+how its text becomes a value. Typer's parameters (`cli.typer_app`), the rule for
+multi-value flags (`cli.argv`) and the completion scripts (`cli.completion_scripts`)
+are all made from these declarations.
+"""
 
-from enum import Enum
-from typing import Annotated, Any, List, Optional
+from __future__ import annotations
 
-import click
-import typer
+from typing import Any, Callable, NamedTuple, Optional, Tuple
 
-from stac_events.parse import CATEGORIES, InvalidValue, canonical_category
+from stac_events.parse import (
+    CATEGORIES,
+    InvalidValue,
+    canonical_category,
+    parse_count,
+    parse_seconds,
+)
 
+# What an option takes, which decides its Typer type, the argv rule and completion.
+FLAG = "flag"  # nothing: present or not
+TEXT = "text"  # one value
+MANY = "many"  # one or more values after the flag, or the flag repeated (stac's nargs='+')
+PATH = "path"  # one value, a file
+INSTANCE = "instance"  # one value, an instance name of the config file
+CHOICE = "choice"  # one value of `choices`
+
+# Help panels, in the order a newcomer reads them.
 EVENT = "Event"
 CONTEXT = "Event context (binds the event to topology)"
 BATCH = "Many events"
+COMMAND = "The command"
 RECEIVER = "Receiver"
+DELIVERY = "Delivery"
 OUTPUT = "Output"
+SELECTION = "Configuration"
 
 
-class CategoryChoice(click.Choice):
-    """The five categories, in any case; converts to the canonical case."""
+class Opt(NamedTuple):
+    """One option. `name` is its key in `Run.given` and, for settings, its override."""
 
-    def __init__(self) -> None:
-        super().__init__(CATEGORIES, case_sensitive=False)
+    name: str
+    flags: Tuple[str, ...]  # the long flag first
+    help: str
+    panel: str
+    kind: str = TEXT
+    metavar: Optional[str] = None
+    choices: Tuple[str, ...] = ()
+    convert: Optional[Callable[[str], Any]] = None  # text to value; InvalidValue when it cannot
+    default: Any = None  # the value when not given
+    at_file: bool = False  # also takes @PATH (completion offers files after the '@')
+    value_optional: bool = False  # the value may be left out: `--show-completion [SHELL]`
 
-    def convert(self, value: Any, param: Optional[click.Parameter], ctx: Optional[click.Context]):
-        try:
-            return canonical_category(value)
-        except InvalidValue as error:
-            self.fail(str(error), param, ctx)
+    @property
+    def long(self) -> str:
+        return self.flags[0]
 
-
-class OutputMode(str, Enum):
-    text = "text"
-    json = "json"
-
-
-Url = Annotated[
-    Optional[str],
-    typer.Option(
-        "--url",
-        help="Receiver address, e.g. https://stackstate.example.com/receiver. "
-        "Default: from the environment or the config file (see 'stac-events config show').",
-        rich_help_panel=RECEIVER,
-        show_default=False,
-    ),
-]
-ApiKey = Annotated[
-    Optional[str],
-    typer.Option(
-        "--api-key",
-        help="Receiver API key. Prefer $STAC_EVENTS_API_KEY or the config file: "
-        "flags show up in process lists and shell history.",
-        rich_help_panel=RECEIVER,
-        show_default=False,
-    ),
-]
-Hostname = Annotated[
-    Optional[str],
-    typer.Option(
-        "--hostname",
-        help="Host the data is reported from (internalHostname). Default: the config's "
-        "internal_hostname, else this machine's name.",
-        rich_help_panel=RECEIVER,
-        show_default=False,
-    ),
-]
-Timeout = Annotated[
-    Optional[float],
-    typer.Option(
-        "--timeout",
-        metavar="SECONDS",
-        help="Connect and read timeout. Default: 5 s to connect, 30 s to read.",
-        rich_help_panel=RECEIVER,
-        show_default=False,
-    ),
-]
-Output = Annotated[
-    OutputMode,
-    typer.Option(
-        "--output",
-        "-o",
-        help="'json' prints one result object on stdout, for success and failure.",
-        rich_help_panel=OUTPUT,
-    ),
-]
-Quiet = Annotated[
-    bool,
-    typer.Option("--quiet", "-q", help="Print nothing on success.", rich_help_panel=OUTPUT),
-]
-Debug = Annotated[
-    bool,
-    typer.Option(
-        "--debug",
-        help="Log requests and show tracebacks on stderr (the key stays masked).",
-        rich_help_panel=OUTPUT,
-    ),
-]
-Retries = Annotated[
-    int,
-    typer.Option(
-        "--retries",
-        metavar="N",
-        min=0,
-        help="Retries after a connection error, timeout, 408, 429 or 5xx, with exponential "
-        "backoff (capped at 10 s) and Retry-After honored.",
-        rich_help_panel=RECEIVER,
-    ),
-]
-Insecure = Annotated[
-    bool,
-    typer.Option(
-        "--insecure",
-        help="Do not verify the receiver's TLS certificate (prints a warning every time).",
-        rich_help_panel=RECEIVER,
-    ),
-]
-CaCert = Annotated[
-    Optional[str],
-    typer.Option(
-        "--ca-cert",
-        metavar="PATH",
-        help="Also trust the CA certificate(s) in this PEM file. REQUESTS_CA_BUNDLE works too.",
-        rich_help_panel=RECEIVER,
-        show_default=False,
-    ),
-]
-NoSpool = Annotated[
-    bool,
-    typer.Option(
-        "--no-spool",
-        help="Do not queue on failure (exit 5 instead of 75), and do not flush the queue.",
-        rich_help_panel=RECEIVER,
-    ),
-]
+    @property
+    def takes_value(self) -> bool:
+        return self.kind != FLAG
 
 
-# The event's own flags, shared by `event send` and `event wrap`.
+def choice(*choices: str) -> Callable[[str], str]:
+    """A converter that accepts one of `choices`, in any case."""
 
-Title = Annotated[
-    Optional[str],
-    typer.Option(
-        "--title",
-        help="Title of the event (required for one event).",
-        rich_help_panel=EVENT,
-        show_default=False,
-    ),
-]
-Text = Annotated[
-    Optional[str],
-    typer.Option(
-        "--text",
-        "-m",
-        help="Body text. '-' reads stdin, '@PATH' reads a file. Default: the title.",
-        rich_help_panel=EVENT,
-        show_default=False,
-    ),
-]
-Tags = Annotated[
-    Optional[List[str]],
-    typer.Option(
-        "--tags",
-        "-t",
-        help="Tags, 'key:value' or plain: -t env:prod team:web.",
-        rich_help_panel=EVENT,
-        show_default=False,
-    ),
-]
-Timestamp = Annotated[
-    Optional[str],
-    typer.Option(
-        "--timestamp",
-        help="When it happened: epoch seconds or ISO-8601 "
-        "(2024-05-01T12:00:00Z; no offset means local time). Default: now.",
-        rich_help_panel=EVENT,
-        show_default=False,
-    ),
-]
-SourceTypeName = Annotated[
-    Optional[str],
-    typer.Option(
-        "--source-type-name",
-        help="The source's own type name for the event.",
-        rich_help_panel=EVENT,
-        show_default=False,
-    ),
-]
-Name = Annotated[
-    Optional[str],
-    typer.Option(
-        "--name",
-        help="Key the event is filed under in the payload. Default: the event type.",
-        rich_help_panel=EVENT,
-        show_default=False,
-    ),
-]
-Identifiers = Annotated[
-    Optional[List[str]],
-    typer.Option(
-        "--identifier",
-        "-i",
-        help="Topology element identifier(s) the event is about: -i urn:a urn:b.",
-        rich_help_panel=CONTEXT,
-        show_default=False,
-    ),
-]
-Source = Annotated[
-    Optional[str],
-    typer.Option(
-        "--source",
-        "-s",
-        help="System the event comes from. Default: stac-events.",
-        rich_help_panel=CONTEXT,
-        show_default=False,
-    ),
-]
-Category = Annotated[
-    Optional[str],
-    typer.Option(
-        "--category",
-        "-c",
-        click_type=CategoryChoice(),
-        metavar="CATEGORY",
-        help="Activities, Alerts, Anomalies, Changes or Others, in any case. Default: Others.",
-        rich_help_panel=CONTEXT,
-        show_default=False,
-    ),
-]
-Data = Annotated[
-    Optional[List[str]],
-    typer.Option(
-        "--data",
-        "-d",
-        help="Extra data: a JSON object, KEY=VALUE (repeat to add keys) or @PATH to a JSON file.",
-        rich_help_panel=CONTEXT,
-        show_default=False,
-    ),
-]
-Links = Annotated[
-    Optional[List[str]],
-    typer.Option(
-        "--links",
-        help='Links, each "TITLE: URL" or a bare URL: --links "Run: https://ci/1".',
-        rich_help_panel=CONTEXT,
-        show_default=False,
-    ),
-]
-SourceIdentifier = Annotated[
-    Optional[str],
-    typer.Option(
-        "--source-identifier",
-        help="The event's id in the source system.",
-        rich_help_panel=CONTEXT,
-        show_default=False,
-    ),
-]
-CiContext = Annotated[
-    bool,
-    typer.Option(
-        "--ci-context",
-        help="Add the CI run's link, ci.* data and a ci_provider "
-        "tag (GitHub Actions, GitLab CI, Jenkins, CircleCI, Azure Pipelines, "
-        "Bitbucket Pipelines, Buildkite). Also $STAC_EVENTS_CI_CONTEXT=1.",
-        rich_help_panel=CONTEXT,
-    ),
-]
-DryRun = Annotated[
-    bool,
-    typer.Option("--dry-run", help="Print the payload and send nothing.", rich_help_panel=OUTPUT),
-]
+    def convert(text: str) -> str:
+        found = text.strip().lower()
+        if found in choices:
+            return found
+        raise InvalidValue(f"{text!r} is not one of {', '.join(choices)}")
+
+    return convert
+
+
+def count(minimum: int) -> Callable[[str], int]:
+    def convert(text: str) -> int:
+        return parse_count(text, minimum=minimum)
+
+    return convert
+
+
+# Which config file, instance and client: accepted before the command and after it.
+
+CONFIG = Opt("config", ("--config",), "Config file to use instead of searching for one.",
+             SELECTION, PATH, metavar="PATH")  # fmt: skip
+INSTANCE_NAME = Opt("instance", ("--instance",),
+                    "Instance of the config file to use. Default: default.",
+                    SELECTION, INSTANCE, metavar="NAME")  # fmt: skip
+CLIENT = Opt("client", ("--client",), "Client of the instance to use. Default: default.",
+             SELECTION, metavar="NAME")  # fmt: skip
+SELECTION_OPTIONS = (CONFIG, INSTANCE_NAME, CLIENT)
+
+# The receiver, and how to reach it.
+
+URL = Opt("url", ("--url",),
+          "Receiver address, e.g. https://stackstate.example.com/receiver. Default: from "
+          "the environment or the config file (see 'stac-events config show').",
+          RECEIVER, metavar="URL")  # fmt: skip
+API_KEY = Opt("api_key", ("--api-key",),
+              "Receiver API key. Prefer $STAC_EVENTS_API_KEY or the config file: flags show "
+              "up in process lists and shell history.",
+              RECEIVER, metavar="KEY")  # fmt: skip
+HOSTNAME = Opt("hostname", ("--hostname",),
+               "Host the data is reported from (internalHostname). Default: "
+               "$STAC_EVENTS_HOSTNAME, the config's internal_hostname, else this machine's name.",
+               RECEIVER, metavar="NAME")  # fmt: skip
+RECEIVER_OPTIONS = (URL, API_KEY, HOSTNAME)
+
+TIMEOUT = Opt("timeout", ("--timeout",),
+              "Connect and read timeout. Default: 5 s to connect, 30 s to read.",
+              DELIVERY, metavar="SECONDS", convert=parse_seconds)  # fmt: skip
+RETRIES = Opt("retries", ("--retries",),
+              "Retries after a connection error, timeout, 408, 429 or 5xx, with exponential "
+              "backoff (capped at 10 s) and Retry-After honored. Default: 3.",
+              DELIVERY, metavar="N", convert=count(0))  # fmt: skip
+INSECURE = Opt("insecure", ("--insecure",),
+               "Do not verify the receiver's TLS certificate (prints a warning every time).",
+               DELIVERY, FLAG, default=False)  # fmt: skip
+CA_CERT = Opt("ca_cert", ("--ca-cert",),
+              "Also trust the CA certificate(s) in this PEM file. REQUESTS_CA_BUNDLE works too.",
+              DELIVERY, PATH, metavar="PATH")  # fmt: skip
+NO_SPOOL = Opt("no_spool", ("--no-spool",),
+               "Do not queue on failure (exit 5 instead of 75), and do not flush the queue.",
+               DELIVERY, FLAG, default=False)  # fmt: skip
+DELIVERY_OPTIONS = (TIMEOUT, RETRIES, INSECURE, CA_CERT, NO_SPOOL)
+
+# What is printed.
+
+OUTPUT_MODE = Opt("output", ("--output", "-o"),
+                  "'json' prints one result object on stdout, for success and failure.",
+                  OUTPUT, CHOICE, metavar="text|json", choices=("text", "json"),
+                  convert=choice("text", "json"), default="text")  # fmt: skip
+QUIET = Opt("quiet", ("--quiet", "-q"), "Print nothing on success.", OUTPUT, FLAG, default=False)
+DEBUG = Opt("debug", ("--debug",),
+            "Log requests and show tracebacks on stderr (the key stays masked).",
+            OUTPUT, FLAG, default=False)  # fmt: skip
+DRY_RUN = Opt("dry_run", ("--dry-run",), "Print the payload and send nothing.", OUTPUT, FLAG,
+              default=False)  # fmt: skip
+OUTPUT_OPTIONS = (OUTPUT_MODE, QUIET, DEBUG)
+
+# The event: shared by `event send` and `event wrap`.
+
+TITLE = Opt("title", ("--title",), "Title of the event (required for one event).", EVENT)
+BODY_TEXT = Opt("text", ("--text", "-m"),
+            "Body text. '-' reads stdin, '@PATH' reads a file. Default: the title.",
+            EVENT, at_file=True)  # fmt: skip
+TAGS = Opt("tags", ("--tags", "-t"), "Tags, 'key:value' or plain: -t env:prod team:web.",
+           EVENT, MANY, metavar="TAG...")  # fmt: skip
+TIMESTAMP = Opt("timestamp", ("--timestamp",),
+                "When it happened: epoch seconds or ISO-8601 (2024-05-01T12:00:00Z; no offset "
+                "means local time). Default: now.",
+                EVENT, metavar="TS")  # fmt: skip
+SOURCE_TYPE_NAME = Opt(
+    "source_type_name",
+    ("--source-type-name",),
+    "The source's own type name for the event.",
+    EVENT,
+    metavar="NAME",
+)
+NAME = Opt("name", ("--name",),
+           "Key the event is filed under in the payload. Default: the event type.",
+           EVENT, metavar="NAME")  # fmt: skip
+
+IDENTIFIERS = Opt("identifiers", ("--identifier", "-i"),
+                  "Topology element identifier(s) the event is about: -i urn:a urn:b.",
+                  CONTEXT, MANY, metavar="ID...")  # fmt: skip
+SOURCE = Opt("source", ("--source", "-s"), "System the event comes from. Default: stac-events.",
+             CONTEXT, metavar="NAME")  # fmt: skip
+CATEGORY = Opt("category", ("--category", "-c"),
+               f"{', '.join(CATEGORIES[:-1])} or {CATEGORIES[-1]}, in any case. Default: Others.",
+               CONTEXT, CHOICE, metavar="CATEGORY", choices=CATEGORIES,
+               convert=canonical_category)  # fmt: skip
+DATA = Opt("data", ("--data", "-d"),
+           "Extra data: a JSON object, KEY=VALUE (give several) or @PATH to a JSON file.",
+           CONTEXT, MANY, metavar="VALUE...", at_file=True)  # fmt: skip
+LINKS = Opt("links", ("--links",),
+            'Links, each "TITLE: URL" or a bare URL: --links "Run: https://ci/1".',
+            CONTEXT, MANY, metavar="LINK...")  # fmt: skip
+SOURCE_IDENTIFIER = Opt(
+    "source_identifier",
+    ("--source-identifier",),
+    "The event's id in the source system.",
+    CONTEXT,
+    metavar="ID",
+)
+CI_CONTEXT = Opt("ci_context", ("--ci-context",),
+                 "Add the CI run's link, ci.* data and a ci_provider tag (GitHub Actions, "
+                 "GitLab CI, Jenkins, CircleCI, Azure Pipelines, Bitbucket Pipelines, "
+                 "Buildkite). Also $STAC_EVENTS_CI_CONTEXT=1.",
+                 CONTEXT, FLAG, default=False)  # fmt: skip
+
+EVENT_OPTIONS = (TITLE, BODY_TEXT, TAGS, TIMESTAMP, SOURCE_TYPE_NAME, NAME)
+CONTEXT_OPTIONS = (IDENTIFIERS, SOURCE, CATEGORY, DATA, LINKS, SOURCE_IDENTIFIER, CI_CONTEXT)
+
+# Many events at once.
+
+FILE = Opt("file", ("--file", "-f"),
+           "Send many events: a JSON array, one event, NDJSON or a whole common JSON object; "
+           "'-' reads stdin. The flags fill in what each event lacks.",
+           BATCH, PATH, metavar="PATH")  # fmt: skip
+MAX_REQUEST_BYTES = Opt(
+    "max_request_bytes",
+    ("--max-request-bytes",),
+    "Split batches so that no request body is larger. Default: 1048576.",
+    BATCH,
+    metavar="N",
+    convert=count(1024),
+    default=1024 * 1024,
+)
+GZIP = Opt("gzip", ("--gzip",), "Compress request bodies (Content-Encoding: gzip).", BATCH,
+           FLAG, default=False)  # fmt: skip
+BATCH_OPTIONS = (FILE, MAX_REQUEST_BYTES, GZIP)
+
+# `event wrap`'s own.
+
+WRAP_EVENT_TYPE = Opt("event_type", ("--event-type",), "The event's type. Default: CommandEvent.",
+                      COMMAND, metavar="TYPE", default="CommandEvent")  # fmt: skip
+WRAP_ON = Opt("on", ("--on",), "'failure' sends only when the command fails. Default: always.",
+              COMMAND, CHOICE, metavar="always|failure", choices=("always", "failure"),
+              convert=choice("always", "failure"), default="always")  # fmt: skip
+TAIL_LINES = Opt("tail_lines", ("--tail-lines",),
+                 "How many of the last output lines go into the event's text. Default: 20.",
+                 COMMAND, metavar="N", convert=count(0), default=20)  # fmt: skip
+WRAP_OPTIONS = (WRAP_EVENT_TYPE, WRAP_ON, TAIL_LINES)
+WRAP_TITLE = TITLE._replace(
+    help="Title of the event. Default: '<cmd> succeeded' or '<cmd> failed (exit N)'."
+)
+WRAP_CATEGORY = CATEGORY._replace(help=CATEGORY.help.replace("Others.", "Changes."),
+                                  default="Changes")  # fmt: skip
+
+# The root command's own.
+
+SHELLS = ("bash", "zsh", "fish", "powershell")
+VERSION = Opt("version", ("--version",), "Print the version and exit.", SELECTION, FLAG,
+              default=False)  # fmt: skip
+INSTALL_COMPLETION = Opt(
+    "install_completion", ("--install-completion",),
+    "Install completion for your shell (bash, zsh, fish, powershell; default: from $SHELL).",
+    SELECTION, CHOICE, metavar="[SHELL]", choices=(*SHELLS, "pwsh"), value_optional=True,
+)  # fmt: skip
+SHOW_COMPLETION = Opt(
+    "show_completion", ("--show-completion",),
+    "Print the completion script for your shell, to install it by hand.",
+    SELECTION, CHOICE, metavar="[SHELL]", choices=(*SHELLS, "pwsh"), value_optional=True,
+)  # fmt: skip
+ROOT_OPTIONS = (VERSION, *SELECTION_OPTIONS, INSTALL_COMPLETION, SHOW_COMPLETION)

@@ -1,8 +1,7 @@
-"""Running a wrapped command: output streamed live, its tail kept, signals passed on."""
+"""The command `event wrap` runs: its output streamed live, its tail kept, signals passed on."""
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import signal
@@ -11,7 +10,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import IO, Any, Callable, Deque, List, Optional, Sequence
+from typing import IO, Any, Callable, Deque, Dict, List, Optional, Sequence
 
 from stac_events.environment import Environment
 
@@ -54,14 +53,13 @@ class Finished:
             lines += ["", f"last {len(self.tail)} line(s) of output:", *self.tail]
         return "\n".join(lines)
 
-    def data_json(self) -> str:
-        return json.dumps(
-            {
-                "exit_code": self.exit_code,
-                "duration_s": round(self.duration_s, 3),
-                "command": self.command_line,
-            }
-        )
+    def data(self) -> Dict[str, Any]:
+        """What the event's `context.data` gains."""
+        return {
+            "exit_code": self.exit_code,
+            "duration_s": round(self.duration_s, 3),
+            "command": self.command_line,
+        }
 
 
 class _Tail:

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import json
 from contextlib import contextmanager
-from typing import Any, Callable, Dict, Iterator, List, Optional
-
-import click
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional
 
 from stac_events.environment import Environment
 from stac_events.errors import StacEventsError
 from stac_events.redact import redact
 
+if TYPE_CHECKING:
+    from stac_events.delivery import Outcome
+
 PROGRESS_MIN_EVENTS = 1000  # smaller inputs are sent before a bar would be worth reading
 ISSUES_URL = "https://github.com/stac-events/stac-events/issues"
+_ANSI = {"red": "31", "yellow": "33"}
 
 
 class Output:
@@ -44,7 +46,7 @@ class Output:
     def _say(self, label: str, color: str, message: str) -> None:
         prefix = f"{self.prog}: {label}:"
         if self.env.color_for(self.env.stderr_isatty):
-            prefix = click.style(prefix, fg=color, bold=True)
+            prefix = f"\x1b[1;{_ANSI[color]}m{prefix}\x1b[0m"
         self.env.stderr.write(f"{prefix} {self.mask(message)}\n")
         self.env.stderr.flush()
 
@@ -86,9 +88,7 @@ class Output:
             self.note(text)
 
     def failure(self, error: StacEventsError) -> None:
-        message = error.message
-        if error.hint:
-            message += (" " if message.endswith(("?", ".")) else "; ") + error.hint
+        message = str(error)
         if self.mode == "json":
             body: Dict[str, Any] = {"kind": error.kind, **error.details(), "message": error.message}
             if error.hint:
@@ -149,6 +149,30 @@ class Output:
         """One JSON document on stdout, for scripts; secrets masked."""
         self.env.stdout.write(self.mask(json.dumps(document, ensure_ascii=False)) + "\n")
         self.env.stdout.flush()
+
+    def outcome(self, outcome: Outcome, address: str) -> None:
+        """Say what was sent, and what the spool gave up on the way."""
+        flushed = outcome.flushed
+        if flushed.delivered:
+            self.note(f"delivered {flushed.delivered} queued payload(s) first")
+        if flushed.rejected:
+            self.warn(
+                f"the receiver refused {flushed.rejected} queued payload(s); they were moved "
+                f"aside, see 'stac-events spool list'"
+            )
+        requests = len(outcome.receipts)
+        self.result(
+            {
+                "events": outcome.events,
+                "requests": requests,
+                "status": outcome.status,
+                "address": address,
+                "attempts": outcome.attempts,
+                "elapsed_ms": outcome.elapsed_ms,
+                "spool": {"delivered": flushed.delivered, "rejected": flushed.rejected},
+            },
+            summary_line(outcome.events, requests, outcome.status, address, outcome.elapsed_ms),
+        )
 
 
 class _Internal(StacEventsError):

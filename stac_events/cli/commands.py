@@ -1,0 +1,229 @@
+"""The command tree: every command, its help, its options and the function that runs it.
+
+This table is the command line's single description. `cli.typer_app` builds Typer
+commands from it, `cli.argv` reads which flags take values from it, and the completion
+scripts are generated from it. A command's function lives in the module named after
+the command and is imported only when that command runs.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, NamedTuple, Optional, Tuple
+
+from stac_events.cli import options as o
+from stac_events.cli.argv import Shape, shape_of
+from stac_events.cli.options import Opt
+
+
+class Arg(NamedTuple):
+    """A positional argument."""
+
+    name: str
+    metavar: str
+    help: str
+    rest: bool = False  # takes the rest of the line: a command and its own arguments
+
+
+class Group(NamedTuple):
+    path: str  # "" for the root, then "event", "config", ...
+    help: str
+
+    @property
+    def short_help(self) -> str:
+        return self.help.split("\n\n", 1)[0]
+
+
+class Command(NamedTuple):
+    path: str  # "event send"
+    handler: str  # "module:function", called with the Run
+    help: str  # the first paragraph is the short help in lists
+    options: Tuple[Opt, ...]
+    arguments: Tuple[Arg, ...] = ()
+    epilog: Optional[str] = None
+
+    @property
+    def name(self) -> str:
+        return self.path.rsplit(" ", 1)[-1]
+
+    @property
+    def short_help(self) -> str:
+        return self.help.split("\n\n", 1)[0]
+
+    @property
+    def runs_a_command(self) -> bool:
+        """From its first argument on, the line belongs to another command (`event wrap`)."""
+        return any(argument.rest for argument in self.arguments)
+
+
+def _command(
+    path: str,
+    handler: str,
+    help: str,
+    *groups: Tuple[Opt, ...],
+    arguments: Tuple[Arg, ...] = (),
+    epilog: Optional[str] = None,
+) -> Command:
+    """A command taking these option groups, and the configuration options after its name."""
+    declared = tuple(opt for group in groups for opt in group)
+    return Command(path, handler, help, (*declared, *o.SELECTION_OPTIONS), arguments, epilog)
+
+
+ROOT = Group(
+    "",
+    "Push events into StackState's Receiver API from a terminal, a script or a CI pipeline. "
+    "A drop-in for the old `stac event send`.\n\n"
+    'Try: stac-events event send DeployEvent --title "Deployed 1.4" --dry-run',
+)
+
+GROUPS: Tuple[Group, ...] = (
+    ROOT,
+    Group("event", "Send events to StackState: one from flags, many from a file, or one "
+                   "about a command."),
+    Group("config", "Show, locate and create the configuration (the stac CLI's conf.yaml "
+                    "format)."),
+    Group("spool", "Events queued while the receiver was unreachable: list, deliver or drop "
+                   "them."),
+)  # fmt: skip
+
+EVENT_TYPE = Arg(
+    "event_type",
+    "EVENT_TYPE",
+    "What happened, e.g. DeployEvent. By convention it ends in 'Event'. It comes before "
+    "the flags that take several values (-i a b). With --file, the type of events that "
+    "have none.",
+)
+CMD = Arg("command", "-- CMD [ARG]...",
+          "The command to run, after '--'. Its output streams live.", rest=True)  # fmt: skip
+
+COMMANDS: Tuple[Command, ...] = (
+    _command(
+        "event send",
+        "stac_events.cli.event_send:send",
+        "Send one event, built from flags, or many from a file, to the StackState receiver."
+        "\n\nAccepts every `stac event send` command line unchanged.",
+        o.EVENT_OPTIONS,
+        o.CONTEXT_OPTIONS,
+        o.BATCH_OPTIONS,
+        o.RECEIVER_OPTIONS,
+        o.DELIVERY_OPTIONS,
+        (o.DRY_RUN,),
+        o.OUTPUT_OPTIONS,
+        arguments=(EVENT_TYPE,),
+        epilog="Flags that take several values (-i, -t, --links, -d) take them as `stac` "
+        "did, up to the next option: -i a b, or repeated: -i a -i b. EVENT_TYPE goes "
+        "before them.\n\n"
+        'Example: stac-events event send DeployEvent --title "Deployed 1.4" '
+        "-i urn:service:/checkout -c Changes -d version=1.4 --dry-run\n\n"
+        "Many events: stac-events event send --file events.ndjson -s ci",
+    ),
+    _command(
+        "event wrap",
+        "stac_events.cli.event_wrap:wrap",
+        "Run a command, then send an event saying whether it succeeded, with its output's "
+        "tail.\n\nExits with the command's exit code: a failed delivery is reported, and "
+        "queued in the spool, but never changes it. Flags and settings are checked before "
+        "the command runs.",
+        o.WRAP_OPTIONS,
+        (o.WRAP_TITLE, o.BODY_TEXT, o.TAGS, o.SOURCE_TYPE_NAME, o.NAME),
+        (
+            o.IDENTIFIERS,
+            o.SOURCE,
+            o.WRAP_CATEGORY,
+            o.DATA,
+            o.LINKS,
+            o.SOURCE_IDENTIFIER,
+            o.CI_CONTEXT,
+        ),
+        o.RECEIVER_OPTIONS,
+        o.DELIVERY_OPTIONS,
+        (o.DRY_RUN,),
+        o.OUTPUT_OPTIONS,
+        arguments=(CMD,),
+        epilog='Example: stac-events event wrap -i urn:service:/checkout -- ./deploy.sh "1.4.2"',
+    ),
+    _command(
+        "config show",
+        "stac_events.cli.config:show",
+        "Show every setting, its value (the key masked) and where it came from.\n\n"
+        "The same flags as 'event send' can be given, to see what they would change.",
+        o.RECEIVER_OPTIONS,
+        o.DELIVERY_OPTIONS,
+        (o.OUTPUT_MODE,),
+    ),
+    _command(
+        "config path",
+        "stac_events.cli.config:path",
+        "List the places a config file is looked for, in order; '*' marks the one in use.",
+    ),
+    _command(
+        "config init",
+        "stac_events.cli.config:init",
+        "Write a conf.yaml with the receiver address and key (mode 0600).\n\n"
+        "On a terminal it asks for what the flags do not give; the key is typed without "
+        "echo. In scripts give --url and --api-key. Other instances in the file are kept.",
+        o.RECEIVER_OPTIONS,
+    ),
+    _command(
+        "spool list",
+        "stac_events.cli.spool:list_entries",
+        "List queued payloads, oldest first, then those the receiver refused.",
+        (o.OUTPUT_MODE,),
+    ),
+    _command(
+        "spool flush",
+        "stac_events.cli.spool:flush",
+        "Deliver queued payloads to the receiver, oldest first.\n\nEach is removed only once "
+        "the receiver accepted it. Payloads queued for another receiver address wait for a "
+        "flush that uses that address.",
+        (o.URL, o.API_KEY),
+        (o.TIMEOUT, o.RETRIES, o.INSECURE, o.CA_CERT),
+        o.OUTPUT_OPTIONS,
+    ),
+    _command(
+        "spool clear",
+        "stac_events.cli.spool:clear",
+        "Delete every queued and refused payload. They will never be sent.",
+        (o.QUIET,),
+    ),
+    _command(
+        "check",
+        "stac_events.cli.check:check",
+        "Check the receiver: POST a common JSON object with no events, report what happened."
+        "\n\nResolves the address and key as 'event send' does, and exits as it would; it "
+        "does not retry, so the answer is the receiver's first.",
+        o.RECEIVER_OPTIONS,
+        (o.TIMEOUT, o.INSECURE, o.CA_CERT),
+        o.OUTPUT_OPTIONS,
+    ),
+)
+
+COMMANDS_BY_PATH: Dict[str, Command] = {command.path: command for command in COMMANDS}
+GROUPS_BY_PATH: Dict[str, Group] = {group.path: group for group in GROUPS}
+
+
+def children(path: str) -> Tuple[str, ...]:
+    """The names of the commands and groups directly under a group, in the table's order."""
+    depth = len(path.split()) + 1 if path else 1
+    found = []
+    for entry in (*GROUPS, *COMMANDS):
+        words = entry.path.split()
+        if len(words) == depth and " ".join(words[:-1]) == path and words[-1] not in found:
+            found.append(words[-1])
+    return tuple(found)
+
+
+def shapes() -> Dict[str, Shape]:
+    """What `cli.argv` needs to know of every command and group, by path."""
+    found = {
+        group.path: shape_of(
+            o.ROOT_OPTIONS if group is ROOT else (), subcommands=children(group.path)
+        )
+        for group in GROUPS
+    }
+    for command in COMMANDS:
+        found[command.path] = shape_of(
+            command.options,
+            rest=command.runs_a_command,
+            help_when_bare=bool(command.arguments),
+        )
+    return found

@@ -1,0 +1,78 @@
+"""`--show-completion` and `--install-completion`: the scripts, where the shell reads them.
+
+The scripts themselves are generated from the command table by `cli.completion_scripts`
+and kept in `completions/`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import List, Optional, Tuple
+
+from stac_events.cli.argv import AUTO
+from stac_events.cli.options import SHELLS
+from stac_events.cli.run import Run
+from stac_events.cli.usage import UsageError
+
+
+def show(run: Run, shell: str) -> None:
+    from stac_events.cli.completion_scripts import render
+
+    run.env.stdout.write(render(_shell(run, shell)))
+    run.env.stdout.flush()
+
+
+def install(run: Run, shell: str) -> None:
+    from stac_events.cli.completion_scripts import render
+
+    shell = _shell(run, shell)
+    script = render(shell)
+    paths, next_step = install_locations(run, shell)
+    for path in paths:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(script, encoding="utf-8")
+        run.output.note(f"wrote {path}")
+    run.output.note(next_step or "completion is active in new shells")
+
+
+def detect_shell(run: Run) -> str:
+    name = os.path.basename(run.env.environ.get("SHELL", ""))
+    if name in ("bash", "zsh", "fish"):
+        return name
+    if name in ("pwsh", "powershell") or run.env.environ.get("PSModulePath"):
+        return "powershell"
+    raise UsageError(
+        "cannot tell which shell this is from $SHELL",
+        hint="name it: --install-completion bash|zsh|fish|powershell",
+    )
+
+
+def _shell(run: Run, value: str) -> str:
+    shell = detect_shell(run) if value == AUTO else value.lower()
+    if shell == "pwsh":
+        shell = "powershell"
+    if shell not in SHELLS:
+        raise UsageError(f"{value!r} is not a shell stac-events completes; use one of "
+                         f"{', '.join(SHELLS)}")  # fmt: skip
+    return shell
+
+
+def install_locations(run: Run, shell: str) -> Tuple[List[Path], Optional[str]]:
+    """Where the script goes for this user, and what else they must do (if anything)."""
+    env = run.env
+    data = Path(env.environ.get("XDG_DATA_HOME") or env.home / ".local" / "share")
+    config = Path(env.environ.get("XDG_CONFIG_HOME") or env.home / ".config")
+    if shell == "bash":
+        folder = data / "bash-completion" / "completions"
+        return [folder / "stac-events", folder / "stac"], None
+    if shell == "zsh":
+        folder = data / "zsh" / "site-functions"
+        return [folder / "_stac-events"], (
+            f"add to ~/.zshrc, before compinit: fpath=({folder} $fpath)"
+        )
+    if shell == "fish":
+        folder = config / "fish" / "completions"
+        return [folder / "stac-events.fish", folder / "stac.fish"], None
+    script = data / "stac-events" / "stac-events.ps1"
+    return [script], f"add to your PowerShell $PROFILE: . {script}"

@@ -1,0 +1,38 @@
+"""`stac-events event wrap -- CMD`: run a command, then send one event about how it went."""
+
+from __future__ import annotations
+
+from stac_events.cli import options as o
+from stac_events.cli.event_flags import event_defaults
+from stac_events.cli.event_send import deliver, prepare
+from stac_events.cli.run import Run
+from stac_events.cli.usage import UsageError, named_by_flag
+from stac_events.errors import StacEventsError
+
+
+def wrap(run: Run) -> int:
+    given = run.given
+    if not given.command:
+        raise UsageError("give the command to run after '--'", hint="e.g. -- make deploy")
+    if given.text == "-":
+        raise UsageError("stdin belongs to the command; use @PATH", option=o.BODY_TEXT.long)
+    settings = run.settings()
+    defaults = event_defaults(run, event_type=given.event_type)
+    if not given.dry_run:
+        settings.target()  # a receiver that is not configured stops it before the command runs
+
+    from stac_events.wrapped_command import run_command
+
+    finished = run_command(given.command, run.env, tail_lines=given.tail_lines)
+    if given.on == "failure" and finished.exit_code == 0:
+        return finished.exit_code
+    defaults = defaults._replace(
+        title=defaults.title or finished.title,
+        text=defaults.text or finished.text(),
+        data={**finished.data(), **(defaults.data or {})},  # the user's -d keys win
+    )
+    try:
+        deliver(run, prepare(run, defaults), dry_run=given.dry_run, gzip=False)
+    except StacEventsError as error:
+        run.output.failure(named_by_flag(error))  # reported; the command's exit code stands
+    return finished.exit_code

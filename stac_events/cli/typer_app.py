@@ -1,0 +1,244 @@
+"""Typer commands made from the command table, and the one call that runs them.
+
+This is the only module that imports Typer, and it uses Typer's public API alone:
+`typer.Typer`, `typer.Option`, `typer.Argument`, `typer.Exit` and `typer.TyperException`.
+Every option is declared once (`cli.options`); a command's function gets the options
+it takes as one `Given`, through the `Run`. Only the commands on the typed path are
+built, since building one costs a command line milliseconds.
+
+`invoke` holds what Typer documents least: running an app without letting it exit
+the process or print errors itself (`standalone_mode=False`, handed to the vendored
+Click's `main`), and catching help that Typer prints on `sys.stdout`.
+`tests/test_typer_contract.py` fails loudly if a Typer release changes either.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from contextlib import redirect_stderr, redirect_stdout
+from typing import Annotated, Any, Callable, Dict, List, Optional, Sequence
+
+import typer
+
+from stac_events.cli import options as o
+from stac_events.cli.commands import (
+    COMMANDS_BY_PATH,
+    GROUPS_BY_PATH,
+    ROOT,
+    Arg,
+    Command,
+    children,
+)
+from stac_events.cli.options import FLAG, MANY, Opt
+from stac_events.cli.run import Given, Run
+from stac_events.cli.usage import UsageError
+from stac_events.parse import InvalidValue
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
+UsageProblem = typer.TyperException  # what Typer raises for a line it cannot parse
+
+
+def build(run: Run) -> typer.Typer:
+    """The root command with the commands on `run.line.path`, ready to run."""
+    app = _typer(ROOT.help)
+    app.callback()(_root_function(run))
+    _add_children(app, "", run.line.path, run)
+    return app
+
+
+def invoke(app: typer.Typer, args: Sequence[str], prog_name: str, run: Run) -> Optional[int]:
+    """Run `app` on `args`; Typer's own output (help) goes to this run's streams.
+
+    Returns the status Typer ends with (`--help`, `--version`: 0), or None when a
+    command ran: its status is then on the run. A line Typer cannot parse raises
+    `UsageProblem`.
+    """
+    with redirect_stdout(run.env.stdout), redirect_stderr(run.env.stderr):
+        status = app(args=list(args), prog_name=prog_name, standalone_mode=False)
+    return status if isinstance(status, int) else None
+
+
+def _typer(help_text: str) -> typer.Typer:
+    return typer.Typer(
+        help=help_text,
+        add_completion=False,  # ours are static scripts: see cli.completion_scripts
+        pretty_exceptions_enable=False,
+        context_settings=CONTEXT_SETTINGS,
+    )
+
+
+def _add_children(app: typer.Typer, path: str, typed: Sequence[str], run: Run) -> None:
+    """Under the group at `path`, the child on the typed path; all of them when none is
+    typed (help lists them) or the typed one is unknown (Typer suggests the nearest)."""
+    depth = len(path.split()) if path else 0
+    names = children(path)
+    wanted = typed[depth] if len(typed) > depth else None
+    for name in [wanted] if wanted in names else names:
+        child = f"{path} {name}".strip()
+        group = GROUPS_BY_PATH.get(child)
+        if group is not None:
+            sub = _typer(group.help)
+            sub.callback()(_described(lambda: None, group.help))
+            _add_children(sub, child, typed, run)
+            app.add_typer(sub, name=name, help=group.help)
+        else:
+            command = COMMANDS_BY_PATH[child]
+            app.command(name, help=command.help, short_help=command.short_help,
+                        epilog=command.epilog)(_command_function(command, run))  # fmt: skip
+
+
+def _command_function(command: Command, run: Run) -> Callable[..., None]:
+    """A function with the command's parameters for Typer; calling it runs the command.
+
+    Typer does work for every parameter of a command on every run, given or not; when
+    the line asks for no help and types only options of the command, only those are
+    declared (the others take their defaults all the same, in `_given`).
+    """
+    declared = command.options
+    if run.line.path == tuple(command.path.split()):
+        typed = [opt for opt in command.options if not run.line.flags.isdisjoint(opt.flags)]
+        known = frozenset(flag for opt in command.options for flag in opt.flags)
+        if run.line.typed_only(known):
+            declared = tuple(typed)
+
+    def call(**values: Any) -> None:
+        try:
+            run.given = _given(command, values)
+            _start(run)
+            module, _, function = command.handler.partition(":")
+            handler = getattr(importlib.import_module(module), function)
+            run.status = int(handler(run) or 0)
+        except (Exception, KeyboardInterrupt) as error:
+            run.raised = error  # for main() to handle: Typer would turn some into exit 1
+
+    parameters = [_argument(argument) for argument in command.arguments]
+    parameters += [_option(opt) for opt in declared]
+    return _with_signature(call, parameters, command.help)
+
+
+def _root_function(run: Run) -> Callable[..., None]:
+    """The root's options: the configuration to use, and the eager ones that act alone."""
+    actions = {
+        o.VERSION.name: _version,
+        o.SHOW_COMPLETION.name: _completion("show"),
+        o.INSTALL_COMPLETION.name: _completion("install"),
+    }
+
+    def root(**values: Any) -> None:
+        for opt in o.SELECTION_OPTIONS:
+            run.before_command[opt.name] = values.get(opt.name)
+
+    parameters = [
+        _option(opt, callback=_eager(run, actions[opt.name]) if opt.name in actions else None)
+        for opt in o.ROOT_OPTIONS
+    ]
+    return _with_signature(root, parameters, ROOT.help)
+
+
+def _eager(run: Run, action: Callable[[Run, Any], None]) -> Callable[[Any], None]:
+    def callback(value: Any) -> None:
+        if not value:
+            return
+        try:
+            action(run, value)
+        except (Exception, KeyboardInterrupt) as error:
+            run.raised = error
+        raise typer.Exit()
+
+    return callback
+
+
+def _version(run: Run, value: Any) -> None:
+    from stac_events.version import __version__
+
+    run.env.stdout.write(f"stac-events {__version__}\n")
+
+
+def _completion(verb: str) -> Callable[[Run, Any], None]:
+    def action(run: Run, shell: Any) -> None:
+        from stac_events.cli import completion_install
+
+        getattr(completion_install, verb)(run, str(shell))
+
+    return action
+
+
+def _given(command: Command, values: Dict[str, Any]) -> Given:
+    """The command's values, converted, with defaults where none was given."""
+    found: Dict[str, Any] = {}
+    for argument in command.arguments:
+        value = values.get(argument.name)
+        found[argument.name] = list(value or ()) if argument.rest else value
+    for opt in command.options:
+        value = values.get(opt.name)
+        if opt.kind == MANY:
+            found[opt.name] = tuple(value or ())
+        elif value is None or value is False:
+            found[opt.name] = opt.default
+        elif opt.convert is not None:
+            try:
+                found[opt.name] = opt.convert(value)
+            except InvalidValue as error:
+                raise UsageError(str(error), option=opt.long) from None
+        else:
+            found[opt.name] = value
+    return Given(found)
+
+
+def _start(run: Run) -> None:
+    """Apply the output options first: they decide how anything after is shown."""
+    given, output = run.given, run.output
+    output.mode = given.get("output") or "text"
+    output.quiet = bool(given.get("quiet"))
+    output.debug = bool(given.get("debug"))
+    if given.get("api_key"):
+        output.secrets.append(given.api_key)
+    if output.debug:
+        output.enable_debug_log()
+
+
+def _option(opt: Opt, *, callback: Optional[Callable[[Any], None]] = None) -> inspect.Parameter:
+    declared = typer.Option(
+        *opt.flags,
+        help=opt.help,
+        metavar=opt.metavar,
+        rich_help_panel=opt.panel,
+        show_default=False,
+        callback=callback,
+        is_eager=callback is not None,
+    )
+    if opt.kind == FLAG:
+        kind: Any = bool
+        default: Any = False
+    elif opt.kind == MANY:
+        kind, default = Optional[List[str]], None
+    else:
+        kind, default = Optional[str], None
+    return _parameter(opt.name, Annotated[kind, declared], default)
+
+
+def _argument(argument: Arg) -> inspect.Parameter:
+    declared = typer.Argument(metavar=argument.metavar, help=argument.help, show_default=False)
+    kind: Any = Optional[List[str]] if argument.rest else Optional[str]
+    return _parameter(argument.name, Annotated[kind, declared], None)
+
+
+def _parameter(name: str, annotation: Any, default: Any) -> inspect.Parameter:
+    return inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation
+    )
+
+
+def _with_signature(
+    function: Callable[..., None], parameters: List[inspect.Parameter], help_text: str
+) -> Callable[..., None]:
+    """Give `function` the signature Typer reads its parameters from."""
+    function.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    function.__annotations__ = {p.name: p.annotation for p in parameters}
+    return _described(function, help_text)
+
+
+def _described(function: Callable[..., None], help_text: str) -> Callable[..., None]:
+    function.__doc__ = help_text
+    return function

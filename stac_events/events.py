@@ -1,0 +1,210 @@
+"""From given values to validated events, with advice on what looks wrong.
+
+`EventDefaults` is what a caller says about every event: for one event it is the
+whole event, for many it fills in what each lacks (the event's own fields win).
+`Filler` completes and normalizes an event's fields; `Event` then validates them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
+
+from pydantic import ValidationError
+
+from stac_events.errors import InvalidInput
+from stac_events.model import Event
+from stac_events.parse import (
+    CATEGORIES,
+    LARGEST_EPOCH_SECONDS,
+    InvalidValue,
+    category_in_canonical_case,
+    check_event_name,
+    parse_timestamp,
+)
+
+if TYPE_CHECKING:
+    from stac_events.ci import CiRun
+
+HOUR_S = 3600
+FUTURE_TOLERANCE_S = 60  # clocks drift; only a minute ahead is worth a warning
+
+
+class EventDefaults(NamedTuple):
+    """Values to fill in, and lists to add to, for every event; already parsed."""
+
+    event_type: Optional[str] = None
+    title: Optional[str] = None
+    text: Optional[str] = None
+    timestamp: Optional[int] = None
+    source_type_name: Optional[str] = None
+    name: Optional[str] = None
+    source: Optional[str] = None
+    category: Optional[str] = None
+    source_identifier: Optional[str] = None
+    identifiers: Tuple[str, ...] = ()
+    tags: Tuple[str, ...] = ()
+    links: Tuple[Dict[str, str], ...] = ()
+    data: Optional[Dict[str, Any]] = None
+    context: bool = False  # every event gets a context, even one that has none
+
+    def with_ci(self, ci: CiRun) -> EventDefaults:
+        """Add what the CI system tells: a link to the run, ci.* data, a tag, the source."""
+        link = ci.link
+        return self._replace(
+            source=self.source or ci.provider,
+            links=self.links + ((link,) if link and link not in self.links else ()),
+            data={**ci.data, **(self.data or {})},
+            tags=self.tags + ((ci.tag,) if ci.tag not in self.tags else ()),
+            context=True,
+        )
+
+
+class Filler:
+    """Completes events from defaults and normalizes them; built once per batch.
+
+    Normalizing is what the schema does not: timestamps to epoch seconds, the title as
+    the text when there is none, categories in their canonical case. A batch calls it
+    once per event, so the defaults' own work is done here, once.
+    """
+
+    def __init__(self, defaults: EventDefaults) -> None:
+        self.defaults = defaults
+        self.fields = [
+            (key, value)
+            for key, value in (
+                ("event_type", defaults.event_type),
+                ("msg_title", defaults.title),
+                ("msg_text", defaults.text),
+                ("source_type_name", defaults.source_type_name),
+            )
+            if value is not None
+        ]
+        self.context_fields = [
+            (key, value)
+            for key, value in (
+                ("category", defaults.category),
+                ("source", defaults.source),
+                ("source_identifier", defaults.source_identifier),
+            )
+            if value is not None
+        ]
+
+    def __call__(self, event: Dict[str, Any], *, now: float) -> Tuple[str, Dict[str, Any]]:
+        """`(name, fields)`: `event` itself, completed in place. An unusable timestamp
+        raises `InvalidValue`."""
+        defaults = self.defaults
+        name = event.pop("name", None) or defaults.name or event.get("event_type")
+        name = name or defaults.event_type
+        for key, value in self.fields:
+            if event.get(key) is None:
+                event[key] = value
+        timestamp = event.get("timestamp")
+        if timestamp is None:
+            event["timestamp"] = defaults.timestamp if defaults.timestamp is not None else int(now)
+        elif not (type(timestamp) is int and 0 < timestamp <= LARGEST_EPOCH_SECONDS):
+            try:
+                event["timestamp"] = parse_timestamp(timestamp)
+            except InvalidValue as error:
+                raise InvalidValue(f"timestamp: {error}") from None
+        if not event.get("msg_text") and isinstance(event.get("msg_title"), str):
+            event["msg_text"] = event["msg_title"]  # the receiver requires a text
+        if defaults.tags:
+            event["tags"] = _added(event.get("tags"), defaults.tags)
+        context = event.get("context")
+        if context is not None or defaults.context:
+            event["context"] = self._context(context)
+        return str(name) if name is not None else "", event
+
+    def _context(self, context: Any) -> Any:
+        if context is None:
+            context = {}
+        elif not isinstance(context, dict):
+            return context  # wrong as it is: validation says so
+        if "category" in context:
+            context["category"] = category_in_canonical_case(context["category"])
+        for key, value in self.context_fields:
+            if context.get(key) is None:
+                context[key] = value
+        defaults = self.defaults
+        context["element_identifiers"] = _added(
+            context.get("element_identifiers"), defaults.identifiers
+        )
+        context["source_links"] = _added(context.get("source_links"), defaults.links)
+        if defaults.data is not None:
+            data = context.get("data")
+            if data is None or isinstance(data, dict):
+                context["data"] = {**defaults.data, **(data or {})}
+        return context
+
+
+def _added(own: Any, extra: Sequence[Any]) -> Any:
+    if own is None:
+        return list(extra)
+    if not extra or not isinstance(own, list):
+        return own  # nothing to add; or wrong as it is, and validation says so
+    return own + [item for item in extra if item not in own]
+
+
+def build_event(
+    defaults: EventDefaults, *, now: float, ci: Optional[CiRun] = None
+) -> Tuple[str, Event, List[str]]:
+    """`(name, event, warnings)` for the one event the defaults describe."""
+    if not defaults.event_type:
+        raise InvalidInput("an event needs an event type", field="event_type")
+    if defaults.title is None:
+        raise InvalidInput("an event needs a title", field="msg_title")
+    if ci is not None:
+        defaults = defaults.with_ci(ci)
+    name, fields = Filler(defaults)({}, now=now)
+    try:
+        check_event_name(name)
+        event = Event.model_validate(fields)
+    except InvalidValue as error:
+        raise InvalidInput(str(error), field="name") from None
+    except ValidationError as error:
+        raise invalid_input(error) from None
+    return name, event, advisories(event, now=now)
+
+
+def invalid_input(error: ValidationError, *, where: Optional[str] = None) -> InvalidInput:
+    """The first problem pydantic found, named by the field at fault."""
+    problem = error.errors(include_url=False)[0]
+    field = ".".join(str(part) for part in problem["loc"]) or None
+    return InvalidInput(problem_message(problem), field=field, where=where)
+
+
+def problem_message(problem: Dict[str, Any]) -> str:
+    """Pydantic's message for one problem, in words a person expects."""
+    field_name = problem["loc"][-1] if problem["loc"] else None
+    if problem["type"] == "string_pattern_mismatch" and field_name == "msg_title":
+        return "the title cannot be empty"
+    if problem["type"] == "literal_error" and field_name == "category":
+        return f"{problem['input']!r} is not a category; use one of {', '.join(CATEGORIES)}"
+    return str(problem["msg"]).removeprefix("Value error, ")
+
+
+def advisories(event: Event, *, now: float) -> List[str]:
+    """Things that are allowed but probably not meant; shown as warnings."""
+    notes = []
+    event_type, timestamp = event.event_type, event.timestamp or int(now)
+    if not event_type.endswith("Event"):
+        notes.append(
+            f"event type {event_type!r} does not end in 'Event' "
+            f"(StackState's convention, e.g. DeployEvent)"
+        )
+    if timestamp < now - HOUR_S:
+        notes.append(
+            f"the timestamp is {duration_in_words(now - timestamp)} old; "
+            f"StackState may ignore events that old"
+        )
+    elif timestamp > now + FUTURE_TOLERANCE_S:
+        notes.append(f"the timestamp is {duration_in_words(timestamp - now)} in the future")
+    return notes
+
+
+def duration_in_words(seconds: float) -> str:
+    """`90` -> "90 seconds", `7300` -> "2 hours": the largest unit that gives 2 or more."""
+    for unit, size in (("days", 86400), ("hours", HOUR_S), ("minutes", 60)):
+        if seconds >= 2 * size:
+            return f"{seconds / size:.0f} {unit}"
+    return f"{seconds:.0f} seconds"

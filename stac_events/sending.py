@@ -1,0 +1,136 @@
+"""Sending events: from events to request bodies, and from bodies to the receiver.
+
+`prepare_one` and `prepare_many` validate everything before anything is sent and hand
+out the bodies lazily; `send` delivers them through the spool as the settings say.
+The command line and `stac_events.send` both come through here.
+"""
+
+from __future__ import annotations
+
+from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, Iterator, List, NamedTuple, Optional
+
+from stac_events.errors import InvalidInput
+from stac_events.events import EventDefaults, build_event
+from stac_events.model import Packer, Payload, envelope
+from stac_events.settings import Settings
+
+if TYPE_CHECKING:
+    from stac_events.batch import Where
+    from stac_events.ci import CiRun
+    from stac_events.delivery import Outcome
+
+DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024
+GZIP = "gzip"
+
+
+class Prepared(NamedTuple):
+    """Validated events, as the request bodies that will carry them."""
+
+    payloads: Iterable[Payload]  # lazy: a batch is packed only as it is sent
+    events: int
+    warnings: List[str]
+    store: Optional[IO[bytes]] = None  # where a batch waits to be packed
+
+    def close(self) -> None:
+        """Let go of the batch's temporary file, whether or not it was sent."""
+        if self.store is not None:
+            self.store.close()
+
+
+def ci_run(settings: Settings, environ: Any) -> Optional[CiRun]:
+    """The CI run to describe in events, when the settings ask for it and one is found."""
+    if not settings.ci_context.value:
+        return None
+    from stac_events.ci import detect
+
+    return detect(environ)
+
+
+def prepare_one(
+    defaults: EventDefaults, *, hostname: str, now: float, ci: Optional[CiRun] = None
+) -> Prepared:
+    """The body for the one event that `defaults` describe."""
+    name, event, warnings = build_event(defaults, now=now, ci=ci)
+    body = envelope({name: [event]}, hostname=hostname, collection_timestamp=int(now))
+    return Prepared([(body, 1)], 1, warnings)
+
+
+def prepare_many(
+    events: Iterator[tuple[Where, Any]],
+    defaults: EventDefaults,
+    *,
+    hostname: str,
+    now: float,
+    max_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+    ci: Optional[CiRun] = None,
+    label: str = "the input",
+) -> Prepared:
+    """Validate every event first (all or nothing); then pack bodies of at most `max_bytes`.
+
+    `events` yields `(where, fields)`, as `batch.read_events` does; the defaults fill in
+    what each event lacks.
+    """
+    from stac_events import batch
+
+    if ci is not None:
+        defaults = defaults.with_ci(ci)
+    packer = Packer(hostname=hostname, collection_timestamp=int(now), max_bytes=max_bytes)
+    validated = batch.validate_all(events, defaults, now=now, packer=packer)
+    if validated.events == 0:
+        validated.store.close()
+        raise InvalidInput("no events in it", where=label)
+    return Prepared(
+        batch.bodies(validated, packer), validated.events, validated.warnings, validated.store
+    )
+
+
+def read_many(stream: IO[str], label: str) -> Iterator[tuple[Where, Any]]:
+    """The events of a JSON array, one JSON object, NDJSON or a common JSON object."""
+    from stac_events import batch
+
+    try:
+        yield from batch.read_events(stream, label)
+    except UnicodeDecodeError:
+        raise InvalidInput("not UTF-8 text", where=label) from None
+
+
+def gzipped(payloads: Iterable[Payload]) -> Iterator[Payload]:
+    """The same bodies, compressed for `Content-Encoding: gzip`."""
+    import gzip
+
+    for body, events in payloads:
+        yield gzip.compress(body, compresslevel=6, mtime=0), events
+
+
+def send(
+    prepared: Prepared,
+    settings: Settings,
+    *,
+    gzip: bool = False,
+    backoff: float = 0.5,
+    progress: Optional[Callable[[int], None]] = None,
+) -> Outcome:
+    """Deliver the bodies as the settings say: the spool's first, then these, in order.
+
+    What could not be delivered and was queued is in the outcome (see `Outcome.problem`);
+    a failure that could not be queued is raised.
+    """
+    from stac_events.delivery import deliver
+
+    target = settings.target()
+    payloads = gzipped(prepared.payloads) if gzip else prepared.payloads
+    if progress is not None:
+        payloads = _counted(payloads, progress)
+    return deliver(
+        payloads,
+        target,
+        settings.delivery_options(backoff=backoff),
+        settings.spool(),
+        encoding=GZIP if gzip else None,
+    )
+
+
+def _counted(payloads: Iterable[Payload], advance: Callable[[int], None]) -> Iterator[Payload]:
+    for body, events in payloads:
+        yield body, events
+        advance(events)

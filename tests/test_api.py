@@ -1,0 +1,212 @@
+"""`import stac_events`: the same work as the command line, with typed errors, against
+real local receivers."""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from importlib import resources
+from pathlib import Path
+from typing import Any, Dict
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+import stac_events
+from stac_events import (
+    ConfigError,
+    Event,
+    EventContext,
+    ExitStatus,
+    InvalidInput,
+    QueuedError,
+    RejectedError,
+    SourceLink,
+)
+from tests.conftest import API_KEY, received_events
+
+INTAKE = "/receiver/stsAgent/intake"
+DOWN = "http://127.0.0.1:9/receiver"
+
+
+@pytest.fixture
+def environ(home: Path) -> Dict[str, str]:
+    return {
+        "HOME": str(home),
+        "XDG_STATE_HOME": str(home / "state"),
+        "STAC_EVENTS_API_KEY": API_KEY,
+    }
+
+
+@pytest.fixture
+def receiver(httpserver: HTTPServer) -> HTTPServer:
+    httpserver.expect_request(INTAKE, method="POST").respond_with_data("", status=202)
+    return httpserver
+
+
+def settings_for(environ: Dict[str, str], url: str, **more: Any) -> stac_events.Settings:
+    return stac_events.resolve_settings(url=url, environ=environ, **more)
+
+
+def test_send_one_event(receiver: HTTPServer, environ: Dict[str, str]) -> None:
+    event = Event(
+        event_type="DeployEvent",
+        msg_title="Deployed checkout 1.4.2",
+        context=EventContext(
+            category="Changes",
+            element_identifiers=["urn:service:/checkout"],
+            source_links=[SourceLink(title="Release", url="https://example.com/r/1.4.2")],
+            data={"version": "1.4.2"},
+        ),
+        tags=["env:prod"],
+    )
+    before = int(time.time())
+    outcome = stac_events.send(event, settings=settings_for(environ, receiver.url_for("/receiver")))
+    assert (outcome.events, outcome.status, outcome.queued) == (1, 202, 0)
+    (sent,) = received_events(receiver)
+    assert sent["_name"] == "DeployEvent"
+    assert sent["msg_text"] == "Deployed checkout 1.4.2"  # the title, as the CLI does
+    assert before <= sent["timestamp"] <= int(time.time())
+    assert sent["context"] == {
+        "category": "Changes",
+        "data": {"version": "1.4.2"},
+        "element_identifiers": ["urn:service:/checkout"],
+        "source": "stac-events",
+        "source_links": [{"title": "Release", "url": "https://example.com/r/1.4.2"}],
+    }
+    ((request, _),) = receiver.log
+    assert request.headers["sts-api-key"] == API_KEY
+
+
+def test_send_many_events_and_mappings_with_names(
+    receiver: HTTPServer, environ: Dict[str, str]
+) -> None:
+    events = [
+        Event(
+            event_type="VersionChangedEvent", msg_title="checkout 1.4.2", timestamp=int(time.time())
+        ),
+        {"event_type": "VersionChangedEvent", "msg_title": "cart 2.0.1", "name": "versions"},
+    ]
+    settings = settings_for(environ, receiver.url_for("/receiver"))
+    outcome = stac_events.send(events, settings=settings, gzip=True)
+    assert (outcome.events, len(outcome.receipts)) == (2, 1)
+    assert [(e["_name"], e["msg_title"]) for e in received_events(receiver)] == [
+        ("VersionChangedEvent", "checkout 1.4.2"),
+        ("versions", "cart 2.0.1"),
+    ]
+    assert events[1] == {  # the caller's mapping is left as it was
+        "event_type": "VersionChangedEvent",
+        "msg_title": "cart 2.0.1",
+        "name": "versions",
+    }
+
+
+def test_prepare_gives_the_exact_bodies_and_sends_nothing(
+    receiver: HTTPServer, environ: Dict[str, str]
+) -> None:
+    settings = settings_for(environ, receiver.url_for("/receiver"), hostname="web-1")
+    events = [
+        {"event_type": "AEvent", "msg_title": f"n{i}", "msg_text": "x" * 400} for i in range(20)
+    ]
+    prepared = stac_events.prepare(events, settings=settings, max_request_bytes=2048)
+    bodies = [body for body, _ in prepared.payloads]
+    assert prepared.events == 20
+    assert len(bodies) > 1
+    assert all(len(body) <= 2048 for body in bodies)
+    assert {json.loads(body)["internalHostname"] for body in bodies} == {"web-1"}
+    assert receiver.log == []
+
+
+def test_an_invalid_event_raises_invalid_input_naming_the_field(environ: Dict[str, str]) -> None:
+    settings = settings_for(environ, DOWN)
+    with pytest.raises(InvalidInput) as raised:
+        stac_events.send({"event_type": "AEvent", "msg_title": "a", "context": {"category": "X"}},
+                         settings=settings)  # fmt: skip
+    assert raised.value.field == "context.category"
+    assert raised.value.status == ExitStatus.USAGE
+    assert "'X' is not a category" in str(raised.value)
+    with pytest.raises(InvalidInput, match="events\\[1\\]: msg_title: Field required"):
+        stac_events.send([{"event_type": "A", "msg_title": "a"}, {"event_type": "B"}],
+                         settings=settings)  # fmt: skip
+    with pytest.raises(Exception, match="msg_title"):
+        Event(event_type="AEvent", msg_title=" ")  # the model itself refuses a blank title
+
+
+def test_receiver_down_queues_then_flush_delivers(
+    httpserver: HTTPServer, environ: Dict[str, str]
+) -> None:
+    down = settings_for(environ, DOWN, retries=0)
+    with pytest.raises(QueuedError) as raised:
+        stac_events.send(Event(event_type="AEvent", msg_title="queued"), settings=down)
+    assert raised.value.status == ExitStatus.QUEUED
+    assert raised.value.queued == 1
+    spool = Path(environ["XDG_STATE_HOME"]) / "stac-events" / "spool" / "pending"
+    (queued,) = spool.iterdir()
+    header, _, body = queued.read_bytes().partition(b"\n")
+    assert API_KEY.encode() not in queued.read_bytes()
+    # the receiver comes back at that address: point the queued payload at the live one
+    live = httpserver.url_for(INTAKE)
+    queued.write_bytes(json.dumps({**json.loads(header), "address": live}).encode() + b"\n" + body)
+    httpserver.expect_request(INTAKE).respond_with_data("", status=202)
+    outcome = stac_events.flush_spool(settings_for(environ, httpserver.url_for("/receiver")))
+    assert (outcome.flushed.delivered, outcome.flushed.events) == (1, 1)
+    assert [e["msg_title"] for e in received_events(httpserver)] == ["queued"]
+    assert list(spool.iterdir()) == []
+
+
+def test_a_refusal_raises_rejected_error(httpserver: HTTPServer, environ: Dict[str, str]) -> None:
+    httpserver.expect_request(INTAKE).respond_with_data("bad key", status=401)
+    settings = settings_for(environ, httpserver.url_for("/receiver"), spool=False)
+    with pytest.raises(RejectedError) as raised:
+        stac_events.send(Event(event_type="AEvent", msg_title="a"), settings=settings)
+    assert raised.value.status_code == 401
+    assert raised.value.status == ExitStatus.REJECTED
+    assert API_KEY not in str(raised.value)
+
+
+def test_settings_resolve_as_the_cli_does_with_origins(home: Path) -> None:
+    conf = home / "conf.yaml"
+    conf.write_text("instances:\n  default:\n    receiver_api:\n      url: sts.example.com\n")
+    conf.chmod(0o600)
+    settings = stac_events.resolve_settings(
+        config=str(conf), timeout=2.5, environ={"HOME": str(home), "STS_API_KEY": "agent-key"}
+    )
+    assert settings.address == stac_events.Setting(
+        "https://sts.example.com/receiver/stsAgent/intake", f"{conf}:4"
+    )
+    assert settings.api_key == stac_events.Setting("agent-key", "$STS_API_KEY")
+    assert settings.read_timeout == stac_events.Setting(2.5, "the timeout argument")
+    assert settings.retries.origin == "default"
+    with pytest.raises(InvalidInput) as raised:
+        stac_events.resolve_settings(timeout=0, environ={"HOME": str(home)})
+    assert raised.value.field == "timeout"
+
+
+def test_no_receiver_is_a_config_error_that_says_how(home: Path) -> None:
+    settings = stac_events.resolve_settings(environ={"HOME": str(home)})
+    with pytest.raises(ConfigError, match="pass the url argument"):
+        stac_events.send(Event(event_type="AEvent", msg_title="a"), settings=settings)
+
+
+def test_warnings_go_through_the_warnings_module(
+    receiver: HTTPServer, environ: Dict[str, str]
+) -> None:
+    settings = settings_for(environ, receiver.url_for("/receiver"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        stac_events.send(Event(event_type="deploy", msg_title="a"), settings=settings)
+    assert [str(w.message) for w in caught] == [
+        "the event: event type 'deploy' does not end in 'Event' (StackState's convention, "
+        "e.g. DeployEvent)"
+    ]
+    assert all(issubclass(w.category, stac_events.StacEventsWarning) for w in caught)
+
+
+def test_the_public_api_is_what_all_says_and_is_typed() -> None:
+    for name in stac_events.__all__:
+        assert getattr(stac_events, name) is not None
+    assert sorted(dir(stac_events)) == sorted(stac_events.__all__)
+    with pytest.raises(AttributeError):
+        stac_events.no_such_thing  # noqa: B018
+    assert resources.files("stac_events").joinpath("py.typed").is_file()

@@ -1,0 +1,188 @@
+"""The command line as read before Typer: argparse's rule for several values, as a table
+and as properties over any argv."""
+
+from __future__ import annotations
+
+from typing import List, Tuple
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from stac_events.cli.argv import UnusableLine, looks_like_option, read
+from stac_events.cli.commands import shapes
+
+SHAPES = shapes()
+
+
+def args_of(*argv: str) -> List[str]:
+    return list(read(argv, SHAPES).args)
+
+
+@pytest.mark.parametrize(
+    ("typed", "parsed"),
+    [
+        # stac's own form and the repeated form give the same line
+        ("event send E -i a b", "event send E -i a -i b"),
+        ("event send E -i a -i b", "event send E -i a -i b"),
+        ("event send E -i a b -t x y --dry-run", "event send E -i a -i b -t x -t y --dry-run"),
+        # values run to the next option: a late EVENT_TYPE is a value, not guessed back
+        ("event send --title t -i a b E", "event send --title t -i a -i b -i E"),
+        ("event send --title t -t env:prod web", "event send --title t -t env:prod -t web"),
+        # ... or to `--`, after which everything is positional
+        ("event send -i a -- E", "event send -i a -- E"),
+        # an attached value is the flag's only one (argparse: `--links=A B` leaves B alone)
+        ("event send E --links=A: x B: y", "event send E --links=A: x B: y"),
+        ("event send E -iA B", "event send E -iA B"),
+        # `-` and negative numbers are values, as argparse says
+        ("event send E -i a - -5 -0.5 b", "event send E -i a -i - -i -5 -i -0.5 -i b"),
+        # a single-value flag takes its next token as it is, even one like an option
+        ("event send E --title -x -m -", "event send E --title -x -m -"),
+        # the configuration options, before the command and after it
+        ("--config c.yaml --instance i event send E -i a b --client c",
+         "--config c.yaml --instance i event send E -i a -i b --client c"),
+        # event wrap: from CMD on, everything is CMD's
+        ("event wrap --on failure make -j4", "event wrap --on failure -- make -j4"),
+        ("event wrap -i a b make", "event wrap -i a -i b -i make"),  # `--` marks CMD there
+        ("event wrap -i a -- make -j4 -i x", "event wrap -i a -- make -j4 -i x"),
+        ("event wrap --tail-lines 5 sh -c 'exit 3'", "event wrap --tail-lines 5 -- sh -c 'exit 3'"),
+        # bare groups and commands that need arguments show their help
+        ("", "--help"),
+        ("event", "event --help"),
+        ("event send", "event send --help"),
+        ("--config c.yaml", "--config c.yaml --help"),
+        # a command that runs with nothing runs
+        ("config path", "config path"),
+        ("spool list", "spool list"),
+        # the root's completion options take a shell, or detect it
+        ("--show-completion", "--show-completion auto"),
+        ("--show-completion zsh", "--show-completion zsh"),
+        ("--install-completion --help", "--install-completion auto --help"),
+        # what the rules do not know is left for Typer to refuse
+        ("evnt send -i a b", "evnt send -i a b"),
+        ("event send E --frobnicate a b", "event send E --frobnicate a b"),
+    ],
+)  # fmt: skip
+def test_read(typed: str, parsed: str) -> None:
+    import shlex
+
+    assert args_of(*shlex.split(typed)) == shlex.split(parsed)
+
+
+@pytest.mark.parametrize(
+    ("typed", "path", "positionals", "bare"),
+    [
+        ("event send E --title t", ("event", "send"), ("E",), False),
+        ("--config x event send --title t -i a b", ("event", "send"), (), False),
+        ("event send -i a -- E F", ("event", "send"), ("E", "F"), False),
+        ("event wrap -i a make", ("event", "wrap"), (), False),
+        ("check", ("check",), (), False),
+        ("event", ("event",), (), True),
+    ],
+)
+def test_path_and_positionals(
+    typed: str, path: Tuple[str, ...], positionals: Tuple[str, ...], bare: bool
+) -> None:
+    line = read(typed.split(), SHAPES)
+    assert (line.path, line.positionals, line.bare) == (path, positionals, bare)
+
+
+@pytest.mark.parametrize(
+    ("typed", "flag"),
+    [
+        ("event send E -i --dry-run", "-i"),
+        ("event send E -t -- x", "-t"),
+        ("event send E -d -q", "-d"),
+    ],
+)
+def test_a_flag_for_several_values_needs_one(typed: str, flag: str) -> None:
+    with pytest.raises(UnusableLine, match="expected at least one value") as raised:
+        read(typed.split(), SHAPES)
+    assert raised.value.flag == flag
+    assert raised.value.path == ("event", "send")
+
+
+@pytest.mark.parametrize(
+    ("typed", "fixed"),
+    [
+        ("event send --title t -i a b E", "event send E --title t -i a b"),
+        ("event send --title t -i a", "event send EVENT_TYPE --title t -i a"),
+        ("--instance x event send -t a b", "--instance x event send b -t a"),
+        ("event send --title t", "event send EVENT_TYPE --title t"),
+    ],
+)
+def test_the_line_with_its_first_argument(typed: str, fixed: str) -> None:
+    assert read(typed.split(), SHAPES).with_first_argument("EVENT_TYPE") == fixed.split()
+
+
+# Properties, over lines made of the flags that matter and arbitrary words, against a
+# model of argparse's rule written out plainly.
+
+MULTI = ("-i", "-t", "--links", "-d")
+VALUE = st.text(alphabet="abxy:/.-_=5", min_size=1, max_size=5)
+TOKEN = st.one_of(VALUE, st.sampled_from([*MULTI, "--title", "--dry-run", "-q", "--", "-"]))
+
+
+def model(tokens: List[str]) -> List[str]:
+    """argparse's nargs='+', spelled out for Typer: each value after its own flag."""
+    out: List[str] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if token == "--":
+            return out + tokens[i:]
+        if token in MULTI and i + 1 < len(tokens):
+            j = i + 1
+            while j < len(tokens) and tokens[j] != "--" and not looks_like_option(tokens[j]):
+                out += [token, tokens[j]]
+                j += 1
+            if j == i + 1:
+                raise UnusableLine("no value", token, ("event", "send"))
+            i = j
+        elif token == "--title" and i + 1 < len(tokens):
+            out += tokens[i : i + 2]
+            i += 2
+        else:
+            out.append(token)
+            i += 1
+    return out
+
+
+@given(st.lists(TOKEN, min_size=1, max_size=14))
+def test_spreading_follows_argparse(tokens: List[str]) -> None:
+    try:
+        expected = model(tokens)
+    except UnusableLine as error:
+        refused = error
+    else:
+        assert list(read(["event", "send", *tokens], SHAPES).args) == ["event", "send", *expected]
+        return
+    with pytest.raises(UnusableLine) as raised:
+        read(["event", "send", *tokens], SHAPES)
+    assert raised.value.flag == refused.flag
+
+
+@given(st.lists(TOKEN, min_size=1, max_size=14))
+def test_reading_is_idempotent(tokens: List[str]) -> None:
+    try:
+        once = read(["event", "send", *tokens], SHAPES)
+    except UnusableLine:
+        return
+    assert read(once.args, SHAPES).args == once.args
+
+
+@given(st.lists(VALUE, min_size=1, max_size=6), st.lists(VALUE, max_size=4))
+def test_stac_form_equals_repeated_form(values: List[str], after: List[str]) -> None:
+    values = [v for v in values if not looks_like_option(v)] or ["a"]
+    stac_form = read(["event", "send", "E", "-i", *values, "--dry-run", *after], SHAPES)
+    repeated = [t for v in values for t in ("-i", v)]
+    assert stac_form.args == ("event", "send", "E", *repeated, "--dry-run", *after)
+
+
+@given(st.lists(TOKEN, max_size=10), st.lists(st.text(min_size=1, max_size=4), max_size=5))
+def test_a_wrapped_command_is_passed_on_untouched(ours: List[str], theirs: List[str]) -> None:
+    try:
+        line = read(["event", "wrap", *ours, "--", *theirs], SHAPES)
+    except UnusableLine:
+        return
+    assert list(line.args[len(line.args) - len(theirs) :]) == theirs
