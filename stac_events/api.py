@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Optional, Tuple, Union
 
 from stac_events.environment import Environment
+from stac_events.errors import InvalidInput
 from stac_events.events import EventDefaults
 from stac_events.model import Event
 from stac_events.sending import DEFAULT_MAX_REQUEST_BYTES, Prepared, prepare_many
@@ -48,18 +49,27 @@ def resolve_settings(
 ) -> Settings:
     """Settings as the command line resolves them: these arguments first, then the
     environment variables (`environ`, default `os.environ`), then the config file."""
+    for name, value in (("url", url), ("api_key", api_key), ("hostname", hostname),
+                        ("instance", instance), ("client", client)):  # fmt: skip
+        _expect(name, value, str)
+    _expect("config", config, (str, os.PathLike))
+    _expect("ca_cert", ca_cert, (str, os.PathLike))
+    for name, value in (("ci_context", ci_context), ("insecure", insecure), ("spool", spool)):
+        _expect(name, value, bool, none=False)
+    _expect("timeout", timeout, (int, float))
+    _expect("retries", retries, int)
     overrides = Overrides(
         url=url,
         api_key=api_key,
         hostname=hostname,
-        config=config,
+        config=None if config is None else os.fspath(config),
         instance=instance,
         client=client,
         ci_context=ci_context,
         timeout=timeout,
         retries=retries,
         insecure=insecure,
-        ca_cert=ca_cert,
+        ca_cert=None if ca_cert is None else os.fspath(ca_cert),
         no_spool=not spool,
     )
     variables = dict(os.environ if environ is None else environ)
@@ -77,24 +87,28 @@ def prepare(
     settings: Optional[Settings] = None,
     name: Optional[str] = None,
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+    environ: Optional[Mapping[str, str]] = None,
 ) -> Prepared:
     """Validate the events (all or nothing) and pack them into request bodies.
 
     `events` is one `Event` (or a mapping with its fields), or an iterable of them; a
     mapping may carry a `name` to file the event under (default: its event type, or
-    `name`). Nothing is sent: `Prepared.payloads` are the exact bodies.
+    `name`). Nothing is sent: iterating `Prepared.payloads` gives each exact body and its
+    event count, once. Use it as a context manager, or call `close()`, to let go of the
+    temporary file a batch waits in. CI variables are read from `environ` (default
+    `os.environ`) when the settings ask for CI context.
     """
-    settings = settings or resolve_settings()
-    now = time.time()
     from stac_events.sending import ci_run
 
+    settings = settings or resolve_settings(environ=environ)
+    _expect("max_request_bytes", max_request_bytes, int, none=False)
     prepared = prepare_many(
         _numbered(events),
         EventDefaults(name=name),
         hostname=settings.hostname.value,
-        now=now,
+        now=time.time(),
         max_bytes=max_request_bytes,
-        ci=ci_run(settings, os.environ),
+        ci=ci_run(settings, os.environ if environ is None else environ),
         label="events",
     )
     try:
@@ -113,6 +127,7 @@ def send(
     name: Optional[str] = None,
     gzip: bool = False,
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+    environ: Optional[Mapping[str, str]] = None,
 ) -> Outcome:
     """Send events to the receiver, after any queued before; returns what happened.
 
@@ -123,13 +138,11 @@ def send(
     """
     from stac_events import sending
 
-    settings = settings or resolve_settings()
+    settings = settings or resolve_settings(environ=environ)
     settings.target()  # no receiver: say so before anything else
-    prepared = prepare(events, settings=settings, name=name, max_request_bytes=max_request_bytes)
-    try:
+    with prepare(events, settings=settings, name=name, max_request_bytes=max_request_bytes,
+                 environ=environ) as prepared:  # fmt: skip
         outcome = sending.send(prepared, settings, gzip=gzip)
-    finally:
-        prepared.close()
     _raise_problem(outcome)
     return outcome
 
@@ -157,11 +170,27 @@ def _raise_problem(outcome: Outcome) -> None:
         )
 
 
+def _expect(name: str, value: Any, kinds: Any, *, none: bool = True) -> None:
+    """An argument of the wrong type is the caller's mistake, named as such."""
+    if value is None and none:
+        return
+    if isinstance(value, kinds) and (kinds is bool or not isinstance(value, bool)):
+        return
+    wanted = " or ".join(k.__name__ for k in (kinds if isinstance(kinds, tuple) else (kinds,)))
+    raise InvalidInput(f"give {wanted}, not {type(value).__name__}", field=name)
+
+
 def _numbered(events: Events) -> Iterator[Tuple[Tuple[str, int], Any]]:
     """`(where, fields)` for every event, as `batch.validate_all` takes them."""
     if isinstance(events, (Event, Mapping)):
         yield ("the event", 0), _fields(events)
         return
+    if isinstance(events, (str, bytes)) or not isinstance(events, Iterable):
+        raise InvalidInput(
+            f"give an Event, a mapping of its fields, or an iterable of them, not "
+            f"{type(events).__name__}",
+            field="events",
+        )
     for index, event in enumerate(events):
         yield ("events[{}]", index), _fields(event)
 

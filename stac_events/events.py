@@ -15,11 +15,8 @@ from stac_events.errors import InvalidInput
 from stac_events.model import Event
 from stac_events.parse import (
     CATEGORIES,
-    LARGEST_EPOCH_SECONDS,
     InvalidValue,
-    category_in_canonical_case,
     check_event_name,
-    parse_timestamp,
 )
 
 if TYPE_CHECKING:
@@ -62,9 +59,9 @@ class EventDefaults(NamedTuple):
 class Filler:
     """Completes events from defaults and normalizes them; built once per batch.
 
-    Normalizing is what the schema does not: timestamps to epoch seconds, the title as
-    the text when there is none, categories in their canonical case. A batch calls it
-    once per event, so the defaults' own work is done here, once.
+    It fills in what the schema does not: the defaults, the title as the text when
+    there is none, now as the timestamp. A batch calls it once per event, so the
+    defaults' own work is done here, once.
     """
 
     def __init__(self, defaults: EventDefaults) -> None:
@@ -90,22 +87,15 @@ class Filler:
         ]
 
     def __call__(self, event: Dict[str, Any], *, now: float) -> Tuple[str, Dict[str, Any]]:
-        """`(name, fields)`: `event` itself, completed in place. An unusable timestamp
-        raises `InvalidValue`."""
+        """`(name, fields)`: `event` itself, completed in place."""
         defaults = self.defaults
         name = event.pop("name", None) or defaults.name or event.get("event_type")
         name = name or defaults.event_type
         for key, value in self.fields:
             if event.get(key) is None:
                 event[key] = value
-        timestamp = event.get("timestamp")
-        if timestamp is None:
+        if event.get("timestamp") is None:
             event["timestamp"] = defaults.timestamp if defaults.timestamp is not None else int(now)
-        elif not (type(timestamp) is int and 0 < timestamp <= LARGEST_EPOCH_SECONDS):
-            try:
-                event["timestamp"] = parse_timestamp(timestamp)
-            except InvalidValue as error:
-                raise InvalidValue(f"timestamp: {error}") from None
         if not event.get("msg_text") and isinstance(event.get("msg_title"), str):
             event["msg_text"] = event["msg_title"]  # the receiver requires a text
         if defaults.tags:
@@ -120,8 +110,6 @@ class Filler:
             context = {}
         elif not isinstance(context, dict):
             return context  # wrong as it is: validation says so
-        if "category" in context:
-            context["category"] = category_in_canonical_case(context["category"])
         for key, value in self.context_fields:
             if context.get(key) is None:
                 context[key] = value

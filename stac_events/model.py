@@ -1,10 +1,11 @@
 """What goes on the wire: events, as the Receiver API names their fields, and the body.
 
 `Event` is the one schema of an event, for the command line and for Python callers.
-Optional fields that are not given are left out of the body, never sent as null.
-Values are completed and normalized before validation (see `stac_events.events`):
-the schema checks, it does not rewrite. A body is assembled from events serialized
-once (`Packer`): one event or a hundred thousand take the same path.
+Optional fields that are not given are left out of the body, never sent as null. Two
+values are normalized as they are checked, as the command line reads them: a category
+in any case, a timestamp as epoch seconds, ISO-8601 or a datetime. Defaults are filled
+in before (see `stac_events.events`). A body is assembled from events serialized once
+(`Packer`): one event or a hundred thousand take the same path.
 """
 
 from __future__ import annotations
@@ -12,13 +13,25 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Dict, List, Literal, Optional, Tuple
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from stac_events.parse import LARGEST_EPOCH_SECONDS
+from stac_events.parse import LARGEST_EPOCH_SECONDS, category_in_canonical_case, parse_timestamp
 
-Category = Literal["Activities", "Alerts", "Anomalies", "Changes", "Others"]
+
+def _epoch_seconds(value: Any) -> Any:
+    if type(value) is int and 0 < value <= LARGEST_EPOCH_SECONDS:
+        return value  # the common case, first: batches check one per event
+    return value if value is None else parse_timestamp(value)
+
+
+Category = Annotated[
+    Literal["Activities", "Alerts", "Anomalies", "Changes", "Others"],
+    BeforeValidator(category_in_canonical_case),
+]
 NonEmpty = Annotated[str, Field(min_length=1)]
-EpochSeconds = Annotated[int, Field(gt=0, le=LARGEST_EPOCH_SECONDS, strict=True)]
+EpochSeconds = Annotated[
+    int, BeforeValidator(_epoch_seconds), Field(gt=0, le=LARGEST_EPOCH_SECONDS, strict=True)
+]
 
 _STRICT = ConfigDict(extra="forbid")
 

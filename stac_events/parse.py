@@ -85,8 +85,7 @@ def check_event_name(name: str) -> str:
     if name.startswith(RESERVED_NAME_PREFIXES):
         prefix = next(p for p in RESERVED_NAME_PREFIXES if name.startswith(p))
         raise InvalidValue(
-            f"event name {name!r} starts with {prefix!r}, which the receiver reserves; "
-            f"give another with --name"
+            f"event name {name!r} starts with {prefix!r}, which the receiver reserves"
         )
     return name
 
@@ -176,12 +175,15 @@ def parse_data(items: Iterable[str]) -> Optional[Dict[str, Any]]:
 
 
 def parse_timestamp(value: Any) -> int:
-    """Epoch seconds (number or digits) or ISO-8601 text -> whole epoch seconds.
+    """Epoch seconds (number or digits), ISO-8601 text or a datetime -> whole epoch seconds.
 
     Epoch milliseconds are refused with a hint. An ISO time without an offset is local time.
     """
     if type(value) is int and 0 < value <= LARGEST_EPOCH_SECONDS:
         return value  # the common case, first: batches validate one per event
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo is not None else value.astimezone()
+        return _epoch_seconds(moment.timestamp(), value.isoformat())
     if isinstance(value, bool):
         raise InvalidValue(f"{value!r} is not a timestamp; use epoch seconds or ISO-8601")
     if isinstance(value, (int, float)):

@@ -8,8 +8,10 @@ from urllib.parse import quote, quote_plus
 
 MASK = "***"
 
-# Whatever the key is, an `api_key=` query value is masked even when it is not ours to know.
+# Whatever the key is, an `api_key=` query value is masked even when it is not ours to know;
+# so is the password of an address's user info (`https://user:password@host`).
 _QUERY_KEY = re.compile(r"(api_key=)[^&#\s'\"]+", re.IGNORECASE)
+_URL_PASSWORD = re.compile(r"(://[^/?#@:\s]+:)[^/?#@\s]+(?=@)")
 
 
 # A secret this short could be part of any word: it is masked only where it stands alone.
@@ -17,13 +19,19 @@ _SHORT = 8
 
 
 def redact(text: str, *secrets: Optional[str]) -> str:
-    """Return `text` with every secret, raw or URL-encoded, and every `api_key=` value masked."""
+    """`text` with every secret, raw or URL-encoded, every `api_key=` value and every
+    address's password masked."""
     for secret in secrets:
         if not secret:
             continue
-        for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
+        # A key read from a variable or argv may hold bytes that are not UTF-8 (kept as
+        # surrogates): they are quoted as the bytes they were.
+        quoted = quote(secret, safe="", errors="surrogateescape")
+        plus = quote_plus(secret, errors="surrogateescape")
+        for form in {secret, quoted, plus}:
             if len(form) >= _SHORT:
                 text = text.replace(form, MASK)
             else:
                 text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(form)}(?![A-Za-z0-9])", MASK, text)
+    text = _URL_PASSWORD.sub(rf"\g<1>{MASK}", text)
     return _QUERY_KEY.sub(rf"\g<1>{MASK}", text)

@@ -20,11 +20,13 @@ if TYPE_CHECKING:
     from stac_events.delivery import Outcome
 
 DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024
+MIN_REQUEST_BYTES = 1024  # a common object with one small event fits
 GZIP = "gzip"
 
 
 class Prepared(NamedTuple):
-    """Validated events, as the request bodies that will carry them."""
+    """Validated events, as the request bodies that will carry them; a context manager
+    that lets go of the batch's temporary file."""
 
     payloads: Iterable[Payload]  # lazy: a batch is packed only as it is sent
     events: int
@@ -35,6 +37,12 @@ class Prepared(NamedTuple):
         """Let go of the batch's temporary file, whether or not it was sent."""
         if self.store is not None:
             self.store.close()
+
+    def __enter__(self) -> Prepared:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 def ci_run(settings: Settings, environ: Any) -> Optional[CiRun]:
@@ -72,6 +80,11 @@ def prepare_many(
     """
     from stac_events import batch
 
+    if max_bytes < MIN_REQUEST_BYTES:
+        raise InvalidInput(
+            f"{max_bytes} bytes is too small for a request; give {MIN_REQUEST_BYTES} or more",
+            field="max_request_bytes",
+        )
     if ci is not None:
         defaults = defaults.with_ci(ci)
     packer = Packer(hostname=hostname, collection_timestamp=int(now), max_bytes=max_bytes)

@@ -32,7 +32,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from stac_events import config_file
 from stac_events.environment import Environment
 from stac_events.errors import ConfigError, InvalidInput
-from stac_events.redact import redact
+from stac_events.redact import MASK, redact
 
 if TYPE_CHECKING:
     from stac_events.config_schema import InstanceConfig
@@ -57,6 +57,7 @@ CA_BUNDLE_VARIABLE = "REQUESTS_CA_BUNDLE"
 DEFAULT = "default"
 CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 30.0
+MAX_TIMEOUT_S = 86400.0  # a day: more is a typo, and beyond what sockets take
 RETRIES = 3
 
 
@@ -65,13 +66,17 @@ RETRIES = 3
 
 
 class Setting(Generic[T]):
-    """A resolved value and where it came from (`--url`, `$STS_API_KEY`, `conf.yaml:7`)."""
+    """A resolved value and where it came from (`--url`, `$STS_API_KEY`, `conf.yaml:7`).
 
-    __slots__ = ("origin", "value")
+    A `secret` one (the key, a password) never shows its value in its `repr`.
+    """
 
-    def __init__(self, value: T, origin: str) -> None:
+    __slots__ = ("origin", "secret", "value")
+
+    def __init__(self, value: T, origin: str, *, secret: bool = False) -> None:
         self.value = value
         self.origin = origin
+        self.secret = secret
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Setting) and (self.value, self.origin) == (
@@ -83,7 +88,8 @@ class Setting(Generic[T]):
         return hash((self.value, self.origin))
 
     def __repr__(self) -> str:
-        return f"Setting({self.value!r}, {self.origin!r})"
+        shown = repr(MASK) if self.secret else repr(self.value)
+        return f"Setting({shown}, {self.origin!r})"
 
 
 class DeliveryOptions(NamedTuple):
@@ -267,6 +273,9 @@ def resolve(overrides: Overrides, env: Environment, *, origin_of: OriginOf) -> S
             from_file(client_conf.api_key if client_conf else None, *client_keys, "api_key"),
         ]
     )  # fmt: skip
+    if api_key is not None:
+        api_key = Setting(api_key.value, api_key.origin, secret=True)
+        _check_header_safe(api_key)
     hostname = first(
         [
             (origin_of("hostname"), lambda: overrides.hostname),
@@ -311,9 +320,11 @@ def _delivery(overrides: Overrides, env: Environment, origin_of: OriginOf) -> Di
     """Timeouts, retries, trust and the spool: the caller's, else the defaults."""
     found: Dict[str, Setting] = {}
     if overrides.timeout is not None:
-        if not (math.isfinite(overrides.timeout) and overrides.timeout > 0):
+        if not (math.isfinite(overrides.timeout) and 0 < overrides.timeout <= MAX_TIMEOUT_S):
             raise InvalidInput(
-                f"{overrides.timeout:g} is not a timeout; give seconds above 0", field="timeout"
+                f"{overrides.timeout:g} is not a timeout; give seconds above 0, at most "
+                f"{MAX_TIMEOUT_S:g}",
+                field="timeout",
             )
         found["connect_timeout"] = found["read_timeout"] = Setting(
             float(overrides.timeout), origin_of("timeout")
@@ -344,6 +355,17 @@ def _delivery(overrides: Overrides, env: Environment, origin_of: OriginOf) -> Di
 def spool_dir(env: Environment) -> Path:
     """Where the spool is: `spool/` under the user state dir."""
     return env.user_state_dir() / "spool"
+
+
+def _check_header_safe(key: Setting[str]) -> None:
+    """The key travels in a header: control characters and non-ASCII cannot (and the key
+    is never shown, so the message says where it came from instead)."""
+    if not all(" " <= char <= "~" for char in key.value):
+        raise ConfigError(
+            f"the API key from {key.origin} holds characters an HTTP header cannot carry "
+            f"(control characters or non-ASCII)",
+            hint="check how it was copied; the key itself is not shown",
+        )
 
 
 def _ca_file(path: str, origin: str, *, given: bool) -> str:
@@ -412,7 +434,8 @@ def _basic_auth(
     if configured and host_of(normalize_address(configured)) != host_of(address.value):
         return None  # credentials stay with their own receiver, whatever overrides the address
     auth = instance_conf.receiver_api.basic_auth
-    return Setting((auth.username, auth.password), conf.origin(*keys, "receiver_api", "basic_auth"))
+    origin = conf.origin(*keys, "receiver_api", "basic_auth")
+    return Setting((auth.username, auth.password), origin, secret=True)
 
 
 def host_of(address: str) -> str:

@@ -210,3 +210,74 @@ def test_the_public_api_is_what_all_says_and_is_typed() -> None:
     with pytest.raises(AttributeError):
         stac_events.no_such_thing  # noqa: B018
     assert resources.files("stac_events").joinpath("py.typed").is_file()
+
+
+def test_the_model_reads_categories_and_timestamps_as_the_cli_does() -> None:
+    from datetime import datetime, timezone
+
+    assert EventContext(category="changes").category == "Changes"
+    moment = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
+    for given in (moment, "2024-05-01T12:00:00Z", 1714564800.0, 1714564800):
+        assert Event(event_type="AEvent", msg_title="a", timestamp=given).timestamp == 1714564800
+    with pytest.raises(Exception, match="looks like epoch milliseconds; use seconds"):
+        Event(event_type="AEvent", msg_title="a", timestamp=1714564800000)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "field"),
+    [
+        ({"url": 5}, "url"),
+        ({"retries": "3"}, "retries"),
+        ({"retries": True}, "retries"),
+        ({"timeout": "soon"}, "timeout"),
+        ({"timeout": 1e14}, "timeout"),
+        ({"insecure": "yes"}, "insecure"),
+    ],
+)
+def test_arguments_of_the_wrong_kind_are_invalid_input(
+    home: Path, arguments: Dict[str, Any], field: str
+) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        stac_events.resolve_settings(environ={"HOME": str(home)}, **arguments)
+    assert raised.value.field == field
+
+
+@pytest.mark.parametrize("events", ["hello", 5, None, b"{}"])
+def test_what_is_not_events_is_invalid_input(environ: Dict[str, str], events: Any) -> None:
+    with pytest.raises(InvalidInput, match="give an Event, a mapping of its fields, or an"):
+        stac_events.prepare(events, settings=settings_for(environ, DOWN))
+
+
+def test_prepared_is_a_context_manager_and_too_small_a_limit_is_refused(
+    environ: Dict[str, str],
+) -> None:
+    settings = settings_for(environ, DOWN)
+    with stac_events.prepare([{"event_type": "AEvent", "msg_title": "a"}],
+                             settings=settings) as prepared:  # fmt: skip
+        store = prepared.store
+        assert store is not None
+        assert not store.closed
+    assert store.closed
+    with pytest.raises(InvalidInput) as raised:
+        stac_events.prepare({"event_type": "AEvent", "msg_title": "a"}, settings=settings,
+                            max_request_bytes=100)  # fmt: skip
+    assert raised.value.field == "max_request_bytes"
+
+
+def test_settings_never_show_the_key(environ: Dict[str, str]) -> None:
+    settings = settings_for(environ, DOWN, api_key="abcdefgh-the-key")
+    assert "abcdefgh-the-key" not in repr(settings)
+    assert repr(settings.api_key) == "Setting('***', 'the api_key argument')"
+    assert settings.api_key.value == "abcdefgh-the-key"
+
+
+def test_ci_context_is_read_from_the_given_environment(
+    receiver: HTTPServer, environ: Dict[str, str]
+) -> None:
+    ci = {**environ, "GITHUB_ACTIONS": "true", "GITHUB_RUN_ID": "42"}
+    settings = stac_events.resolve_settings(url=receiver.url_for("/receiver"), ci_context=True,
+                                            environ=ci)  # fmt: skip
+    stac_events.send(Event(event_type="AEvent", msg_title="a"), settings=settings, environ=ci)
+    (sent,) = received_events(receiver)
+    assert sent["context"]["data"]["ci.run_id"] == "42"
+    assert "ci_provider:github-actions" in sent["tags"]

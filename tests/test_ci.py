@@ -138,7 +138,7 @@ def test_switch_from_the_environment_and_the_config(cli: Cli, tmp_path) -> None:
     event = dry_event(cli, "--config", str(path), env=PROVIDERS["buildkite"][0])
     assert event["context"]["source"] == "buildkite"
     shown = cli("config", "show", "-o", "json", "--config", str(path)).json()
-    assert shown["ci_context"] == {"value": "on", "origin": f"{path}:3"}
+    assert shown["ci_context"] == {"value": True, "origin": f"{path}:3"}
 
 
 def test_switch_outside_ci_says_so(cli: Cli) -> None:

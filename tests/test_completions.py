@@ -263,3 +263,20 @@ def test_tab_starts_no_python(home: Path, tmp_path: Path) -> None:
         subprocess.run(["bash", "--norc", "-c", program], cwd=home, check=True,
                        env={"HOME": str(home), "PATH": f"{decoys}:/usr/bin:/bin"})  # fmt: skip
     assert not marker.exists()
+
+
+def test_install_completion_where_it_cannot_write_is_a_clear_error(cli, home: Path) -> None:
+    blocked = home / ".local" / "share" / "bash-completion" / "completions" / "stac-events"
+    blocked.mkdir(parents=True)  # a folder where the script should go
+    result = cli("--install-completion", "bash", expect=3)
+    assert result.stderr.startswith(
+        f"stac-events: error: cannot write the completion script to {blocked}"
+    )
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_show_completion_names_its_own_flag_when_the_shell_is_unknown(cli) -> None:
+    result = cli("--show-completion", env={"SHELL": "/bin/tcsh"}, expect=2)
+    assert "name it: --show-completion bash|zsh|fish|powershell" in result.stderr
+    named = cli("--show-completion", "tcsh", expect=2)
+    assert "'tcsh' is not a shell stac-events completes" in named.stderr

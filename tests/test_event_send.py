@@ -138,27 +138,34 @@ def test_multi_value_forms_build_the_same_event(cli: Cli, args: List[str]) -> No
     ]  # fmt: skip
 
 
+GOES_BEFORE = "it goes before the flags that take several values, "
+
+
 @pytest.mark.parametrize(
-    ("args", "fixed"),
+    ("args", "hint"),
     [
         (["--title", "t", "-i", "a", "b", "DeployEvent"],
-         "stac-events event send DeployEvent --title t -i a b"),
+         GOES_BEFORE + "e.g. stac-events event send DeployEvent --title t -i a b"),
         (["--title", "t", "-t", "env:prod", "team:web", "--dry-run"],
-         "stac-events event send team:web --title t -t env:prod --dry-run"),
+         GOES_BEFORE + "e.g. stac-events event send EVENT_TYPE --title t -t env:prod team:web "
+         "--dry-run"),
+        (["--title", "t", "-t", "x", "y", "DeployEvent", "-i", "a", "b"],
+         GOES_BEFORE + "e.g. stac-events event send DeployEvent --title t -t x y -i a b"),
         (["--title", "t", "-i", "a", "--dry-run"],
-         "stac-events event send EVENT_TYPE --title t -i a --dry-run"),
-        (["--title", "t"], "stac-events event send EVENT_TYPE --title t"),
+         "e.g. stac-events event send EVENT_TYPE --title t -i a --dry-run"),
+        (["--title", "t", "-q"], "e.g. stac-events event send EVENT_TYPE --title t -q"),
     ],
 )  # fmt: skip
 def test_values_run_to_the_next_option_so_a_late_event_type_is_an_error(
-    cli: Cli, args: List[str], fixed: str
+    cli: Cli, args: List[str], hint: str
 ) -> None:
-    """As argparse's nargs='+' did for `stac`: no value is taken back by guessing."""
+    """As argparse's nargs='+' did for `stac`: no value is taken back by guessing; the hint
+    shows the line with EVENT_TYPE in its place."""
     result = cli("event", "send", *args, expect=2)
     assert result.stdout == ""
     (line,) = result.stderr.splitlines()
-    assert line.startswith("stac-events: error: Missing argument 'EVENT_TYPE'; ")
-    assert line.endswith(fixed)
+    assert line == f"stac-events: error: Missing argument 'EVENT_TYPE'; {hint}"
+    fixed = hint.split("e.g. ")[1]
     if "EVENT_TYPE" not in fixed:  # the line as the hint shows it does what was meant
         cli("event", "send", *fixed.split()[3:], "--dry-run")
 
@@ -610,3 +617,78 @@ def test_internal_error_says_it_is_a_bug(home) -> None:
     assert "internal error: ValueError" in stderr.getvalue()
     assert "This is a bug" in stderr.getvalue()
     assert "Traceback" not in stderr.getvalue()
+
+
+def test_an_option_where_a_value_should_be_is_refused_and_nothing_is_sent(
+    cli: Cli, receiver: HTTPServer
+) -> None:
+    """`--title --dry-run` must not send an event titled "--dry-run" (argparse refuses it)."""
+    result = cli("event", "send", "DeployEvent", "--title", "--dry-run",
+                 env=receiver_env(receiver), expect=2)  # fmt: skip
+    assert result.stderr.startswith(
+        "stac-events: error: --title: expected a value, got '--dry-run'"
+    )
+    assert receiver.log == []
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["-qi", "a", "b"],
+        ["-q", "-i", "a", "b"],
+        ["-i=a", "-ib"],
+        ["--identifier=a", "-i", "b"],
+        ["-qo", "json", "-i", "a", "b"],
+    ],
+)
+def test_short_options_together_and_attached_values(cli: Cli, args: List[str]) -> None:
+    result = cli("event", "send", "DeployEvent", "--title", "t", *args, "--dry-run")
+    assert single_event(json.loads(result.stdout.splitlines()[0]))["context"][
+        "element_identifiers"
+    ] == ["a", "b"]
+
+
+def test_configuration_options_with_equals_before_the_command(cli: Cli, tmp_path) -> None:
+    path = tmp_path / "conf.yaml"
+    path.write_text("instances:\n  prod:\n    receiver_api: {url: 'https://prod.example.com'}\n")
+    result = cli(f"--config={path}", "--instance=prod", "event", "send", "DeployEvent",
+                 "--title", "t", "-i", "a", "b", "--dry-run", "--api-key", API_KEY)  # fmt: skip
+    assert "would POST to https://prod.example.com/receiver/stsAgent/intake" in result.stderr
+    assert single_event(result.json())["context"]["element_identifiers"] == ["a", "b"]
+
+
+@pytest.mark.parametrize("spelling", [["-qo", "json"], ["--output", "JSON"], ["-o=json"]])
+def test_json_errors_whatever_the_spelling_of_output_json(cli: Cli, spelling: List[str]) -> None:
+    result = cli("event", "send", "X", "--title", "t", *spelling, "--bogus", expect=2)
+    assert result.json()["error"]["kind"] == "usage"
+
+
+def test_a_key_that_is_not_utf8_never_breaks_an_error_message(cli: Cli) -> None:
+    key = "\udcffsecret-key-1"  # how Python holds the byte 0xff of an argv or a variable
+    usage = cli("event", "send", "XEvent", "--api-key", key, "--bogus", expect=2)
+    assert len(usage.stderr.splitlines()) == 1
+    assert "secret-key-1" not in usage.output
+    config = cli("event", "send", "XEvent", "--title", "t", "--url", "http://127.0.0.1:9",
+                 env={"STAC_EVENTS_API_KEY": key}, expect=3)  # fmt: skip
+    assert config.stderr == (
+        "stac-events: error: the API key from $STAC_EVENTS_API_KEY holds characters an HTTP "
+        "header cannot carry (control characters or non-ASCII); check how it was copied; the "
+        "key itself is not shown\n"
+    )
+
+
+@pytest.mark.parametrize("key", ["SEC\nRET123", "SECRÉT123", "tab\there1"])
+def test_a_key_a_header_cannot_carry_is_a_config_error_that_hides_it(cli: Cli, key: str) -> None:
+    result = cli("event", "send", "XEvent", "--title", "t", "--url", "http://127.0.0.1:9",
+                 "--api-key", key, "-o", "json", expect=3)  # fmt: skip
+    assert result.json()["error"]["kind"] == "config"
+    assert no_secret(result, [key, "RET123", "SECR"])
+
+
+def test_a_password_in_the_address_is_masked(cli: Cli, receiver: HTTPServer) -> None:
+    url = receiver.url_for("/receiver").replace("http://", "http://user:PASSWORD99@")
+    result = cli("event", "send", "DeployEvent", "--title", "t", "--url", url,
+                 "--api-key", API_KEY)  # fmt: skip
+    assert "http://user:***@" in result.stderr
+    shown = cli("config", "show", "--url", url)
+    assert "PASSWORD99" not in result.output + shown.output

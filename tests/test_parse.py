@@ -182,7 +182,7 @@ def test_canonical_category_lists_the_choices() -> None:
     ],
 )
 def test_reserved_event_names(name: str) -> None:
-    with pytest.raises(InvalidValue, match="--name"):
+    with pytest.raises(InvalidValue, match="which the receiver reserves"):
         check_event_name(name)
 
 

@@ -441,21 +441,26 @@ def test_config_show_has_the_delivery_settings_with_their_origins(cli: Cli, tmp_
     defaults = cli("config", "show", "-o", "json").json()
     assert {name: defaults[name] for name in ("connect_timeout", "read_timeout", "retries",
                                               "tls_verify", "ca_certs")} == {
-        "connect_timeout": {"value": "5 s", "origin": "default"},
-        "read_timeout": {"value": "30 s", "origin": "default"},
+        "connect_timeout": {"value": 5.0, "origin": "default"},
+        "read_timeout": {"value": 30.0, "origin": "default"},
         "retries": {"value": 3, "origin": "default"},
-        "tls_verify": {"value": "on", "origin": "default"},
-        "ca_certs": {"value": None, "origin": "only the system's"},
+        "tls_verify": {"value": True, "origin": "default"},
+        "ca_certs": {"value": [], "origin": "only the system's"},
     }  # fmt: skip
     assert defaults["spool"]["value"].endswith("/.local/state/stac-events/spool")
     given = cli("config", "show", "-o", "json", "--timeout", "2.5", "--retries", "0",
                 "--insecure", "--ca-cert", str(ca), "--no-spool",
                 env={"REQUESTS_CA_BUNDLE": str(ca)}).json()  # fmt: skip
-    assert given["read_timeout"] == {"value": "2.5 s", "origin": "--timeout"}
+    assert given["read_timeout"] == {"value": 2.5, "origin": "--timeout"}
     assert given["retries"] == {"value": 0, "origin": "--retries"}
-    assert given["tls_verify"] == {"value": "off", "origin": "--insecure"}
-    assert given["ca_certs"] == {"value": f"{ca}, {ca}", "origin": "--ca-cert, $REQUESTS_CA_BUNDLE"}
-    assert given["spool"] == {"value": "off", "origin": "--no-spool"}
+    assert given["tls_verify"] == {"value": False, "origin": "--insecure"}
+    assert given["ca_certs"] == {"value": [str(ca)] * 2, "origin": "--ca-cert, $REQUESTS_CA_BUNDLE"}
+    assert given["spool"] == {"value": None, "origin": "--no-spool"}
+    shown = cli("config", "show", "--timeout", "2.5", "--no-spool").stdout
+    table = dict(line.split(None, 1) for line in shown.splitlines())
+    assert table["read_timeout"].split() == ["2.5", "s", "--timeout"]
+    assert table["tls_verify"].split() == ["on", "default"]
+    assert table["spool"].split() == ["off", "--no-spool"]
 
 
 def test_a_missing_ca_bundle_in_the_environment_is_a_config_error(cli: Cli) -> None:

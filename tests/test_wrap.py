@@ -112,13 +112,39 @@ def test_delivery_failure_never_changes_the_exit_code(cli: Cli):
     assert no_secret(result)
 
 
-def test_bad_flags_stop_before_the_command_runs(cli: Cli, receiver: HTTPServer, tmp_path: Path):
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["-c", "deploys"], "--category: 'deploys' is not a category"),
+        (["--event-type", ""], "--event-type: an event needs an event type"),
+        (["--event-type", "hostEvent"], "starts with 'host', which the receiver reserves"),
+        (["--name", "timestamps"], "--name: event name 'timestamps' starts with 'timestamp'"),
+        (["-i", "--", "x"], "-i: expected at least one value"),
+    ],
+)
+def test_bad_flags_stop_before_the_command_runs(
+    cli: Cli, receiver: HTTPServer, tmp_path: Path, flags: list, message: str
+):
     marker = tmp_path / "ran"
-    cli("event", "wrap", "-c", "deploys", "--", "touch", str(marker),
-                 env=env_for(receiver), expect=2)  # fmt: skip
+    result = cli("event", "wrap", *flags, "--", "touch", str(marker), env=env_for(receiver),
+                 expect=2)  # fmt: skip
+    assert message in result.stderr
     assert not marker.exists()
+    assert receiver.log == []
+
+
+def test_an_unconfigured_receiver_stops_it_before_the_command_runs(cli: Cli, tmp_path: Path):
+    marker = tmp_path / "ran"
     cli("event", "wrap", "--", "touch", str(marker), expect=3)
     assert not marker.exists()
+
+
+def test_short_options_together_before_the_command(cli: Cli, receiver: HTTPServer):
+    result = cli("event", "wrap", "-qi", "urn:a", "--", "echo", "hi", env=env_for(receiver))
+    assert result.stdout == "hi\n"
+    event = sent_event(receiver)
+    assert event["context"]["element_identifiers"] == ["urn:a"]
+    assert event["context"]["data"]["command"] == "echo hi"
 
 
 def test_no_command(cli: Cli):

@@ -35,7 +35,12 @@ def main(
         env.stderr.write(f"{prog_name}: interrupted\n")
         return ExitStatus.INTERRUPTED
     except Exception as error:
-        return _failed(output, error)
+        try:
+            return _failed(output, error)
+        except Exception as reporting:  # the report itself failed: say so, plainly
+            env.stderr.write(f"{prog_name}: internal error: {type(error).__name__}, "
+                             f"then {type(reporting).__name__} while reporting it\n")  # fmt: skip
+            return ExitStatus.INTERNAL_ERROR
 
 
 def _run(args: Sequence[str], env: Environment, output: Output, prog_name: str) -> int:
@@ -50,6 +55,7 @@ def _run(args: Sequence[str], env: Environment, output: Output, prog_name: str) 
         raise UsageError(
             str(error), option=error.flag, hint=_see_help(prog_name, error.path)
         ) from None
+    output.mode = argv.output_mode(line.args) or "text"  # as the line was read: exact
     run = Run(env, output, line)
     app = typer_app.build(run)
     try:

@@ -29,6 +29,7 @@ class Shape(NamedTuple):
     """What the rules need to know of one command or group."""
 
     takes_value: FrozenSet[str] = frozenset()
+    switches: FrozenSet[str] = frozenset()  # options that take no value
     many: FrozenSet[str] = frozenset()
     optional_value: Mapping[str, Tuple[str, ...]] = MappingProxyType({})  # flag -> its values
     subcommands: FrozenSet[str] = frozenset()
@@ -60,21 +61,27 @@ class Line(NamedTuple):
         """Whether every option typed is one of `known`, and none asks for help."""
         return self.flags <= known and not self.flags & HELP_FLAGS
 
-    def with_first_argument(self, placeholder: str) -> List[str]:
+    def with_first_argument(self, placeholder: str, *, looks_right: str = "") -> List[str]:
         """The line with its first positional added right after the command.
 
         A flag that takes several values ends only at the next option, so a positional
-        typed after its values was read as one of them. The last value of the last such
-        run moves up front when it had two or more; otherwise `placeholder` is put there.
+        typed after its values was read as one of them. The last value of such a run of
+        two or more moves up front when it ends in `looks_right` (`Event`, by StackState's
+        convention); otherwise `placeholder` is put there. Only ever a hint: nothing is
+        taken back from a run when the line is read.
         """
         argv = list(self.argv)
-        run = self.runs[-1] if self.runs else None
-        if run is not None and run.end - run.start >= 2:
-            value = argv.pop(run.end - 1)
-        else:
-            value = placeholder
+        value = placeholder
+        for run in reversed(self.several()):
+            if argv[run.end - 1].endswith(looks_right):
+                value = argv.pop(run.end - 1)
+                break
         argv.insert(self.command_at, value)
         return argv
+
+    def several(self) -> Tuple[Run, ...]:
+        """The runs of two values or more."""
+        return tuple(run for run in self.runs if run.end - run.start >= 2)
 
 
 class UnusableLine(ValueError):
@@ -87,7 +94,13 @@ class UnusableLine(ValueError):
 
 
 def looks_like_option(token: str) -> bool:
-    return token.startswith("-") and token != "-" and not _NEGATIVE_NUMBER.match(token)
+    """As argparse tells: `-` alone, negative numbers and words with a space are values."""
+    return (
+        token.startswith("-")
+        and token != "-"
+        and " " not in token
+        and not _NEGATIVE_NUMBER.match(token)
+    )
 
 
 def read(argv: Sequence[str], shapes: Dict[str, Shape]) -> Line:
@@ -97,38 +110,102 @@ def read(argv: Sequence[str], shapes: Dict[str, Shape]) -> Line:
     path: List[str] = []
     shape = shapes[""]
     i = 0
-    while shape.subcommands:  # a group: its own options, then the name of a command
-        if i == len(argv):
-            return Line(argv, tuple(path), (*out, "--help"), command_at=i, bare=True)
-        token = argv[i]
-        if token in shape.optional_value:  # an option that acts alone: the rest is Typer's
-            given = argv[i + 1] if i + 1 < len(argv) else None
-            if given is not None and given.lower() in shape.optional_value[token]:
-                out += [token, given]
-                i += 2
-            else:
-                out += [token, AUTO]
-                i += 1
-            return Line(argv, tuple(path), (*out, *argv[i:]), command_at=i)
-        elif token in shape.takes_value and i + 1 < len(argv):
-            out += [token, argv[i + 1]]
-            i += 2
-        elif looks_like_option(token) or token not in shape.subcommands:
-            return Line(argv, tuple(path), (*out, *argv[i:]), command_at=i)  # Typer says what
-        else:
-            path.append(token)
-            out.append(token)
-            shape = shapes[" ".join(path)]
-            i += 1
-    if i == len(argv) and shape.help_when_bare:
-        return Line(argv, tuple(path), (*out, "--help"), command_at=i, bare=True)
     try:
+        while shape.subcommands:  # a group: its own options, then the name of a command
+            if i == len(argv):
+                return Line(argv, tuple(path), (*out, "--help"), command_at=i, bare=True)
+            token = argv[i]
+            parts = _split(token, shape)
+            if parts is not None and len(parts) == 1 and parts[0][0] in shape.optional_value:
+                # An option that acts alone (`--show-completion [SHELL]`): the rest is Typer's.
+                flag, value = parts[0]
+                given = argv[i + 1] if i + 1 < len(argv) else None
+                free = given is not None and not looks_like_option(given)
+                if value is None and free and given not in shape.subcommands:
+                    value, i = given, i + 1
+                out += [flag, AUTO if value is None else value]
+                return Line(argv, tuple(path), (*out, *argv[i + 1 :]), command_at=i + 1)
+            if parts is not None and parts[-1][0] in shape.takes_value:
+                taken = _options(argv, i, parts, shape)
+                out += taken.tokens
+                i = taken.next
+            elif looks_like_option(token) or token not in shape.subcommands:
+                return Line(argv, tuple(path), (*out, *argv[i:]), command_at=i)  # Typer says
+            else:
+                path.append(token)
+                out.append(token)
+                shape = shapes[" ".join(path)]
+                i += 1
+        if i == len(argv) and shape.help_when_bare:
+            return Line(argv, tuple(path), (*out, "--help"), command_at=i, bare=True)
         args, positionals, runs = _command_part(argv, i, shape)
     except UnusableLine as error:
         raise UnusableLine(str(error), error.flag, tuple(path)) from None
     end = args.index("--") if "--" in args else len(args)
-    flags = frozenset(t.partition("=")[0] for t in args[:end] if looks_like_option(t))
+    flags = frozenset(t for t in args[:end] if looks_like_option(t))
     return Line(argv, tuple(path), (*out, *args), positionals, runs, command_at=i, flags=flags)
+
+
+class _Taken(NamedTuple):
+    tokens: List[str]  # the options and their values, one value after each flag
+    next: int  # where in argv the line goes on
+    run: Optional[Run] = None  # the values given after a flag that takes several
+
+
+def _is_option(token: str, shape: Shape) -> bool:
+    """Whether a token is an option rather than a value: a known one, or one that looks so."""
+    return looks_like_option(token) or _split(token, shape) is not None
+
+
+def _split(token: str, shape: Shape) -> Optional[List[Tuple[str, Optional[str]]]]:
+    """`(flag, attached value)` for each option in `token`, or None when not all are known.
+
+    `--links=V`, `-iV` and `-i=V` attach a value (argparse's reading, `=` included); `-qi`
+    is the switch `-q`, then `-i`.
+    """
+    known = shape.takes_value | shape.switches | HELP_FLAGS | frozenset(shape.optional_value)
+    if len(token) < 2 or not token.startswith("-"):
+        return None
+    if token.startswith("--"):
+        flag, equals, value = token.partition("=")
+        if flag not in known:
+            return None
+        return [(flag, value if equals else None)]
+    parts: List[Tuple[str, Optional[str]]] = []
+    for at in range(1, len(token)):
+        flag = "-" + token[at]
+        if flag not in known:
+            return None
+        if flag in shape.takes_value:
+            rest = token[at + 1 :]
+            parts.append((flag, (rest[1:] if rest.startswith("=") else rest) or None))
+            return parts
+        parts.append((flag, None))
+    return parts
+
+
+def _options(
+    argv: Tuple[str, ...], i: int, parts: List[Tuple[str, Optional[str]]], shape: Shape
+) -> _Taken:
+    """The options of `argv[i]` and the values they take, from it or from what follows."""
+    tokens = [flag for flag, _ in parts[:-1]]
+    flag, attached = parts[-1]
+    if flag not in shape.takes_value:
+        return _Taken([*tokens, flag], i + 1)
+    if attached is not None:
+        return _Taken([*tokens, flag, attached], i + 1)  # a value attached is the only one
+    end = i + 1
+    limit = len(argv) if flag in shape.many else min(len(argv), i + 2)
+    while end < limit and argv[end] != "--" and not _is_option(argv[end], shape):
+        end += 1
+    if end == i + 1:
+        got = f", got {argv[end]!r}" if end < len(argv) else " at the end of the line"
+        wanted = "at least one value" if flag in shape.many else "a value"
+        raise UnusableLine(f"expected {wanted}{got}", flag, ())
+    for value in argv[i + 1 : end]:
+        tokens += [flag, value]
+    run = Run(flag, i + 1, end) if flag in shape.many else None
+    return _Taken(tokens, end, run)
 
 
 def _command_part(
@@ -145,7 +222,8 @@ def _command_part(
             if not shape.rest_is_a_command:
                 positionals += argv[i + 1 :]
             break
-        if not looks_like_option(token):
+        parts = _split(token, shape)
+        if parts is None and not looks_like_option(token):
             if shape.rest_is_a_command:
                 out += ["--", *argv[i:]]
                 break
@@ -153,23 +231,15 @@ def _command_part(
             out.append(token)
             i += 1
             continue
-        if token not in shape.takes_value or i + 1 == len(argv):
-            out.append(token)  # a switch, a value attached (`--x=v`, `-xv`), or for Typer to refuse
+        if parts is None:
+            out.append(token)  # not one of this command's options: Typer refuses it
             i += 1
             continue
-        if token not in shape.many:
-            out += [token, argv[i + 1]]  # one value, taken as it is
-            i += 2
-            continue
-        end = i + 1
-        while end < len(argv) and argv[end] != "--" and not looks_like_option(argv[end]):
-            end += 1
-        if end == i + 1:
-            raise UnusableLine(f"expected at least one value, got {argv[end]!r}", token, ())
-        for value in argv[i + 1 : end]:
-            out += [token, value]
-        runs.append(Run(token, i + 1, end))
-        i = end
+        taken = _options(argv, i, parts, shape)
+        out += taken.tokens
+        if taken.run is not None:
+            runs.append(taken.run)
+        i = taken.next
     return out, tuple(positionals), tuple(runs)
 
 
@@ -184,6 +254,7 @@ def shape_of(
     flags = [(flag, opt) for opt in options for flag in opt.flags]
     return Shape(
         takes_value=frozenset(f for f, opt in flags if opt.kind != FLAG and not opt.value_optional),
+        switches=frozenset(f for f, opt in flags if opt.kind == FLAG),
         many=frozenset(f for f, opt in flags if opt.kind == MANY),
         optional_value={f: (*opt.choices, AUTO) for f, opt in flags if opt.value_optional},
         subcommands=frozenset(subcommands),
@@ -206,13 +277,21 @@ def given_values(argv: Sequence[str], flag: str) -> List[str]:
 
 
 def output_mode(argv: Sequence[str]) -> Optional[str]:
-    """`json` when `--output json` was asked for, known even when parsing fails."""
+    """`json` when `--output json` was asked for, in any of its spellings; known before
+    the line is read, so that even an error about the line itself is one JSON object."""
     for i, token in enumerate(argv):
         if token == "--":
             break
-        if token in ("--output=json", "-ojson"):
-            return "json"
-        if token in ("--output", "-o") and tuple(argv[i + 1 : i + 2]) == ("json",):
+        following = argv[i + 1] if i + 1 < len(argv) else ""
+        if token.startswith("--"):
+            flag, equals, value = token.partition("=")
+            given = value if equals else following
+            wanted = flag == "--output"
+        else:
+            at = token.find("o", 1)  # `-o json`, `-ojson`, `-qo json`, `-o=json`
+            given = token[at + 1 :].removeprefix("=") or following
+            wanted = token.startswith("-") and at > 0 and all(c.isalpha() for c in token[1:at])
+        if wanted and given.strip().lower() == "json":
             return "json"
     return None
 

@@ -14,29 +14,36 @@ from stac_events.cli.argv import AUTO
 from stac_events.cli.options import SHELLS
 from stac_events.cli.run import Run
 from stac_events.cli.usage import UsageError
+from stac_events.errors import ConfigError
 
 
 def show(run: Run, shell: str) -> None:
     from stac_events.cli.completion_scripts import render
 
-    run.env.stdout.write(render(_shell(run, shell)))
+    run.env.stdout.write(render(_shell(run, shell, "--show-completion")))
     run.env.stdout.flush()
 
 
 def install(run: Run, shell: str) -> None:
     from stac_events.cli.completion_scripts import render
 
-    shell = _shell(run, shell)
+    shell = _shell(run, shell, "--install-completion")
     script = render(shell)
     paths, next_step = install_locations(run, shell)
     for path in paths:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(script, encoding="utf-8")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(script, encoding="utf-8")
+        except OSError as error:
+            raise ConfigError(
+                f"cannot write the completion script to {path}: {error.strerror or error}",
+                hint="or print it with --show-completion and put it where you like",
+            ) from None
         run.output.note(f"wrote {path}")
     run.output.note(next_step or "completion is active in new shells")
 
 
-def detect_shell(run: Run) -> str:
+def detect_shell(run: Run, flag: str) -> str:
     name = os.path.basename(run.env.environ.get("SHELL", ""))
     if name in ("bash", "zsh", "fish"):
         return name
@@ -44,12 +51,12 @@ def detect_shell(run: Run) -> str:
         return "powershell"
     raise UsageError(
         "cannot tell which shell this is from $SHELL",
-        hint="name it: --install-completion bash|zsh|fish|powershell",
+        hint=f"name it: {flag} bash|zsh|fish|powershell",
     )
 
 
-def _shell(run: Run, value: str) -> str:
-    shell = detect_shell(run) if value == AUTO else value.lower()
+def _shell(run: Run, value: str, flag: str) -> str:
+    shell = detect_shell(run, flag) if value == AUTO else value.lower()
     if shell == "pwsh":
         shell = "powershell"
     if shell not in SHELLS:

@@ -20,9 +20,21 @@ def show(run: Run) -> int:
     if run.given.output == "json":
         run.output.data({name: {"value": value, "origin": origin} for name, value, origin in rows})
         return 0
-    _print_table(run, [(name, "-" if value is None else str(value), origin)
-                       for name, value, origin in rows])  # fmt: skip
+    _print_table(run, [(name, _shown(name, value), origin) for name, value, origin in rows])
     return 0
+
+
+def _shown(name: str, value: Any) -> str:
+    """A value as the table shows it: seconds with their unit, switches as on or off."""
+    if value is None:
+        return "off" if name == "spool" else "-"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if name.endswith("timeout"):
+        return f"{value:g} s"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(value) or "-"
+    return str(value)
 
 
 def _rows(settings: Settings) -> List[Tuple[str, Any, str]]:
@@ -36,15 +48,14 @@ def _rows(settings: Settings) -> List[Tuple[str, Any, str]]:
         ("client", settings.client.value, settings.client.origin),
         ("config_file", _value(settings.config_file), _origin(settings.config_file, "none found")),
         ("basic_auth", f"{auth.value[0]}:{MASK}" if auth else None, _origin(auth, UNSET)),
-        ("ci_context", _on_off(settings.ci_context.value), settings.ci_context.origin),
-        ("connect_timeout", f"{settings.connect_timeout.value:g} s",
-         settings.connect_timeout.origin),
-        ("read_timeout", f"{settings.read_timeout.value:g} s", settings.read_timeout.origin),
+        ("ci_context", settings.ci_context.value, settings.ci_context.origin),
+        ("connect_timeout", settings.connect_timeout.value, settings.connect_timeout.origin),
+        ("read_timeout", settings.read_timeout.value, settings.read_timeout.origin),
         ("retries", settings.retries.value, settings.retries.origin),
-        ("tls_verify", _on_off(settings.verify_tls.value), settings.verify_tls.origin),
-        ("ca_certs", ", ".join(settings.ca_certs.value) or None,
+        ("tls_verify", settings.verify_tls.value, settings.verify_tls.origin),
+        ("ca_certs", list(settings.ca_certs.value),
          settings.ca_certs.origin if settings.ca_certs.value else "only the system's"),
-        ("spool", settings.spool_dir.value or "off", settings.spool_dir.origin),
+        ("spool", settings.spool_dir.value, settings.spool_dir.origin),
     ]  # fmt: skip
 
 
@@ -54,10 +65,6 @@ def _value(setting: Optional[Setting[Any]]) -> Optional[str]:
 
 def _origin(setting: Optional[Setting[Any]], missing: str) -> str:
     return missing if setting is None else setting.origin
-
-
-def _on_off(value: bool) -> str:
-    return "on" if value else "off"
 
 
 def _print_table(run: Run, rows: Sequence[Tuple[str, ...]]) -> None:

@@ -18,10 +18,11 @@ from stac_events.sending import Prepared
 def send(run: Run) -> int:
     given = run.given
     if given.file is None and not given.event_type:
+        line = run.line.with_first_argument("EVENT_TYPE", looks_right="Event")
+        where = "it goes before the flags that take several values, " if run.line.several() else ""
         raise UsageError(
             "Missing argument 'EVENT_TYPE'",
-            hint="it goes before the flags that take several values, e.g. "
-            + argv.join([run.output.prog, *run.line.with_first_argument("EVENT_TYPE")]),
+            hint=f"{where}e.g. {argv.join([run.output.prog, *line])}",
         )
     if given.text == "-" and given.file == "-":
         raise UsageError("stdin cannot hold both the events and the text", option=o.BODY_TEXT.long)

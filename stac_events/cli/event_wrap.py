@@ -7,7 +7,8 @@ from stac_events.cli.event_flags import event_defaults
 from stac_events.cli.event_send import deliver, prepare
 from stac_events.cli.run import Run
 from stac_events.cli.usage import UsageError, named_by_flag
-from stac_events.errors import StacEventsError
+from stac_events.errors import InvalidInput, StacEventsError
+from stac_events.events import build_event
 
 
 def wrap(run: Run) -> int:
@@ -18,8 +19,14 @@ def wrap(run: Run) -> int:
         raise UsageError("stdin belongs to the command; use @PATH", option=o.BODY_TEXT.long)
     settings = run.settings()
     defaults = event_defaults(run, event_type=given.event_type)
+    try:  # flags that cannot make an event stop it before the command runs
+        build_event(defaults._replace(title=defaults.title or "-"), now=run.env.clock())
+    except InvalidInput as error:
+        if error.field == "event_type":
+            raise UsageError(error.reason, option=o.WRAP_EVENT_TYPE.long) from None
+        raise
     if not given.dry_run:
-        settings.target()  # a receiver that is not configured stops it before the command runs
+        settings.target()  # and so does a receiver that is not configured
 
     from stac_events.wrapped_command import run_command
 

@@ -141,10 +141,12 @@ OUTPUT_OPTIONS = (OUTPUT_MODE, QUIET, DEBUG)
 
 # The event: shared by `event send` and `event wrap`.
 
-TITLE = Opt("title", ("--title",), "Title of the event (required for one event).", EVENT)
+TITLE = Opt(
+    "title", ("--title",), "Title of the event (required for one event).", EVENT, metavar="TEXT"
+)
 BODY_TEXT = Opt("text", ("--text", "-m"),
             "Body text. '-' reads stdin, '@PATH' reads a file. Default: the title.",
-            EVENT, at_file=True)  # fmt: skip
+            EVENT, metavar="TEXT", at_file=True)  # fmt: skip
 TAGS = Opt("tags", ("--tags", "-t"), "Tags, 'key:value' or plain: -t env:prod team:web.",
            EVENT, MANY, metavar="TAG...")  # fmt: skip
 TIMESTAMP = Opt("timestamp", ("--timestamp",),

@@ -96,7 +96,7 @@ def _command_function(command: Command, run: Run) -> Callable[..., None]:
     declared (the others take their defaults all the same, in `_given`).
     """
     declared = command.options
-    if run.line.path == tuple(command.path.split()):
+    if run.line.path == tuple(command.path.split()) and not run.line.bare:
         typed = [opt for opt in command.options if not run.line.flags.isdisjoint(opt.flags)]
         known = frozenset(flag for opt in command.options for flag in opt.flags)
         if run.line.typed_only(known):

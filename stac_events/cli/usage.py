@@ -27,7 +27,7 @@ FLAG_FOR_FIELD: Dict[str, str] = {
     "data": o.DATA.long,
     "source_identifier": o.SOURCE_IDENTIFIER.long,
     "source_links": o.LINKS.long,
-    **{opt.name: opt.long for opt in (*o.RECEIVER_OPTIONS, *o.DELIVERY_OPTIONS)},
+    **{opt.name: opt.long for opt in (*o.RECEIVER_OPTIONS, *o.DELIVERY_OPTIONS, *o.BATCH_OPTIONS)},
 }
 
 
@@ -60,7 +60,8 @@ def from_invalid_input(error: InvalidInput, *, file_option: str = o.FILE.long) -
         return UsageError(error.message, option=file_option, hint=error.hint)
     field = (error.field or "").rsplit(".", 1)[-1]
     option = FLAG_FOR_FIELD.get(field)
-    return UsageError(error.reason if option else error.message, option=option, hint=error.hint)
+    hint = error.hint or (f"give another with {o.NAME.long}" if field == "name" else None)
+    return UsageError(error.reason if option else error.message, option=option, hint=hint)
 
 
 def named_by_flag(error: StacEventsError) -> StacEventsError:
