@@ -118,3 +118,25 @@ def test_readme_ci_snippets_work(isolated_environ: dict, tmp_path: Path, httpser
         ]
         assert [e["event_type"] for e in events] == ["DeployEvent", "VersionChangedEvent"]
         assert all(e["context"]["data"]["ci.provider"].startswith(kind) for e in events)
+
+
+def test_readme_python_examples_send_their_events(isolated_environ: dict, httpserver) -> None:
+    """The "From Python" example, run as a script, delivers its event."""
+    import json
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
+    assert blocks
+    httpserver.expect_request("/receiver/stsAgent/intake").respond_with_data("", status=202)
+    env = {
+        **isolated_environ,
+        "STAC_EVENTS_RECEIVER_URL": httpserver.url_for("/receiver"),
+        "STAC_EVENTS_API_KEY": "k",
+    }
+    for block in blocks:
+        done = subprocess.run([sys.executable, "-c", block], capture_output=True, text=True,
+                              env=env, timeout=60, check=False)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert "sent 1 event(s), the receiver answered 202" in done.stdout
+    events = [json.loads(request.get_data())["events"] for request, _ in httpserver.log]
+    assert [list(group) for group in events] == [["DeployEvent"]] * len(blocks)
