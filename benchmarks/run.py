@@ -124,8 +124,8 @@ def start_receiver(env: Dict[str, str]) -> Tuple[subprocess.Popen, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=15, help="timed rounds of start-up runs")
-    parser.add_argument("--batch-rounds", type=int, default=3, help="timed rounds of batches")
+    parser.add_argument("--rounds", type=int, default=30, help="timed rounds of start-up runs")
+    parser.add_argument("--batch-rounds", type=int, default=5, help="timed rounds of batches")
     parser.add_argument("--quick", action="store_true", help="fewer rounds, smaller batches")
     args = parser.parse_args()
     if args.quick:
