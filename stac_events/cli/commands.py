@@ -42,10 +42,6 @@ class Command(NamedTuple):
     epilog: Optional[str] = None
 
     @property
-    def name(self) -> str:
-        return self.path.rsplit(" ", 1)[-1]
-
-    @property
     def short_help(self) -> str:
         return self.help.split("\n\n", 1)[0]
 
