@@ -149,10 +149,9 @@ def send(
 
 def flush_spool(settings: Optional[Settings] = None) -> Outcome:
     """Deliver what the spool holds for the settings' receiver, oldest first."""
-    from stac_events.delivery import deliver
+    from stac_events import sending
 
-    settings = settings or resolve_settings()
-    outcome = deliver([], settings.target(), settings.delivery_options(), settings.spool())
+    outcome = sending.flush(settings or resolve_settings())
     _raise_problem(outcome)
     return outcome
 

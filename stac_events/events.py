@@ -2,7 +2,7 @@
 
 `EventDefaults` is what a caller says about every event: for one event it is the
 whole event, for many it fills in what each lacks (the event's own fields win).
-`Filler` completes and normalizes an event's fields; `Event` then validates them.
+`Filler` completes an event's fields; `Event` then validates and normalizes them.
 """
 
 from __future__ import annotations

@@ -143,6 +143,17 @@ def send(
     )
 
 
+def flush(settings: Settings, *, backoff: float = 0.5) -> Outcome:
+    """Deliver what the spool holds for the settings' receiver, oldest first; nothing new.
+
+    Its problem, if any, is the spool's (see `Outcome.problem`).
+    """
+    from stac_events.delivery import deliver
+
+    options = settings.delivery_options(backoff=backoff)
+    return deliver([], settings.target(), options, settings.spool())
+
+
 def _counted(payloads: Iterable[Payload], advance: Callable[[int], None]) -> Iterator[Payload]:
     for body, events in payloads:
         yield body, events

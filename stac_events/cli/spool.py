@@ -28,13 +28,10 @@ def list_entries(run: Run) -> int:
 
 
 def flush(run: Run) -> int:
-    from stac_events.delivery import deliver
+    from stac_events import sending
 
     settings = run.settings()
-    target = settings.target()
-    spool = run.spool()
-    options = settings.delivery_options(backoff=run.env.retry_backoff)
-    outcome = deliver([], target, options, spool)
+    outcome = sending.flush(settings, backoff=run.env.retry_backoff)
     problem = outcome.problem()
     if problem is not None:
         raise problem
@@ -47,7 +44,7 @@ def flush(run: Run) -> int:
         "events": report.events,
         "rejected": report.rejected,
         "waiting": outcome.waiting(),
-        "address": target.masked_url,
+        "address": settings.target().masked_url,
     }
     run.output.result(summary, text)
     return 0
