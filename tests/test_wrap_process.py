@@ -1,0 +1,277 @@
+"""`event wrap` and the processes of the command: daemons it leaves, groups it is signalled
+in, and output that arrives whole. Real processes throughout."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import select
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Tuple
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from stac_events.wrapped_command import run_command
+from tests.conftest import API_KEY, Cli, isolated_environment
+
+INTAKE = "/receiver/stsAgent/intake"
+STAC_EVENTS = str(Path(sys.executable).with_name("stac-events"))
+
+
+def env_for(server: HTTPServer) -> Dict[str, str]:
+    return {"STAC_EVENTS_RECEIVER_URL": server.url_for("/receiver"), "STAC_EVENTS_API_KEY": API_KEY}
+
+
+def sent_event(server: HTTPServer) -> Dict[str, Any]:
+    ((request, _),) = server.log
+    (group,) = json.loads(request.get_data())["events"].values()
+    (event,) = group
+    return event
+
+
+def tail_of(event: Dict[str, Any]) -> List[str]:
+    _, tail = event["msg_text"].split(" line(s) of output:\n")
+    return tail.split("\n")
+
+
+def gone(pid: int) -> bool:
+    """Whether the process has ended: absent, or a zombie nobody has reaped yet."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False  # no /proc to tell a zombie by
+    return stat.rpartition(")")[2].split()[0] == "Z"
+
+
+def gone_within(pid: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while not gone(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+@pytest.fixture
+def receiver(httpserver: HTTPServer) -> HTTPServer:
+    httpserver.expect_request(INTAKE, method="POST").respond_with_data("", status=202)
+    return httpserver
+
+
+@pytest.fixture
+def pidfile(tmp_path: Path):
+    """Where a command writes the pid of what it leaves running, killed after the test."""
+    path = tmp_path / "grandchild.pid"
+    yield path
+    with contextlib.suppress(FileNotFoundError, ValueError, ProcessLookupError):
+        os.kill(int(path.read_text()), signal.SIGKILL)
+
+
+@pytest.mark.parametrize(
+    "daemon",
+    [
+        "sleep 25",  # silent
+        "(while :; do echo tick; sleep 0.1; done)",  # writes on after the command has exited
+    ],
+)
+def test_a_daemon_holding_the_pipes_does_not_hold_wrap(
+    cli: Cli, receiver: HTTPServer, pidfile: Path, daemon: str
+):
+    script = f"{daemon} & echo $! > {shlex.quote(str(pidfile))}; echo started; exit 0"
+    began = time.monotonic()
+    result = cli("event", "wrap", "--", "sh", "-c", script, env=env_for(receiver))
+    assert time.monotonic() - began < 3
+    assert "started\n" in result.stdout
+    event = sent_event(receiver)
+    assert "started" in tail_of(event)
+    assert event["context"]["data"]["exit_code"] == 0
+    assert event["context"]["data"]["duration_s"] < 0.5  # the command's time, not the grace
+
+
+def test_a_daemon_holding_the_pipes_loses_none_of_what_came_before(
+    cli: Cli, receiver: HTTPServer, pidfile: Path
+):
+    # More than a pipe holds: some of it is still in the pipe when the command exits.
+    script = (f"head -c 1000000 /dev/zero | tr '\\0' x; echo; echo last; "
+              f"sleep 25 & echo $! > {shlex.quote(str(pidfile))}; exit 4")  # fmt: skip
+    result = cli("event", "wrap", "--", "sh", "-c", script, env=env_for(receiver), expect=4)
+    assert result.stdout == "x" * 1_000_000 + "\nlast\n"
+    assert tail_of(sent_event(receiver))[-1] == "last"
+
+
+def test_a_command_that_closes_its_output_is_still_waited_for(cli: Cli, receiver: HTTPServer):
+    script = "echo bye; exec >&- 2>&-; sleep 0.3; exit 5"
+    result = cli("event", "wrap", "--", "sh", "-c", script, env=env_for(receiver), expect=5)
+    assert result.stdout == "bye\n"
+    assert sent_event(receiver)["context"]["data"]["duration_s"] >= 0.3
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_signals_reach_what_the_command_started(
+    receiver: HTTPServer, isolated_environ: dict, home: Path, pidfile: Path, sig: signal.Signals
+):
+    script = f"sleep 100 & echo $! > {shlex.quote(str(pidfile))}; echo ready; wait"
+    process = subprocess.Popen(
+        [STAC_EVENTS, "event", "wrap", "--", "sh", "-c", script],
+        env={**isolated_environ, **env_for(receiver)}, cwd=home,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,  # no terminal: what reaches the command, wrap sends
+    )  # fmt: skip
+    assert process.stdout is not None
+    assert process.stdout.readline() == "ready\n"
+    grandchild = int(pidfile.read_text())
+    assert not gone(grandchild)
+    os.kill(process.pid, sig)
+    _, stderr = process.communicate(timeout=5)
+    assert process.returncode == 128 + sig, stderr  # the command was ended by `sig`
+    assert gone_within(grandchild, 3)
+    assert sent_event(receiver)["context"]["data"]["exit_code"] == 128 + sig
+
+
+def on_a_terminal(args: List[str], env: Dict[str, str], cwd: Path, *, keys: bytes = b"",
+                  after: bytes = b"") -> Tuple[int, int, bytes]:  # fmt: skip
+    """Run `stac-events ARGS` as the foreground group of a new terminal, typing `keys`
+    once `after` has been shown; its pid, its exit status and what the terminal showed."""
+    launch = (
+        "import fcntl, os, sys, termios\n"
+        "os.setsid()\n"
+        "tty = os.open(sys.argv[1], os.O_RDWR)\n"
+        "fcntl.ioctl(tty, termios.TIOCSCTTY, 0)\n"
+        "for fd in (0, 1, 2):\n"
+        "    os.dup2(tty, fd)\n"
+        "os.execv(sys.argv[2], sys.argv[2:])\n"
+    )
+    terminal, device = os.openpty()
+    shown = b""
+    try:
+        process = subprocess.Popen([sys.executable, "-c", launch, os.ttyname(device),
+                                    STAC_EVENTS, *args], env=env, cwd=cwd)  # fmt: skip
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            ended = process.poll() is not None
+            if select.select([terminal], [], [], 0 if ended else 0.05)[0]:
+                shown += os.read(terminal, 1 << 16)
+                if keys and after in shown:
+                    os.write(terminal, keys)
+                    keys = b""
+            elif ended:
+                break
+        status = process.wait(timeout=1)
+    finally:
+        os.close(terminal)
+        os.close(device)
+    return process.pid, status, shown
+
+
+PRINT_PID_AND_GROUP = [sys.executable, "-c", "import os; print(os.getpid(), os.getpgrp())"]
+
+
+def test_without_a_terminal_the_command_leads_a_group_of_its_own(
+    isolated_environ: dict, home: Path
+):
+    process = subprocess.run(
+        [STAC_EVENTS, "event", "wrap", "--dry-run", "--", *PRINT_PID_AND_GROUP],
+        env=isolated_environ, cwd=home, capture_output=True, text=True, timeout=10,
+        start_new_session=True, check=True,
+    )  # fmt: skip
+    pid, group = map(int, process.stdout.splitlines()[0].split())
+    assert group == pid != os.getpgrp()
+
+
+def test_at_a_terminal_the_command_stays_in_the_foreground_group(
+    isolated_environ: dict, home: Path
+):
+    wrap, status, shown = on_a_terminal(
+        ["event", "wrap", "--dry-run", "--", *PRINT_PID_AND_GROUP], isolated_environ, home
+    )
+    assert status == 0, shown
+    pid, group = map(int, shown.splitlines()[0].split())
+    assert group == wrap != pid  # the wrapper leads the terminal's foreground group
+
+
+def test_ctrl_c_at_a_terminal_reaches_the_command_once(isolated_environ: dict, home: Path):
+    script = 'trap "echo caught; exit 7" INT; echo ready; while :; do sleep 0.05; done'
+    _, status, shown = on_a_terminal(
+        ["event", "wrap", "--dry-run", "--", "sh", "-c", script], isolated_environ, home,
+        keys=b"\x03", after=b"ready",
+    )  # fmt: skip
+    assert status == 7, shown
+    assert shown.count(b"caught\r\n") == 1  # as a line: not in the payload, where it is JSON
+
+
+@pytest.mark.parametrize(
+    ("script", "stdout", "stderr"),
+    [
+        (r"printf '\377\376bin\000ary'", b"\xff\xfebin\x00ary", b""),  # not text, no newline
+        (r"head -c 1000000 /dev/zero | tr '\0' x", b"x" * 1_000_000, b""),
+        (r"head -c 1000000 /dev/zero | tr '\0' y >&2; echo end", b"end\n", b"y" * 1_000_000),
+    ],
+    ids=["binary-unended", "1MB-stdout", "1MB-stderr"],
+)
+def test_output_arrives_whole_and_unchanged(
+    receiver: HTTPServer, isolated_environ: dict, home: Path, script: str, stdout: bytes,
+    stderr: bytes,
+):  # fmt: skip
+    process = subprocess.run(
+        [STAC_EVENTS, "event", "wrap", "--", "sh", "-c", script],
+        env={**isolated_environ, **env_for(receiver)}, cwd=home, capture_output=True,
+        timeout=10, check=True,
+    )  # fmt: skip
+    assert process.stdout == stdout
+    assert process.stderr.startswith(stderr)
+
+
+def test_text_sinks_get_characters_split_across_reads_whole(cli: Cli, receiver: HTTPServer):
+    # 16 KiB is one read: the two bytes of the "é" arrive in two reads
+    script = "head -c 16383 /dev/zero | tr '\\0' a; printf '\\303\\251\\nend'"
+    result = cli("event", "wrap", "--", "sh", "-c", script, env=env_for(receiver))
+    assert result.stdout == "a" * 16383 + "é\nend"
+    assert tail_of(sent_event(receiver))[-2:] == ["a" * 16383 + "é", "end"]
+
+
+def test_the_tail_keeps_the_order_lines_arrived_in(cli: Cli, receiver: HTTPServer):
+    script = "echo one; sleep 0.05; echo two >&2; sleep 0.05; printf three"
+    result = cli("event", "wrap", "--", "sh", "-c", script, env=env_for(receiver))
+    assert result.stdout == "one\nthree"
+    assert result.stderr.startswith("two\n")
+    assert tail_of(sent_event(receiver)) == ["one", "two", "three"]
+
+
+def test_a_command_that_cannot_be_run_exits_126(cli: Cli, receiver: HTTPServer, tmp_path: Path):
+    script = tmp_path / "not-executable.sh"
+    script.write_text("echo hi\n")
+    result = cli("event", "wrap", "--", str(script), env=env_for(receiver), expect=126)
+    assert "Permission denied" in result.stderr
+    assert sent_event(receiver)["context"]["data"]["exit_code"] == 126
+
+
+class GoneAfterALine(io.StringIO):
+    """A sink like the pipe into `head -1`: it takes one write, then its reader is gone."""
+
+    def write(self, text: str) -> int:
+        if self.getvalue():
+            raise BrokenPipeError(32, "Broken pipe")
+        return super().write(text)
+
+
+def test_a_sink_gone_ends_the_command_as_a_broken_pipe_would(home: Path):
+    env = isolated_environment(home, stdout=GoneAfterALine())
+    began = time.monotonic()
+    finished = run_command(["yes"], env, tail_lines=1)
+    assert time.monotonic() - began < 3
+    assert finished.exit_code == 128 + signal.SIGPIPE
+    assert finished.tail == ["y"]
