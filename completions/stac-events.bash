@@ -28,11 +28,11 @@ _stac_events() {
         word="${COMP_WORDS[i]}"
         if ((skip)); then skip=0; continue; fi
         [[ "$word" == "--" ]] && return 0
-        case " --config --instance --client --install-completion --show-completion --url --api-key --hostname --timeout --ca-cert --output -o --retries --title --text -m --tags -t --timestamp --source-type-name --name --identifier -i --source -s --category -c --data -d --links --source-identifier --file -f --max-request-bytes --event-type --on --tail-lines " in
+        case " --config --instance --client --install-completion --show-completion --url --api-key --hostname --timeout --ca-cert --output -o --retries --max-time --title --text -m --tags -t --timestamp --source-type-name --name --identifier -i --source -s --category -c --data -d --links --source-identifier --file -f --max-request-bytes --event-type --on --tail-lines " in
             *" $word "*) skip=1; continue ;;
         esac
         case "$path:$word" in
-            ":check"|":config"|":event"|":spool"|"config:init"|"config:path"|"config:show"|"event:send"|"event:wrap"|"spool:clear"|"spool:flush"|"spool:list") path="${path:+$path }$word" ;;
+            ":check"|":config"|":event"|":spool"|"config:init"|"config:path"|"config:show"|"event:send"|"event:wrap"|"spool:clear"|"spool:drop"|"spool:flush"|"spool:list"|"spool:retry") path="${path:+$path }$word" ;;
         esac
     done
     COMPREPLY=()
@@ -64,7 +64,7 @@ _stac_events() {
                 COMPREPLY=($(compgen -P @ -f -- "${cur#@}"))
             fi
             return 0 ;;
-        --client|--url|--api-key|--hostname|--timeout|--retries|--title|--tags|-t|--timestamp|--source-type-name|--name|--identifier|-i|--source|-s|--links|--source-identifier|--max-request-bytes|--event-type|--tail-lines)
+        --client|--url|--api-key|--hostname|--timeout|--retries|--max-time|--title|--tags|-t|--timestamp|--source-type-name|--name|--identifier|-i|--source|-s|--links|--source-identifier|--max-request-bytes|--event-type|--tail-lines)
             return 0 ;;
     esac
     if [[ "$cur" == -* ]]; then
@@ -75,14 +75,16 @@ _stac_events() {
         "config") opts="--help -h" ;;
         "config init") opts="--url --api-key --hostname --config --instance --client --help -h" ;;
         "config path") opts="--config --instance --client --help -h" ;;
-        "config show") opts="--url --api-key --hostname --timeout --retries --insecure --ca-cert --no-spool --output -o --config --instance --client --help -h" ;;
+        "config show") opts="--url --api-key --hostname --timeout --retries --max-time --insecure --ca-cert --no-spool --output -o --config --instance --client --help -h" ;;
         "event") opts="--help -h" ;;
-        "event send") opts="--title --text -m --tags -t --timestamp --source-type-name --name --identifier -i --source -s --category -c --data -d --links --source-identifier --ci-context --file -f --max-request-bytes --gzip --url --api-key --hostname --timeout --retries --insecure --ca-cert --no-spool --dry-run --output -o --quiet -q --debug --config --instance --client --help -h" ;;
-        "event wrap") opts="--event-type --on --tail-lines --title --text -m --tags -t --source-type-name --name --identifier -i --source -s --category -c --data -d --links --source-identifier --ci-context --url --api-key --hostname --timeout --retries --insecure --ca-cert --no-spool --dry-run --output -o --quiet -q --debug --config --instance --client --help -h" ;;
+        "event send") opts="--title --text -m --tags -t --timestamp --source-type-name --name --identifier -i --source -s --category -c --data -d --links --source-identifier --ci-context --file -f --max-request-bytes --gzip --url --api-key --hostname --timeout --retries --max-time --insecure --ca-cert --no-spool --dry-run --output -o --quiet -q --debug --config --instance --client --help -h" ;;
+        "event wrap") opts="--event-type --on --tail-lines --title --text -m --tags -t --source-type-name --name --identifier -i --source -s --category -c --data -d --links --source-identifier --ci-context --url --api-key --hostname --timeout --retries --max-time --insecure --ca-cert --no-spool --dry-run --output -o --quiet -q --debug --config --instance --client --help -h" ;;
         "spool") opts="--help -h" ;;
-        "spool clear") opts="--quiet -q --config --instance --client --help -h" ;;
-        "spool flush") opts="--url --api-key --timeout --retries --insecure --ca-cert --output -o --quiet -q --debug --config --instance --client --help -h" ;;
+        "spool clear") opts="--output -o --quiet -q --debug --config --instance --client --help -h" ;;
+        "spool drop") opts="--output -o --quiet -q --debug --config --instance --client --help -h" ;;
+        "spool flush") opts="--url --api-key --timeout --retries --max-time --insecure --ca-cert --output -o --quiet -q --debug --config --instance --client --help -h" ;;
         "spool list") opts="--output -o --config --instance --client --help -h" ;;
+        "spool retry") opts="--all --output -o --quiet -q --debug --config --instance --client --help -h" ;;
         esac
         COMPREPLY=($(compgen -W "$opts" -- "$cur"))
         return 0
@@ -91,7 +93,7 @@ _stac_events() {
         "") COMPREPLY=($(compgen -W "check config event spool" -- "$cur")) ;;
         "config") COMPREPLY=($(compgen -W "init path show" -- "$cur")) ;;
         "event") COMPREPLY=($(compgen -W "send wrap" -- "$cur")) ;;
-        "spool") COMPREPLY=($(compgen -W "clear flush list" -- "$cur")) ;;
+        "spool") COMPREPLY=($(compgen -W "clear drop flush list retry" -- "$cur")) ;;
     esac
     return 0
 }

@@ -8,7 +8,7 @@ Register-ArgumentCompleter -Native -CommandName 'stac-events', 'stac' -ScriptBlo
         '' = @('check', 'config', 'event', 'spool')
         'config' = @('init', 'path', 'show')
         'event' = @('send', 'wrap')
-        'spool' = @('clear', 'flush', 'list')
+        'spool' = @('clear', 'drop', 'flush', 'list', 'retry')
     }
     $options = @{
         '' = @('--version', '--config', '--instance', '--client', '--install-completion', '--show-completion', '--help', '-h')
@@ -16,14 +16,16 @@ Register-ArgumentCompleter -Native -CommandName 'stac-events', 'stac' -ScriptBlo
         'config' = @('--help', '-h')
         'config init' = @('--url', '--api-key', '--hostname', '--config', '--instance', '--client', '--help', '-h')
         'config path' = @('--config', '--instance', '--client', '--help', '-h')
-        'config show' = @('--url', '--api-key', '--hostname', '--timeout', '--retries', '--insecure', '--ca-cert', '--no-spool', '--output', '-o', '--config', '--instance', '--client', '--help', '-h')
+        'config show' = @('--url', '--api-key', '--hostname', '--timeout', '--retries', '--max-time', '--insecure', '--ca-cert', '--no-spool', '--output', '-o', '--config', '--instance', '--client', '--help', '-h')
         'event' = @('--help', '-h')
-        'event send' = @('--title', '--text', '-m', '--tags', '-t', '--timestamp', '--source-type-name', '--name', '--identifier', '-i', '--source', '-s', '--category', '-c', '--data', '-d', '--links', '--source-identifier', '--ci-context', '--file', '-f', '--max-request-bytes', '--gzip', '--url', '--api-key', '--hostname', '--timeout', '--retries', '--insecure', '--ca-cert', '--no-spool', '--dry-run', '--output', '-o', '--quiet', '-q', '--debug', '--config', '--instance', '--client', '--help', '-h')
-        'event wrap' = @('--event-type', '--on', '--tail-lines', '--title', '--text', '-m', '--tags', '-t', '--source-type-name', '--name', '--identifier', '-i', '--source', '-s', '--category', '-c', '--data', '-d', '--links', '--source-identifier', '--ci-context', '--url', '--api-key', '--hostname', '--timeout', '--retries', '--insecure', '--ca-cert', '--no-spool', '--dry-run', '--output', '-o', '--quiet', '-q', '--debug', '--config', '--instance', '--client', '--help', '-h')
+        'event send' = @('--title', '--text', '-m', '--tags', '-t', '--timestamp', '--source-type-name', '--name', '--identifier', '-i', '--source', '-s', '--category', '-c', '--data', '-d', '--links', '--source-identifier', '--ci-context', '--file', '-f', '--max-request-bytes', '--gzip', '--url', '--api-key', '--hostname', '--timeout', '--retries', '--max-time', '--insecure', '--ca-cert', '--no-spool', '--dry-run', '--output', '-o', '--quiet', '-q', '--debug', '--config', '--instance', '--client', '--help', '-h')
+        'event wrap' = @('--event-type', '--on', '--tail-lines', '--title', '--text', '-m', '--tags', '-t', '--source-type-name', '--name', '--identifier', '-i', '--source', '-s', '--category', '-c', '--data', '-d', '--links', '--source-identifier', '--ci-context', '--url', '--api-key', '--hostname', '--timeout', '--retries', '--max-time', '--insecure', '--ca-cert', '--no-spool', '--dry-run', '--output', '-o', '--quiet', '-q', '--debug', '--config', '--instance', '--client', '--help', '-h')
         'spool' = @('--help', '-h')
-        'spool clear' = @('--quiet', '-q', '--config', '--instance', '--client', '--help', '-h')
-        'spool flush' = @('--url', '--api-key', '--timeout', '--retries', '--insecure', '--ca-cert', '--output', '-o', '--quiet', '-q', '--debug', '--config', '--instance', '--client', '--help', '-h')
+        'spool clear' = @('--output', '-o', '--quiet', '-q', '--debug', '--config', '--instance', '--client', '--help', '-h')
+        'spool drop' = @('--output', '-o', '--quiet', '-q', '--debug', '--config', '--instance', '--client', '--help', '-h')
+        'spool flush' = @('--url', '--api-key', '--timeout', '--retries', '--max-time', '--insecure', '--ca-cert', '--output', '-o', '--quiet', '-q', '--debug', '--config', '--instance', '--client', '--help', '-h')
         'spool list' = @('--output', '-o', '--config', '--instance', '--client', '--help', '-h')
+        'spool retry' = @('--all', '--output', '-o', '--quiet', '-q', '--debug', '--config', '--instance', '--client', '--help', '-h')
     }
     $choices = @{
         '--install-completion' = @('bash', 'zsh', 'fish', 'powershell', 'pwsh')
@@ -35,7 +37,7 @@ Register-ArgumentCompleter -Native -CommandName 'stac-events', 'stac' -ScriptBlo
         '--on' = @('always', 'failure')
     }
     $files = @('--config', '--ca-cert', '--file', '-f')
-    $takesValue = @('--config', '--instance', '--client', '--install-completion', '--show-completion', '--url', '--api-key', '--hostname', '--timeout', '--ca-cert', '--output', '-o', '--retries', '--title', '--text', '-m', '--tags', '-t', '--timestamp', '--source-type-name', '--name', '--identifier', '-i', '--source', '-s', '--category', '-c', '--data', '-d', '--links', '--source-identifier', '--file', '-f', '--max-request-bytes', '--event-type', '--on', '--tail-lines')
+    $takesValue = @('--config', '--instance', '--client', '--install-completion', '--show-completion', '--url', '--api-key', '--hostname', '--timeout', '--ca-cert', '--output', '-o', '--retries', '--max-time', '--title', '--text', '-m', '--tags', '-t', '--timestamp', '--source-type-name', '--name', '--identifier', '-i', '--source', '-s', '--category', '-c', '--data', '-d', '--links', '--source-identifier', '--file', '-f', '--max-request-bytes', '--event-type', '--on', '--tail-lines')
 
     $words = @($commandAst.CommandElements | Select-Object -Skip 1 | ForEach-Object { $_.ToString() })
     if ($wordToComplete -ne '' -and $words.Count -gt 0) {

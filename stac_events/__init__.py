@@ -35,6 +35,7 @@ _EXPORTS = {
     "RejectedError": "stac_events.errors",
     "DeliveryError": "stac_events.errors",
     "QueuedError": "stac_events.errors",
+    "Terminated": "stac_events.errors",
 }
 
 __all__ = ["__version__", *_EXPORTS]
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
         QueuedError,
         RejectedError,
         StacEventsError,
+        Terminated,
     )
     from stac_events.model import Event, EventContext, SourceLink
     from stac_events.sending import Prepared

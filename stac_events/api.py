@@ -134,7 +134,10 @@ def send(
     Raises `QueuedError` when they were queued in the spool for later (the receiver is
     unreachable), `RejectedError` when the receiver refused them, `DeliveryError` when
     they could be neither sent nor queued, `InvalidInput` for an invalid event and
-    `ConfigError` when no receiver is configured.
+    `ConfigError` when no receiver is configured; each error's `counts` says how many
+    events were delivered, refused, queued and not sent. A `KeyboardInterrupt` (or a
+    `Terminated` you raise from a SIGTERM handler, which queues what was not delivered)
+    passes through once the spool is in order, with the `Outcome` as its `outcome`.
     """
     from stac_events import sending
 
@@ -160,13 +163,17 @@ def _raise_problem(outcome: Outcome) -> None:
     problem = outcome.problem()
     if problem is not None:
         raise problem
-    if outcome.flushed.rejected:
+    flushed = outcome.flushed
+    if flushed.rejected or flushed.failed:
         warnings.warn(
-            f"the receiver refused {outcome.flushed.rejected} queued payload(s); they were "
-            f"moved aside",
+            f"the receiver refused {flushed.rejected} and failed on {flushed.failed} queued "
+            f"payload(s); they were moved aside",
             StacEventsWarning,
             stacklevel=3,
         )
+    if outcome.spool_trouble:
+        warnings.warn(f"the spool could not be used as it should: {outcome.spool_trouble}",
+                      StacEventsWarning, stacklevel=3)  # fmt: skip
 
 
 def _expect(name: str, value: Any, kinds: Any, *, none: bool = True) -> None:

@@ -1,43 +1,79 @@
 """Getting payloads to the receiver without losing any: the spool first, then the new ones.
 
 Queued payloads go first, oldest first, so that the receiver sees events in the order
-they happened; while older ones cannot be delivered, new ones queue behind them.
+they happened; while older ones cannot be delivered, new ones queue behind them. What
+each answer does (SPEC section 7):
+
+- 2xx: delivered; a queued payload leaves the spool.
+- 400, 422, 413 of one event: the payload is at fault. A queued one moves to rejected/,
+  a new one is counted as refused; the payloads after it go on.
+- 413 of several events: split in halves, down to single events.
+- 401, 403, 404, 407, 3xx: the key or the address is at fault, and every payload would
+  get the same answer. Everything stops; the spool stays as it is.
+- 5xx after the retries: the payload is held while the next one is tried. If that one
+  gets through, the held one is passed over (a queued one moves to failed/ after
+  `PASSED_OVER_LIMIT` runs); if it fails too, the receiver is down: everything left is
+  queued, in order.
+- Connection errors, timeouts, 408, 429, and running out of `--max-time`: the receiver
+  is down; everything left is queued, in order.
+
 `Outcome.problem` is the one place where what happened becomes an error (and so an
 exit status).
 """
 
 from __future__ import annotations
 
-import itertools
-from typing import Iterable, Iterator, List, Optional
+import gzip
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
-from stac_events.errors import DeliveryError, QueuedError, RejectedError, StacEventsError
-from stac_events.model import Payload
+from stac_events.errors import (
+    DeliveryError,
+    Interrupted,
+    QueuedError,
+    RejectedError,
+    StacEventsError,
+    Terminated,
+)
+from stac_events.model import Payload, split
 from stac_events.settings import DeliveryOptions, Target
-from stac_events.spool import Spool
-from stac_events.transport import Receipt, Sender
+from stac_events.spool import Claimed, Spool
+from stac_events.status import ExitStatus
+from stac_events.transport import Receipt, Sender, faults_key_or_address
 
 
 class FlushReport:
-    """What a flush of the spool did; counted as it goes."""
+    """What happened to payloads queued before this run; counted as it goes."""
 
     def __init__(self) -> None:
-        self.delivered = 0
-        self.events = 0
-        self.rejected = 0
+        self.delivered = 0  # payloads
+        self.events = 0  # in them
+        self.rejected = 0  # payloads moved to rejected/
+        self.failed = 0  # payloads moved to failed/
+        self.passed_over = 0  # payloads left in the queue while later ones got through
         self.elsewhere = 0  # queued for another receiver address: left for a run that uses it
-        self.blocked: Optional[DeliveryError] = None  # the transient failure that stopped it
 
 
 class Outcome:
-    """What happened to the payloads of one run: its own, and those queued before."""
+    """What happened to the payloads of one run: its own, and those queued before.
+
+    Own events are counted by what became of them: delivered (`events`), refused by the
+    receiver, queued in the spool, or not sent at all (stopped, interrupted, not saved).
+    """
 
     def __init__(self, spool: Optional[Spool]) -> None:
         self.spool = spool
         self.receipts: List[Receipt] = []
         self.events = 0  # of this run's own, delivered
-        self.queued = 0  # of this run's own payloads, put in the spool
-        self.blocked: Optional[DeliveryError] = None  # why they were
+        self.refused = 0
+        self.queued = 0
+        self.unsent = 0
+        self.refusal: Optional[RejectedError] = None  # the first refusal of an own payload
+        self.stopped: Optional[RejectedError] = None  # a key or address the receiver refused
+        self.blocked: Optional[DeliveryError] = None  # why payloads were queued
+        self.failure: Optional[DeliveryError] = None  # a failure trying later cannot mend
+        self.not_saved: Optional[str] = None  # why the spool could not take payloads
+        self.spool_trouble: Optional[str] = None  # why the spool could not be read or tidied
+        self.interrupted: Optional[BaseException] = None
         self.flushed = FlushReport()
 
     @property
@@ -52,36 +88,135 @@ class Outcome:
     def status(self) -> Optional[int]:
         return self.receipts[-1].status if self.receipts else None
 
+    @property
+    def accepted(self) -> int:
+        """Own events the run took on: each is delivered, refused, queued or not sent."""
+        return self.events + self.refused + self.queued + self.unsent
+
     def waiting(self) -> int:
         """Payloads in the spool still waiting for delivery, this run's and older ones."""
         return self.spool.waiting() if self.spool is not None else 0
 
+    def counts(self) -> Dict[str, int]:
+        """What became of the run's own events, for `--output json`."""
+        return {"delivered": self.events, "refused": self.refused, "queued": self.queued,
+                "not_sent": self.unsent}  # fmt: skip
+
     def problem(self) -> Optional[StacEventsError]:
         """The error this outcome amounts to, or None when all is well.
 
-        A run answers for its own payloads: queued ones make a `QueuedError` (exit 75).
-        A run with none of its own (a flush) answers for the spool's: a flush stopped by
-        the receiver being unreachable is a `QueuedError`, one in which the receiver
-        refused payloads a `RejectedError` (exit 4).
+        A run answers for its own events; a run with none of its own (a flush) answers
+        for the spool's. Precedence: an interruption, then a key or address refused
+        (exit 4), a failure that was not queued (exit 5), refused events (exit 4), queued
+        ones (exit 75).
         """
-        if self.queued:
-            cause = self.blocked or self.flushed.blocked
-            return self._queued(cause.message if cause else "not delivered", self.queued)
-        if self.receipts or self.events:
-            return None
+        if self.interrupted is not None:
+            return self._interrupted()
+        if not self.accepted:
+            return self._flush_problem()
+        error: Optional[StacEventsError] = None
+        if self.stopped is not None:
+            error = RejectedError(
+                self._told(self.stopped.message) + self._untouched(),
+                status_code=self.stopped.status_code,
+                hint=self.stopped.hint,
+            )
+        elif self.failure is not None or (self.unsent and self.blocked is not None):
+            cause = self.failure or self.blocked
+            assert cause is not None
+            why = "; nothing was queued" if self.spool is None else ""
+            if self.not_saved:
+                why = f"; the event(s) were not saved: {self.not_saved}"
+            error = DeliveryError(
+                self._told(cause.message) + why,
+                status_code=cause.status_code,
+                hint=cause.hint,
+                transient=False,
+                attempts=cause.attempts,
+            )
+        elif self.refused:
+            assert self.refusal is not None
+            error = RejectedError(
+                self._told(self.refusal.message),
+                status_code=self.refusal.status_code,
+                hint=self.refusal.hint,
+            )
+        elif self.queued:
+            cause = self.blocked.message if self.blocked else "not delivered"
+            error = self._queued(self._told(cause), self.queued)
+        if error is not None:
+            error.counts = self.counts()
+        return error
+
+    def _told(self, cause: str) -> str:
+        """The cause, and what became of the events when not all went one way."""
+        if self.accepted == 1 or self.accepted in (self.queued, self.unsent):
+            return cause
+        parts = [f"delivered {self.events} of {self.accepted} events"]
+        parts += [f"{n} {word}" for n, word in ((self.refused, "refused"),
+                  (self.queued, "queued"), (self.unsent, "not sent")) if n]  # fmt: skip
+        return f"{cause}; {', '.join(parts)}"
+
+    def _untouched(self) -> str:
+        waiting = self.waiting()
+        if not waiting:
+            return ""
+        return f"; {waiting} queued payload(s) still wait in the spool, untouched"
+
+    def _interrupted(self) -> Interrupted:
+        terminated = isinstance(self.interrupted, Terminated)
+        what = "terminated" if terminated else "interrupted"
+        if self.accepted == 1:
+            fate = "delivered" if self.events else "queued for later" if self.queued else "not sent"
+            message = f"{what}; the event was {fate}"
+        elif self.accepted:
+            message = f"{what}; delivered {self.events} of {self.accepted} events"
+            message += f", {self.queued} queued" if self.queued else ""
+            message += f", {self.unsent} not sent" if self.unsent else ""
+        else:
+            message = what
+        if self.not_saved:
+            message += f" (the spool could not take them: {self.not_saved})"
+        error = Interrupted(
+            message,
+            status=ExitStatus.TERMINATED if terminated else ExitStatus.INTERRUPTED,
+            kind=what,
+        )
+        error.counts = self.counts()
+        return error
+
+    def _flush_problem(self) -> Optional[StacEventsError]:
         flushed = self.flushed
-        if flushed.blocked is not None:
+        tally = f"delivered {flushed.delivered}"
+        if self.stopped is not None:
+            return RejectedError(
+                f"{self.stopped.message}; {tally}{self._untouched()}",
+                status_code=self.stopped.status_code,
+                hint=self.stopped.hint,
+            )
+        if self.failure is not None:
+            return DeliveryError(
+                f"{self.failure.message}; {tally}{self._untouched()}",
+                hint=self.failure.hint,
+                transient=False,
+                attempts=self.failure.attempts,
+            )
+        if self.blocked is not None:
             waiting = self.waiting()
             return QueuedError(
-                f"{flushed.blocked.message}; delivered {flushed.delivered}, "
-                f"{waiting} payload(s) still queued",
+                f"{self.blocked.message}; {tally}, {waiting} payload(s) still queued",
                 queued=waiting,
             )
-        if flushed.rejected and self.spool is not None:
+        if self.spool_trouble is not None and not flushed.delivered:
+            return DeliveryError(f"the spool cannot be used: {self.spool_trouble}",
+                                 transient=False)  # fmt: skip
+        if (flushed.rejected or flushed.failed) and self.spool is not None:
+            aside = [f"refused {flushed.rejected}"] if flushed.rejected else []
+            aside += [f"failed on {flushed.failed}"] if flushed.failed else []
             return RejectedError(
-                f"the receiver refused {flushed.rejected} queued payload(s); they were moved "
-                f"to {self.spool.rejected} (delivered {flushed.delivered})",
-                hint="see 'stac-events spool list'",
+                f"the receiver {' and '.join(aside)} queued payload(s); they were moved "
+                f"aside ({tally})",
+                hint="see 'stac-events spool list'; 'stac-events spool retry' puts them back",
             )
         return None
 
@@ -94,31 +229,208 @@ class Outcome:
         )
 
 
-def flush(spool: Spool, sender: Sender, report: FlushReport) -> None:
-    """Deliver queued payloads for this sender's receiver; stop at the first transient failure."""
-    for claimed in spool.claim():
-        if claimed.address != sender.target.address:
-            report.elsewhere += 1
-            claimed.release()  # the key we hold is for another receiver: never send it there
-            continue
+class _Item:
+    """A payload on its way: queued before (`claimed`), or new in this run."""
+
+    __slots__ = ("body", "claimed", "events", "passed_over")
+
+    def __init__(self, body: bytes, events: int, claimed: Optional[Claimed] = None) -> None:
+        self.body, self.events, self.claimed = body, events, claimed
+        self.passed_over = 0
+
+
+class _Delivery:
+    """One run's payloads, the spool's first, through one sender; see the module's rules."""
+
+    def __init__(
+        self,
+        outcome: Outcome,
+        sender: Sender,
+        payloads: Iterable[Payload],
+        encoding: Optional[str],
+    ) -> None:
+        self.outcome = outcome
+        self.sender = sender
+        self.spool = outcome.spool
+        self.address = sender.target.address
+        self.encoding = encoding
+        self.fresh: Iterator[Payload] = iter(payloads)
+        self.claims: Optional[Iterator[Claimed]] = (
+            self.spool.claim() if self.spool is not None else None
+        )
+        self.front: List[_Item] = []  # next in line: the halves of a split payload
+        self.held: Optional[Tuple[_Item, DeliveryError]] = None  # 5xx, judged by the next
+        self.current: Optional[_Item] = None
+
+    def run(self) -> None:
+        while True:
+            item = self._next()
+            if item is None:
+                break
+            self.current = item  # until its fate is settled: what _stop must look after
+            if not self._send(item):
+                return self._stop(queue_new=True)
+            self.current = None
+        if self.held is not None:  # nothing after it to tell a poison payload from an outage
+            item, error = self.held
+            self.outcome.blocked = error
+            self._stop(queue_new=True)
+
+    def interrupted(self, stop: BaseException) -> None:
+        """Leave the spool as it was and, on SIGTERM, queue what was not delivered."""
+        if isinstance(stop, (KeyboardInterrupt, Terminated)):
+            self.outcome.interrupted = stop
+        self._stop(queue_new=isinstance(stop, Terminated))
+
+    def _next(self) -> Optional[_Item]:
+        if self.front:
+            return self.front.pop(0)
+        while self.claims is not None:
+            try:
+                claimed = next(self.claims)
+                if claimed.header.address != self.address:
+                    self.outcome.flushed.elsewhere += 1
+                    claimed.release()  # the key we hold is for another receiver: never there
+                    continue
+                return _Item(claimed.body(), claimed.header.events, claimed)
+            except StopIteration:
+                self.claims = None
+            except OSError as error:
+                self._trouble(error)
+                self.claims = None
+        for body, events in self.fresh:
+            return _Item(body, events)
+        return None
+
+    def _send(self, item: _Item) -> bool:
+        """Send one payload and act on the answer; False when everything must stop."""
+        encoding = item.claimed.header.encoding if item.claimed else self.encoding
         try:
-            sender.post(claimed.body(), encoding=claimed.encoding)
+            receipt = self.sender.post(item.body, encoding=encoding)
         except RejectedError as error:
-            claimed.reject(error.message)
-            report.rejected += 1
-            continue
+            if faults_key_or_address(error):
+                self.outcome.stopped = error
+                return False
+            if error.status_code == 413:
+                halves = self._split(item, encoding)
+                if halves:
+                    self.front[:0] = halves
+                    return True
+            self._refused(item, error)
+            return True
         except DeliveryError as error:
-            claimed.release()
             if not error.transient:
-                raise
-            report.blocked = error
-            break
-        except BaseException:
-            claimed.release()
-            raise
-        claimed.delivered()
-        report.delivered += 1
-        report.events += claimed.events
+                self.outcome.failure = error
+                return False
+            if self.held is None and (error.status_code or 0) >= 500:
+                self.held = (item, error)
+                self.current = None
+                return True
+            self.outcome.blocked = error
+            return False
+        self._delivered(item, receipt)
+        if self.held is not None:
+            self._pass_over(*self.held)
+            self.held = None
+        return True
+
+    def _delivered(self, item: _Item, receipt: Receipt) -> None:
+        if item.claimed is None:
+            self.outcome.receipts.append(receipt)
+            self.outcome.events += item.events
+            return
+        self.outcome.flushed.delivered += 1
+        self.outcome.flushed.events += item.events
+        self._tidy(item.claimed.delivered)
+
+    def _refused(self, item: _Item, error: RejectedError) -> None:
+        if item.claimed is None:
+            self.outcome.refused += item.events
+            self.outcome.refusal = self.outcome.refusal or error
+            return
+        claimed = item.claimed
+        if self._tidy(lambda: claimed.set_aside("rejected", error.message)):
+            self.outcome.flushed.rejected += 1
+
+    def _pass_over(self, item: _Item, error: DeliveryError) -> None:
+        """The payload failed while the one after it got through: it is not the receiver."""
+        if item.claimed is None:
+            item.passed_over = 1
+            self.outcome.blocked = self.outcome.blocked or error
+            self._queue(item)
+            return
+        claimed = item.claimed
+        claimed.note(error.message)
+        state = self._tidy(claimed.passed_over)
+        if state == "failed":
+            self.outcome.flushed.failed += 1
+        elif state == "pending":
+            self.outcome.flushed.passed_over += 1
+
+    def _split(self, item: _Item, encoding: Optional[str]) -> List[_Item]:
+        """The payload's halves, in its place; none when it holds one event."""
+        body = gzip.decompress(item.body) if encoding == "gzip" else item.body
+        halves = split(body)
+        if halves is None:
+            return []
+        if encoding == "gzip":
+            halves = tuple((gzip.compress(half, mtime=0), events) for half, events in halves)
+        if item.claimed is None:
+            return [_Item(half, events) for half, events in halves]
+        claimed = item.claimed
+        parts = self._tidy(lambda: claimed.split(halves))
+        if parts is None:
+            self._tidy(claimed.release)
+            return []
+        pairs = zip(halves, parts, strict=True)
+        return [_Item(half, events, part) for (half, events), part in pairs]
+
+    def _stop(self, *, queue_new: bool) -> None:
+        """Give queued payloads back and queue (or count as not sent) the new ones, in order."""
+        left = [self.held[0]] if self.held is not None else []
+        left += [self.current] if self.current is not None else []
+        left += self.front
+        self.held, self.current, self.front = None, None, []
+        for item in left:
+            if item.claimed is not None:
+                self._tidy(item.claimed.release)
+            else:
+                self._leftover(item, queue_new)
+        for body, events in self.fresh:
+            self._leftover(_Item(body, events), queue_new)
+
+    def _leftover(self, item: _Item, queue_new: bool) -> None:
+        stopped = self.outcome.stopped or self.outcome.failure
+        if queue_new and stopped is None:
+            self._queue(item)
+        else:
+            self.outcome.unsent += item.events
+
+    def _queue(self, item: _Item) -> None:
+        if self.spool is None:
+            self.outcome.unsent += item.events
+            return
+        try:
+            self.spool.put(item.body, address=self.address, events=item.events,
+                           encoding=self.encoding, passed_over=item.passed_over)  # fmt: skip
+        except OSError as error:
+            self.outcome.unsent += item.events
+            self.outcome.not_saved = f"cannot write to {self.spool.root}: {_why(error)}"
+            return
+        self.outcome.queued += item.events
+
+    def _tidy(self, step: Callable[[], Any]) -> Any:
+        """A step in the spool that may fail on a full or read-only disk: the payload stays
+        where it was, to be sent again rather than lost."""
+        try:
+            return step() or True
+        except OSError as error:
+            self._trouble(error)
+            return None
+
+    def _trouble(self, error: OSError) -> None:
+        where = self.spool.root if self.spool is not None else "the spool"
+        self.outcome.spool_trouble = f"{where}: {_why(error)}"
 
 
 def deliver(
@@ -131,28 +443,22 @@ def deliver(
 ) -> Outcome:
     """Send the spool's payloads, then these, in order; queue what cannot be sent now.
 
-    A transient failure queues the payloads not yet sent (see `Outcome.problem`); with
-    no spool it is raised, as are a refusal (`RejectedError`) and a failure that trying
-    later cannot mend (`DeliveryError`).
+    Never raises for what the receiver, the network or the spool did: that is in the
+    outcome (see `Outcome.problem`). A `KeyboardInterrupt` or `Terminated` is raised
+    again once the spool is in order (on `Terminated`, what was not delivered is
+    queued), with the outcome as its `outcome` attribute.
     """
     outcome = Outcome(spool)
-    unsent: Iterator[Payload] = iter(payloads)
     with Sender(target, options) as sender:
-        if spool is not None:
-            flush(spool, sender, outcome.flushed)
-        if outcome.flushed.blocked is None:
-            for body, events in unsent:
-                try:
-                    outcome.receipts.append(sender.post(body, encoding=encoding))
-                except DeliveryError as error:
-                    if spool is None or not error.transient:
-                        raise
-                    outcome.blocked = error
-                    unsent = itertools.chain([(body, events)], unsent)
-                    break
-                outcome.events += events
-        if spool is not None and (outcome.blocked or outcome.flushed.blocked) is not None:
-            for body, events in unsent:
-                spool.put(body, address=target.address, events=events, encoding=encoding)
-                outcome.queued += 1
+        delivery = _Delivery(outcome, sender, payloads, encoding)
+        try:
+            delivery.run()
+        except BaseException as stop:
+            delivery.interrupted(stop)
+            stop.outcome = outcome  # type: ignore[attr-defined]
+            raise
     return outcome
+
+
+def _why(error: OSError) -> str:
+    return error.strerror or type(error).__name__

@@ -22,6 +22,7 @@ class StacEventsError(Exception):
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.counts: Dict[str, int] = {}  # what became of a run's events, when it had some
 
     def __str__(self) -> str:
         """The message and the hint, as one line."""
@@ -31,7 +32,7 @@ class StacEventsError(Exception):
 
     def details(self) -> Dict[str, Any]:
         """Extra fields for the `error` object of `--output json`."""
-        return {}
+        return dict(self.counts)
 
 
 class InvalidInput(StacEventsError):
@@ -80,7 +81,10 @@ class RejectedError(StacEventsError):
         self.status_code = status_code
 
     def details(self) -> Dict[str, Any]:
-        return {"status": self.status_code} if self.status_code is not None else {}
+        found = super().details()
+        if self.status_code is not None:
+            found["status"] = self.status_code
+        return found
 
 
 class DeliveryError(StacEventsError):
@@ -104,10 +108,18 @@ class DeliveryError(StacEventsError):
         self.attempts = attempts
 
     def details(self) -> Dict[str, Any]:
-        found: Dict[str, Any] = {"attempts": self.attempts}
+        found: Dict[str, Any] = {**super().details(), "attempts": self.attempts}
         if self.status_code is not None:
             found["status"] = self.status_code
         return found
+
+
+class Terminated(BaseException):
+    """The process was asked to stop (SIGTERM): what was not delivered is queued first.
+
+    The command line raises it from its SIGTERM handler; like `KeyboardInterrupt`, it is
+    no `Exception`, so that nothing on the way swallows it.
+    """
 
 
 class QueuedError(StacEventsError):
@@ -121,4 +133,28 @@ class QueuedError(StacEventsError):
         self.queued = queued
 
     def details(self) -> Dict[str, Any]:
-        return {"queued": self.queued}
+        return {**super().details(), "queued": self.queued}
+
+
+class Interrupted(StacEventsError):
+    """Delivery stopped by Ctrl-C (SIGINT) or SIGTERM; the message says what got through."""
+
+    kind = "interrupted"
+
+    def __init__(self, message: str, *, status: ExitStatus, kind: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.kind = kind
+
+
+def interruption(stop: BaseException) -> Interrupted:
+    """What a Ctrl-C or a SIGTERM amounts to, with what became of the events when that is
+    known (`stac_events.delivery.deliver` leaves its outcome on the exception)."""
+    outcome = getattr(stop, "outcome", None)
+    problem = outcome.problem() if outcome is not None else None
+    if isinstance(problem, Interrupted):
+        return problem
+    terminated = isinstance(stop, Terminated)
+    what = "terminated" if terminated else "interrupted"
+    status = ExitStatus.TERMINATED if terminated else ExitStatus.INTERRUPTED
+    return Interrupted(what, status=status, kind=what)

@@ -135,3 +135,27 @@ def envelope(events: Dict[str, List[Event]], *, hostname: str, collection_timest
     return packer.body(
         {json.dumps(name).encode(): [wire(e) for e in group] for name, group in events.items()}
     )
+
+
+def split(body: bytes) -> Optional[Tuple[Payload, Payload]]:
+    """The body's events in two bodies of half each, for a receiver that found it too
+    large; None when it holds fewer than two (or is not a common object)."""
+    try:
+        document = json.loads(body)
+        pairs = [(name, event) for name, group in document["events"].items() for event in group]
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+        return None
+    if len(pairs) < 2:
+        return None
+    middle = len(pairs) // 2
+
+    def rebuilt(part: List[Tuple[str, Any]], first: bool) -> Payload:
+        groups: Dict[str, List[Any]] = {}
+        for name, event in part:
+            groups.setdefault(name, []).append(event)
+        # metrics, topologies and the like go with the first half only: never twice
+        fields = {key: groups if key == "events" else value if first or not isinstance(value, list)
+                  else [] for key, value in document.items()}  # fmt: skip
+        return json.dumps(fields, separators=(",", ":"), ensure_ascii=False).encode(), len(part)
+
+    return rebuilt(pairs[:middle], True), rebuilt(pairs[middle:], False)

@@ -63,7 +63,7 @@ def parse_seconds(text: str) -> float:
     except ValueError:
         raise InvalidValue(f"{text!r} is not a number of seconds") from None
     if not (math.isfinite(seconds) and seconds > 0):
-        raise InvalidValue(f"{text!r} is not a timeout; give seconds above 0")
+        raise InvalidValue(f"{text!r} is not a time limit; give seconds above 0")
     return seconds
 
 

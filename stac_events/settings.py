@@ -59,6 +59,7 @@ CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 30.0
 MAX_TIMEOUT_S = 86400.0  # a day: more is a typo, and beyond what sockets take
 RETRIES = 3
+MAX_TIME_S = 60.0  # a CI step's own timeout is rarely shorter; what is left is queued
 
 
 # Value types are NamedTuples rather than dataclasses: a dataclass costs about a
@@ -98,6 +99,7 @@ class DeliveryOptions(NamedTuple):
     connect_timeout: float = CONNECT_TIMEOUT_S
     read_timeout: float = READ_TIMEOUT_S
     retries: int = RETRIES
+    max_time: float = MAX_TIME_S  # for the whole delivery, retries and waits included
     backoff: float = 0.5  # seconds before the first retry; doubles each time, capped at 10
     insecure: bool = False
     ca_certs: Tuple[str, ...] = ()  # added to the default trust store
@@ -118,6 +120,7 @@ class Overrides(NamedTuple):
     ci_context: bool = False
     timeout: Optional[float] = None
     retries: Optional[int] = None
+    max_time: Optional[float] = None
     insecure: bool = False
     ca_cert: Optional[str] = None
     no_spool: bool = False
@@ -163,6 +166,7 @@ class Settings(NamedTuple):
     connect_timeout: Setting[float] = Setting(CONNECT_TIMEOUT_S, DEFAULT)
     read_timeout: Setting[float] = Setting(READ_TIMEOUT_S, DEFAULT)
     retries: Setting[int] = Setting(RETRIES, DEFAULT)
+    max_time: Setting[float] = Setting(MAX_TIME_S, DEFAULT)
     verify_tls: Setting[bool] = Setting(True, DEFAULT)
     ca_certs: Setting[Tuple[str, ...]] = Setting((), DEFAULT)
     spool_dir: Setting[Optional[str]] = Setting(None, DEFAULT)  # None: the spool is off
@@ -181,6 +185,7 @@ class Settings(NamedTuple):
             connect_timeout=self.connect_timeout.value,
             read_timeout=self.read_timeout.value,
             retries=self.retries.value,
+            max_time=self.max_time.value,
             backoff=backoff,
             insecure=not self.verify_tls.value,
             ca_certs=self.ca_certs.value,
@@ -320,15 +325,11 @@ def _delivery(overrides: Overrides, env: Environment, origin_of: OriginOf) -> Di
     """Timeouts, retries, trust and the spool: the caller's, else the defaults."""
     found: Dict[str, Setting] = {}
     if overrides.timeout is not None:
-        if not (math.isfinite(overrides.timeout) and 0 < overrides.timeout <= MAX_TIMEOUT_S):
-            raise InvalidInput(
-                f"{overrides.timeout:g} is not a timeout; give seconds above 0, at most "
-                f"{MAX_TIMEOUT_S:g}",
-                field="timeout",
-            )
         found["connect_timeout"] = found["read_timeout"] = Setting(
-            float(overrides.timeout), origin_of("timeout")
+            _seconds(overrides.timeout, "timeout"), origin_of("timeout")
         )
+    if overrides.max_time is not None:
+        found["max_time"] = Setting(_seconds(overrides.max_time, "max_time"), origin_of("max_time"))
     if overrides.retries is not None:
         if overrides.retries < 0:
             raise InvalidInput(f"{overrides.retries} retries; give 0 or more", field="retries")
@@ -350,6 +351,15 @@ def _delivery(overrides: Overrides, env: Environment, origin_of: OriginOf) -> Di
     else:
         found["spool_dir"] = Setting(str(spool_dir(env)), DEFAULT)
     return found
+
+
+def _seconds(value: float, name: str) -> float:
+    if not (math.isfinite(value) and 0 < value <= MAX_TIMEOUT_S):
+        raise InvalidInput(
+            f"{value:g} is not a time limit; give seconds above 0, at most {MAX_TIMEOUT_S:g}",
+            field=name,
+        )
+    return float(value)
 
 
 def spool_dir(env: Environment) -> Path:

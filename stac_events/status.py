@@ -16,3 +16,4 @@ class ExitStatus(enum.IntEnum):
     DELIVERY_FAILED = 5
     QUEUED = 75  # EX_TEMPFAIL from sysexits.h: try again later
     INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+    TERMINATED = 143  # 128 + SIGTERM

@@ -1,19 +1,25 @@
-"""Delivery of payloads to the receiver over HTTP(S): one session, retries, trust.
+"""Delivery of payloads to the receiver over HTTP(S): one session, retries, deadlines, trust.
 
 `requests` is imported here, inside the functions, so that `--help` and `--dry-run`
-never pay for it. Retries are urllib3's `Retry`; see `ReceiverRetry` for the two rules
-it is taught.
+never pay for it. Which failures are retried, how many times and how long to wait in
+between is urllib3's `Retry` (see `ReceiverRetry`); the loop around it is ours because
+`Retry` knows no deadline: `--max-time` bounds the whole delivery, and `--timeout` each
+attempt as a whole, which a receiver dripping its answer a byte at a time cannot stretch
+(see `Watchdog`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import re
+import socket
+import threading
 import time
 from typing import TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional, Tuple
 
-from stac_events.errors import DeliveryError, RejectedError
+from stac_events.errors import DeliveryError, RejectedError, StacEventsError
 from stac_events.redact import redact
 from stac_events.settings import DeliveryOptions, Target, host_of
 from stac_events.version import __version__
@@ -26,6 +32,8 @@ log = logging.getLogger("stac_events.transport")
 
 USER_AGENT = f"stac-events/{__version__}"
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+# Answers that fault the key or the address, not the payload: every payload would get them.
+KEY_OR_ADDRESS_STATUSES = frozenset({401, 403, 404, 407})
 BACKOFF_MAX_S = 10.0
 RETRY_AFTER_MAX_S = 60.0  # a receiver asking for longer is better served by the spool
 
@@ -39,13 +47,15 @@ class Receipt(NamedTuple):
 
 
 def _retry_class() -> type:
+    from urllib3.exceptions import InvalidHeader
     from urllib3.util.retry import Retry
 
     class ReceiverRetry(Retry):
-        """urllib3's Retry, taught two rules of SPEC section 7.
+        """urllib3's Retry, taught three rules of SPEC section 7.
 
-        Retry-After is honored on every transient status, not only 413/429/503, and the
-        first retry waits too (urllib3 retries the first time at once).
+        Retry-After is honored on every transient status, not only 413/429/503; the
+        first retry waits too (urllib3 retries the first time at once); a Retry-After
+        that cannot be read is no reason to stop retrying.
         """
 
         RETRY_AFTER_STATUS_CODES = TRANSIENT_STATUSES
@@ -59,8 +69,19 @@ def _retry_class() -> type:
             return min(self.backoff_max, backoff)
 
         def get_retry_after(self, response: Any) -> Optional[float]:
-            seconds = super().get_retry_after(response)
-            return None if seconds is None else min(seconds, RETRY_AFTER_MAX_S)
+            try:
+                seconds = super().get_retry_after(response)
+            except InvalidHeader:
+                return None
+            return None if seconds is None else min(max(seconds, 0.0), RETRY_AFTER_MAX_S)
+
+        def wait_before_next(self, response: Any) -> float:
+            """Seconds to wait before the next attempt: Retry-After, else the backoff."""
+            if response is not None and response.status in self.RETRY_AFTER_STATUS_CODES:
+                seconds = self.get_retry_after(response)
+                if seconds is not None:
+                    return seconds
+            return self.get_backoff_time()
 
     return ReceiverRetry
 
@@ -69,10 +90,6 @@ def retry_policy(options: DeliveryOptions) -> Retry:
     """The retry rules: transient failures only, the same bytes every time, never a redirect."""
     return _retry_class()(
         total=options.retries,
-        connect=options.retries,
-        read=options.retries,
-        status=options.retries,
-        other=0,
         redirect=False,
         allowed_methods=None,  # POST too: the receiver keys events by content, not by request
         status_forcelist=TRANSIENT_STATUSES,
@@ -84,8 +101,97 @@ def retry_policy(options: DeliveryOptions) -> Retry:
     )
 
 
+class Watchdog:
+    """Ends an attempt that outlives its time limit by shutting its socket down.
+
+    A socket timeout bounds each read, not the answer: a receiver that sends a byte
+    every second is never caught by it. The connection classes below tell the watchdog
+    which socket an attempt uses; at the limit a timer thread shuts that socket down,
+    which wakes the blocked read (closing it from another thread would not).
+    """
+
+    def __init__(self) -> None:
+        self.fired = False
+        self._socket: Optional[socket.socket] = None
+        self._timer: Optional[threading.Timer] = None
+        self._lock = threading.Lock()
+
+    def arm(self, seconds: float) -> None:
+        with self._lock:
+            self.fired, self._socket = False, None
+            self._timer = threading.Timer(seconds, self._fire)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def disarm(self) -> None:
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer, self._socket = None, None
+
+    def watch(self, sock: Any) -> None:
+        """The socket the attempt uses, once it has one."""
+        if isinstance(sock, socket.socket):
+            with self._lock:
+                self._socket = sock
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            sock = self._socket
+            if sock is not None:
+                with contextlib.suppress(OSError):  # closed already
+                    # the plain socket's shutdown: ssl's would also unwrap it mid-read
+                    socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+def _watched_pools(watchdog: Watchdog) -> Dict[str, type]:
+    """urllib3 pool classes whose connections report each request to the watchdog."""
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+    def watched(base: type) -> type:
+        class Watched(base):  # type: ignore[misc,valid-type]
+            # the socket itself: http.client lets go of it once an answer's headers are in
+            def connect(self) -> None:
+                super().connect()
+                watchdog.watch(self.sock)
+
+            def request(self, *args: Any, **kwargs: Any) -> Any:
+                watchdog.watch(self.sock)  # a kept-alive connection: connect() is not called
+                return super().request(*args, **kwargs)
+
+        return Watched
+
+    class WatchedHTTPPool(HTTPConnectionPool):
+        ConnectionCls = watched(HTTPConnection)
+
+    class WatchedHTTPSPool(HTTPSConnectionPool):
+        ConnectionCls = watched(HTTPSConnection)
+
+    return {"http": WatchedHTTPPool, "https": WatchedHTTPSPool}
+
+
+def _watched_adapter(base: type, pools: Dict[str, type]) -> type:
+    class WatchedAdapter(base):  # type: ignore[misc,valid-type]
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = pools
+
+        def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
+            manager = super().proxy_manager_for(proxy, **kwargs)
+            manager.pool_classes_by_scheme = pools
+            return manager
+
+    return WatchedAdapter
+
+
 class Sender:
-    """An open connection to one receiver; POSTs bodies and explains every failure."""
+    """An open connection to one receiver; POSTs bodies and explains every failure.
+
+    Every post shares one deadline, `options.max_time` from the sender's creation: what
+    cannot be delivered by then fails as transient, to be queued.
+    """
 
     def __init__(self, target: Target, options: DeliveryOptions) -> None:
         import requests
@@ -93,10 +199,12 @@ class Sender:
 
         self.target = target
         self.options = options
+        self.deadline = time.monotonic() + options.max_time
+        self.watchdog = Watchdog()
         self.session = requests.Session()
         self.session.auth = target.basic_auth
-        adapter_class = _trusting_adapter(options) if options.ca_certs else HTTPAdapter
-        adapter = adapter_class(max_retries=retry_policy(options))
+        base = _trusting_adapter(options) if options.ca_certs else HTTPAdapter
+        adapter = _watched_adapter(base, _watched_pools(self.watchdog))(max_retries=0)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
         if options.insecure:
@@ -108,12 +216,19 @@ class Sender:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        self.watchdog.disarm()
         self.session.close()
 
-    def post(self, body: bytes, *, encoding: Optional[str] = None) -> Receipt:
-        """POST one body; a 2xx returns, anything else raises `RejectedError` or `DeliveryError`."""
-        import requests
+    def remaining(self) -> float:
+        """Seconds left before the deadline."""
+        return self.deadline - time.monotonic()
 
+    def post(self, body: bytes, *, encoding: Optional[str] = None) -> Receipt:
+        """POST one body, retrying transient failures while time allows.
+
+        A 2xx returns; anything else raises `RejectedError` (a refusal, a redirect) or
+        `DeliveryError` (`transient` when trying later may work).
+        """
         headers = {
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
@@ -121,34 +236,90 @@ class Sender:
         }
         if encoding:
             headers["Content-Encoding"] = encoding
+        retry = retry_policy(self.options)
         started = time.monotonic()
-        log.debug("POST %s (%d bytes)", self.target.masked_url, len(body))
+        attempts = 0
+        while True:
+            if self.remaining() <= 0:
+                raise self._out_of_time(None, attempts)
+            attempts += 1
+            response, failure = self._attempt(body, headers, attempts)
+            if failure is None:
+                assert response is not None
+                elapsed_ms = round((time.monotonic() - started) * 1000)
+                log.debug("%s %s in %d ms, %d attempt(s)", response.status_code,
+                          response.reason, elapsed_ms, attempts)  # fmt: skip
+                return Receipt(response.status_code, attempts, elapsed_ms)
+            if not (isinstance(failure, DeliveryError) and failure.transient):
+                raise failure
+            from urllib3.exceptions import MaxRetryError
+
+            raw = response.raw if response is not None else None
+            try:
+                retry = retry.increment(method="POST", url=self.target.masked_url, response=raw)
+            except MaxRetryError:
+                raise failure from None
+            wait = retry.wait_before_next(raw)
+            if wait >= self.remaining():
+                raise self._out_of_time(failure, attempts)
+            log.debug("retrying in %.2f s: %s", wait, failure.message)
+            time.sleep(wait)
+
+    def _attempt(
+        self, body: bytes, headers: Dict[str, str], attempts: int
+    ) -> Tuple[Optional[requests.Response], Optional[Exception]]:
+        """One request, within the attempt's time limit: the answer, or why there is none."""
+        import requests
+
+        limit = min(self.options.read_timeout, self.remaining())
+        log.debug("POST %s (%d bytes), attempt %d", self.target.masked_url, len(body), attempts)
+        self.watchdog.arm(limit)
         try:
             response = self.session.post(
                 self.target.url,
                 data=body,
                 headers=headers,
-                timeout=(self.options.connect_timeout, self.options.read_timeout),
+                timeout=(min(self.options.connect_timeout, limit), limit),
                 allow_redirects=False,
                 verify=not self.options.insecure,
             )
         except requests.exceptions.RequestException as error:
-            raise self._network_error(error) from None
-        elapsed_ms = round((time.monotonic() - started) * 1000)
-        attempts = _attempts(response)
-        log.debug("%s %s in %d ms, %d attempt(s)", response.status_code, response.reason,
-                  elapsed_ms, attempts)  # fmt: skip
-        _raise_for_status(response, self.target, attempts)
-        return Receipt(status=response.status_code, attempts=attempts, elapsed_ms=elapsed_ms)
+            if self.watchdog.fired:
+                return None, self._too_slow(limit, attempts)
+            return None, self._network_error(error, attempts)
+        except OSError:
+            if self.watchdog.fired:  # the shut-down socket, seen from below requests
+                return None, self._too_slow(limit, attempts)
+            raise
+        finally:
+            self.watchdog.disarm()
+        return response, _status_error(response, self.target, attempts)
 
-    def _network_error(self, error: requests.exceptions.RequestException) -> DeliveryError:
+    def _too_slow(self, limit: float, attempts: int) -> DeliveryError:
+        host = host_of(self.target.address)
+        return DeliveryError(f"{host} did not answer within {limit:g} s", attempts=attempts)
+
+    def _out_of_time(self, last: Optional[Exception], attempts: int) -> DeliveryError:
+        """The deadline passed: give up on this payload for now (it is queued)."""
+        spent = f"{self.options.max_time:g} s allowed for delivery"
+        if last is None:
+            return DeliveryError(f"no time left of the {spent}", attempts=attempts)
+        message = last.message if isinstance(last, DeliveryError) else str(last)
+        return DeliveryError(
+            f"{message}; stopped retrying, as the next attempt would outlast the {spent}",
+            status_code=getattr(last, "status_code", None),
+            attempts=attempts,
+        )
+
+    def _network_error(
+        self, error: requests.exceptions.RequestException, attempts: int
+    ) -> DeliveryError:
         """A one-line, key-free explanation of why the request never got an answer."""
         import requests
 
         host = host_of(self.target.address)
         detail = redact(str(error), self.target.api_key)
         log.debug("request failed: %s", detail)
-        attempts = self.options.retries + 1
         if isinstance(error, requests.exceptions.SSLError):
             reason = re.search(r"certificate verify failed: ([^(]+)", detail)
             why = f": {reason.group(1).strip()}" if reason else ""
@@ -157,15 +328,14 @@ class Sender:
                 hint="trust its CA with --ca-cert PATH or REQUESTS_CA_BUNDLE "
                 "(--insecure skips the check)",
                 transient=False,
-                attempts=1,
+                attempts=attempts,
             )
-        timed_out = _cause_is_read_timeout(error)
         if isinstance(error, requests.exceptions.ConnectTimeout):
             return DeliveryError(
                 f"timed out connecting to {host} after {self.options.connect_timeout:g} s",
                 attempts=attempts,
             )
-        if isinstance(error, requests.exceptions.ReadTimeout) or timed_out:
+        if isinstance(error, requests.exceptions.ReadTimeout) or _cause_is_read_timeout(error):
             return DeliveryError(
                 f"{host} did not answer within {self.options.read_timeout:g} s",
                 attempts=attempts,
@@ -222,11 +392,6 @@ def _cause_is_read_timeout(error: Exception) -> bool:
     return isinstance(cause, MaxRetryError) and isinstance(cause.reason, ReadTimeoutError)
 
 
-def _attempts(response: requests.Response) -> int:
-    retries = getattr(response.raw, "retries", None)
-    return len(retries.history) + 1 if retries is not None else 1
-
-
 def _connection_reason(detail: str) -> str:
     lowered = detail.lower()
     if "refused" in lowered:
@@ -246,14 +411,17 @@ def _connection_reason(detail: str) -> str:
     return detail
 
 
-def _raise_for_status(response: requests.Response, target: Target, attempts: int) -> None:
+def _status_error(
+    response: requests.Response, target: Target, attempts: int
+) -> Optional[StacEventsError]:
+    """None for a 2xx; else the error the answer amounts to."""
     status = response.status_code
     if 200 <= status < 300:
-        return
+        return None
     what = f"{status} {response.reason or ''}".strip()
     if 300 <= status < 400:
         location = redact(response.headers.get("Location", "(no Location header)"), target.api_key)
-        raise RejectedError(
+        return RejectedError(
             f"the receiver redirected ({what}) to {location}; redirects are not followed, "
             f"so the API key is never sent elsewhere",
             status_code=status,
@@ -264,14 +432,20 @@ def _raise_for_status(response: requests.Response, target: Target, attempts: int
     if status in TRANSIENT_STATUSES or status >= 500:
         if attempts > 1:
             message += f" ({attempts} attempts)"
-        raise DeliveryError(message, status_code=status, attempts=attempts)
+        return DeliveryError(message, status_code=status, attempts=attempts)
     hints = {
         401: "check the API key",
         403: "check the API key",
         404: "check the address; it usually ends in /receiver/stsAgent/intake",
         413: "the payload is too large for the receiver",
     }
-    raise RejectedError(message, status_code=status, hint=hints.get(status))
+    return RejectedError(message, status_code=status, hint=hints.get(status))
+
+
+def faults_key_or_address(error: RejectedError) -> bool:
+    """Whether a refusal faults the key or the address, so every payload would get it."""
+    status = error.status_code
+    return status is not None and (status in KEY_OR_ADDRESS_STATUSES or 300 <= status < 400)
 
 
 def _excerpt(response: requests.Response, target: Target, limit: int = 200) -> str:

@@ -94,7 +94,7 @@ CASES = [
                                                 "Others"]),
     ("stac-events event send DeployEvent --category Ch", ["Changes"]),
     ("stac-events event send --output ", ["json", "text"]),
-    ("stac-events spool ", ["clear", "flush", "list"]),
+    ("stac-events spool ", ["clear", "drop", "flush", "list", "retry"]),
     ("stac-events spool list --", ["--client", "--config", "--help", "--instance", "--output"]),
     ("stac-events --config conf.yaml event ", ["send", "wrap"]),
     ("stac-events event wrap --on ", ["always", "failure"]),

@@ -124,7 +124,7 @@ def test_receiver_down_then_up_delivers_the_queue_first_once(cli: Cli, httpserve
     queued.write_bytes(json.dumps({**json.loads(header), "address": live}).encode() + b"\n" + body)
     httpserver.expect_request(INTAKE).respond_with_data("", status=202)
     up = send(cli, "-m", "second", "-o", "json", env=env_for(httpserver.url_for("/receiver")))
-    assert up.json()["spool"] == {"delivered": 1, "rejected": 0}
+    assert up.json()["spool"] == {"delivered": 1, "rejected": 0, "failed": 0, "passed_over": 0}
     texts = [json.loads(r.get_data())["events"]["DeployEvent"][0]["msg_text"]
              for r, _ in httpserver.log]  # fmt: skip
     assert texts == ["first", "second"]
@@ -190,12 +190,24 @@ def test_queued_payload_for_another_receiver_is_not_sent_here(cli: Cli, httpserv
     assert [e["state"] for e in cli("spool", "list", "-o", "json").json()] == ["pending"]
 
 
-def test_new_events_queue_behind_older_ones(cli: Cli, httpserver: HTTPServer):
+def test_new_events_queue_behind_older_ones(cli: Cli, own_server: HTTPServer):
+    queue_payloads(cli, own_server, 1)
+    own_server.stop()  # the same address, now refusing connections
+    send(cli, "-m", "new", "--retries", "0", env=env_for(own_server.url_for("/receiver")),
+         expect=75)  # fmt: skip
+    waiting = cli("spool", "list", "-o", "json").json()
+    assert [entry["state"] for entry in waiting] == ["pending", "pending"]
+    bodies = [p.read_bytes() for p in spool_files(cli.home) if p.parent.name == "pending"]
+    assert [b"event 0" in body for body in bodies] == [True, False]  # the old one first
+
+
+def test_a_5xx_is_told_from_an_outage_by_the_next_payload(cli: Cli, httpserver: HTTPServer):
     queue_payloads(cli, httpserver, 1)
     httpserver.expect_request(INTAKE).respond_with_data("still down", status=503)
     send(cli, "--retries", "0", env=env_for(httpserver.url_for("/receiver")), expect=75)
-    assert len(httpserver.log) == 1  # the old one was tried; the new one queued behind it
-    assert len(cli("spool", "list", "-o", "json").json()) == 2
+    assert len(httpserver.log) == 2  # the old one failed, so the new one was tried: it failed too
+    waiting = cli("spool", "list", "-o", "json").json()
+    assert [entry.get("passed_over", 0) for entry in waiting] == [0, 0]  # an outage: no blame
 
 
 def test_concurrent_flushes_deliver_each_payload_once(
@@ -250,7 +262,7 @@ def test_ctrl_c_leaves_no_half_written_spool_file(
     _, stderr = process.communicate(timeout=20)
     release.set()
     assert process.returncode == 130
-    assert stderr == "stac-events: interrupted\n"
+    assert stderr == "stac-events: interrupted; the event was not sent\n"
     assert not [p for p in spool_files(home) if p.suffix in (".tmp", ".claimed")]
 
 

@@ -280,7 +280,7 @@ def test_text_from_file(cli: Cli, tmp_path) -> None:
         ),
         (["DeployEvent", "--title", "t", "--name", "timestampX"], "--name: event name"),
         (["DeployEvent", "--title", "t", "-m", "@nowhere.txt"], "--text: cannot read text file"),
-        (["DeployEvent", "--title", "t", "--timeout", "0"], "--timeout: '0' is not a timeout"),
+        (["DeployEvent", "--title", "t", "--timeout", "0"], "--timeout: '0' is not a time limit"),
         (
             ["DeployEvent", "--title", "t", "--timeout", "soon"],
             "--timeout: 'soon' is not a number of seconds",

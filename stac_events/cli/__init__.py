@@ -7,12 +7,13 @@ the line, building the commands, parsing and running them all happen inside it.
 from __future__ import annotations
 
 import os
+import signal
 import sys
-from typing import NoReturn, Optional, Sequence
+from typing import Any, NoReturn, Optional, Sequence, Union
 
 from stac_events.cli.output import Output
 from stac_events.environment import Environment
-from stac_events.errors import StacEventsError
+from stac_events.errors import StacEventsError, Terminated, interruption
 from stac_events.status import ExitStatus
 
 PROGRAMS = ("stac-events", "stac")
@@ -31,9 +32,8 @@ def main(
     output.secrets.extend(argv.given_values(args, "--api-key"))
     try:
         return _run(args, env, output, prog_name)
-    except KeyboardInterrupt:
-        env.stderr.write(f"{prog_name}: interrupted\n")
-        return ExitStatus.INTERRUPTED
+    except (KeyboardInterrupt, Terminated) as stop:
+        return _stopped(output, stop)
     except Exception as error:
         try:
             return _failed(output, error)
@@ -72,6 +72,13 @@ def _run(args: Sequence[str], env: Environment, output: Output, prog_name: str) 
     return run.status if status is None else status
 
 
+def _stopped(output: Output, stop: Union[KeyboardInterrupt, Terminated]) -> int:
+    """Ctrl-C or SIGTERM: say so, with what was delivered and queued by then."""
+    problem = interruption(stop)
+    output.failure(problem)
+    return problem.status
+
+
 def _failed(output: Output, error: Exception) -> int:
     from stac_events.cli.usage import named_by_flag
 
@@ -92,9 +99,20 @@ def run() -> NoReturn:
     prog_name = os.path.basename(sys.argv[0]) or PROGRAMS[0]
     if prog_name not in PROGRAMS:
         prog_name = PROGRAMS[0]
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         status = main(sys.argv[1:], Environment(), prog_name=prog_name)
     except KeyboardInterrupt:  # between commands: while importing or exiting
         sys.stderr.write(f"{prog_name}: interrupted\n")
         status = ExitStatus.INTERRUPTED
+    except Terminated:
+        sys.stderr.write(f"{prog_name}: terminated\n")
+        status = ExitStatus.TERMINATED
     sys.exit(status)
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    """SIGTERM (a CI step's timeout, `kill`): stop what is being done, as Ctrl-C does, but
+    queue what was not delivered. Later ones are ignored, so that the queueing finishes."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise Terminated()

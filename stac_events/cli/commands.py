@@ -91,6 +91,8 @@ EVENT_TYPE = Arg(
 CMD = Arg("command", "-- CMD [ARG]...",
           "The command to run, after '--'. Its output streams live.", rest=True)  # fmt: skip
 
+SPOOL_ID = Arg("id", "ID", "A payload's id as 'spool list' shows it, or the start of it.")
+
 COMMANDS: Tuple[Command, ...] = (
     _command(
         "event send",
@@ -162,7 +164,9 @@ COMMANDS: Tuple[Command, ...] = (
     _command(
         "spool list",
         "stac_events.cli.spool:list_entries",
-        "List queued payloads, oldest first, then those the receiver refused.",
+        "List queued payloads, oldest first, then those set aside: refused by the receiver "
+        "(rejected), failed on in 5 runs while later ones got through (failed), or "
+        "unreadable (corrupt).",
         (o.OUTPUT_MODE,),
     ),
     _command(
@@ -172,14 +176,31 @@ COMMANDS: Tuple[Command, ...] = (
         "the receiver accepted it. Payloads queued for another receiver address wait for a "
         "flush that uses that address.",
         (o.URL, o.API_KEY),
-        (o.TIMEOUT, o.RETRIES, o.INSECURE, o.CA_CERT),
+        (o.TIMEOUT, o.RETRIES, o.MAX_TIME, o.INSECURE, o.CA_CERT),
         o.OUTPUT_OPTIONS,
+    ),
+    _command(
+        "spool retry",
+        "stac_events.cli.spool:retry",
+        "Put payloads set aside back in the queue: those the receiver refused (rejected) "
+        "or kept failing on (failed).\n\nThey go back to their place, oldest first; the next "
+        "'event send' or 'spool flush' delivers them. Fix what the receiver said first.",
+        (o.ALL,),
+        o.OUTPUT_OPTIONS,
+        arguments=(SPOOL_ID,),
+    ),
+    _command(
+        "spool drop",
+        "stac_events.cli.spool:drop",
+        "Delete one payload from the spool, whatever its state. It will never be sent.",
+        o.OUTPUT_OPTIONS,
+        arguments=(SPOOL_ID,),
     ),
     _command(
         "spool clear",
         "stac_events.cli.spool:clear",
-        "Delete every queued and refused payload. They will never be sent.",
-        (o.QUIET,),
+        "Delete every payload in the spool, queued or set aside. They will never be sent.",
+        o.OUTPUT_OPTIONS,
     ),
     _command(
         "check",

@@ -52,6 +52,7 @@ def _rows(settings: Settings) -> List[Tuple[str, Any, str]]:
         ("connect_timeout", settings.connect_timeout.value, settings.connect_timeout.origin),
         ("read_timeout", settings.read_timeout.value, settings.read_timeout.origin),
         ("retries", settings.retries.value, settings.retries.origin),
+        ("max_time", settings.max_time.value, settings.max_time.origin),
         ("tls_verify", settings.verify_tls.value, settings.verify_tls.origin),
         ("ca_certs", list(settings.ca_certs.value),
          settings.ca_certs.origin if settings.ca_certs.value else "only the system's"),

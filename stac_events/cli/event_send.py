@@ -89,6 +89,7 @@ def deliver(run: Run, prepared: Prepared, *, dry_run: bool, gzip: bool) -> int:
     with out.progress(prepared.events, "sending events") as advance:
         outcome = sending.send(prepared, settings, gzip=gzip, backoff=run.env.retry_backoff,
                                progress=advance)  # fmt: skip
+    out.spool_report(outcome)
     problem = outcome.problem()
     if problem is not None:
         raise problem

@@ -7,7 +7,7 @@ from stac_events.cli.event_flags import event_defaults
 from stac_events.cli.event_send import deliver, prepare
 from stac_events.cli.run import Run
 from stac_events.cli.usage import UsageError, named_by_flag
-from stac_events.errors import InvalidInput, StacEventsError
+from stac_events.errors import InvalidInput, StacEventsError, Terminated, interruption
 from stac_events.events import build_event
 
 
@@ -42,4 +42,6 @@ def wrap(run: Run) -> int:
         deliver(run, prepare(run, defaults), dry_run=given.dry_run, gzip=False)
     except StacEventsError as error:
         run.output.failure(named_by_flag(error))  # reported; the command's exit code stands
+    except Terminated as stop:  # a CI step's timeout: the event is queued, CMD's code stands
+        run.output.failure(interruption(stop))
     return finished.exit_code

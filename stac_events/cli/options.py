@@ -108,12 +108,17 @@ HOSTNAME = Opt("hostname", ("--hostname",),
 RECEIVER_OPTIONS = (URL, API_KEY, HOSTNAME)
 
 TIMEOUT = Opt("timeout", ("--timeout",),
-              "Connect and read timeout. Default: 5 s to connect, 30 s to read.",
+              "Time limit of each attempt, connecting and answering together. Default: 5 s "
+              "to connect, 30 s in all.",
               DELIVERY, metavar="SECONDS", convert=parse_seconds)  # fmt: skip
 RETRIES = Opt("retries", ("--retries",),
               "Retries after a connection error, timeout, 408, 429 or 5xx, with exponential "
               "backoff (capped at 10 s) and Retry-After honored. Default: 3.",
               DELIVERY, metavar="N", convert=count(0))  # fmt: skip
+MAX_TIME = Opt("max_time", ("--max-time",),
+               "Time limit of the whole delivery, retries and waits included; what is not "
+               "delivered by then is queued. Default: 60.",
+               DELIVERY, metavar="SECONDS", convert=parse_seconds)  # fmt: skip
 INSECURE = Opt("insecure", ("--insecure",),
                "Do not verify the receiver's TLS certificate (prints a warning every time).",
                DELIVERY, FLAG, default=False)  # fmt: skip
@@ -123,7 +128,7 @@ CA_CERT = Opt("ca_cert", ("--ca-cert",),
 NO_SPOOL = Opt("no_spool", ("--no-spool",),
                "Do not queue on failure (exit 5 instead of 75), and do not flush the queue.",
                DELIVERY, FLAG, default=False)  # fmt: skip
-DELIVERY_OPTIONS = (TIMEOUT, RETRIES, INSECURE, CA_CERT, NO_SPOOL)
+DELIVERY_OPTIONS = (TIMEOUT, RETRIES, MAX_TIME, INSECURE, CA_CERT, NO_SPOOL)
 
 # What is printed.
 
@@ -138,6 +143,12 @@ DEBUG = Opt("debug", ("--debug",),
 DRY_RUN = Opt("dry_run", ("--dry-run",), "Print the payload and send nothing.", OUTPUT, FLAG,
               default=False)  # fmt: skip
 OUTPUT_OPTIONS = (OUTPUT_MODE, QUIET, DEBUG)
+
+# The spool's own.
+
+SPOOL = "Spool"
+ALL = Opt("all", ("--all",), "Every payload set aside: refused, or failed on.", SPOOL, FLAG,
+          default=False)  # fmt: skip
 
 # The event: shared by `event send` and `event wrap`.
 

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional
 
 from stac_events.environment import Environment
-from stac_events.errors import StacEventsError
+from stac_events.errors import Interrupted, StacEventsError
 from stac_events.redact import redact
 
 if TYPE_CHECKING:
@@ -94,6 +94,10 @@ class Output:
             if error.hint:
                 body["hint"] = error.hint
             self.data({"ok": False, "error": body})
+        if isinstance(error, Interrupted):  # not an error of the run: the user stopped it
+            self.env.stderr.write(f"{self.prog}: {self.mask(message)}\n")
+            self.env.stderr.flush()
+            return
         self._say("error", "red", message)
 
     def internal_error(self, error: BaseException) -> None:
@@ -150,16 +154,31 @@ class Output:
         self.env.stdout.write(self.mask(json.dumps(document, ensure_ascii=False)) + "\n")
         self.env.stdout.flush()
 
-    def outcome(self, outcome: Outcome, address: str) -> None:
-        """Say what was sent, and what the spool gave up on the way."""
+    def spool_report(self, outcome: Outcome) -> None:
+        """What the spool gave and gave up on the way (stderr), whatever became of the run."""
         flushed = outcome.flushed
-        if flushed.delivered:
+        if flushed.delivered and outcome.accepted:
             self.note(f"delivered {flushed.delivered} queued payload(s) first")
-        if flushed.rejected:
+        if outcome.accepted and (flushed.rejected or flushed.failed):
+            aside = [f"refused {flushed.rejected}"] if flushed.rejected else []
+            aside += [f"failed on {flushed.failed}"] if flushed.failed else []
             self.warn(
-                f"the receiver refused {flushed.rejected} queued payload(s); they were moved "
+                f"the receiver {' and '.join(aside)} queued payload(s); they were moved "
                 f"aside, see 'stac-events spool list'"
             )
+        if flushed.passed_over:
+            from stac_events.spool import PASSED_OVER_LIMIT
+
+            self.warn(
+                f"{flushed.passed_over} queued payload(s) failed again while later ones got "
+                f"through; each moves to failed/ after {PASSED_OVER_LIMIT} such runs"
+            )
+        if outcome.spool_trouble:
+            self.warn(f"the spool could not be used as it should: {outcome.spool_trouble}")
+
+    def outcome(self, outcome: Outcome, address: str) -> None:
+        """Say what was sent."""
+        flushed = outcome.flushed
         requests = len(outcome.receipts)
         self.result(
             {
@@ -169,10 +188,12 @@ class Output:
                 "address": address,
                 "attempts": outcome.attempts,
                 "elapsed_ms": outcome.elapsed_ms,
-                "spool": {"delivered": flushed.delivered, "rejected": flushed.rejected},
+                **outcome.counts(),
+                "spool": {"delivered": flushed.delivered, "rejected": flushed.rejected,
+                          "failed": flushed.failed, "passed_over": flushed.passed_over},
             },
             summary_line(outcome.events, requests, outcome.status, address, outcome.elapsed_ms),
-        )
+        )  # fmt: skip
 
 
 class _Internal(StacEventsError):

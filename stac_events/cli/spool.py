@@ -1,15 +1,25 @@
-"""`stac-events spool list|flush|clear`: payloads queued while the receiver was unreachable."""
+"""`stac-events spool list|flush|retry|drop|clear`: payloads that wait, and those set aside."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, List, Tuple, TypeVar
+
 from stac_events.cli.run import Run
+from stac_events.cli.usage import UsageError
+from stac_events.errors import ConfigError
 from stac_events.events import duration_in_words
+
+if TYPE_CHECKING:
+    from stac_events.spool import Spool
+
+T = TypeVar("T")
 
 
 def list_entries(run: Run) -> int:
     spool = run.spool()
     now = run.env.clock()
-    entries = [entry.as_dict(now) for entry in spool.entries()]
+    entries = [entry.as_dict(now) for entry in _using(spool, spool.entries)]
     if run.given.output == "json":
         run.output.data(entries)
         return 0
@@ -32,6 +42,7 @@ def flush(run: Run) -> int:
 
     settings = run.settings()
     outcome = sending.flush(settings, backoff=run.env.retry_backoff)
+    run.output.spool_report(outcome)
     problem = outcome.problem()
     if problem is not None:
         raise problem
@@ -43,6 +54,8 @@ def flush(run: Run) -> int:
         "delivered": report.delivered,
         "events": report.events,
         "rejected": report.rejected,
+        "failed": report.failed,
+        "passed_over": report.passed_over,
         "waiting": outcome.waiting(),
         "address": settings.target().masked_url,
     }
@@ -50,7 +63,85 @@ def flush(run: Run) -> int:
     return 0
 
 
-def clear(run: Run) -> int:
-    removed = run.spool().clear()
-    run.output.note(f"removed {removed} payload(s) from the spool")
+def retry(run: Run) -> int:
+    spool = run.spool()
+    if run.given.all == bool(run.given.id):
+        raise UsageError(
+            "give the id of one payload, or --all", hint="see 'stac-events spool list'"
+        )
+    if run.given.all:
+        chosen = [(s, p) for s, p in _using(spool, lambda: spool.find("")) if s in _SET_ASIDE]
+    else:
+        chosen = [_one(spool, run.given.id)]
+    for state, path in chosen:
+        if state not in _SET_ASIDE:
+            raise UsageError(f"{_id(path)} is {state}, not set aside: there is nothing to retry")
+        _using(spool, lambda path=path: spool.retry(path))
+    count = len(chosen)
+    run.output.result(
+        {"requeued": count, "ids": [_id(path) for _, path in chosen]},
+        f"put {count} payload(s) back in the queue; the next 'event send' or "
+        f"'stac-events spool flush' delivers them",
+    )
     return 0
+
+
+def drop(run: Run) -> int:
+    spool = run.spool()
+    if not run.given.id:
+        raise UsageError("give the id of the payload to drop", hint="see 'stac-events spool list'")
+    state, path = _one(spool, run.given.id)
+    if state == "claimed":
+        raise UsageError(f"{_id(path)} is being delivered right now; try again when it is not")
+    _using(spool, lambda: path.unlink(missing_ok=True))
+    run.output.result({"dropped": _id(path), "state": state},
+                      f"dropped {_id(path)} ({state}); it will never be sent")  # fmt: skip
+    return 0
+
+
+def clear(run: Run) -> int:
+    spool = run.spool()
+    removed = _using(spool, spool.clear)
+    run.output.result({"removed": removed}, f"removed {removed} payload(s) from the spool")
+    return 0
+
+
+_SET_ASIDE = ("rejected", "failed")
+
+
+def _one(spool: Spool, prefix: str) -> Tuple[str, Path]:
+    """The one file whose id starts with `prefix`."""
+    if not prefix.strip() or "/" in prefix or prefix.startswith("."):
+        raise UsageError(f"{prefix!r} is not a payload id", hint="see 'stac-events spool list'")
+    found: List[Tuple[str, Path]] = _using(spool, lambda: spool.find(prefix))
+    if not found:
+        raise UsageError(f"no payload {prefix!r} in the spool", hint="see 'stac-events spool list'")
+    if len(found) > 1:
+        raise UsageError(f"{len(found)} payloads start with {prefix!r}; give more of the id")
+    return found[0]
+
+
+def _id(path: Path) -> str:
+    from stac_events.spool import SUFFIX
+
+    return path.name.split(SUFFIX, 1)[0]
+
+
+def _using(spool: Spool, step: Callable[[], T]) -> T:
+    """A step in the spool's folders; one that cannot be done is a problem of the machine's
+    set-up, said plainly."""
+    from stac_events.spool import Corrupt
+
+    try:
+        return step()
+    except FileNotFoundError as error:
+        raise UsageError(
+            f"{Path(str(error.filename)).name}: gone meanwhile", hint="see 'stac-events spool list'"
+        ) from None
+    except Corrupt as error:
+        raise UsageError(f"that payload cannot be read: {error}; drop it") from None
+    except OSError as error:
+        raise ConfigError(
+            f"cannot use the spool at {spool.root}: {error.strerror or error}",
+            hint="check that folder's owner and permissions",
+        ) from None

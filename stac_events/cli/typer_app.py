@@ -33,6 +33,7 @@ from stac_events.cli.commands import (
 from stac_events.cli.options import FLAG, MANY, Opt
 from stac_events.cli.run import Given, Run
 from stac_events.cli.usage import UsageError
+from stac_events.errors import Terminated
 from stac_events.parse import InvalidValue
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
@@ -109,7 +110,7 @@ def _command_function(command: Command, run: Run) -> Callable[..., None]:
             module, _, function = command.handler.partition(":")
             handler = getattr(importlib.import_module(module), function)
             run.status = int(handler(run) or 0)
-        except (Exception, KeyboardInterrupt) as error:
+        except (Exception, KeyboardInterrupt, Terminated) as error:
             run.raised = error  # for main() to handle: Typer would turn some into exit 1
 
     parameters = [_argument(argument) for argument in command.arguments]
@@ -142,7 +143,7 @@ def _eager(run: Run, action: Callable[[Run, Any], None]) -> Callable[[Any], None
             return
         try:
             action(run, value)
-        except (Exception, KeyboardInterrupt) as error:
+        except (Exception, KeyboardInterrupt, Terminated) as error:
             run.raised = error
         raise typer.Exit()
 

@@ -1,0 +1,284 @@
+"""Deadlines, signals and batches against real receivers that stall, drip, refuse or split:
+`--timeout` per attempt, `--max-time` for the whole, SIGTERM queues, 413 splits, and the
+result counts what was delivered, refused and queued, interrupted or not."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Dict, Iterator, List
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from tests.conftest import API_KEY, Cli, events_of
+
+INTAKE = "/receiver/stsAgent/intake"
+EXE = str(Path(sys.executable).with_name("stac-events"))
+
+
+def env_for(server: HTTPServer) -> Dict[str, str]:
+    return {"STAC_EVENTS_RECEIVER_URL": server.url_for("/receiver"), "STAC_EVENTS_API_KEY": API_KEY}
+
+
+def pending(home: Path) -> List[Path]:
+    folder = home / ".local" / "state" / "stac-events" / "spool" / "pending"
+    return sorted(folder.glob("*.payload")) if folder.is_dir() else []
+
+
+def ndjson(count: int, size: int = 200) -> str:
+    return "\n".join(json.dumps({"event_type": "AEvent", "msg_title": f"event {n}",
+                                 "msg_text": "x" * size}) for n in range(count))  # fmt: skip
+
+
+def titles(bodies: List[bytes]) -> List[str]:
+    return [event["msg_title"] for body in bodies for event in events_of(json.loads(body))]
+
+
+class Stall:
+    """A handler that holds every request until released (or 30 s), then answers."""
+
+    def __init__(self, status: int = 202, headers: Dict[str, str] | None = None) -> None:
+        self.arrived = threading.Event()
+        self.release = threading.Event()
+        self.status, self.headers = status, headers or {}
+        self.count = 0
+
+    def __call__(self, request: Request) -> Response:
+        self.count += 1
+        self.arrived.set()
+        self.release.wait(timeout=30)
+        return Response("", status=self.status, headers=self.headers)
+
+
+@pytest.fixture
+def stalling(own_server: HTTPServer) -> Iterator[Stall]:
+    stall = Stall()
+    own_server.expect_request(INTAKE).respond_with_handler(stall)
+    yield stall
+    stall.release.set()
+
+
+def start(home: Path, environ: Dict[str, str], *args: str, stdin: str = "") -> subprocess.Popen:
+    process = subprocess.Popen(
+        [EXE, *args], env=environ, cwd=home, text=True, stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+    )  # fmt: skip
+    assert process.stdin is not None
+    process.stdin.write(stdin)
+    process.stdin.close()
+    process.stdin = None  # given: communicate() has nothing more to write
+    return process
+
+
+# 8. --timeout bounds each attempt as a whole; --max-time the whole delivery.
+
+
+def test_a_receiver_that_drips_its_answer_cannot_stretch_the_timeout(
+    cli: Cli, own_server: HTTPServer
+):
+    def drip(request: Request) -> Response:
+        def body() -> Iterator[bytes]:
+            for _ in range(30):  # 30 s in all, one byte a second
+                time.sleep(1)
+                yield b"x"
+
+        return Response(body(), status=202, headers={"Content-Length": "30"})
+
+    own_server.expect_request(INTAKE).respond_with_handler(drip)
+    started = time.monotonic()
+    result = cli("event", "send", "DeployEvent", "--title", "t", "--timeout", "2", "--retries",
+                 "0", "-o", "json", env=env_for(own_server), expect=75)  # fmt: skip
+    assert time.monotonic() - started < 15
+    assert "did not answer within 2 s" in result.json()["error"]["message"]
+    assert len(pending(cli.home)) == 1
+
+
+def test_max_time_bounds_retries_and_waits_and_queues_the_rest(cli: Cli, own_server: HTTPServer):
+    own_server.expect_request(INTAKE).respond_with_data(
+        "busy", status=503, headers={"Retry-After": "30"}
+    )
+    started = time.monotonic()
+    result = cli("event", "send", "DeployEvent", "--title", "t", "--max-time", "3", "-o", "json",
+                 env=env_for(own_server), expect=75)  # fmt: skip
+    assert time.monotonic() - started < 10  # not 3 retries of 30 s each
+    error = result.json()["error"]
+    assert "the next attempt would outlast the 3 s allowed for delivery" in error["message"]
+    assert error["queued"] == 1
+    assert len(own_server.log) == 1
+
+
+def test_max_time_is_shown_with_its_origin(cli: Cli):
+    shown = cli("config", "show", "-o", "json").json()
+    assert shown["max_time"] == {"value": 60.0, "origin": "default"}
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "inf", "nan", "abc", "100000"])
+def test_a_bad_max_time_is_a_usage_error(cli: Cli, value: str):
+    result = cli("event", "send", "DeployEvent", "--title", "t", "--max-time", value,
+                 "--dry-run", expect=2)  # fmt: skip
+    assert result.stderr.startswith("stac-events: error: --max-time: ")
+    assert len(result.stderr.splitlines()) == 1
+
+
+# 7. SIGTERM queues what was not delivered, then exits 143.
+
+
+def test_sigterm_during_a_send_queues_the_event(
+    own_server: HTTPServer, stalling: Stall, home: Path, isolated_environ: dict
+):
+    process = start(home, {**isolated_environ, **env_for(own_server)},
+                    "event", "send", "DeployEvent", "--title", "t", "-o", "json")  # fmt: skip
+    assert stalling.arrived.wait(timeout=20)
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=20)
+    assert process.returncode == 143, stderr
+    assert stderr == "stac-events: terminated; the event was queued for later\n"
+    error = json.loads(stdout)["error"]
+    assert (error["kind"], error["queued"], error["delivered"]) == ("terminated", 1, 0)
+    assert len(pending(home)) == 1
+
+
+def test_sigterm_during_a_retry_wait_queues_the_event(
+    own_server: HTTPServer, home: Path, isolated_environ: dict
+):
+    arrived = threading.Event()
+
+    def busy(request: Request) -> Response:
+        arrived.set()
+        return Response("busy", status=503, headers={"Retry-After": "20"})
+
+    own_server.expect_request(INTAKE).respond_with_handler(busy)
+    process = start(home, {**isolated_environ, **env_for(own_server)},
+                    "event", "send", "DeployEvent", "--title", "t")  # fmt: skip
+    assert arrived.wait(timeout=20)
+    time.sleep(0.3)  # into the 20 s wait
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=20)
+    assert process.returncode == 143, stderr
+    assert "queued" in stderr
+    assert len(pending(home)) == 1
+
+
+def test_sigterm_in_wraps_send_phase_queues_the_event_and_keeps_cmds_code(
+    own_server: HTTPServer, stalling: Stall, home: Path, isolated_environ: dict
+):
+    process = start(home, {**isolated_environ, **env_for(own_server)},
+                    "event", "wrap", "--", "sh", "-c", "exit 0")  # fmt: skip
+    assert stalling.arrived.wait(timeout=20)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=20)
+    assert process.returncode == 0, stderr
+    assert "terminated; the event was queued for later" in stderr
+    assert len(pending(home)) == 1
+
+
+def test_sigterm_while_reading_the_input_exits_143_plainly(home: Path, isolated_environ: dict):
+    process = subprocess.Popen(
+        [EXE, "event", "send", "--file", "-", "--dry-run"], env=isolated_environ, cwd=home,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert process.stdin is not None
+    process.stdin.write('{"event_type": "AEvent", "msg_title": "t"}\n')
+    process.stdin.flush()  # and left open: the command waits for the rest
+    time.sleep(1)
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=20)
+    assert process.returncode == 143
+    assert (stdout, stderr) == ("", "stac-events: terminated\n")
+
+
+# 6. Batches: 413 splits down to single events; partial results are counted.
+
+
+def limited(limit: int, seen: List[bytes]):
+    def handler(request: Request) -> Response:
+        body = request.get_data()
+        if len(body) > limit:
+            return Response("too large", status=413)
+        seen.append(body)
+        return Response("", status=202)
+
+    return handler
+
+
+def test_a_413_splits_the_batch_until_every_event_gets_through(cli: Cli, own_server: HTTPServer):
+    seen: List[bytes] = []
+    own_server.expect_request(INTAKE).respond_with_handler(limited(3000, seen))
+    result = cli("event", "send", "--file", "-", "-o", "json", stdin=ndjson(50),
+                 env=env_for(own_server))  # fmt: skip
+    assert titles(seen) == [f"event {n}" for n in range(50)]  # each once, in order
+    assert result.json()["delivered"] == 50
+
+
+def test_an_event_too_large_alone_is_refused_and_the_rest_delivered(
+    cli: Cli, own_server: HTTPServer
+):
+    seen: List[bytes] = []
+    own_server.expect_request(INTAKE).respond_with_handler(limited(3000, seen))
+    lines = ndjson(50).splitlines()
+    lines[20] = json.dumps({"event_type": "AEvent", "msg_title": "huge", "msg_text": "y" * 4000})
+    result = cli("event", "send", "--file", "-", "-o", "json", stdin="\n".join(lines),
+                 env=env_for(own_server), expect=4)  # fmt: skip
+    error = result.json()["error"]
+    assert (error["delivered"], error["refused"], error["queued"]) == (49, 1, 0)
+    assert error["status"] == 413
+    assert "delivered 49 of 50 events, 1 refused" in error["message"]
+    assert len(titles(seen)) == 49
+    assert pending(cli.home) == []
+
+
+def test_a_refused_payload_does_not_stop_the_payloads_after_it(cli: Cli, own_server: HTTPServer):
+    def handler(request: Request) -> Response:
+        return Response("bad", status=400 if b"event 3" in request.get_data() else 202)
+
+    own_server.expect_request(INTAKE).respond_with_handler(handler)
+    result = cli("event", "send", "--file", "-", "--max-request-bytes", "1024", "-o", "json",
+                 stdin=ndjson(10, size=600), env=env_for(own_server), expect=4)  # fmt: skip
+    error = result.json()["error"]
+    assert (error["delivered"], error["refused"]) == (9, 1)
+    assert len(own_server.log) == 10
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_batch_interrupted_midway_counts_what_got_through(
+    own_server: HTTPServer, home: Path, isolated_environ: dict, sig: signal.Signals
+):
+    lock = threading.Lock()
+    seen: List[bytes] = []
+    ten = threading.Event()
+
+    def slow(request: Request) -> Response:
+        with lock:
+            seen.append(request.get_data())
+            if len(seen) >= 10:
+                ten.set()
+        time.sleep(0.1)
+        return Response("", status=202)
+
+    own_server.expect_request(INTAKE).respond_with_handler(slow)
+    process = start(home, {**isolated_environ, **env_for(own_server)},
+                    "event", "send", "--file", "-", "--max-request-bytes", "1024", "-o", "json",
+                    stdin=ndjson(50, size=600))  # fmt: skip
+    assert ten.wait(timeout=30)
+    process.send_signal(sig)
+    stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 128 + sig, stderr
+    error = json.loads(stdout)["error"]
+    with lock:
+        arrived = len(titles(seen))
+    assert error["delivered"] in (arrived, arrived - 1)  # the last one's answer may be lost
+    if sig == signal.SIGTERM:
+        assert error["delivered"] + error["queued"] == 50
+        assert sum(json.loads(p.read_bytes().split(b"\n", 1)[0])["events"]
+                   for p in pending(home)) == error["queued"]  # fmt: skip
+    else:
+        assert error["delivered"] + error["not_sent"] == 50
+        assert pending(home) == []
+    assert f"delivered {error['delivered']} of 50 events" in stderr
