@@ -42,6 +42,7 @@ def resolve_settings(
     ci_context: bool = False,
     timeout: Optional[float] = None,
     retries: Optional[int] = None,
+    max_time: Optional[float] = None,
     insecure: bool = False,
     ca_cert: Optional[str] = None,
     spool: bool = True,
@@ -57,6 +58,7 @@ def resolve_settings(
     for name, value in (("ci_context", ci_context), ("insecure", insecure), ("spool", spool)):
         _expect(name, value, bool, none=False)
     _expect("timeout", timeout, (int, float))
+    _expect("max_time", max_time, (int, float))
     _expect("retries", retries, int)
     overrides = Overrides(
         url=url,
@@ -68,6 +70,7 @@ def resolve_settings(
         ci_context=ci_context,
         timeout=timeout,
         retries=retries,
+        max_time=max_time,
         insecure=insecure,
         ca_cert=None if ca_cert is None else os.fspath(ca_cert),
         no_spool=not spool,

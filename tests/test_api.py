@@ -22,6 +22,7 @@ from stac_events import (
     InvalidInput,
     QueuedError,
     RejectedError,
+    Setting,
     SourceLink,
 )
 from tests.conftest import API_KEY, received_events
@@ -281,3 +282,42 @@ def test_ci_context_is_read_from_the_given_environment(
     (sent,) = received_events(receiver)
     assert sent["context"]["data"]["ci.run_id"] == "42"
     assert "ci_provider:github-actions" in sent["tags"]
+
+
+def test_a_terminated_send_queues_and_carries_its_outcome(
+    own_server: HTTPServer, environ: Dict[str, str]
+) -> None:
+    """A program's own SIGTERM handler raises `Terminated`: the event is queued first."""
+    import signal
+    import threading
+
+    arrived = threading.Event()
+
+    def stall(request: Any) -> Any:
+        from werkzeug import Response
+
+        arrived.set()
+        time.sleep(3)
+        return Response("", status=202)
+
+    def terminate(signum: int, frame: Any) -> None:
+        raise stac_events.Terminated()
+
+    own_server.expect_request(INTAKE).respond_with_handler(stall)
+    settings = settings_for(environ, own_server.url_for("/receiver"), max_time=30)
+    assert settings.max_time == Setting(30.0, "the max_time argument")
+
+    def alarm_once_it_arrived() -> None:
+        if arrived.wait(10):
+            signal.alarm(1)  # SIGALRM reaches the main thread, blocked waiting for the answer
+
+    previous = signal.signal(signal.SIGALRM, terminate)
+    threading.Thread(target=alarm_once_it_arrived).start()
+    try:
+        with pytest.raises(stac_events.Terminated) as raised:
+            stac_events.send(Event(event_type="AEvent", msg_title="t"), settings=settings)
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+    outcome = raised.value.outcome  # type: ignore[attr-defined]
+    assert outcome.counts() == {"delivered": 0, "refused": 0, "queued": 1, "not_sent": 0}
+    assert outcome.problem().status == ExitStatus.TERMINATED

@@ -87,6 +87,15 @@ def test_retry_after_is_honored(cli: Cli, httpserver: HTTPServer):
     assert second - first >= 0.9  # the backoff alone is 0.01 s here
 
 
+@pytest.mark.parametrize("value", ["abc", "-5", ""])
+def test_a_retry_after_that_cannot_be_read_is_ignored(cli: Cli, httpserver: HTTPServer, value: str):
+    httpserver.expect_request(INTAKE).respond_with_handler(
+        scripted([503, 202], headers={"Retry-After": value})
+    )
+    result = send(cli, "-o", "json", env=env_for(httpserver.url_for("/receiver")))
+    assert result.json()["attempts"] == 2
+
+
 def test_retries_run_out_then_the_payload_is_queued(cli: Cli, httpserver: HTTPServer):
     httpserver.expect_request(INTAKE).respond_with_handler(scripted([503]))
     result = send(

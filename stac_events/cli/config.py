@@ -30,7 +30,7 @@ def _shown(name: str, value: Any) -> str:
         return "off" if name == "spool" else "-"
     if isinstance(value, bool):
         return "on" if value else "off"
-    if name.endswith("timeout"):
+    if name.endswith("timeout") or name == "max_time":
         return f"{value:g} s"
     if isinstance(value, (list, tuple)):
         return ", ".join(value) or "-"
