@@ -8,11 +8,14 @@ each answer does (SPEC section 7):
 - 400, 422, 413 of one event: the payload is at fault. A queued one moves to rejected/,
   a new one is counted as refused; the payloads after it go on.
 - 413 of several events: split in halves, down to single events.
-- 401, 403, 404, 407, 3xx: the key or the address is at fault, and every payload would
-  get the same answer. Everything stops; the spool stays as it is.
-- 5xx after the retries: the payload is held while the next one is tried. If that one
-  gets through, the held one is passed over (a queued one moves to failed/ after
-  `PASSED_OVER_LIMIT` runs); if it fails too, the receiver is down: everything left is
+- Any other refusal (401, 403, 404, 405, a 3xx, ...): the key or the address is at
+  fault, and every payload would get the same answer. Everything stops; the spool stays
+  as it is.
+- 5xx after the retries: the payload is held while the next one is tried, once. If that
+  one gets through, the held one is passed over (a queued one moves to failed/ after
+  `PASSED_OVER_LIMIT` runs); if it fails with a 5xx too it is held as well, up to
+  `HELD_LIMIT` payloads, so that a few bad payloads in a row are still told from an
+  outage; past that, or on any other failure, the receiver is down: everything left is
   queued, in order.
 - Connection errors, timeouts, 408, 429, and running out of `--max-time`: the receiver
   is down; everything left is queued, in order.
@@ -24,6 +27,7 @@ exit status).
 from __future__ import annotations
 
 import gzip
+import zlib
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from stac_events.errors import (
@@ -35,10 +39,16 @@ from stac_events.errors import (
     Terminated,
 )
 from stac_events.model import Payload, split
+from stac_events.redact import redact
 from stac_events.settings import DeliveryOptions, Target
-from stac_events.spool import Claimed, Spool
+from stac_events.spool import STALE_CLAIM_S, Claimed, Spool
 from stac_events.status import ExitStatus
 from stac_events.transport import Receipt, Sender, faults_key_or_address
+
+HELD_LIMIT = 3  # payloads failing with 5xx in a row that are still told from an outage
+# A queued payload is claimed while it is sent: it must be done with before another run
+# may take the claim over as abandoned.
+QUEUED_PAYLOAD_S = STALE_CLAIM_S / 2
 
 
 class FlushReport:
@@ -173,8 +183,9 @@ class Outcome:
             message = f"{what}; delivered {self.events} of {self.accepted} events"
             message += f", {self.queued} queued" if self.queued else ""
             message += f", {self.unsent} not sent" if self.unsent else ""
-        else:
-            message = what
+        else:  # a flush
+            message = f"{what}; delivered {self.flushed.delivered} queued payload(s)"
+            message += f", {self.waiting()} still wait" if self.spool is not None else ""
         if self.not_saved:
             message += f" (the spool could not take them: {self.not_saved})"
         error = Interrupted(
@@ -245,24 +256,25 @@ class _Delivery:
     def __init__(
         self,
         outcome: Outcome,
-        sender: Sender,
+        address: str,
         payloads: Iterable[Payload],
         encoding: Optional[str],
     ) -> None:
         self.outcome = outcome
-        self.sender = sender
+        self.sender: Optional[Sender] = None  # set once requests is imported
         self.spool = outcome.spool
-        self.address = sender.target.address
+        self.address = address
         self.encoding = encoding
         self.fresh: Iterator[Payload] = iter(payloads)
         self.claims: Optional[Iterator[Claimed]] = (
             self.spool.claim() if self.spool is not None else None
         )
         self.front: List[_Item] = []  # next in line: the halves of a split payload
-        self.held: Optional[Tuple[_Item, DeliveryError]] = None  # 5xx, judged by the next
+        self.held: List[Tuple[_Item, DeliveryError]] = []  # 5xx, judged by the next payload
         self.current: Optional[_Item] = None
 
-    def run(self) -> None:
+    def run(self, sender: Sender) -> None:
+        self.sender = sender
         while True:
             item = self._next()
             if item is None:
@@ -271,9 +283,8 @@ class _Delivery:
             if not self._send(item):
                 return self._stop(queue_new=True)
             self.current = None
-        if self.held is not None:  # nothing after it to tell a poison payload from an outage
-            item, error = self.held
-            self.outcome.blocked = error
+        if self.held:  # nothing after them to tell bad payloads from an outage
+            self.outcome.blocked = self.held[0][1]
             self._stop(queue_new=True)
 
     def interrupted(self, stop: BaseException) -> None:
@@ -292,21 +303,33 @@ class _Delivery:
                     self.outcome.flushed.elsewhere += 1
                     claimed.release()  # the key we hold is for another receiver: never there
                     continue
-                return _Item(claimed.body(), claimed.header.events, claimed)
             except StopIteration:
                 self.claims = None
+                break
             except OSError as error:
                 self._trouble(error)
                 self.claims = None
+                break
+            try:
+                return _Item(claimed.body(), claimed.header.events, claimed)
+            except OSError as error:  # unreadable now: left in the queue, the rest goes on
+                self._trouble(error)
+                self._tidy(claimed.release)
         for body, events in self.fresh:
             return _Item(body, events)
         return None
 
     def _send(self, item: _Item) -> bool:
         """Send one payload and act on the answer; False when everything must stop."""
+        assert self.sender is not None
         encoding = item.claimed.header.encoding if item.claimed else self.encoding
         try:
-            receipt = self.sender.post(item.body, encoding=encoding)
+            receipt = self.sender.post(
+                item.body,
+                encoding=encoding,
+                retries=0 if self.held else None,  # a probe: one try tells enough
+                within=QUEUED_PAYLOAD_S if item.claimed else None,
+            )
         except RejectedError as error:
             if faults_key_or_address(error):
                 self.outcome.stopped = error
@@ -322,16 +345,16 @@ class _Delivery:
             if not error.transient:
                 self.outcome.failure = error
                 return False
-            if self.held is None and (error.status_code or 0) >= 500:
-                self.held = (item, error)
+            if (error.status_code or 0) >= 500 and len(self.held) < HELD_LIMIT:
+                self.held.append((item, error))
                 self.current = None
                 return True
-            self.outcome.blocked = error
+            self.outcome.blocked = self.held[0][1] if self.held else error
             return False
         self._delivered(item, receipt)
-        if self.held is not None:
-            self._pass_over(*self.held)
-            self.held = None
+        for held, why in self.held:
+            self._pass_over(held, why)
+        self.held = []
         return True
 
     def _delivered(self, item: _Item, receipt: Receipt) -> None:
@@ -369,7 +392,10 @@ class _Delivery:
 
     def _split(self, item: _Item, encoding: Optional[str]) -> List[_Item]:
         """The payload's halves, in its place; none when it holds one event."""
-        body = gzip.decompress(item.body) if encoding == "gzip" else item.body
+        try:
+            body = gzip.decompress(item.body) if encoding == "gzip" else item.body
+        except (OSError, EOFError, zlib.error):
+            return []  # not what it says it is: refused as it stands
         halves = split(body)
         if halves is None:
             return []
@@ -387,10 +413,10 @@ class _Delivery:
 
     def _stop(self, *, queue_new: bool) -> None:
         """Give queued payloads back and queue (or count as not sent) the new ones, in order."""
-        left = [self.held[0]] if self.held is not None else []
+        left = [item for item, _ in self.held]
         left += [self.current] if self.current is not None else []
         left += self.front
-        self.held, self.current, self.front = None, None, []
+        self.held, self.current, self.front = [], None, []
         for item in left:
             if item.claimed is not None:
                 self._tidy(item.claimed.release)
@@ -429,7 +455,7 @@ class _Delivery:
             return None
 
     def _trouble(self, error: OSError) -> None:
-        where = self.spool.root if self.spool is not None else "the spool"
+        where = error.filename or (self.spool.root if self.spool is not None else "the spool")
         self.outcome.spool_trouble = f"{where}: {_why(error)}"
 
 
@@ -449,14 +475,15 @@ def deliver(
     queued), with the outcome as its `outcome` attribute.
     """
     outcome = Outcome(spool)
-    with Sender(target, options) as sender:
-        delivery = _Delivery(outcome, sender, payloads, encoding)
-        try:
-            delivery.run()
-        except BaseException as stop:
-            delivery.interrupted(stop)
-            stop.outcome = outcome  # type: ignore[attr-defined]
-            raise
+    # The spool keeps the address without its password, if it has one: never a secret
+    delivery = _Delivery(outcome, redact(target.address), payloads, encoding)
+    try:
+        with Sender(target, options) as sender:  # imports requests: a SIGTERM may come
+            delivery.run(sender)
+    except BaseException as stop:
+        delivery.interrupted(stop)
+        stop.outcome = outcome  # type: ignore[attr-defined]
+        raise
     return outcome
 
 

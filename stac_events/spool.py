@@ -21,13 +21,17 @@ died, or that is older than `STALE_CLAIM_S` whatever its PID now belongs to, is 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
 import secrets
+import stat
 import time
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
+
+from stac_events.redact import redact
 
 SUFFIX = ".payload"
 CLAIM = ".claimed"
@@ -231,18 +235,16 @@ class Spool:
         Unreadable files go to corrupt/ on the way. Raises `OSError` when the queue cannot
         be read or a claim cannot be made (a read-only disk, a folder not ours).
         """
-        if not self.pending.is_dir():
-            return
         self._recover_stale()
-        for path in sorted(self.pending.glob(f"*{SUFFIX}")):
+        for path in _listed(self.pending, SUFFIX):
             claimed = path.with_name(f"{path.name}.{os.getpid()}{CLAIM}")
             try:
                 os.rename(path, claimed)
             except FileNotFoundError:
                 continue  # another process claimed it first
             try:
-                os.utime(claimed)  # the claim's age, for the stale rule
                 header = _read_header(claimed)
+                os.utime(claimed, follow_symlinks=False)  # the claim's age, for the stale rule
             except Corrupt as why:
                 self._set_corrupt(claimed, path.name, str(why))
                 continue
@@ -257,14 +259,12 @@ class Spool:
         """Every file in the spool: pending and claimed ones oldest first, then those set
         aside. Raises `OSError` when a folder cannot be read."""
         found = []
-        listing = [("pending", self.pending, f"*{SUFFIX}"), ("claimed", self.pending, f"*{CLAIM}")]
-        listing += [(state, self.folder(state), f"*{SUFFIX}") for state in ASIDE]
-        for state, folder, pattern in listing:
-            if not folder.is_dir():
-                continue
-            for path in sorted(folder.glob(pattern)):
+        listing = [("pending", self.pending, SUFFIX), ("claimed", self.pending, CLAIM)]
+        listing += [(state, self.folder(state), SUFFIX) for state in ASIDE]
+        for state, folder, suffix in listing:
+            for path in _listed(folder, suffix):
                 try:
-                    size = path.stat().st_size
+                    size = path.lstat().st_size
                     header = _read_header(path)
                 except FileNotFoundError:
                     continue  # delivered or moved meanwhile
@@ -278,7 +278,7 @@ class Spool:
                     Entry(
                         id=path.name.split(SUFFIX, 1)[0],
                         state=state_shown,
-                        address=header.address,
+                        address=redact(header.address),  # one written before it was masked
                         events=header.events,
                         created=header.created,
                         size=size,
@@ -296,15 +296,18 @@ class Spool:
             return 0
 
     def find(self, prefix: str) -> List[Tuple[str, Path]]:
-        """The files (state, path) whose id starts with `prefix`; claimed ones included."""
+        """The files (state, path) whose id starts with `prefix`; claimed ones included,
+        as "stale" when their claimant is gone."""
         found = []
+        now = time.time()
         for state in ("pending", *ASIDE):
-            folder = self.folder(state)
-            if folder.is_dir():
-                for path in sorted(folder.glob(f"{prefix}*{SUFFIX}*")):
-                    claimed = path.name.endswith(CLAIM)
-                    if claimed or path.name.endswith(SUFFIX):
-                        found.append(("claimed" if claimed else state, path))
+            for path in _listed(self.folder(state), ""):
+                if not path.name.startswith(prefix):
+                    continue
+                if path.name.endswith(SUFFIX):
+                    found.append((state, path))
+                elif path.name.endswith(CLAIM) and state == "pending":
+                    found.append(("stale" if _stale(path, now) else "claimed", path))
         return found
 
     def retry(self, path: Path) -> None:
@@ -316,16 +319,18 @@ class Spool:
         self.write_atomic(self.pending / path.name, header, body)
         path.unlink(missing_ok=True)
 
-    def clear(self) -> int:
+    def clear(self) -> Tuple[int, int]:
         """Delete every payload, queued or set aside, but those being delivered right now;
-        returns how many."""
+        returns how many were deleted, and how many are being delivered."""
+        self._recover_stale()
         removed = 0
         for state in ("pending", *ASIDE):
-            folder = self.folder(state)
-            for path in folder.glob(f"*{SUFFIX}") if folder.is_dir() else ():
+            for path in _listed(self.folder(state), SUFFIX):
+                if path.is_dir() and not path.is_symlink():
+                    continue  # not a payload; `spool list` shows it as corrupt
                 path.unlink(missing_ok=True)
                 removed += 1
-        return removed
+        return removed, len(_listed(self.pending, CLAIM))
 
     def _set_corrupt(self, path: Path, name: str, reason: str) -> None:
         try:
@@ -337,20 +342,27 @@ class Spool:
     def _recover_stale(self) -> None:
         """Give back claims of processes that died or hung mid-flush; drop old temp files."""
         now = time.time()
-        for path in self.pending.glob(f"*{CLAIM}"):
-            name, _, pid = path.name[: -len(CLAIM)].rpartition(".")
-            try:
-                age = now - path.stat().st_mtime
-            except OSError:
-                continue
-            if age > STALE_CLAIM_S or not _claimant_alive(pid):
+        for path in _listed(self.pending, CLAIM):
+            if _stale(path, now):
+                name = path.name[: -len(CLAIM)].rpartition(".")[0]
                 _rename_if_there(path, self.pending / name)
-        for path in self.tmp.glob("*.tmp") if self.tmp.is_dir() else ():
+        for path in _listed(self.tmp, ".tmp"):
             try:
                 if now - path.stat().st_mtime > STALE_TMP_S:
                     path.unlink()
             except OSError:
                 continue
+
+
+def _listed(folder: Path, suffix: str) -> List[Path]:
+    """The files of `folder` whose names end in `suffix`, sorted (so oldest first); none
+    when the folder does not exist. Raises `OSError` when it cannot be read: an unreadable
+    queue must not look empty."""
+    try:
+        names = os.listdir(folder)
+    except FileNotFoundError:
+        return []
+    return [folder / name for name in sorted(names) if name.endswith(suffix)]
 
 
 def _make_folder(path: Path) -> None:
@@ -371,8 +383,29 @@ def _rename_if_there(source: Path, destination: Path) -> None:
 
 
 def _read_header(path: Path) -> Header:
-    with path.open("rb") as stream:
+    """The header of a spool file; `Corrupt` for anything but a regular file (a symbolic
+    link, a folder, a FIFO, which would block the reader) or a header not ours."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise Corrupt("it is a symbolic link") from None
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise Corrupt("it is not a regular file")
+    with os.fdopen(fd, "rb") as stream:
         return Header.parse(stream.readline(64 * 1024))
+
+
+def _stale(claim: Path, now: float) -> bool:
+    """Whether a claim was abandoned: its process is gone, or it is too old to be live."""
+    pid = claim.name[: -len(CLAIM)].rpartition(".")[2]
+    try:
+        age = now - claim.lstat().st_mtime
+    except OSError:
+        return False
+    return age > STALE_CLAIM_S or not _claimant_alive(pid)
 
 
 def _mtime(path: Path) -> float:
@@ -391,7 +424,11 @@ def _number(value: Any) -> bool:
 
 
 def _claimant_alive(pid: str) -> bool:
-    if not pid.isdigit():
+    if not pid.isdigit() or int(pid) <= 0:
+        return False
+    if int(pid) == os.getpid():
+        # Not a claim of this flush, which has made none yet: one left by an earlier
+        # process with the same PID, as every command run as PID 1 in a container has.
         return False
     if os.name != "posix":  # no harmless liveness probe there: the age rule alone decides
         return True

@@ -32,8 +32,9 @@ log = logging.getLogger("stac_events.transport")
 
 USER_AGENT = f"stac-events/{__version__}"
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-# Answers that fault the key or the address, not the payload: every payload would get them.
-KEY_OR_ADDRESS_STATUSES = frozenset({401, 403, 404, 407})
+# Answers that fault the payload itself; any other refusal (401, 403, 404, 405, 3xx, ...)
+# faults the key or the address, and every payload would get it.
+PAYLOAD_FAULT_STATUSES = frozenset({400, 413, 422})
 BACKOFF_MAX_S = 10.0
 RETRY_AFTER_MAX_S = 60.0  # a receiver asking for longer is better served by the spool
 
@@ -219,15 +220,20 @@ class Sender:
         self.watchdog.disarm()
         self.session.close()
 
-    def remaining(self) -> float:
-        """Seconds left before the deadline."""
-        return self.deadline - time.monotonic()
-
-    def post(self, body: bytes, *, encoding: Optional[str] = None) -> Receipt:
+    def post(
+        self,
+        body: bytes,
+        *,
+        encoding: Optional[str] = None,
+        retries: Optional[int] = None,
+        within: Optional[float] = None,
+    ) -> Receipt:
         """POST one body, retrying transient failures while time allows.
 
-        A 2xx returns; anything else raises `RejectedError` (a refusal, a redirect) or
-        `DeliveryError` (`transient` when trying later may work).
+        `retries` overrides the options' for this body, and `within` gives it fewer
+        seconds than the sender has left. A 2xx returns; anything else raises
+        `RejectedError` (a refusal, a redirect) or `DeliveryError` (`transient` when
+        trying later may work).
         """
         headers = {
             "Content-Type": "application/json",
@@ -236,14 +242,16 @@ class Sender:
         }
         if encoding:
             headers["Content-Encoding"] = encoding
-        retry = retry_policy(self.options)
+        options = self.options if retries is None else self.options._replace(retries=retries)
+        retry = retry_policy(options)
         started = time.monotonic()
+        deadline = self.deadline if within is None else min(self.deadline, started + within)
         attempts = 0
         while True:
-            if self.remaining() <= 0:
+            if deadline - time.monotonic() <= 0:
                 raise self._out_of_time(None, attempts)
             attempts += 1
-            response, failure = self._attempt(body, headers, attempts)
+            response, failure = self._attempt(body, headers, attempts, deadline)
             if failure is None:
                 assert response is not None
                 elapsed_ms = round((time.monotonic() - started) * 1000)
@@ -260,18 +268,18 @@ class Sender:
             except MaxRetryError:
                 raise failure from None
             wait = retry.wait_before_next(raw)
-            if wait >= self.remaining():
+            if wait >= deadline - time.monotonic():
                 raise self._out_of_time(failure, attempts)
             log.debug("retrying in %.2f s: %s", wait, failure.message)
             time.sleep(wait)
 
     def _attempt(
-        self, body: bytes, headers: Dict[str, str], attempts: int
+        self, body: bytes, headers: Dict[str, str], attempts: int, deadline: float
     ) -> Tuple[Optional[requests.Response], Optional[Exception]]:
         """One request, within the attempt's time limit: the answer, or why there is none."""
         import requests
 
-        limit = min(self.options.read_timeout, self.remaining())
+        limit = min(self.options.read_timeout, deadline - time.monotonic())
         log.debug("POST %s (%d bytes), attempt %d", self.target.masked_url, len(body), attempts)
         self.watchdog.arm(limit)
         try:
@@ -297,7 +305,12 @@ class Sender:
 
     def _too_slow(self, limit: float, attempts: int) -> DeliveryError:
         host = host_of(self.target.address)
-        return DeliveryError(f"{host} did not answer within {limit:g} s", attempts=attempts)
+        if limit < self.options.read_timeout:  # cut short by the time left for delivery
+            return DeliveryError(f"{host} did not answer before the time allowed for delivery "
+                                 f"ran out", attempts=attempts)  # fmt: skip
+        return DeliveryError(
+            f"{host} did not answer within {self.options.read_timeout:g} s", attempts=attempts
+        )
 
     def _out_of_time(self, last: Optional[Exception], attempts: int) -> DeliveryError:
         """The deadline passed: give up on this payload for now (it is queued)."""
@@ -444,8 +457,7 @@ def _status_error(
 
 def faults_key_or_address(error: RejectedError) -> bool:
     """Whether a refusal faults the key or the address, so every payload would get it."""
-    status = error.status_code
-    return status is not None and (status in KEY_OR_ADDRESS_STATUSES or 300 <= status < 400)
+    return error.status_code not in PAYLOAD_FAULT_STATUSES
 
 
 def _excerpt(response: requests.Response, target: Target, limit: int = 200) -> str:

@@ -205,9 +205,10 @@ def test_a_batch_that_fails_midway_is_queued_then_flushed(cli: Cli, httpserver: 
                  stdin=lines, env=env_for(httpserver), expect=75)  # fmt: skip
     first_body = json.loads(httpserver.log[0][0].get_data())
     delivered = [e["msg_title"] for g in first_body["events"].values() for e in g]
-    # the first body (202); the second (503) is held while the third is tried, to tell a
-    # payload the receiver fails on from an outage; the third fails too: the rest is queued
-    assert len(httpserver.log) == 3
+    # the first body (202); the second (503) is held while the next ones are tried, once
+    # each, to tell a payload the receiver fails on from an outage; after 3 held and a
+    # fourth failing too, it is an outage: the rest is queued
+    assert len(httpserver.log) == 5
     queued = cli("spool", "list", "-o", "json").json()
     assert sum(entry["events"] for entry in queued) == 60 - len(delivered)
     httpserver.clear()

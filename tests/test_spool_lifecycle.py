@@ -129,6 +129,67 @@ def test_junk_files_are_corrupt_not_waiting_for_another_address(cli: Cli, httpse
     assert [p.name for p in files_in(cli.home, "corrupt")] == ["notes.payload"]
 
 
+def test_things_that_are_not_files_go_to_corrupt_without_blocking(
+    run_script, home: Path, httpserver: HTTPServer
+):
+    pending = spool_root(home) / "pending"
+    pending.mkdir(parents=True)
+    (pending / "00000000000000000001-1-a.payload").mkdir()
+    os.mkfifo(pending / "00000000000000000002-1-b.payload")  # opening it would block
+    (pending / "00000000000000000003-1-c.payload").symlink_to(home / "nowhere")
+    httpserver.expect_request(INTAKE).respond_with_data("", status=202)
+    listing = run_script("stac-events", "spool", "list", "-o", "json").json()
+    assert [entry["state"] for entry in listing] == ["corrupt"] * 3
+    run_script("stac-events", "event", "send", "DeployEvent", "--title", "t", "-m", "new",
+               env=env_for(httpserver))  # fmt: skip
+    assert texts(httpserver) == ["new"]
+    assert sorted(p.name for p in (spool_root(home) / "corrupt").iterdir()) == [
+        "00000000000000000001-1-a.payload",
+        "00000000000000000002-1-b.payload",
+        "00000000000000000003-1-c.payload",
+    ]
+
+
+def test_a_queued_gzip_payload_that_is_not_gzip_is_refused_not_a_crash(
+    cli: Cli, httpserver: HTTPServer
+):
+    path = plant(cli.home, "00000000000000000001-1-zip", {"events": 2, "created": 1.0}, httpserver)
+    header, body = path.read_bytes().split(b"\n", 1)
+    path.write_bytes(header.replace(b'"encoding": null', b'"encoding": "gzip"') + b"\n" + body)
+    httpserver.expect_request(INTAKE).respond_with_handler(
+        answering(lambda body: 202 if b"new" in body else 413)
+    )
+    result = send(cli, "new", httpserver)
+    assert texts(httpserver) == ["new"]
+    assert "refused 1 queued payload(s)" in result.stderr
+    assert [e["state"] for e in listed(cli)] == ["rejected"]
+
+
+def test_a_queue_that_cannot_be_read_does_not_look_empty(cli: Cli, httpserver: HTTPServer):
+    root = spool_root(cli.home)
+    root.mkdir(parents=True)
+    (root / "pending").write_text("a file where the queue's folder should be")
+    result = cli("spool", "list", expect=3)
+    assert "cannot use the spool at" in result.stderr
+    httpserver.expect_request(INTAKE).respond_with_data("", status=202)
+    flushed = cli("spool", "flush", env=env_for(httpserver), expect=5)
+    assert "the spool cannot be used" in flushed.stderr
+    sent = send(cli, "new", httpserver)
+    assert texts(httpserver) == ["new"]
+    assert "the spool could not be used as it should" in sent.stderr
+
+
+def test_a_password_in_the_address_never_reaches_the_spool(cli: Cli, own_server: HTTPServer):
+    own_server.stop()
+    url = own_server.url_for("/receiver").replace("://", "://user:PASSWORDSECRET42@")
+    cli("event", "send", "DeployEvent", "--title", "t", "--url", url, "--retries", "0",
+        env={"STAC_EVENTS_API_KEY": API_KEY}, expect=75)  # fmt: skip
+    (path,) = files_in(cli.home, "pending")
+    assert b"PASSWORDSECRET42" not in path.read_bytes()
+    for args in (["spool", "list"], ["spool", "list", "-o", "json"]):
+        assert "PASSWORDSECRET42" not in cli(*args).stdout
+
+
 # 2. A poison payload is passed over, then set aside after 5 runs; and can be put back.
 
 
@@ -179,17 +240,29 @@ def test_a_new_event_the_receiver_fails_on_is_queued_when_the_next_gets_through(
 
 
 def test_an_outage_blames_no_payload(cli: Cli, httpserver: HTTPServer):
-    queue(cli, httpserver, "one", "two")
+    queue(cli, httpserver, "one", "two", "three", "four")
     httpserver.expect_request(INTAKE).respond_with_data("down", status=500)
-    send(cli, "three", httpserver, expect=75)
-    assert len(httpserver.log) == 2  # "one" failed, so "two" was tried: it failed too
-    assert [e.get("passed_over", 0) for e in listed(cli)] == [0, 0, 0]
+    send(cli, "five", httpserver, expect=75)
+    # "one" failed, so the next ones were tried, once each: after three held, a fourth
+    # failing too is an outage, and "five" is not even tried
+    assert len(httpserver.log) == 4
+    assert [e.get("passed_over", 0) for e in listed(cli)] == [0] * 5
+
+
+def test_bad_payloads_in_a_row_are_passed_over_too(cli: Cli, httpserver: HTTPServer):
+    queue(cli, httpserver, "poison a", "poison b", "fine")
+    httpserver.expect_request(INTAKE).respond_with_handler(
+        answering(lambda body: 500 if b"poison" in body else 202)
+    )
+    send(cli, "new", httpserver)
+    assert texts(httpserver) == ["fine", "new"]
+    assert [e["passed_over"] for e in listed(cli)] == [1, 1]
 
 
 # 3. A wrong key or address stops everything and moves nothing.
 
 
-@pytest.mark.parametrize("status", [401, 403, 404, 302])
+@pytest.mark.parametrize("status", [401, 403, 404, 405, 410, 302])
 def test_a_key_or_address_refused_leaves_the_queue_as_it_is(
     cli: Cli, httpserver: HTTPServer, status: int
 ):
@@ -256,6 +329,28 @@ def test_a_claim_of_a_dead_process_is_taken_over_at_once(cli: Cli, httpserver: H
     assert texts(httpserver) == ["stranded"]
 
 
+def test_a_claim_of_pid_0_or_of_this_pid_is_no_live_claim(cli: Cli, httpserver: HTTPServer):
+    queue(cli, httpserver, "zero", "mine")
+    zero, mine = files_in(cli.home, "pending")
+    zero.rename(zero.with_name(f"{zero.name}.0.claimed"))
+    mine.rename(mine.with_name(f"{mine.name}.{os.getpid()}.claimed"))  # a predecessor's PID
+    httpserver.expect_request(INTAKE).respond_with_data("", status=202)
+    cli("spool", "flush", env=env_for(httpserver))
+    assert texts(httpserver) == ["zero", "mine"]
+
+
+def test_drop_and_clear_take_abandoned_claims_too(cli: Cli, httpserver: HTTPServer):
+    queue(cli, httpserver, "one", "two")
+    process = subprocess.Popen(["true"])
+    process.wait()
+    for path in files_in(cli.home, "pending"):
+        path.rename(path.with_name(f"{path.name}.{process.pid}.claimed"))
+    first = listed(cli)[0]["id"]
+    assert cli("spool", "drop", first, "-o", "json").json()["state"] == "stale"
+    assert cli("spool", "clear", "-o", "json").json() == {"ok": True, "removed": 1, "in_flight": 0}
+    assert listed(cli) == []
+
+
 # retry and drop
 
 
@@ -273,6 +368,8 @@ def test_drop_removes_one_payload_by_the_start_of_its_id(cli: Cli, httpserver: H
         (["spool", "drop", "nothing-like-it"], "no payload 'nothing-like-it' in the spool"),
         (["spool", "drop", "0"], "2 payloads start with '0'; give more of the id"),
         (["spool", "drop", "../x"], "'../x' is not a payload id"),
+        (["spool", "drop", "0*"], "'0*' is not a payload id"),
+        (["spool", "retry", "[0-9]"], "'[0-9]' is not a payload id"),
         (["spool", "retry", "0000", "--all"], "give the id of one payload, or --all"),
     ],
 )
@@ -319,7 +416,7 @@ def test_clear_empties_every_state(cli: Cli, httpserver: HTTPServer):
     )
     cli("spool", "flush", env=env_for(httpserver), expect=75)
     assert sorted(e["state"] for e in listed(cli)) == ["corrupt", "pending", "rejected"]
-    assert cli("spool", "clear", "-o", "json").json() == {"ok": True, "removed": 3}
+    assert cli("spool", "clear", "-o", "json").json() == {"ok": True, "removed": 3, "in_flight": 0}
     assert listed(cli) == []
 
 

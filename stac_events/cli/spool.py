@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, List, Tuple, TypeVar
 
@@ -101,8 +102,11 @@ def drop(run: Run) -> int:
 
 def clear(run: Run) -> int:
     spool = run.spool()
-    removed = _using(spool, spool.clear)
-    run.output.result({"removed": removed}, f"removed {removed} payload(s) from the spool")
+    removed, in_flight = _using(spool, spool.clear)
+    text = f"removed {removed} payload(s) from the spool"
+    if in_flight:
+        text += f"; {in_flight} being delivered right now by another run were left to it"
+    run.output.result({"removed": removed, "in_flight": in_flight}, text)
     return 0
 
 
@@ -111,7 +115,7 @@ _SET_ASIDE = ("rejected", "failed")
 
 def _one(spool: Spool, prefix: str) -> Tuple[str, Path]:
     """The one file whose id starts with `prefix`."""
-    if not prefix.strip() or "/" in prefix or prefix.startswith("."):
+    if not re.fullmatch(r"[0-9A-Za-z_-]+", prefix):
         raise UsageError(f"{prefix!r} is not a payload id", hint="see 'stac-events spool list'")
     found: List[Tuple[str, Path]] = _using(spool, lambda: spool.find(prefix))
     if not found:
