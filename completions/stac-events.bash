@@ -6,7 +6,7 @@
 _stac_events_instances() {
     # Instance names from the config files stac-events reads, without starting Python.
     local file
-    for file in "${STAC_EVENTS_CONFIG:-}" ./conf.d/conf.yaml \
+    for file in "${STAC_EVENTS_CONFIG:-}" \
         "${XDG_CONFIG_HOME:-$HOME/.config}/stac-events/conf.yaml" \
         "$HOME/.stackstate/cli/conf.yaml"; do
         [[ -n "$file" && -r "$file" ]] || continue

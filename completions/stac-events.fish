@@ -33,7 +33,7 @@ function __stac_events_at --description 'Is the typed subcommand path this one?'
 end
 
 function __stac_events_instances
-    for file in "$STAC_EVENTS_CONFIG" ./conf.d/conf.yaml \
+    for file in "$STAC_EVENTS_CONFIG" \
             (set -q XDG_CONFIG_HOME; and echo $XDG_CONFIG_HOME; or echo $HOME/.config)/stac-events/conf.yaml \
             $HOME/.stackstate/cli/conf.yaml
         test -n "$file" -a -r "$file"; or continue

@@ -19,6 +19,18 @@ if TYPE_CHECKING:
 
 CONFIG_ENV = "STAC_EVENTS_CONFIG"
 DEFAULT_NAME = "default"
+LOCAL_FILE = Path("conf.d") / "conf.yaml"  # the old `stac` layout, relative to the cwd
+# Values in a file once its aliases are expanded: a real config has dozens; an alias
+# bomb of a few hundred bytes has billions.
+MAX_VALUES = 10_000
+# What stac-events reads, by where it sits; keys it does not know there draw a warning.
+KNOWN_KEYS: Dict[str, Tuple[str, ...]] = {
+    "": ("instances",),
+    "instance": ("receiver_api", "clients", "ci_context", "base_api", "admin_api"),
+    "receiver_api": ("url", "basic_auth"),
+    "basic_auth": ("username", "password"),
+    "client": ("api_key", "hostname", "internal_hostname"),
+}
 
 KeyPath = Tuple[str, ...]
 
@@ -37,6 +49,7 @@ class ConfigFile(NamedTuple):
     path: Path
     config: StacConfig
     lines: Dict[KeyPath, int]
+    raw: Any = None  # the file's data as read, for the keys the schema ignores
 
     def origin(self, *keys: str) -> str:
         line = self.lines.get(tuple(keys))
@@ -52,16 +65,17 @@ class ConfigFile(NamedTuple):
 def search_path(env: Environment, explicit: Optional[str], *, given_by: str) -> List[Candidate]:
     """Where a config file is looked for, in order; the first that exists wins.
 
-    `explicit` is a file the caller named (`given_by` says how); it must exist.
+    `explicit` is a file the caller named (`given_by` says how); it must exist. The
+    working directory is never searched: a cloned repository must not be able to send
+    the user's key to an address of its own choosing.
     """
     candidates: List[Candidate] = []
     if explicit:
-        candidates.append(Candidate(given_by, Path(explicit).expanduser(), explicit=True))
+        candidates.append(Candidate(given_by, env.cwd / Path(explicit).expanduser(), True))
     elif env.environ.get(CONFIG_ENV):
-        path = Path(env.environ[CONFIG_ENV]).expanduser()
+        path = env.cwd / Path(env.environ[CONFIG_ENV]).expanduser()
         candidates.append(Candidate(f"${CONFIG_ENV}", path, explicit=True))
     candidates += [
-        Candidate("./conf.d/conf.yaml", env.cwd / "conf.d" / "conf.yaml"),
         Candidate("user config dir", env.user_config_dir() / "conf.yaml"),
         Candidate("stac CLI", env.home / ".stackstate" / "cli" / "conf.yaml"),
     ]
@@ -73,6 +87,16 @@ def search_path(env: Environment, explicit: Optional[str], *, given_by: str) -> 
         )
     )
     return candidates
+
+
+def unread_local_file(env: Environment, explicit: Optional[str]) -> Optional[str]:
+    """A line about `./conf.d/conf.yaml` when it exists and was not named: it is not read."""
+    if explicit or env.environ.get(CONFIG_ENV) or not (env.cwd / LOCAL_FILE).is_file():
+        return None
+    return (
+        f"./{LOCAL_FILE.as_posix()} is not read from the working directory (a cloned "
+        f"repository could send your key elsewhere); to use it: --config {LOCAL_FILE.as_posix()}"
+    )
 
 
 def locate(candidates: List[Candidate]) -> Optional[Candidate]:
@@ -104,12 +128,16 @@ def load(path: Path) -> ConfigFile:
         raise ConfigError(f"cannot read the config file {path}: {reason}") from None
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
+        if root is not None:
+            _check_size(root, path)  # before anything follows the aliases
         data = yaml.safe_load(text) if root is not None else None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
         problem = getattr(error, "problem", None) or "it is not valid YAML"
         raise ConfigError(f"{where}: not valid YAML: {problem}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to be a config file") from None
     lines: Dict[KeyPath, int] = {}
     if root is not None:
         _collect_lines(root, (), lines)
@@ -125,7 +153,74 @@ def load(path: Path) -> ConfigFile:
         line = _nearest_line(lines, keys)
         where = f"{path}:{line}" if line else str(path)
         raise ConfigError(f"{where}: {'.'.join(keys)}: {problem['msg'].lower()}") from None
-    return ConfigFile(path=path, config=config, lines=lines)
+    return ConfigFile(path=path, config=config, lines=lines, raw=data)
+
+
+def _check_size(root: Any, path: Path) -> None:
+    """Refuse a file that holds more than `MAX_VALUES` values once its aliases are
+    expanded, or an alias inside the value it names (which never ends)."""
+    import yaml
+
+    seen = 0
+    stack: List[Tuple[Any, frozenset]] = [(root, frozenset())]
+    while stack:
+        node, holders = stack.pop()
+        seen += 1
+        if seen > MAX_VALUES:
+            raise ConfigError(
+                f"{path}: more than {MAX_VALUES:,} values once its YAML aliases are expanded; "
+                f"that is no config file"
+            )
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+            if id(node) in holders:
+                raise ConfigError(
+                    f"{path}:{node.start_mark.line + 1}: a YAML alias names a value that "
+                    f"holds the alias itself"
+                )
+            inside = holders | {id(node)}
+            if isinstance(node, yaml.MappingNode):
+                stack += [(part, inside) for pair in node.value for part in pair]
+            else:
+                stack += [(item, inside) for item in node.value]
+
+
+def unknown_keys(conf: ConfigFile) -> List[str]:
+    """Warnings for keys stac-events does not know where it reads (`apikey:`), each with
+    the file, line and the closest known name."""
+    import difflib
+
+    found: List[str] = []
+
+    def check(mapping: Any, keys: KeyPath, kind: str) -> None:
+        if not isinstance(mapping, dict):
+            return
+        known = KNOWN_KEYS[kind]
+        for key in mapping:
+            if str(key) in known:
+                continue
+            close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+            advice = f"did you mean '{close[0]}'?" if close else f"known: {', '.join(known)}"
+            if kind == "instance" and not close:
+                continue  # a section of the stac CLI's own, or of a newer version
+            where = f"under {'.'.join(keys)}" if keys else "at the top"
+            found.append(f"{conf.origin(*keys, str(key))}: unknown key '{key}' {where}; {advice}")
+
+    data = conf.raw
+    check(data, (), "")
+    instances = data.get("instances") if isinstance(data, dict) else None
+    for name, instance in (instances or {}).items() if isinstance(instances, dict) else ():
+        at = ("instances", str(name))
+        check(instance, at, "instance")
+        if not isinstance(instance, dict):
+            continue
+        receiver = instance.get("receiver_api")
+        check(receiver, (*at, "receiver_api"), "receiver_api")
+        if isinstance(receiver, dict):
+            check(receiver.get("basic_auth"), (*at, "receiver_api", "basic_auth"), "basic_auth")
+        clients = instance.get("clients")
+        for client, entry in clients.items() if isinstance(clients, dict) else ():
+            check(entry, (*at, "clients", str(client)), "client")
+    return found
 
 
 def _collect_lines(node: Any, prefix: KeyPath, lines: Dict[KeyPath, int]) -> None:

@@ -5,7 +5,7 @@ Only loaded when a config file is found: building these models costs start-up ti
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Annotated, Any, Dict, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -22,7 +22,7 @@ class BasicAuth(BaseModel):
 class ReceiverApi(BaseModel):
     model_config = _LENIENT
 
-    url: Optional[str] = None
+    url: Optional[Annotated[str, Field(strict=True)]] = None  # `url: 5` is a mistake
     basic_auth: Optional[BasicAuth] = None
 
 

@@ -299,6 +299,11 @@ def resolve(overrides: Overrides, env: Environment, *, origin_of: OriginOf) -> S
             f"TLS certificate checks are off ({origin_of('insecure')}): anyone between here "
             f"and the receiver can read the API key"
         )
+    local = config_file.unread_local_file(env, overrides.config)
+    if local is not None:
+        warnings.append(local)
+    if conf is not None:
+        warnings += config_file.unknown_keys(conf)
     if conf is not None and conf.holds_a_key():
         mode = config_file.loose_permissions(conf.path)
         if mode is not None:

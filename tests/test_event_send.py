@@ -173,8 +173,8 @@ def test_values_run_to_the_next_option_so_a_late_event_type_is_an_error(
 def test_a_value_attached_to_a_flag_is_its_only_one(cli: Cli) -> None:
     result = cli("event", "send", "DeployEvent", "--title", "t", "--links=A: x", "B: y",
                  "--dry-run", expect=2)  # fmt: skip
-    assert "unexpected extra argument" in result.stderr
-    assert "(B: y)" in result.stderr
+    assert "more arguments than the command takes" in result.stderr
+    assert "B: y" not in result.stderr  # argv is never quoted back: a key may sit there
 
 
 def test_data_values_merge_in_order(cli: Cli, tmp_path) -> None:

@@ -165,7 +165,6 @@ def test_hostname_precedence(cli: Cli, home: Path) -> None:
 @pytest.mark.parametrize(
     ("location", "label"),
     [
-        ("cwd/conf.d/conf.yaml", "./conf.d/conf.yaml"),
         ("home/.config/stac-events/conf.yaml", "user config dir"),
         ("home/.stackstate/cli/conf.yaml", "stac CLI"),
         ("home/AppData/StackState/cli/conf.yaml", "%APPDATA% (stac CLI on Windows)"),
@@ -181,17 +180,17 @@ def test_each_config_location(
 
 
 def test_first_config_found_wins(cli: Cli, home: Path, tmp_path: Path) -> None:
-    cli.cwd = tmp_path / "project"
-    local = write_config(cli.cwd / "conf.d" / "conf.yaml", url="https://local.example.com")
+    mine = write_config(home / ".config" / "stac-events" / "conf.yaml",
+                        url="https://mine.example.com")  # fmt: skip
     write_config(home / ".stackstate" / "cli" / "conf.yaml", url="https://stac.example.com")
     shown = show(cli)
-    assert shown["config_file"]["value"] == str(local)
-    assert shown["address"]["value"].startswith("https://local.example.com/")
+    assert shown["config_file"]["value"] == str(mine)
+    assert shown["address"]["value"].startswith("https://mine.example.com/")
     listed = cli("config", "path")
     lines = listed.stdout.splitlines()
     assert lines[0].startswith("* 1.")
     assert lines[0].endswith("in use")
-    assert "found, not used" in lines[2]
+    assert "found, not used" in lines[1]
 
 
 def test_explicit_config_beats_the_search(cli: Cli, home: Path, tmp_path: Path) -> None:

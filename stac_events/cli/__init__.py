@@ -62,7 +62,12 @@ def _run(args: Sequence[str], env: Environment, output: Output, prog_name: str) 
         status = typer_app.invoke(app, line.args, prog_name, run)
     except typer_app.UsageProblem as problem:
         message = problem.format_message().rstrip(".")
-        raise UsageError(message, hint=_see_help(prog_name, line.path)) from None
+        hint = _see_help(prog_name, line.path)
+        if message.startswith("Got unexpected extra argument"):
+            # Typer quotes them back, and one may be a key typed in the wrong place
+            message = "more arguments than the command takes (not shown: one may be a secret)"
+            hint += '; a value with spaces needs quotes, e.g. --title "Deployed 1.4"'
+        raise UsageError(message, hint=hint) from None
     if run.raised is not None:
         raise run.raised
     if line.bare:

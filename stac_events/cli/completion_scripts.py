@@ -188,7 +188,7 @@ def render_bash(tree: Sequence[CommandSpec]) -> str:
 _stac_events_instances() {{
     # Instance names from the config files stac-events reads, without starting Python.
     local file
-    for file in "${{STAC_EVENTS_CONFIG:-}}" ./conf.d/conf.yaml \\
+    for file in "${{STAC_EVENTS_CONFIG:-}}" \\
         "${{XDG_CONFIG_HOME:-$HOME/.config}}/stac-events/conf.yaml" \\
         "$HOME/.stackstate/cli/conf.yaml"; do
         [[ -n "$file" && -r "$file" ]] || continue
@@ -295,7 +295,7 @@ def render_zsh(tree: Sequence[CommandSpec]) -> str:
 
 _stac_events_instances() {{
   local file
-  for file in "${{STAC_EVENTS_CONFIG:-}}" ./conf.d/conf.yaml \\
+  for file in "${{STAC_EVENTS_CONFIG:-}}" \\
       "${{XDG_CONFIG_HOME:-$HOME/.config}}/stac-events/conf.yaml" \\
       "$HOME/.stackstate/cli/conf.yaml"; do
     [[ -n $file && -r $file ]] || continue
@@ -414,7 +414,7 @@ function __stac_events_at --description 'Is the typed subcommand path this one?'
 end
 
 function __stac_events_instances
-    for file in "$STAC_EVENTS_CONFIG" ./conf.d/conf.yaml \\
+    for file in "$STAC_EVENTS_CONFIG" \\
             (set -q XDG_CONFIG_HOME; and echo $XDG_CONFIG_HOME; or echo $HOME/.config)/stac-events/conf.yaml \\
             $HOME/.stackstate/cli/conf.yaml
         test -n "$file" -a -r "$file"; or continue

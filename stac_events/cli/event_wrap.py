@@ -9,6 +9,7 @@ from stac_events.cli.run import Run
 from stac_events.cli.usage import UsageError, named_by_flag
 from stac_events.errors import InvalidInput, StacEventsError, Terminated, interruption
 from stac_events.events import build_event
+from stac_events.redact import redact
 
 
 def wrap(run: Run) -> int:
@@ -33,10 +34,14 @@ def wrap(run: Run) -> int:
     finished = run_command(given.command, run.env, tail_lines=given.tail_lines)
     if given.on == "failure" and finished.exit_code == 0:
         return finished.exit_code
+    # The command's output and line may show the key (`set -x`, a curl line): what the
+    # event says of them never holds a secret this run knows.
+    secrets = settings.secrets
+    data = {**finished.data(), "command": redact(finished.command_line, *secrets)}
     defaults = defaults._replace(
-        title=defaults.title or finished.title,
-        text=defaults.text or finished.text(),
-        data={**finished.data(), **(defaults.data or {})},  # the user's -d keys win
+        title=defaults.title or redact(finished.title, *secrets),
+        text=defaults.text or redact(finished.text(), *secrets),
+        data={**data, **(defaults.data or {})},  # the user's -d keys win
     )
     try:
         deliver(run, prepare(run, defaults), dry_run=given.dry_run, gzip=False)

@@ -1,0 +1,286 @@
+"""The key goes only where the user sent it: no config from the working directory, no
+secret in a wrapped command's event, no alias bomb, no argv quoted back, and a property
+test over keys of every kind of character."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Dict, List
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from tests.conftest import API_KEY, Cli, Result, received_events
+
+INTAKE = "/receiver/stsAgent/intake"
+
+
+def config_text(url: str, key: str = "file-key-0123456789") -> str:
+    return (
+        "instances:\n"
+        "  default:\n"
+        "    receiver_api:\n"
+        f"      url: {url}\n"
+        "    clients:\n"
+        "      default:\n"
+        f"        api_key: {key}\n"
+    )
+
+
+# 1. A cloned repository's conf.d/conf.yaml is never read unless named.
+
+
+def test_a_config_in_the_working_directory_is_not_read(
+    cli: Cli, tmp_path: Path, httpserver: HTTPServer
+):
+    project = tmp_path / "cloned-repo"
+    (project / "conf.d").mkdir(parents=True)
+    (project / "conf.d" / "conf.yaml").write_text(config_text("http://attacker.invalid/x"))
+    cli.cwd = project
+    httpserver.expect_request(INTAKE).respond_with_data("", status=202)
+    env = {
+        "STAC_EVENTS_API_KEY": API_KEY,
+        "STAC_EVENTS_RECEIVER_URL": httpserver.url_for("/receiver"),
+    }
+    result = cli("event", "send", "DeployEvent", "--title", "t", env=env)
+    assert len(httpserver.log) == 1  # sent where the user said, not to the repository's address
+    assert "./conf.d/conf.yaml is not read from the working directory" in result.stderr
+    assert "--config conf.d/conf.yaml" in result.stderr
+    alone = cli("event", "send", "DeployEvent", "--title", "t", "--dry-run",
+                env={"STAC_EVENTS_API_KEY": API_KEY})  # fmt: skip
+    assert "attacker" not in alone.output
+    assert "no receiver address is set" in alone.stderr
+
+
+def test_a_config_in_the_working_directory_is_read_when_named(cli: Cli, tmp_path: Path):
+    project = tmp_path / "project"
+    (project / "conf.d").mkdir(parents=True)
+    (project / "conf.d" / "conf.yaml").write_text(config_text("https://named.example.com"))
+    (project / "conf.d" / "conf.yaml").chmod(0o600)
+    cli.cwd = project
+    shown = cli("--config", "conf.d/conf.yaml", "config", "show", "-o", "json")
+    assert shown.json()["address"]["value"].startswith("https://named.example.com/")
+    assert "is not read" not in shown.stderr
+    listed = cli("config", "path").stdout
+    assert "conf.d" not in listed
+
+
+# 2. A wrapped command's output and line never carry a secret into the event.
+
+
+def test_wrap_masks_the_key_in_the_event_it_sends_and_queues(
+    cli: Cli, httpserver: HTTPServer, own_server: HTTPServer
+):
+    script = 'set -x; curl -H "sts-api-key: $STAC_EVENTS_API_KEY" x 2>/dev/null; echo done'
+    httpserver.expect_request(INTAKE).respond_with_data("", status=202)
+    env = {
+        "STAC_EVENTS_API_KEY": API_KEY,
+        "STAC_EVENTS_RECEIVER_URL": httpserver.url_for("/receiver"),
+    }
+    cli("event", "wrap", "--", "sh", "-c", script + f"; echo {API_KEY}", env=env)
+    ((request, _),) = httpserver.log
+    body = request.get_data()
+    assert API_KEY.encode() not in body
+    (event,) = received_events(httpserver)
+    assert API_KEY not in json.dumps(event, ensure_ascii=False)
+    assert "***" in event["msg_text"]
+
+    own_server.stop()  # and the spooled copy holds no key either
+    down = {**env, "STAC_EVENTS_RECEIVER_URL": own_server.url_for("/receiver")}
+    cli("event", "wrap", "--retries", "0", "--", "sh", "-c", f"echo {API_KEY}", env=down)
+    spool = cli.home / ".local" / "state" / "stac-events" / "spool"
+    files = [p for p in spool.rglob("*") if p.is_file()]
+    assert files
+    assert not any(API_KEY.encode() in p.read_bytes() for p in files)
+
+
+# 3 and 4. A key an HTTP header cannot carry is exit 3, and never printed.
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "abc\ndefSECRETX",
+        "abc\rdefSECRET",
+        "\u0430\u0431\u0432\u0433\u0434SECRET",  # Cyrillic
+        "SECRET€uro-key",
+        "abc\tSECRETdef",
+    ],
+)
+@pytest.mark.parametrize("command", [["event", "send", "DeployEvent", "--title", "t"],
+                                     ["event", "send", "DeployEvent", "--title", "t", "--dry-run"],
+                                     ["config", "show"]])  # fmt: skip
+def test_a_key_a_header_cannot_carry_is_a_config_error(cli: Cli, key: str, command: List[str]):
+    for variable in ({"STAC_EVENTS_API_KEY": key}, None):
+        args = command if variable else [*command, "--api-key", key]
+        if not variable and command[0] == "config":
+            continue
+        result = cli(*args, "--url", "http://127.0.0.1:9", env=variable or {}, expect=3)
+        assert "holds characters an HTTP header cannot carry" in result.stderr
+        assert "SECRET" not in result.output
+        assert "Traceback" not in result.output
+
+
+def test_a_key_that_is_not_utf8_is_a_config_error_not_a_traceback(run_script):
+    env = {"STAC_EVENTS_API_KEY": "abc\udcffdefSECRET", "STAC_EVENTS_RECEIVER_URL": "https://x.io"}
+    for args in (["event", "send", "DeployEvent", "--title", "t", "--dry-run"], ["config", "show"]):
+        result = run_script("stac-events", *args, env=_bytes_env(env), expect=3)
+        assert "SECRET" not in result.output
+        assert "Traceback" not in result.output
+
+
+def _bytes_env(env: Dict[str, str]) -> Dict[str, str]:
+    """Variables as a process gets them from bytes that are not UTF-8 (surrogates kept)."""
+    return {name: value.encode("utf-8", "surrogateescape").decode("utf-8", "surrogateescape")
+            for name, value in env.items()}  # fmt: skip
+
+
+# 5. YAML aliases are bounded.
+
+
+def alias_bomb(levels: int) -> str:
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for level in range(1, levels):
+        lines.append(f"a{level}: &a{level} [" + ", ".join([f"*a{level - 1}"] * 10) + "]")
+    lines.append(config_text("https://x.example.com").rstrip("\n"))
+    lines.append(f"    base_api: *a{levels - 1}")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (alias_bomb(9), "more than 10,000 values once its YAML aliases are expanded"),
+        (alias_bomb(12), "more than 10,000 values once its YAML aliases are expanded"),
+        ("instances: &a {default: *a}\n", "a YAML alias names a value that holds the alias"),
+        ("instances: " + "[" * 3000 + "]" * 3000 + "\n", "nested too deeply"),
+    ],
+)
+def test_a_config_that_would_explode_is_refused_at_once(
+    cli: Cli, tmp_path: Path, text: str, message: str
+):
+    path = tmp_path / "conf.yaml"
+    path.write_text(text)
+    started = time.monotonic()
+    result = cli("--config", str(path), "config", "show", expect=3)
+    assert time.monotonic() - started < 10
+    assert message in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_a_few_aliases_are_fine(cli: Cli, tmp_path: Path):
+    path = tmp_path / "conf.yaml"
+    path.write_text(
+        "defaults: &receiver {url: 'https://shared.example.com/receiver'}\n"
+        "instances:\n"
+        "  default: {receiver_api: *receiver, clients: {default: {api_key: k-0123456789}}}\n"
+        "  prod: {receiver_api: *receiver, clients: {default: {api_key: k-0123456789}}}\n"
+    )
+    path.chmod(0o600)
+    shown = cli("--config", str(path), "--instance", "prod", "config", "show", "-o", "json")
+    assert shown.json()["address"]["value"].startswith("https://shared.example.com/")
+
+
+# 6. No usage error quotes argv back.
+
+
+def test_extra_arguments_are_not_quoted_back(cli: Cli):
+    result = cli("event", "send", "DeployEvent", "--title", "t", "--dry-run", "--",
+                 "--api-key", "FuzzKey123", "-o", "json", expect=2)  # fmt: skip
+    assert "FuzzKey123" not in result.output
+    assert "more arguments than the command takes" in result.stderr
+
+
+# 9. Values of the wrong kind are exit 3 with file:line:key; typos warn.
+
+
+@pytest.mark.parametrize(
+    ("value", "where"),
+    [("5", "receiver_api.url"), ("[a, b]", "receiver_api.url"), ("{a: 1}", "receiver_api.url")],
+)
+def test_a_value_of_the_wrong_kind_is_a_config_error(
+    cli: Cli, tmp_path: Path, value: str, where: str
+):
+    path = tmp_path / "conf.yaml"
+    path.write_text(config_text(value))
+    result = cli("--config", str(path), "event", "send", "DeployEvent", "--title", "t",
+                 "--dry-run", expect=3)  # fmt: skip
+    assert f"{path}:4: instances.default.{where}: input should be a valid string" in result.stderr
+
+
+def test_unknown_keys_warn_with_the_closest_known_name(cli: Cli, tmp_path: Path):
+    path = tmp_path / "conf.yaml"
+    path.write_text(
+        "instances:\n"
+        "  default:\n"
+        "    base_api: {url: https://x.example.com/api}\n"
+        "    reciever_api: {}\n"
+        "    receiver_api:\n"
+        "      uri: https://x.example.com/receiver\n"
+        "    clients:\n"
+        "      default:\n"
+        "        apikey: k-0123456789\n"
+    )
+    path.chmod(0o600)
+    result = cli("--config", str(path), "config", "show", expect=0)
+    warnings = [line for line in result.stderr.splitlines() if "unknown key" in line]
+    assert warnings == [
+        f"stac-events: warning: {path}:4: unknown key 'reciever_api' under instances.default; "
+        "did you mean 'receiver_api'?",
+        f"stac-events: warning: {path}:6: unknown key 'uri' under "
+        "instances.default.receiver_api; did you mean 'url'?",
+        f"stac-events: warning: {path}:9: unknown key 'apikey' under "
+        "instances.default.clients.default; did you mean 'api_key'?",
+    ]
+
+
+# The property: wherever a run writes or sends about itself, the key is not there.
+
+HEADER_SAFE_KEYS = st.text(
+    alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=12, max_size=40
+).filter(lambda key: key.strip() == key and not key.startswith(("-", "@")))
+
+
+def _answers(request: Request) -> Response:
+    """A receiver that keeps failing: 503 first (queued), with the key in its answer."""
+    return Response(f"bad key {request.args.get('api_key')}", status=503)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(key=HEADER_SAFE_KEYS)
+def test_no_output_spool_file_or_event_body_holds_the_key(
+    own_server: HTTPServer, isolated_environ: Dict[str, str], key: str
+):
+    own_server.clear()
+    own_server.expect_request(INTAKE).respond_with_handler(_answers)
+    home = Path(tempfile.mkdtemp(dir=isolated_environ["HOME"]))
+    cli = Cli(home=home, environ={**isolated_environ, "HOME": str(home)})
+    env = {"STAC_EVENTS_API_KEY": key, "STAC_EVENTS_RECEIVER_URL": own_server.url_for("/receiver")}
+    runs: List[Result] = [
+        cli("event", "send", "DeployEvent", "--title", "t", "--retries", "0", "--debug",
+            env=env, expect=75),
+        cli("event", "wrap", "--retries", "0", "--", "sh", "-c", 'echo "$STAC_EVENTS_API_KEY"',
+            env=env, expect=0),
+        cli("spool", "list", "-o", "json", env=env),
+        cli("config", "show", env=env),
+        cli("event", "send", "DeployEvent", "--title", "t", "--dry-run", env=env),
+    ]  # fmt: skip
+    wrapped_output = f"{key}\n"  # the command's own output, passed through as it is
+    for result in runs:
+        assert key not in result.output.replace(wrapped_output, ""), result.output
+    for path in home.rglob("*"):
+        if path.is_file():
+            assert key.encode() not in path.read_bytes(), path
+    for request, _ in own_server.log:
+        assert request.headers["sts-api-key"] == key  # the receiver it was given for: yes
+        body = request.get_data()
+        assert key.encode() not in body
+        assert key not in json.dumps(json.loads(body), ensure_ascii=False)
