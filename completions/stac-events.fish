@@ -55,7 +55,7 @@ complete -c stac-events -n '__stac_events_at \'\'' -a check -d 'Check the receiv
 complete -c stac-events -n '__stac_events_at \'\'' -a config -d 'Show, locate and create the configuration (the stac CLI\'s conf.yaml format).'
 complete -c stac-events -n '__stac_events_at \'\'' -a event -d 'Send events to StackState: one from flags, many from a file, or one about a command.'
 complete -c stac-events -n '__stac_events_at \'\'' -a spool -d 'Events queued while the receiver was unreachable: list, deliver or drop them.'
-complete -c stac-events -n '__stac_events_at \'config\'' -a init -d 'Write a conf.yaml with the receiver address and key (mode 0600).'
+complete -c stac-events -n '__stac_events_at \'config\'' -a init -d 'Write the receiver address and key into the config file that is read (mode 0600).'
 complete -c stac-events -n '__stac_events_at \'config\'' -a path -d 'List the places a config file is looked for, in order; \'*\' marks the one in use.'
 complete -c stac-events -n '__stac_events_at \'config\'' -a show -d 'Show every setting, its value (the key masked) and where it came from.'
 complete -c stac-events -n '__stac_events_at \'event\'' -a send -d 'Send one event, built from flags, or many from a file, to the StackState receiver.'

@@ -1,4 +1,5 @@
-"""The `stac` CLI's `conf.yaml`: finding it, reading it with line numbers, writing it.
+"""The `stac` CLI's `conf.yaml`: finding it, and reading it with line numbers (see
+`config_writer` for writing it).
 
 Only the parts stac-events uses are checked; anything else in the file (`base_api`,
 `admin_api`, ...) is ignored, so a file written for `stac` works unchanged.
@@ -249,53 +250,3 @@ def loose_permissions(path: Path) -> Optional[int]:
     except OSError:
         return None
     return mode if mode & 0o077 else None
-
-
-def write_instance(
-    path: Path,
-    *,
-    instance: str,
-    client: str,
-    url: str,
-    api_key: str,
-    hostname: Optional[str],
-) -> None:
-    """Add or replace one instance's receiver and client, keeping the rest of the file."""
-    import yaml
-
-    data: Dict[str, Any] = {}
-    if path.is_file():
-        load(path)  # refuse to rewrite a file we cannot understand
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    entry = _child(_child(data, "instances"), instance)
-    _child(entry, "receiver_api")["url"] = url
-    client_entry = _child(_child(entry, "clients"), client)
-    client_entry["api_key"] = api_key
-    if hostname:
-        client_entry["hostname"] = hostname
-        client_entry["internal_hostname"] = hostname
-    text = yaml.safe_dump(data, default_flow_style=False, sort_keys=False)
-    _write_private(path, text)
-
-
-def _child(parent: Dict[str, Any], key: str) -> Dict[str, Any]:
-    """The mapping under `key`, made empty when it is missing or null."""
-    value = parent.get(key)
-    if not isinstance(value, dict):
-        value = parent[key] = {}
-    return value
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Write atomically, readable by the owner only from the first byte."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.chmod(temporary, 0o600)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise

@@ -280,7 +280,7 @@ def resolve(overrides: Overrides, env: Environment, *, origin_of: OriginOf) -> S
     )  # fmt: skip
     if api_key is not None:
         api_key = Setting(api_key.value, api_key.origin, secret=True)
-        _check_header_safe(api_key)
+        check_api_key(api_key.value, api_key.origin)
     hostname = first(
         [
             (origin_of("hostname"), lambda: overrides.hostname),
@@ -372,13 +372,14 @@ def spool_dir(env: Environment) -> Path:
     return env.user_state_dir() / "spool"
 
 
-def _check_header_safe(key: Setting[str]) -> None:
+def check_api_key(key: str, origin: str, *, then: str = "") -> None:
     """The key travels in a header: control characters and non-ASCII cannot (and the key
-    is never shown, so the message says where it came from instead)."""
-    if not all(" " <= char <= "~" for char in key.value):
+    is never shown, so the message says where it came from instead). `then` says what
+    the refusal means to the caller ("; nothing was written")."""
+    if not all(" " <= char <= "~" for char in key):
         raise ConfigError(
-            f"the API key from {key.origin} holds characters an HTTP header cannot carry "
-            f"(control characters or non-ASCII)",
+            f"the API key from {origin} holds characters an HTTP header cannot carry "
+            f"(control characters or non-ASCII){then}",
             hint="check how it was copied; the key itself is not shown",
         )
 

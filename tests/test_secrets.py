@@ -67,8 +67,9 @@ def test_a_config_in_the_working_directory_is_read_when_named(cli: Cli, tmp_path
     shown = cli("--config", "conf.d/conf.yaml", "config", "show", "-o", "json")
     assert shown.json()["address"]["value"].startswith("https://named.example.com/")
     assert "is not read" not in shown.stderr
-    listed = cli("config", "path").stdout
-    assert "conf.d" not in listed
+    listed = cli("config", "path")
+    assert "conf.d" not in listed.stdout  # not a place that is searched
+    assert "--config conf.d/conf.yaml" in listed.stderr  # but said how to use it
 
 
 # 2. A wrapped command's output and line never carry a secret into the event.

@@ -156,9 +156,12 @@ COMMANDS: Tuple[Command, ...] = (
     _command(
         "config init",
         "stac_events.cli.config:init",
-        "Write a conf.yaml with the receiver address and key (mode 0600).\n\n"
-        "On a terminal it asks for what the flags do not give; the key is typed without "
-        "echo. In scripts give --url and --api-key. Other instances in the file are kept.",
+        "Write the receiver address and key into the config file that is read (mode 0600)."
+        "\n\nThat is --config, else $STAC_EVENTS_CONFIG, else the first config file that "
+        "exists, else a new one in the user config dir. Everything else in it (instances, "
+        "comments, quotes) is kept. The address comes from --url or "
+        "$STAC_EVENTS_RECEIVER_URL, the key from --api-key, $STAC_EVENTS_API_KEY or stdin "
+        "(--api-key -); on a terminal it asks for what is missing, the key without echo.",
         o.RECEIVER_OPTIONS,
     ),
     _command(

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, List, Optional, Sequence, Tuple
 
+from stac_events import config_writer
 from stac_events.cli.run import Run
 from stac_events.cli.usage import UsageError, flag_of
-from stac_events.config_file import DEFAULT_NAME, locate, search_path, write_instance
+from stac_events.config_file import DEFAULT_NAME, locate, search_path, unread_local_file
 from stac_events.errors import ConfigError
 from stac_events.redact import MASK
 from stac_events.settings import Setting, Settings, normalize_address
 
 UNSET = "not set"
+URL_VARIABLE = "STAC_EVENTS_RECEIVER_URL"  # what `config init` takes when --url is not given
+KEY_VARIABLE = "STAC_EVENTS_API_KEY"
+FROM_STDIN = "-"  # --api-key -
+ON_THE_TERMINAL = "the terminal"
 
 
 def show(run: Run) -> int:
@@ -94,36 +98,109 @@ def path(run: Run) -> int:
         mark = "*" if candidate is chosen else " "
         rows.append((f"{mark} {number}.", candidate.label, str(candidate.path or "-"), state))
     _print_table(run, rows)
+    local = unread_local_file(run.env, run.chosen("config"))
+    if local is not None:
+        run.output.note(local)
     return 0
 
 
 def init(run: Run) -> int:
-    given, env = run.given, run.env
-    url, api_key, hostname = given.url, given.api_key, given.hostname
+    env = run.env
     interactive = bool(env.stdin_isatty and env.stderr_isatty)
-    if (url is None or api_key is None) and not interactive:
+    url = _flag_or_variable(run, "url", URL_VARIABLE)
+    api_key = _flag_or_variable(run, "api_key", KEY_VARIABLE, secret=True)
+    reads_stdin = (
+        api_key is not None and api_key.value == FROM_STDIN and api_key.origin == flag_of("api_key")
+    )
+    if reads_stdin:  # `-` names no key: masking it would garble every "--api-key -" said
+        run.output.secrets[:] = [secret for secret in run.output.secrets if secret != FROM_STDIN]
+    if not interactive and (url is None or api_key is None):
+        missing = [
+            f"{flag_of(name)} (or ${variable})"
+            for name, variable, found in (
+                ("url", URL_VARIABLE, url),
+                ("api_key", KEY_VARIABLE, api_key),
+            )
+            if found is None
+        ]
         raise UsageError(
-            "needs --url and --api-key when not run on a terminal",
+            f"needs {' and '.join(missing)} when not run on a terminal",
             hint="e.g. stac-events config init --url https://stackstate.example.com/receiver "
-            '--api-key "$KEY"',
+            "--api-key - < key.txt (- reads the key from stdin)",
         )
     if url is None:
-        url = _ask(run, "Receiver address (e.g. https://stackstate.example.com/receiver)")
-    normalize_address(url, origin=flag_of("url"))  # refuse what could never be sent to
+        url = Setting(
+            _ask(run, "Receiver address (e.g. https://stackstate.example.com/receiver)"),
+            ON_THE_TERMINAL,
+        )
+    normalize_address(url.value, origin=url.origin)  # refuse what could never be sent to
     if api_key is None:
-        api_key = _ask(run, "Receiver API key", secret=True)
-        run.output.secrets.append(api_key)
+        api_key = _key_from_terminal(run)
+    elif reads_stdin:
+        api_key = _key_from_stdin(run)
+    run.output.secrets.append(api_key.value)
+    hostname = run.given.hostname
     if hostname is None and interactive:
         hostname = _ask(run, f"Host name to report (Enter for {env.hostname()})", required=False)
-    config = run.chosen("config")
-    target = Path(config).expanduser() if config else env.user_config_dir() / "conf.yaml"
+    target = config_writer.target(env, run.chosen("config"), given_by=flag_of("config"))
     instance = run.chosen("instance") or DEFAULT_NAME
     client = run.chosen("client") or DEFAULT_NAME
-    write_instance(
-        target, instance=instance, client=client, url=url, api_key=api_key, hostname=hostname
+    written = config_writer.write_instance(
+        target.path,
+        instance=instance,
+        client=client,
+        url=url.value,
+        api_key=api_key.value,
+        hostname=hostname or None,
+        key_origin=api_key.origin,
     )
-    run.output.note(f"wrote {target} (instance {instance!r}, client {client!r}, mode 0600)")
+    from_variables = [
+        f"the {what} from {setting.origin}"
+        for what, setting in (("address", url), ("API key", api_key))
+        if setting.origin.startswith("$")
+    ]
+    if from_variables:
+        run.output.note(f"took {' and '.join(from_variables)}")
+    link = f" (a link to {written.path})" if written.path != target.path else ""
+    run.output.note(
+        f"{'created' if written.created else 'updated'} {target.path}{link} ({target.reason}): "
+        f"instance {instance!r}, client {client!r}, mode 0600"
+    )
     return 0
+
+
+def _flag_or_variable(
+    run: Run, name: str, variable: str, *, secret: bool = False
+) -> Optional[Setting[str]]:
+    """The flag's value, else the variable's; a flag given empty is a mistake (an unset
+    `$KEY` in `--api-key "$KEY"`), a variable set empty counts as unset."""
+    flag = flag_of(name)
+    value = run.given.get(name)
+    if value is not None:
+        if not value.strip():
+            raise UsageError("is empty", option=flag)
+        return Setting(value.strip(), flag, secret=secret)
+    value = run.env.environ.get(variable, "").strip()
+    return Setting(value, f"${variable}", secret=secret) if value else None
+
+
+def _key_from_stdin(run: Run) -> Setting[str]:
+    """`--api-key -`: one line of stdin; on a terminal it is typed without echo."""
+    flag = flag_of("api_key")
+    if run.env.stdin_isatty:
+        return _key_from_terminal(run)
+    key = run.env.stdin.readline().strip()
+    if not key:
+        raise UsageError(
+            f"{FROM_STDIN} reads the key from stdin, and stdin held none",
+            option=flag,
+            hint="e.g. --api-key - < key.txt",
+        )
+    return Setting(key, f"stdin ({flag} {FROM_STDIN})", secret=True)
+
+
+def _key_from_terminal(run: Run) -> Setting[str]:
+    return Setting(_ask(run, "Receiver API key", secret=True), ON_THE_TERMINAL, secret=True)
 
 
 def _ask(run: Run, question: str, *, secret: bool = False, required: bool = True) -> str:

@@ -1,0 +1,266 @@
+"""Writing a receiver address and key into a `conf.yaml`: the library side of `config init`.
+
+The file written is the one that would be read, so the new values are the ones used and
+no new file hides one the user already has (SPEC section 5). The rewrite is a round trip
+through `ruamel.yaml`: every other instance, section, comment, key order and quote style
+stays as the user wrote it. The file is replaced atomically and is readable by its owner
+only, from its first byte.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Callable, List, MutableMapping, NamedTuple, Optional, Tuple
+
+from stac_events import config_file, settings
+from stac_events.environment import Environment
+from stac_events.errors import ConfigError
+
+FILE_NAME = "conf.yaml"
+
+# (sections under the instance, key, value): what `write_instance` sets.
+Change = Tuple[Tuple[str, ...], str, str]
+
+
+class Target(NamedTuple):
+    """The file `config init` writes, and why that one (said to the user)."""
+
+    path: Path
+    reason: str
+
+
+class Written(NamedTuple):
+    """The file written (a link's target when the path was a link), and whether it is new."""
+
+    path: Path
+    created: bool
+
+
+def target(env: Environment, explicit: Optional[str], *, given_by: str) -> Target:
+    """The file that would be read: the one named (`explicit`, else `$STAC_EVENTS_CONFIG`),
+    even when it does not exist yet; else the first that exists; else the user config dir."""
+    candidates = config_file.search_path(env, explicit, given_by=given_by)
+    named = candidates[0]
+    if named.explicit and named.path is not None:
+        return Target(named.path, f"named by {named.label}")
+    found = config_file.locate(candidates)
+    if found is not None and found.path is not None:
+        return Target(found.path, f"{found.label}: the config file that is read")
+    return Target(env.user_config_dir() / FILE_NAME, "user config dir: no config file existed")
+
+
+def check_api_key(api_key: str, origin: str) -> None:
+    """Refuse a key an HTTP header cannot carry; the message never shows the key."""
+    if not api_key:
+        raise ConfigError(f"the API key from {origin} is empty")
+    settings.check_api_key(api_key, origin, then="; nothing was written")
+
+
+def write_instance(
+    path: Path,
+    *,
+    instance: str,
+    client: str,
+    url: str,
+    api_key: str,
+    hostname: Optional[str] = None,
+    key_origin: str = "the caller",
+) -> Written:
+    """Set one instance's receiver address and one client's key (and host name) in the
+    file at `path`, created when missing; everything else in it is kept as written.
+
+    A file that does not load, or whose instance shares values with other parts of it
+    (YAML anchors), is refused with a `ConfigError` and left as it was.
+    """
+    check_api_key(api_key, key_origin)
+    real = path.resolve() if path.is_symlink() else path  # keep a dotfile manager's link
+    if real.exists() and not real.is_file():
+        raise ConfigError(f"{path} is not a file; name a file with --config")
+    conf = config_file.load(real) if real.exists() else None  # file:line for what is wrong
+    before = _text_of(real) if conf else ""
+    changes: List[Change] = [
+        (("receiver_api",), "url", url),
+        (("clients", client), "api_key", api_key),
+    ]
+    if hostname:
+        changes += [(("clients", client), "hostname", hostname)]
+        changes += [(("clients", client), "internal_hostname", hostname)]
+    after = _rewritten(before, real, instance, changes)
+    if conf is not None:
+        _check_nothing_else_changed(before, after, conf, instance, changes)
+    try:
+        _write_private(real, after)
+    except OSError as error:
+        raise ConfigError(f"cannot write {real}: {error.strerror or error}") from None
+    return Written(real, created=conf is None)
+
+
+def _text_of(path: Path) -> str:
+    """The file's text with its line ends as they are (CRLF is written back as CRLF)."""
+    with path.open(encoding="utf-8", newline="") as stream:
+        return stream.read().lstrip("\ufeff")
+
+
+def _rewritten(text: str, path: Path, instance: str, changes: List[Change]) -> str:
+    """`text` with the changes made to `instance`, through a round trip that keeps the rest."""
+    import io
+
+    from ruamel.yaml import YAML
+    from ruamel.yaml.comments import CommentedMap
+    from ruamel.yaml.error import YAMLError
+    from ruamel.yaml.util import load_yaml_guess_indent
+
+    crlf = "\r\n" in text
+    text = text.replace("\r\n", "\n")  # else a comment keeps its "\r" and gets another
+    yaml = YAML()  # round trip: comments, key order and anchors are kept
+    yaml.preserve_quotes = True
+    yaml.width = 4096  # never fold a long value onto a second line
+    try:
+        # Read twice: 0.18.0's `load_yaml_guess_indent` cannot be given a configured YAML.
+        _, indent, sequence_offset = load_yaml_guess_indent(text)
+        data = yaml.load(text)
+    except YAMLError as error:  # e.g. a key given twice, which PyYAML lets pass
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise ConfigError(f"{where}: cannot be rewritten keeping its comments: {problem}") from None
+    if indent:
+        offset = sequence_offset or 0
+        yaml.indent(mapping=indent, sequence=max(indent, offset + 2), offset=offset)
+    yaml.explicit_start = _first_content_line(text).startswith("---")
+    head = ""
+    if data is None:  # an empty file, or comments alone: keep them above the new entry
+        head = "".join(line for line in text.splitlines(keepends=True) if _is_comment(line))
+        data = CommentedMap()
+    _apply(data, instance, changes, CommentedMap, _styled)
+    stream = io.StringIO()
+    yaml.dump(data, stream)
+    written = head + stream.getvalue()
+    return written.replace("\n", "\r\n") if crlf else written
+
+
+def _first_content_line(text: str) -> str:
+    return next((line for line in text.splitlines() if not _is_comment(line)), "")
+
+
+def _is_comment(line: str) -> bool:
+    return not line.strip() or line.lstrip().startswith("#")
+
+
+def _apply(
+    root: MutableMapping[str, Any],
+    instance: str,
+    changes: List[Change],
+    new_mapping: Callable[[], MutableMapping[str, Any]],
+    styled: Callable[[Any, str], Any],
+) -> None:
+    """Make `changes` under `instances.<instance>`, creating the mappings on the way."""
+    entry = _child(_child(root, "instances", new_mapping), instance, new_mapping)
+    for sections, key, value in changes:
+        mapping = entry
+        for name in sections:
+            mapping = _child(mapping, name, new_mapping)
+        mapping[key] = styled(mapping.get(key), value)
+
+
+def _child(
+    parent: MutableMapping[str, Any], key: str, new_mapping: Callable[[], MutableMapping[str, Any]]
+) -> MutableMapping[str, Any]:
+    """The mapping under `key`, made empty when it is missing or null."""
+    value = parent.get(key)
+    if not isinstance(value, MutableMapping):
+        value = parent[key] = new_mapping()
+    return value
+
+
+def _styled(old: Any, new: str) -> Any:
+    """`new`, quoted as the value it replaces was; a new value in double quotes, as in the
+    stac CLI's own example. A plain value stays plain only when PyYAML, which reads the
+    file (YAML 1.1: `on`, `0123`, `12:30`), would read it back as the same text."""
+    import yaml
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString, ScalarString
+
+    if isinstance(old, ScalarString):
+        return type(old)(new)
+    plain_tag = yaml.resolver.Resolver().resolve(yaml.ScalarNode, new, (True, False))
+    if old is not None and plain_tag == "tag:yaml.org,2002:str":
+        return new
+    return DoubleQuotedScalarString(new)
+
+
+def _check_nothing_else_changed(
+    before: str, after: str, conf: config_file.ConfigFile, instance: str, changes: List[Change]
+) -> None:
+    """Read both texts as stac-events reads files: only the instance's values may differ.
+
+    A mapping shared through an anchor or a merge key (`<<: *base`) would carry the
+    change to every instance that shares it: another instance's key replaced unseen.
+    """
+    import yaml
+
+    expected = _unshared(yaml.safe_load(before)) or {}
+    _apply(expected, instance, changes, dict, lambda _old, new: new)
+    if yaml.safe_load(after) != expected:
+        where = conf.origin("instances", instance)
+        raise ConfigError(
+            f"{where}: instance {instance!r} shares values with other parts of the file "
+            f"(a YAML anchor, alias or merge key); changing it here would change them too, "
+            f"so nothing was written",
+            hint="edit the file by hand, or give another file with --config",
+        )
+
+
+def _unshared(value: Any) -> Any:
+    """A copy in which no two places hold the same mapping or list (aliases expanded;
+    `config_file.load` has bounded how far)."""
+    if isinstance(value, dict):
+        return {key: _unshared(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_unshared(item) for item in value]
+    return value
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Replace `path` atomically by a file readable by its owner only from its first byte."""
+    import tempfile
+
+    _make_private_folders(path.parent)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    temporary = Path(name)
+    try:
+        os.chmod(temporary, 0o600)  # mkstemp asks for 0600; a umask may have taken more
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    _sync_folder(path.parent)
+
+
+def _make_private_folders(folder: Path) -> None:
+    """Create `folder` and its missing parents, each 0700 whatever the umask."""
+    missing = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    for created in reversed(missing):
+        created.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(created, 0o700)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the rename itself durable (POSIX); where a folder cannot be opened, skip it."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
