@@ -223,6 +223,7 @@ def run_command(argv: Sequence[str], env: Environment, *, tail_lines: int) -> Fi
             argv,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
+            env=dict(env.environ),  # this run's variables, which may not be the process's
             **(_group_of_its_own() if own_group else {}),
         )
     except FileNotFoundError:

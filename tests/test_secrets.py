@@ -268,8 +268,8 @@ def test_no_output_spool_file_or_event_body_holds_the_key(
     runs: List[Result] = [
         cli("event", "send", "DeployEvent", "--title", "t", "--retries", "0", "--debug",
             env=env, expect=75),
-        cli("event", "wrap", "--retries", "0", "--", "sh", "-c", 'echo "$STAC_EVENTS_API_KEY"',
-            env=env, expect=0),
+        cli("event", "wrap", "--retries", "0", "--", "sh", "-c",
+            'printf "%s\\n" "$STAC_EVENTS_API_KEY"', env=env, expect=0),
         cli("spool", "list", "-o", "json", env=env),
         cli("config", "show", env=env),
         cli("event", "send", "DeployEvent", "--title", "t", "--dry-run", env=env),
