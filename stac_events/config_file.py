@@ -24,6 +24,7 @@ LOCAL_FILE = Path("conf.d") / "conf.yaml"  # the old `stac` layout, relative to 
 # Values in a file once its aliases are expanded: a real config has dozens; an alias
 # bomb of a few hundred bytes has billions.
 MAX_VALUES = 10_000
+MAX_BYTES = 1024 * 1024  # a real config is a few hundred bytes
 # What stac-events reads, by where it sits; keys it does not know there draw a warning.
 KNOWN_KEYS: Dict[str, Tuple[str, ...]] = {
     "": ("instances",),
@@ -71,6 +72,8 @@ def search_path(env: Environment, explicit: Optional[str], *, given_by: str) -> 
     the user's key to an address of its own choosing.
     """
     candidates: List[Candidate] = []
+    if explicit is not None and not explicit.strip():
+        raise ConfigError(f"{given_by} is empty; name a config file, or leave it out")
     if explicit:
         candidates.append(Candidate(given_by, env.cwd / Path(explicit).expanduser(), True))
     elif env.environ.get(CONFIG_ENV):
@@ -104,15 +107,24 @@ def locate(candidates: List[Candidate]) -> Optional[Candidate]:
     """The candidate in use: an explicit one must exist; otherwise the first that does."""
     for candidate in candidates:
         if candidate.explicit:
-            if candidate.path is None or not candidate.path.is_file():
+            if candidate.path is None or not is_file(candidate.path, candidate.label):
                 raise ConfigError(
                     f"the config file {candidate.path} given by {candidate.label} does not exist",
                     hint="create one with 'stac-events config init'",
                 )
             return candidate
-        if candidate.path is not None and candidate.path.is_file():
+        if candidate.path is not None and is_file(candidate.path, candidate.label):
             return candidate
     return None
+
+
+def is_file(path: Path, label: str) -> bool:
+    """Whether `path` is a file; a path that cannot even be looked at (a name too long,
+    a link loop) is a configuration error, not a file that is missing."""
+    try:
+        return path.is_file()
+    except OSError as error:
+        raise ConfigError(f"cannot use {path} ({label}): {error.strerror or error}") from None
 
 
 def load(path: Path) -> ConfigFile:
@@ -123,6 +135,8 @@ def load(path: Path) -> ConfigFile:
     from stac_events.config_schema import StacConfig
 
     try:
+        if path.stat().st_size > MAX_BYTES:
+            raise ConfigError(f"{path}: over {MAX_BYTES // 1024} KiB; that is no config file")
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         reason = getattr(error, "strerror", None) or str(error)
@@ -153,7 +167,11 @@ def load(path: Path) -> ConfigFile:
         keys = tuple(str(part) for part in problem["loc"])
         line = _nearest_line(lines, keys)
         where = f"{path}:{line}" if line else str(path)
-        raise ConfigError(f"{where}: {'.'.join(keys)}: {problem['msg'].lower()}") from None
+        hint = None
+        if problem["type"] == "string_type" and not isinstance(problem["input"], (dict, list)):
+            hint = "put the value in quotes: YAML reads a bare 5, yes or 0123 as no text"
+        raise ConfigError(f"{where}: {'.'.join(keys)}: {problem['msg'].lower()}",
+                          hint=hint) from None  # fmt: skip
     return ConfigFile(path=path, config=config, lines=lines, raw=data)
 
 
@@ -169,8 +187,8 @@ def _check_size(root: Any, path: Path) -> None:
         seen += 1
         if seen > MAX_VALUES:
             raise ConfigError(
-                f"{path}: more than {MAX_VALUES:,} values once its YAML aliases are expanded; "
-                f"that is no config file"
+                f"{path}: more than {MAX_VALUES:,} values, counting each time a YAML alias "
+                f"repeats one; that is no config file"
             )
         if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
             if id(node) in holders:

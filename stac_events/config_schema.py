@@ -12,24 +12,29 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 _LENIENT = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
 
 
+# Secrets and addresses are text as written: YAML reads `api_key: 0123456` as the number
+# 42798, and making text of that again would send another key.
+Text = Annotated[str, Field(strict=True)]
+
+
 class BasicAuth(BaseModel):
     model_config = _LENIENT
 
-    username: str
-    password: str
+    username: Text
+    password: Text
 
 
 class ReceiverApi(BaseModel):
     model_config = _LENIENT
 
-    url: Optional[Annotated[str, Field(strict=True)]] = None  # `url: 5` is a mistake
+    url: Optional[Text] = None
     basic_auth: Optional[BasicAuth] = None
 
 
 class ClientConfig(BaseModel):
     model_config = _LENIENT
 
-    api_key: Optional[str] = None
+    api_key: Optional[Text] = None
     hostname: Optional[str] = None
     internal_hostname: Optional[str] = None
 

@@ -9,9 +9,10 @@ only, from its first byte.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
-from typing import Any, Callable, List, MutableMapping, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Iterator, List, MutableMapping, NamedTuple, Optional, Tuple
 
 from stac_events import config_file, settings
 from stac_events.environment import Environment
@@ -74,9 +75,26 @@ def write_instance(
     (YAML anchors), is refused with a `ConfigError` and left as it was.
     """
     check_api_key(api_key, key_origin)
-    real = path.resolve() if path.is_symlink() else path  # keep a dotfile manager's link
-    if real.exists() and not real.is_file():
+    try:
+        real = path.resolve() if path.is_symlink() else path  # keep a dotfile manager's link
+        exists = real.exists()
+    except (OSError, RuntimeError) as error:  # a link loop, a name too long
+        reason = getattr(error, "strerror", None) or str(error)
+        raise ConfigError(f"cannot use {path} as the config file: {reason}") from None
+    if exists and not real.is_file():
         raise ConfigError(f"{path} is not a file; name a file with --config")
+    if exists and not real.stat().st_mode & 0o200:  # root may write it: it was not meant to
+        raise ConfigError(
+            f"{real} is read-only (mode {real.stat().st_mode & 0o777:04o}); nothing was written",
+            hint=f"make it writable first (chmod 600 {real}) if it should change",
+        )
+    with _locked(real):  # two inits at once must not lose each other's instance
+        return _write_instance(real, instance, client, url, api_key, hostname)
+
+
+def _write_instance(
+    real: Path, instance: str, client: str, url: str, api_key: str, hostname: Optional[str]
+) -> Written:
     conf = config_file.load(real) if real.exists() else None  # file:line for what is wrong
     before = _text_of(real) if conf else ""
     changes: List[Change] = [
@@ -94,6 +112,25 @@ def write_instance(
     except OSError as error:
         raise ConfigError(f"cannot write {real}: {error.strerror or error}") from None
     return Written(real, created=conf is None)
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold a lock on the file's folder while the file is read and rewritten (the file
+    itself is replaced, so a lock on it would not hold); where `fcntl` is missing
+    (Windows), go without."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    _make_private_folders(path.parent)
+    fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _text_of(path: Path) -> str:
@@ -121,9 +158,13 @@ def _rewritten(text: str, path: Path, instance: str, changes: List[Change]) -> s
         _, indent, sequence_offset = load_yaml_guess_indent(text)
         data = yaml.load(text)
     except YAMLError as error:  # e.g. a key given twice, which PyYAML lets pass
+        from ruamel.yaml.constructor import DuplicateKeyError
+
         mark = getattr(error, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        # ruamel.yaml's own words quote the values, and a value here may be a key
+        problem = ("a key is given twice in one mapping" if isinstance(error, DuplicateKeyError)
+                   else "ruamel.yaml cannot read it back as written")  # fmt: skip
         raise ConfigError(f"{where}: cannot be rewritten keeping its comments: {problem}") from None
     if indent:
         offset = sequence_offset or 0

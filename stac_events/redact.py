@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Optional
 from urllib.parse import quote, quote_plus
@@ -10,8 +11,11 @@ MASK = "***"
 
 # Whatever the key is, an `api_key=` query value is masked even when it is not ours to know;
 # so is the password of an address's user info (`https://user:password@host`).
-_QUERY_KEY = re.compile(r"(api_key=)[^&#\s'\"]+", re.IGNORECASE)
-_URL_PASSWORD = re.compile(r"(://[^/?#@:\s]+:)[^/?#@\s]+(?=@)")
+# A backslash ends the value too: in JSON text it escapes the quote that closes a string.
+_QUERY_KEY = re.compile(r"(api_key=)[^&#\s'\"\\]+", re.IGNORECASE)
+# The user info runs to the last "@" before the host: a password may hold an "@", and
+# the user name may be empty.
+_URL_PASSWORD = re.compile(r"(://[^/?#@:\s]*:)[^/?#\s]*(?=@)")
 
 
 # A secret this short could be part of any word: it is masked only where it stands alone.
@@ -28,7 +32,8 @@ def redact(text: str, *secrets: Optional[str]) -> str:
         # surrogates): they are quoted as the bytes they were.
         quoted = quote(secret, safe="", errors="surrogateescape")
         plus = quote_plus(secret, errors="surrogateescape")
-        for form in {secret, quoted, plus}:
+        in_json = json.dumps(secret)[1:-1]  # as it stands inside a JSON string
+        for form in {secret, quoted, plus, in_json}:
             if len(form) >= _SHORT:
                 text = text.replace(form, MASK)
             else:

@@ -30,7 +30,7 @@ from typing import (
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from stac_events import config_file
-from stac_events.environment import Environment
+from stac_events.environment import KEY_VARIABLES, Environment
 from stac_events.errors import ConfigError, InvalidInput
 from stac_events.redact import MASK, redact
 
@@ -49,7 +49,6 @@ ADDRESS_VARIABLES = (
     "STACKSTATE_BASE_URL",
     "STS_STS_URL",
 )
-KEY_VARIABLES = ("STAC_EVENTS_API_KEY", "STACKSTATE_RECEIVER_API_KEY", "STS_API_KEY")
 PORT_VARIABLE = "STACKSTATE_RECEIVER_PORT"
 HOSTNAME_VARIABLE = "STAC_EVENTS_HOSTNAME"
 CI_CONTEXT_VARIABLE = "STAC_EVENTS_CI_CONTEXT"
@@ -171,13 +170,18 @@ class Settings(NamedTuple):
     ca_certs: Setting[Tuple[str, ...]] = Setting((), DEFAULT)
     spool_dir: Setting[Optional[str]] = Setting(None, DEFAULT)  # None: the spool is off
     warnings: Tuple[str, ...] = ()
+    # every key and password the run read, used or not; a Setting, so that repr masks them
+    read_secrets: Setting[Tuple[str, ...]] = Setting((), DEFAULT, secret=True)
     given_as: Tuple[str, str] = ("the url argument", "the api_key argument")  # as in hints
 
     @property
     def secrets(self) -> List[str]:
-        """Values that must never be shown: the key and a basic-auth password."""
+        """Values that must never be shown: the key and a basic-auth password, and those
+        the run read but did not use (a key of a source that lost, a password kept for
+        another host)."""
         found = [self.api_key.value] if self.api_key else []
-        return found + ([self.basic_auth.value[1]] if self.basic_auth else [])
+        found += [self.basic_auth.value[1]] if self.basic_auth else []
+        return found + [secret for secret in self.read_secrets.value if secret not in found]
 
     def delivery_options(self, *, backoff: float = 0.5) -> DeliveryOptions:
         """What the transport needs to know of these settings."""
@@ -281,6 +285,12 @@ def resolve(overrides: Overrides, env: Environment, *, origin_of: OriginOf) -> S
     if api_key is not None:
         api_key = Setting(api_key.value, api_key.origin, secret=True)
         check_api_key(api_key.value, api_key.origin)
+    read_secrets = [overrides.api_key, key_in_address]
+    read_secrets += [env.environ.get(name, "").strip() for name in KEY_VARIABLES]
+    if client_conf is not None:
+        read_secrets.append(client_conf.api_key)
+    if instance_conf is not None and instance_conf.receiver_api.basic_auth is not None:
+        read_secrets.append(instance_conf.receiver_api.basic_auth.password)
     hostname = first(
         [
             (origin_of("hostname"), lambda: overrides.hostname),
@@ -322,6 +332,7 @@ def resolve(overrides: Overrides, env: Environment, *, origin_of: OriginOf) -> S
         basic_auth=_basic_auth(conf, instance_conf, file_keys, address),
         **_delivery(overrides, env, origin_of),
         warnings=tuple(warnings),
+        read_secrets=Setting(tuple(s for s in read_secrets if s), "what was read", secret=True),
         given_as=(origin_of("url"), origin_of("api_key")),
     )
 

@@ -285,7 +285,7 @@ def test_init_keeps_windows_line_ends(cli: Cli, tmp_path: Path) -> None:
     [
         ("instances: [unclosed\n", 2, "not valid YAML"),
         ("instances:\n  default:\n    receiver_api:\n      url: 5\n", 4, "url"),
-        ("instances:\n  a: {}\n  a: {}\n", 3, "duplicate key"),
+        ("instances:\n  a: {}\n  a: {}\n", 3, "a key is given twice in one mapping"),
     ],
     ids=["not YAML", "a value of the wrong kind", "a key given twice"],
 )
@@ -499,3 +499,62 @@ def test_init_wizard_on_a_terminal_hides_the_key(home: Path, isolated_environ: d
     path = user_file(home)
     assert client_of(path) == {"api_key": API_KEY}
     assert mode_of(path) == 0o600
+
+
+def test_init_never_shows_the_values_of_a_key_given_twice(cli: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "conf.yaml"
+    path.write_text(
+        "instances:\n  default:\n    clients:\n      default:\n"
+        "        api_key: OLDKEYSECRET111\n        api_key: OLDKEYSECRET222\n"
+    )
+    result = cli("--config", str(path), "config", "init", "--url", "https://b.example.com",
+                 "--api-key", "new-key-0123456789", expect=3)  # fmt: skip
+    assert "OLDKEYSECRET" not in result.output
+    assert "a key is given twice in one mapping" in result.stderr
+
+
+def test_init_leaves_a_read_only_file_alone(cli: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "conf.yaml"
+    path.write_text("instances: {}\n")
+    path.chmod(0o400)
+    result = cli("--config", str(path), "config", "init", "--url", "https://b.example.com",
+                 "--api-key", "new-key-0123456789", expect=3)  # fmt: skip
+    assert "is read-only (mode 0400); nothing was written" in result.stderr
+    assert path.read_text() == "instances: {}\n"
+
+
+@pytest.mark.parametrize("case", ["a link loop", "a name too long"])
+def test_init_with_a_path_it_cannot_use_is_a_config_error(
+    cli: Cli, tmp_path: Path, case: str
+) -> None:
+    if case == "a link loop":
+        (tmp_path / "one.yaml").symlink_to(tmp_path / "two.yaml")
+        (tmp_path / "two.yaml").symlink_to(tmp_path / "one.yaml")
+        path = tmp_path / "one.yaml"
+    else:
+        path = tmp_path / ("x" * 300 + ".yaml")
+    result = cli("--config", str(path), "config", "init", "--url", "https://b.example.com",
+                 "--api-key", "new-key-0123456789", expect=3)  # fmt: skip
+    assert "Traceback" not in result.output
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_init_at_the_same_time_loses_no_instance(run_script, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "conf.yaml"
+    exe = str(Path(sys.executable).with_name("stac-events"))
+    processes = [
+        subprocess.Popen([exe, "--config", str(path), "--instance", f"inst{n}", "config", "init",
+                          "--url", f"https://h{n}.example.com", "--api-key", f"key-{n}-0123456789"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for n in range(8)
+    ]  # fmt: skip
+    for process in processes:
+        _, stderr = process.communicate(timeout=60)
+        assert process.returncode == 0, stderr
+    listed = run_script("stac-events", "--config", str(path), "config", "show", "-o", "json")
+    assert listed.status == 0
+    text = path.read_text()
+    assert all(f"inst{n}:" in text for n in range(8))

@@ -157,8 +157,8 @@ def alias_bomb(levels: int) -> str:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        (alias_bomb(9), "more than 10,000 values once its YAML aliases are expanded"),
-        (alias_bomb(12), "more than 10,000 values once its YAML aliases are expanded"),
+        (alias_bomb(9), "more than 10,000 values, counting each time a YAML alias repeats one"),
+        (alias_bomb(12), "more than 10,000 values, counting each time a YAML alias repeats one"),
         ("instances: &a {default: *a}\n", "a YAML alias names a value that holds the alias"),
         ("instances: " + "[" * 3000 + "]" * 3000 + "\n", "nested too deeply"),
     ],
@@ -285,3 +285,104 @@ def test_no_output_spool_file_or_event_body_holds_the_key(
         body = request.get_data()
         assert key.encode() not in body
         assert key not in json.dumps(json.loads(body), ensure_ascii=False)
+
+
+# What a stranger's attack found.
+
+
+@pytest.mark.parametrize(
+    ("url", "password"),
+    [
+        ("http://:URLPW4242@127.0.0.1:9/receiver", "URLPW4242"),
+        ("http://u:PASS@WORD99@127.0.0.1:9/receiver", "WORD99"),
+    ],
+)
+def test_every_form_of_address_password_is_masked(cli: Cli, url: str, password: str):
+    result = cli("event", "send", "DeployEvent", "--title", "t", "--url", url, "--retries", "0",
+                 env={"STAC_EVENTS_API_KEY": API_KEY}, expect=75)  # fmt: skip
+    assert password not in result.output
+    spool = cli.home / ".local" / "state" / "stac-events" / "spool"
+    assert not any(password.encode() in p.read_bytes() for p in spool.rglob("*") if p.is_file())
+    for args in (["spool", "list"], ["config", "show", "--url", url]):
+        assert password not in cli(*args, env={"STAC_EVENTS_API_KEY": API_KEY}).output
+
+
+def test_wrap_masks_secrets_in_what_the_user_gave_too(
+    cli: Cli, httpserver: HTTPServer, tmp_path: Path
+):
+    httpserver.expect_request(INTAKE).respond_with_data("", status=202)
+    config = tmp_path / "conf.yaml"
+    config.write_text(
+        config_text(httpserver.url_for("/receiver"), key="FILEKEYSECRET-0123")
+        + "    # and basic auth for the host the file names\n"
+    )
+    config.write_text(config.read_text().replace(
+        "    clients:", "      basic_auth: {username: u, password: BASICPASS777}\n    clients:"
+    ))  # fmt: skip
+    config.chmod(0o600)
+    env = {"STAC_EVENTS_API_KEY": API_KEY, "STS_API_KEY": "STSKEYSECRET-0123"}
+    cli("--config", str(config), "event", "wrap", "--title", f"x {API_KEY}", "--text", API_KEY,
+        "-d", f"k={API_KEY}", "--url", httpserver.url_for("/receiver").replace("127.0.0.1",
+        "localhost"), "--", "sh", "-c", "echo BASICPASS777 FILEKEYSECRET-0123 STSKEYSECRET-0123",
+        env=env)  # fmt: skip
+    body = json.dumps(received_events(httpserver), ensure_ascii=False)
+    for secret in (API_KEY, "BASICPASS777", "FILEKEYSECRET-0123", "STSKEYSECRET-0123"):
+        assert secret not in body
+
+
+def test_a_key_the_receiver_echoes_in_json_is_masked(cli: Cli, httpserver: HTTPServer):
+    key = 'Ab c"d\\e-KEYSECRET'
+
+    def echo(request: Request) -> Response:
+        return Response(json.dumps({"key": request.headers["sts-api-key"]}), status=403)
+
+    httpserver.expect_request(INTAKE).respond_with_handler(echo)
+    env = {"STAC_EVENTS_API_KEY": key, "STAC_EVENTS_RECEIVER_URL": httpserver.url_for("/receiver")}
+    for mode in ("text", "json"):
+        result = cli("event", "send", "DeployEvent", "--title", "t", "-o", mode, env=env, expect=4)
+        assert "KEYSECRET" not in result.output
+
+
+def test_a_key_in_the_environment_is_masked_before_settings_are_read(cli: Cli):
+    result = cli("event", "send", "DeployEvent", "--title", "t", "--dry-run",
+                 "--url", "http://h:ENVKEYSECRET99/", env={"STAC_EVENTS_API_KEY": "ENVKEYSECRET99"},
+                 expect=(2, 3))  # fmt: skip
+    assert "ENVKEYSECRET99" not in result.output
+
+
+def test_a_dry_run_stays_valid_json_when_a_text_mentions_api_key(cli: Cli):
+    result = cli("event", "send", "DeployEvent", "--title", 'see "api_key=abc"', "--dry-run")
+    assert json.loads(result.stdout)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "instances: {default: {clients: {default: {api_key: 0123456}}}}\n",
+            "put the value in quotes",
+        ),
+        ("instances: {default: {receiver_api: {url: yes}}}\n", "put the value in quotes"),
+    ],
+)
+def test_a_key_yaml_reads_as_a_number_is_refused_not_changed(
+    cli: Cli, tmp_path: Path, text: str, message: str
+):
+    path = tmp_path / "conf.yaml"
+    path.write_text(text)
+    result = cli("--config", str(path), "config", "show", expect=3)
+    assert message in result.stderr
+    assert "42798" not in result.output
+
+
+@pytest.mark.parametrize("case", ["empty", "too long", "too large"])
+def test_a_config_path_that_cannot_be_used_is_exit_3(cli: Cli, tmp_path: Path, case: str):
+    if case == "too large":
+        path = tmp_path / "conf.yaml"
+        path.write_text("# padding\n" * 200_000)
+        args = ["--config", str(path)]
+    else:
+        args = ["--config", "" if case == "empty" else str(tmp_path / ("x" * 300))]
+    for command in (["config", "show"], ["config", "path"], ["event", "send", "A", "--title", "t"]):
+        result = cli(*args, *command, expect=(0, 3) if command[1] == "path" else 3)
+        assert "Traceback" not in result.output

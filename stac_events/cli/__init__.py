@@ -12,7 +12,7 @@ import sys
 from typing import Any, NoReturn, Optional, Sequence, Union
 
 from stac_events.cli.output import Output
-from stac_events.environment import Environment
+from stac_events.environment import KEY_VARIABLES, Environment
 from stac_events.errors import StacEventsError, Terminated, interruption
 from stac_events.status import ExitStatus
 
@@ -29,7 +29,9 @@ def main(
     args = list(args)
     output = Output(env, prog=prog_name, mode=argv.output_mode(args) or "text",
                     debug="--debug" in args)  # fmt: skip
+    # Masked from the first message on, before the settings say which key is used
     output.secrets.extend(argv.given_values(args, "--api-key"))
+    output.secrets.extend(env.environ.get(name, "").strip() for name in KEY_VARIABLES)
     try:
         return _run(args, env, output, prog_name)
     except (KeyboardInterrupt, Terminated) as stop:

@@ -7,7 +7,13 @@ from typing import Any, List, Optional, Sequence, Tuple
 from stac_events import config_writer
 from stac_events.cli.run import Run
 from stac_events.cli.usage import UsageError, flag_of
-from stac_events.config_file import DEFAULT_NAME, locate, search_path, unread_local_file
+from stac_events.config_file import (
+    DEFAULT_NAME,
+    Candidate,
+    locate,
+    search_path,
+    unread_local_file,
+)
 from stac_events.errors import ConfigError
 from stac_events.redact import MASK
 from stac_events.settings import Setting, Settings, normalize_address
@@ -91,17 +97,26 @@ def path(run: Run) -> int:
             state = "not applicable"
         elif candidate is chosen:
             state = "in use"
-        elif candidate.path.is_file():
-            state = "found, not used"
         else:
-            state = "missing" if candidate.explicit else "not found"
+            state = _state(candidate)
         mark = "*" if candidate is chosen else " "
         rows.append((f"{mark} {number}.", candidate.label, str(candidate.path or "-"), state))
     _print_table(run, rows)
     local = unread_local_file(run.env, run.chosen("config"))
     if local is not None:
-        run.output.note(local)
+        run.output.warn(local)
     return 0
+
+
+def _state(candidate: Candidate) -> str:
+    """What is at a place that is not in use."""
+    assert candidate.path is not None
+    try:
+        if candidate.path.is_file():
+            return "found, not used"
+    except OSError as error:
+        return f"unusable: {error.strerror or error}"
+    return "missing" if candidate.explicit else "not found"
 
 
 def init(run: Run) -> int:

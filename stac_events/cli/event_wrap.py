@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, List
+
 from stac_events.cli import options as o
 from stac_events.cli.event_flags import event_defaults
 from stac_events.cli.event_send import deliver, prepare
@@ -34,14 +36,13 @@ def wrap(run: Run) -> int:
     finished = run_command(given.command, run.env, tail_lines=given.tail_lines)
     if given.on == "failure" and finished.exit_code == 0:
         return finished.exit_code
-    # The command's output and line may show the key (`set -x`, a curl line): what the
-    # event says of them never holds a secret this run knows.
+    # The command's output and line may show the key (`set -x`, a curl line), and so may
+    # flags built from them: the event never holds a secret this run knows.
     secrets = settings.secrets
-    data = {**finished.data(), "command": redact(finished.command_line, *secrets)}
     defaults = defaults._replace(
-        title=defaults.title or redact(finished.title, *secrets),
-        text=defaults.text or redact(finished.text(), *secrets),
-        data={**data, **(defaults.data or {})},  # the user's -d keys win
+        title=redact(defaults.title or finished.title, *secrets),
+        text=redact(defaults.text or finished.text(), *secrets),
+        data=_masked({**finished.data(), **(defaults.data or {})}, secrets),  # -d keys win
     )
     try:
         deliver(run, prepare(run, defaults), dry_run=given.dry_run, gzip=False)
@@ -50,3 +51,14 @@ def wrap(run: Run) -> int:
     except Terminated as stop:  # a CI step's timeout: the event is queued, CMD's code stands
         run.output.failure(interruption(stop))
     return finished.exit_code
+
+
+def _masked(value: Any, secrets: List[str]) -> Any:
+    """`value` with every secret masked in its strings, however deep."""
+    if isinstance(value, str):
+        return redact(value, *secrets)
+    if isinstance(value, dict):
+        return {key: _masked(item, secrets) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_masked(item, secrets) for item in value]
+    return value
