@@ -76,7 +76,7 @@ def write_instance(
     """
     check_api_key(api_key, key_origin)
     try:
-        real = path.resolve() if path.is_symlink() else path  # keep a dotfile manager's link
+        real = _followed(path)  # keep a dotfile manager's link
         exists = real.exists()
     except (OSError, RuntimeError) as error:  # a link loop, a name too long
         reason = getattr(error, "strerror", None) or str(error)
@@ -112,6 +112,17 @@ def _write_instance(
     except OSError as error:
         raise ConfigError(f"cannot write {real}: {error.strerror or error}") from None
     return Written(real, created=conf is None)
+
+
+def _followed(path: Path) -> Path:
+    """The file a link leads to (one that is missing, for a link not yet pointing at a
+    file); a link loop raises `OSError` on every Python, as `resolve` does not."""
+    if not path.is_symlink():
+        return path
+    try:
+        return Path(os.path.realpath(path, strict=True))
+    except FileNotFoundError:
+        return Path(os.path.realpath(path))
 
 
 @contextlib.contextmanager
