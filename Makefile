@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint install completions bench chaos clean
+.PHONY: demo test lint install completions bench chaos fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,14 @@ bench: $(VENV)/.installed-test
 # at-least-once delivery does not explain. About 100 s; CHAOS_ARGS="--quick --seed N".
 chaos: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/chaos.py $(CHAOS_ARGS)
+
+# The suite's fuzz test with many more examples: generated command lines, environments,
+# config files and --file inputs; fails on an undocumented exit status, a traceback or
+# the key in any output. About 6 minutes; FUZZ_EXAMPLES=N for another count.
+FUZZ_EXAMPLES ?= 20000
+fuzz: $(VENV)/.installed-test
+	STAC_EVENTS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/test_fuzz.py \
+	    -q -p no:randomly --hypothesis-show-statistics
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

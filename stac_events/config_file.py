@@ -7,12 +7,13 @@ Only the parts stac-events uses are checked; anything else in the file (`base_ap
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional, Tuple
 
-from stac_events.environment import Environment
+from stac_events.environment import Environment, expand_user
 from stac_events.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -75,9 +76,9 @@ def search_path(env: Environment, explicit: Optional[str], *, given_by: str) -> 
     if explicit is not None and not explicit.strip():
         raise ConfigError(f"{given_by} is empty; name a config file, or leave it out")
     if explicit:
-        candidates.append(Candidate(given_by, env.cwd / Path(explicit).expanduser(), True))
+        candidates.append(Candidate(given_by, env.cwd / expand_user(explicit), True))
     elif env.environ.get(CONFIG_ENV):
-        path = env.cwd / Path(env.environ[CONFIG_ENV]).expanduser()
+        path = env.cwd / expand_user(env.environ[CONFIG_ENV])
         candidates.append(Candidate(f"${CONFIG_ENV}", path, explicit=True))
     candidates += [
         Candidate("user config dir", env.user_config_dir() / "conf.yaml"),
@@ -104,13 +105,16 @@ def unread_local_file(env: Environment, explicit: Optional[str]) -> Optional[str
 
 
 def locate(candidates: List[Candidate]) -> Optional[Candidate]:
-    """The candidate in use: an explicit one must exist; otherwise the first that does."""
+    """The candidate in use: an explicit one must be a readable file; otherwise the first
+    that exists."""
     for candidate in candidates:
         if candidate.explicit:
-            if candidate.path is None or not is_file(candidate.path, candidate.label):
+            problem = ("is not set", None) if candidate.path is None else unusable(candidate.path)
+            if problem is not None:
+                what, hint = problem
                 raise ConfigError(
-                    f"the config file {candidate.path} given by {candidate.label} does not exist",
-                    hint="create one with 'stac-events config init'",
+                    f"the config file {candidate.path} given by {candidate.label} {what}",
+                    hint=hint,
                 )
             return candidate
         if candidate.path is not None and is_file(candidate.path, candidate.label):
@@ -125,6 +129,26 @@ def is_file(path: Path, label: str) -> bool:
         return path.is_file()
     except OSError as error:
         raise ConfigError(f"cannot use {path} ({label}): {error.strerror or error}") from None
+
+
+def unusable(path: Path) -> Optional[Tuple[str, Optional[str]]]:
+    """Why `path` cannot be read as a file, and what to do, as `("is a directory", hint)`;
+    None when it is a regular file. Only `stat` is used: a FIFO is never opened."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as error:
+        if error.errno == errno.ENOENT:
+            return "does not exist", "create one with 'stac-events config init'"
+        if error.errno == errno.ELOOP:
+            return "is a symbolic link loop", "point the link at a file"
+        if error.errno == errno.ENOTDIR:
+            return "does not exist: a part of its path is a file", "check the path"
+        return f"cannot be used: {error.strerror or error}", "check the path"
+    if stat.S_ISDIR(mode):
+        return "is a directory", f"name the file in it, e.g. {path / 'conf.yaml'}"
+    if not stat.S_ISREG(mode):
+        return "is not a regular file", "name a YAML file"
+    return None
 
 
 def load(path: Path) -> ConfigFile:

@@ -26,6 +26,15 @@ def _isatty(stream: IO[str]) -> bool:
         return False
 
 
+def expand_user(path: str) -> Path:
+    """`~` and `~user` expanded as a shell does: left as written when there is no such user
+    (`~0`) or no home to be found."""
+    try:
+        return Path(path).expanduser()
+    except RuntimeError:
+        return Path(path)
+
+
 # Variables that may hold the receiver's API key, in the order they win (SPEC section 5).
 KEY_VARIABLES = ("STAC_EVENTS_API_KEY", "STACKSTATE_RECEIVER_API_KEY", "STS_API_KEY")
 
@@ -85,5 +94,15 @@ class Environment:
         """True when colors are unwanted: https://no-color.org, or a dumb terminal."""
         return bool(self.environ.get("NO_COLOR")) or self.environ.get("TERM") == "dumb"
 
+    @property
+    def force_color(self) -> bool:
+        """True when colors are wanted off a terminal too, as CI logs show them (GitHub
+        Actions, GitLab): FORCE_COLOR set to anything but "" or "0"."""
+        return self.environ.get("FORCE_COLOR", "").strip() not in ("", "0")
+
     def color_for(self, stream_isatty: Optional[bool]) -> bool:
-        return bool(stream_isatty) and not self.no_color
+        """Whether to color what goes to a stream: NO_COLOR wins, then FORCE_COLOR, then
+        a terminal that is not dumb."""
+        if self.environ.get("NO_COLOR"):
+            return False
+        return self.force_color or (bool(stream_isatty) and not self.no_color)

@@ -15,8 +15,10 @@ from stac_events.errors import InvalidInput
 from stac_events.model import Event
 from stac_events.parse import (
     CATEGORIES,
+    NOT_UTF8,
     InvalidValue,
     check_event_name,
+    json_kind,
 )
 
 if TYPE_CHECKING:
@@ -89,8 +91,10 @@ class Filler:
     def __call__(self, event: Dict[str, Any], *, now: float) -> Tuple[str, Dict[str, Any]]:
         """`(name, fields)`: `event` itself, completed in place."""
         defaults = self.defaults
-        name = event.pop("name", None) or defaults.name or event.get("event_type")
-        name = name or defaults.event_type
+        name = event.pop("name", None)
+        if name is not None and not isinstance(name, str):
+            raise InvalidValue(f'"name" must be text (a JSON string), not a JSON {json_kind(name)}')
+        name = name or defaults.name or event.get("event_type") or defaults.event_type
         for key, value in self.fields:
             if event.get(key) is None:
                 event[key] = value
@@ -166,6 +170,8 @@ def problem_message(problem: Dict[str, Any]) -> str:
     field_name = problem["loc"][-1] if problem["loc"] else None
     if problem["type"] == "string_pattern_mismatch" and field_name == "msg_title":
         return "the title cannot be empty"
+    if problem["type"] == "string_unicode":
+        return NOT_UTF8
     if problem["type"] == "literal_error" and field_name == "category":
         return f"{problem['input']!r} is not a category; use one of {', '.join(CATEGORIES)}"
     return str(problem["msg"]).removeprefix("Value error, ")

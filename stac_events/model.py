@@ -13,9 +13,18 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Dict, List, Literal, Optional, Tuple
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticSerializationError
 
-from stac_events.parse import LARGEST_EPOCH_SECONDS, category_in_canonical_case, parse_timestamp
+from stac_events.parse import (
+    LARGEST_EPOCH_SECONDS,
+    MAX_DATA_DEPTH,
+    InvalidValue,
+    category_in_canonical_case,
+    check_json_value,
+    json_problem,
+    parse_timestamp,
+)
 
 
 def _epoch_seconds(value: Any) -> Any:
@@ -51,7 +60,8 @@ class EventContext(BaseModel):
     model_config = _STRICT
 
     category: Category = "Others"
-    data: Optional[Dict[str, Any]] = None
+    # nested at most MAX_DATA_DEPTH levels, no NaN, UTF-8 text: what the receiver can read
+    data: Optional[Annotated[Dict[str, Any], AfterValidator(check_json_value)]] = None
     element_identifiers: List[str] = Field(default_factory=list)
     source: NonEmpty = "stac-events"
     source_identifier: Optional[str] = None
@@ -78,8 +88,24 @@ validate_event = Event.__pydantic_validator__.validate_python
 
 
 def wire(event: Event) -> bytes:
-    """The event's JSON as it goes into a body: fields not given left out."""
-    return Event.__pydantic_serializer__.to_json(event, exclude_none=True)
+    """The event's JSON as it goes into a body: fields not given left out.
+
+    Raises `InvalidValue` for text that cannot be UTF-8 (a lone surrogate), naming its field.
+    """
+    try:
+        return Event.__pydantic_serializer__.to_json(event, exclude_none=True)
+    except PydanticSerializationError:
+        raise _unsendable(event) from None
+
+
+def _unsendable(event: Event) -> InvalidValue:
+    for field, value in event.model_dump(exclude_none=True).items():
+        problem = json_problem(value, max_depth=MAX_DATA_DEPTH + 2)  # context > data > ...
+        if problem is not None:
+            path, reason = problem
+            separator = "" if path.startswith("[") or not path else "."
+            return InvalidValue(f"{field}{separator}{path}: {reason}")
+    return InvalidValue("the event cannot be written as JSON")  # not met: every cause is above
 
 
 Payload = Tuple[bytes, int]  # a request body, and how many events it holds

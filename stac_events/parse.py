@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import math
 from datetime import datetime, timezone
-from pathlib import Path
-from typing import Any, Dict, Iterable, Optional
+from typing import Any, Dict, Iterable, Optional, Tuple
+
+from stac_events.environment import expand_user
 
 CATEGORIES = ("Activities", "Alerts", "Anomalies", "Changes", "Others")
 
@@ -29,6 +30,11 @@ RESERVED_NAME_PREFIXES = (
 
 # Epoch seconds stay below this until the year 5138; a larger number is milliseconds.
 LARGEST_EPOCH_SECONDS = 99_999_999_999
+
+# How deep an event's data may nest, the data object itself being level 1. The receiver's
+# JSON tools and ours have limits of their own (pydantic serializes ~250 levels, Python's
+# json reads ~1000); a limit well below them is one message for every way in.
+MAX_DATA_DEPTH = 64
 
 
 class InvalidValue(ValueError):
@@ -82,6 +88,7 @@ def check_event_name(name: str) -> str:
     """Return `name` when the Receiver API accepts it as a key under `events`."""
     if not name.strip():
         raise InvalidValue("an event name cannot be empty")
+    check_text(name)
     if name.startswith(RESERVED_NAME_PREFIXES):
         prefix = next(p for p in RESERVED_NAME_PREFIXES if name.startswith(p))
         raise InvalidValue(
@@ -109,20 +116,151 @@ def parse_tag(text: str) -> str:
     return tag
 
 
-def _json_object(text: str, what: str) -> Dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except (ValueError, RecursionError) as error:
-        raise InvalidValue(f"{what} is not valid JSON ({_short(error)})") from None
-    if not isinstance(value, dict):
-        raise InvalidValue(
-            f"{what} holds a JSON {_json_kind(value)}; data must be a JSON object like "
-            f'\'{{"key": "value"}}\''
-        )
+def check_text(text: str) -> str:
+    """`text`, when it can be sent as UTF-8: a lone surrogate (from bytes that were not
+    UTF-8, as Python decodes argv, or from a JSON `\\ud800` escape) cannot."""
+    if text.isascii() or _is_utf8(text):
+        return text
+    raise InvalidValue(NOT_UTF8)
+
+
+def check_json_value(value: Any, *, max_depth: int = MAX_DATA_DEPTH) -> Any:
+    """`value` (decoded JSON), when it can be sent: nested at most `max_depth` levels, text
+    in UTF-8, numbers finite (the receiver's JSON has no NaN or Infinity)."""
+    problem = json_problem(value, max_depth=max_depth)
+    if problem is not None:
+        path, reason = problem
+        raise InvalidValue(f"{path}: {reason}" if path else reason)
     return value
 
 
-def _json_kind(value: Any) -> str:
+def json_problem(value: Any, *, max_depth: int = MAX_DATA_DEPTH) -> Optional[Tuple[str, str]]:
+    """`(path, reason)` for the first part of `value` that cannot be sent, `path` like
+    `a.b[2]` ('' for `value` itself); None when all of it can."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        reason = None
+        if isinstance(item, (dict, list)):
+            if depth > max_depth:
+                return "", (
+                    f"nested deeper than {max_depth} levels, the most an event's data may "
+                    f"nest; flatten it"
+                )
+            if isinstance(item, dict):
+                for key in item:
+                    if isinstance(key, str) and not key.isascii() and not _is_utf8(key):
+                        return _path_to(value, key) + " (a key)", NOT_UTF8
+                stack.extend((inner, depth + 1) for inner in item.values())
+            else:
+                stack.extend((inner, depth + 1) for inner in item)
+        elif isinstance(item, str):
+            reason = None if item.isascii() or _is_utf8(item) else NOT_UTF8
+        elif isinstance(item, float) and not math.isfinite(item):
+            reason = f"{item} is not a JSON number the receiver accepts; send it as text"
+        if reason is not None:
+            return _path_to(value, item), reason
+    return None
+
+
+NOT_UTF8 = "not UTF-8 text; give it in UTF-8 (check the terminal's or the file's encoding)"
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _path_to(value: Any, found: Any) -> str:
+    """Where `found` (that very object) is in `value`: `a.b[2]`; '' for `value` itself.
+
+    Called only for a message, on data no deeper than the depth limit."""
+
+    def walk(item: Any, path: str) -> Optional[str]:
+        if item is found:
+            return path
+        pairs = (
+            item.items()
+            if isinstance(item, dict)
+            else enumerate(item)
+            if isinstance(item, list)
+            else ()
+        )
+        for key, inner in pairs:
+            here = (
+                f"{path}[{key}]"
+                if isinstance(item, list)
+                else f"{path}.{key}"
+                if path
+                else str(key)
+            )
+            if key is found:
+                return here
+            got = walk(inner, here)
+            if got is not None:
+                return got
+        return None
+
+    path = walk(value, "") or ""
+    return path.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def strict_constant(text: str) -> Any:
+    """For `json`'s `parse_constant`: NaN and Infinity are not JSON."""
+    raise InvalidValue(f"{text} is not a JSON number the receiver accepts")
+
+
+def strict_float(text: str) -> float:
+    """For `json`'s `parse_float`: a number too large for a float (1e999) is refused."""
+    number = float(text)
+    if not math.isfinite(number):
+        raise InvalidValue(f"{_shown(text)} is too large for a JSON number the receiver accepts")
+    return number
+
+
+def strict_json(text: str) -> Any:
+    """`json.loads`, without what Python's json allows beyond JSON: NaN, Infinity, and
+    numbers too large to be a number anywhere else."""
+    return json.loads(text, parse_constant=strict_constant, parse_float=strict_float)
+
+
+def _shown(text: str, limit: int = 40) -> str:
+    """`text` as a message quotes it: long ones cut."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _json_object(text: str, what: str) -> Dict[str, Any]:
+    try:
+        value = strict_json(text)
+    except RecursionError:
+        raise InvalidValue(
+            f"{what} is nested deeper than {MAX_DATA_DEPTH} levels, the most an event's data "
+            f"may nest; flatten it"
+        ) from None  # Python's json gives up near 1000 levels
+    except InvalidValue as error:
+        raise InvalidValue(f"{what} is not valid JSON: {error}") from None
+    except ValueError as error:
+        raise InvalidValue(f"{what} is not valid JSON ({_short(error)})") from None
+    if not isinstance(value, dict):
+        raise InvalidValue(
+            f"{what} holds a JSON {json_kind(value)}; data must be a JSON object like "
+            f'\'{{"key": "value"}}\''
+        )
+    try:
+        return check_json_value(value)
+    except InvalidValue as error:
+        raise InvalidValue(
+            f"{what}: {error}" if what.startswith("data file") else str(error)
+        ) from None
+
+
+def json_kind(value: Any) -> str:
+    """What kind of JSON value `value` is, in JSON's words: `object`, `array`, ..."""
+    if isinstance(value, dict):
+        return "object"
     if isinstance(value, list):
         return "array"
     if isinstance(value, str):
@@ -141,7 +279,7 @@ def _short(error: Exception) -> str:
 def read_text_file(path: str, what: str) -> str:
     """Read a file named after `@`, turning OS errors into `InvalidValue`."""
     try:
-        return Path(path).expanduser().read_text(encoding="utf-8")
+        return expand_user(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError, ValueError) as error:
         reason = getattr(error, "strerror", None) or _short(error)
         raise InvalidValue(f"cannot read {what} file {path!r}: {reason}") from None
@@ -163,7 +301,7 @@ def parse_data_item(text: str) -> Dict[str, Any]:
         )
     if not key.strip():
         raise InvalidValue(f"{text!r} has no key before '='; write KEY=VALUE")
-    return {key.strip(): value}
+    return check_json_value({key.strip(): value})
 
 
 def parse_data(items: Iterable[str]) -> Optional[Dict[str, Any]]:
@@ -182,36 +320,56 @@ def parse_timestamp(value: Any) -> int:
     if type(value) is int and 0 < value <= LARGEST_EPOCH_SECONDS:
         return value  # the common case, first: batches validate one per event
     if isinstance(value, datetime):
-        moment = value if value.tzinfo is not None else value.astimezone()
-        return _epoch_seconds(moment.timestamp(), value.isoformat())
+        return _moment_seconds(value, value.isoformat())
     if isinstance(value, bool):
         raise InvalidValue(f"{value!r} is not a timestamp; use epoch seconds or ISO-8601")
     if isinstance(value, (int, float)):
-        return _epoch_seconds(value, str(value))
+        shown = repr(str(value)) if isinstance(value, float) else _digits(value)
+        return _epoch_seconds(value, shown)
     if not isinstance(value, str):
-        raise InvalidValue(f"{value!r} is not a timestamp; use epoch seconds or ISO-8601")
+        raise InvalidValue(
+            f"{_shown(repr(value))} is not a timestamp; use epoch seconds or ISO-8601"
+        )
     text = value.strip()
     number = _as_number(text)
     if number is not None:
-        return _epoch_seconds(number, text)
+        return _epoch_seconds(number, repr(_shown(text)))
     return _iso_seconds(text)
 
 
-def _as_number(text: str) -> Optional[float]:
+def _digits(number: int) -> str:
+    """A whole number as a message shows it: a long one by its length."""
+    if abs(number) < 10**30:
+        return repr(str(number))
+    return f"a {len(str(abs(number)))}-digit number"
+
+
+def _as_number(text: str) -> Optional[float]:  # an int for digits: exact, however many
     if not text or not (text[0].isdigit() or text[0] in "+-."):
         return None
+    try:
+        return int(text)
+    except ValueError:
+        pass
     try:
         return float(text)
     except ValueError:
         return None
 
 
-def _epoch_seconds(number: float, text: str) -> int:
-    if not math.isfinite(number) or number < 1:
-        raise InvalidValue(f"{text!r} is not a timestamp; use epoch seconds after 1970")
+def _epoch_seconds(number: float, shown: str) -> int:
+    if isinstance(number, float) and math.isnan(number):
+        raise InvalidValue(f"{shown} is not a timestamp; use epoch seconds or ISO-8601")
+    if number < 1:
+        raise InvalidValue(f"{shown} is not a timestamp; use epoch seconds after 1970")
+    if number > LARGEST_EPOCH_SECONDS * 1000:
+        raise InvalidValue(
+            f"{shown} is too large for a timestamp; use epoch seconds (1700000000) or "
+            f"ISO-8601 (2024-05-01T12:00:00Z)"
+        )
     if number > LARGEST_EPOCH_SECONDS:
         raise InvalidValue(
-            f"{text!r} looks like epoch milliseconds; use seconds "
+            f"{shown} looks like epoch milliseconds; use seconds "
             f"({int(number // 1000)}) or ISO-8601"
         )
     return int(number)
@@ -223,13 +381,24 @@ def _iso_seconds(text: str) -> int:
         moment = datetime.fromisoformat(iso)
     except ValueError:
         raise InvalidValue(
-            f"{text!r} is not a timestamp; use epoch seconds (1700000000) "
+            f"{_shown(text)!r} is not a timestamp; use epoch seconds (1700000000) "
             f"or ISO-8601 (2024-05-01T12:00:00Z)"
         ) from None
-    if moment.tzinfo is None:
-        moment = moment.astimezone()  # no offset given: the user's local time
+    return _moment_seconds(moment, repr(_shown(text)))
+
+
+def _moment_seconds(moment: datetime, shown: str) -> int:
+    """A moment as epoch seconds, when it is between 1970 and the largest the receiver
+    takes (in 5138); without an offset it is the user's local time."""
     try:
+        if moment.tzinfo is None:
+            moment = moment.astimezone()
         seconds = moment.astimezone(timezone.utc).timestamp()
     except (OverflowError, OSError, ValueError):
-        raise InvalidValue(f"{text!r} is out of range for a timestamp") from None
-    return _epoch_seconds(seconds, text)
+        seconds = math.nan  # too far from now for the platform's clock: out of range below
+    latest = datetime.fromtimestamp(LARGEST_EPOCH_SECONDS, timezone.utc).date()
+    if not 1 <= seconds <= LARGEST_EPOCH_SECONDS:
+        raise InvalidValue(
+            f"{shown} is out of range for a timestamp; give a time after 1970 and before {latest}"
+        )
+    return int(seconds)

@@ -11,8 +11,9 @@ MASK = "***"
 
 # Whatever the key is, an `api_key=` query value is masked even when it is not ours to know;
 # so is the password of an address's user info (`https://user:password@host`).
-# A backslash ends the value too: in JSON text it escapes the quote that closes a string.
-_QUERY_KEY = re.compile(r"(api_key=)[^&#\s'\"\\]+", re.IGNORECASE)
+# A backslash ends the value too (in JSON text it escapes the quote that closes a string),
+# and so does ";" (an old query separator, and the end of a clause in our own messages).
+_QUERY_KEY = re.compile(r"(api_key=)[^&#;\s'\"\\]+", re.IGNORECASE)
 # The user info runs to the last "@" before the host: a password may hold an "@", and
 # the user name may be empty.
 _URL_PASSWORD = re.compile(r"(://[^/?#@:\s]*:)[^/?#\s]*(?=@)")

@@ -12,10 +12,11 @@ from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, Iterator, List, N
 from stac_events.errors import InvalidInput
 from stac_events.events import EventDefaults, build_event
 from stac_events.model import Packer, Payload, envelope
+from stac_events.parse import InvalidValue
 from stac_events.settings import Settings
 
 if TYPE_CHECKING:
-    from stac_events.batch import Where
+    from stac_events.batch import Head, Where
     from stac_events.ci import CiRun
     from stac_events.delivery import Outcome
 
@@ -59,7 +60,11 @@ def prepare_one(
 ) -> Prepared:
     """The body for the one event that `defaults` describe."""
     name, event, warnings = build_event(defaults, now=now, ci=ci)
-    body = envelope({name: [event]}, hostname=hostname, collection_timestamp=int(now))
+    try:
+        body = envelope({name: [event]}, hostname=hostname, collection_timestamp=int(now))
+    except InvalidValue as error:  # text that cannot be UTF-8, named by its field
+        field, _, reason = str(error).partition(": ")
+        raise InvalidInput(reason, field=field) from None
     return Prepared([(body, 1)], 1, warnings)
 
 
@@ -72,11 +77,13 @@ def prepare_many(
     max_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
     ci: Optional[CiRun] = None,
     label: str = "the input",
+    head: Optional[Head] = None,
 ) -> Prepared:
     """Validate every event first (all or nothing); then pack bodies of at most `max_bytes`.
 
     `events` yields `(where, fields)`, as `batch.read_events` does; the defaults fill in
-    what each event lacks.
+    what each event lacks. A common JSON object's own `head` (read with the events) wins
+    over `hostname` and `now` in the bodies, unless its `hostname_given`.
     """
     from stac_events import batch
 
@@ -92,17 +99,31 @@ def prepare_many(
     if validated.events == 0:
         validated.store.close()
         raise InvalidInput("no events in it", where=label)
+    if head is not None and (head.hostname or head.collection_timestamp):
+        own = head.hostname if head.hostname and not head.hostname_given else hostname
+        packer = Packer(hostname=own, collection_timestamp=head.collection_timestamp or int(now),
+                        max_bytes=max_bytes)  # fmt: skip
+        if validated.largest > packer.max_bytes - packer.smallest_body(b"", b""):
+            validated.store.close()
+            raise InvalidInput(
+                f"its largest event makes a body over the request size limit of {max_bytes} "
+                f"bytes with the object's internalHostname {own!r}",
+                where=head.where or label,
+            )
     return Prepared(
         batch.bodies(validated, packer), validated.events, validated.warnings, validated.store
     )
 
 
-def read_many(stream: IO[str], label: str) -> Iterator[tuple[Where, Any]]:
-    """The events of a JSON array, one JSON object, NDJSON or a common JSON object."""
+def read_many(
+    stream: IO[str], label: str, head: Optional[Head] = None
+) -> Iterator[tuple[Where, Any]]:
+    """The events of a JSON array, one JSON object, NDJSON or a common JSON object
+    (whose own host name and collection timestamp `head` learns)."""
     from stac_events import batch
 
     try:
-        yield from batch.read_events(stream, label)
+        yield from batch.read_events(stream, label, head)
     except UnicodeDecodeError:
         raise InvalidInput("not UTF-8 text", where=label) from None
 

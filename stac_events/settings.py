@@ -30,7 +30,7 @@ from typing import (
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from stac_events import config_file
-from stac_events.environment import KEY_VARIABLES, Environment
+from stac_events.environment import KEY_VARIABLES, Environment, expand_user
 from stac_events.errors import ConfigError, InvalidInput
 from stac_events.redact import MASK, redact
 
@@ -396,13 +396,59 @@ def check_api_key(key: str, origin: str, *, then: str = "") -> None:
 
 
 def _ca_file(path: str, origin: str, *, given: bool) -> str:
-    """A CA file that exists; a missing one is the caller's mistake or the environment's."""
-    resolved = Path(path).expanduser()
-    if not resolved.is_file():
+    """A file of PEM certificates to trust; one that cannot be used is the caller's
+    mistake (`given`, exit 2) or the environment's (exit 3), named with `origin`."""
+    resolved = expand_user(path)
+    problem = _unusable_ca_file(resolved, path)
+    if problem is not None:
+        what, hint = problem
         if given:
-            raise InvalidInput(f"no such file: {path}", field="ca_cert")
-        raise ConfigError(f"{origin}: no such file: {path}")
+            raise InvalidInput(what, field="ca_cert", hint=hint)
+        raise ConfigError(f"{origin}: {what}", hint=hint)
     return str(resolved)
+
+
+# What OpenSSL reads as a certificate in a CA file; anything else adds no trust.
+_PEM_MARKERS = (b"-----BEGIN CERTIFICATE-----", b"-----BEGIN TRUSTED CERTIFICATE-----",
+                b"-----BEGIN X509 CERTIFICATE-----")  # fmt: skip
+_CHUNK = 64 * 1024
+_CA_FILE_SCANNED = 16 * 1024 * 1024  # a system bundle is a few hundred KiB
+
+
+def _unusable_ca_file(resolved: Path, path: str) -> Optional[Tuple[str, Optional[str]]]:
+    """Why a CA file cannot be used, and what to do; None when it can.
+
+    Only a PEM marker is looked for, no certificate parsed: loading one into an `ssl`
+    context costs tens of ms, which `--dry-run` should not pay. A file whose certificate
+    is broken all the same is reported at the first TLS connection (`transport`).
+    """
+    import errno
+    import stat
+
+    try:
+        mode = resolved.stat().st_mode
+        if not stat.S_ISREG(mode):
+            kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
+            return f"{path} is {kind}", "give a file of PEM certificates"
+        with resolved.open("rb") as file:
+            tail = b""
+            for _ in range(_CA_FILE_SCANNED // _CHUNK):
+                chunk = file.read(_CHUNK)
+                if not chunk:
+                    break
+                if any(marker in tail + chunk for marker in _PEM_MARKERS):
+                    return None
+                tail = chunk[-40:]  # a marker split between two chunks
+    except OSError as error:
+        if error.errno == errno.ENOENT:
+            return f"no such file: {path}", None
+        if error.errno == errno.ELOOP:
+            return f"{path} is a symbolic link loop", "point the link at a file"
+        return f"cannot use {path}: {error.strerror or error}", None
+    return f"{path} holds no PEM certificate", (
+        "give the CA's certificate in PEM form (-----BEGIN CERTIFICATE-----); a DER file "
+        f"converts with: openssl x509 -inform der -in {path} -out ca.pem"
+    )
 
 
 def _ci_context(

@@ -16,4 +16,5 @@ class ExitStatus(enum.IntEnum):
     DELIVERY_FAILED = 5
     QUEUED = 75  # EX_TEMPFAIL from sysexits.h: try again later
     INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+    BROKEN_PIPE = 141  # 128 + SIGPIPE: stdout's reader went away, as git and coreutils end
     TERMINATED = 143  # 128 + SIGTERM

@@ -334,15 +334,7 @@ class Sender:
         detail = redact(str(error), self.target.api_key)
         log.debug("request failed: %s", detail)
         if isinstance(error, requests.exceptions.SSLError):
-            reason = re.search(r"certificate verify failed: ([^(]+)", detail)
-            why = f": {reason.group(1).strip()}" if reason else ""
-            return DeliveryError(
-                f"TLS certificate check failed for {host}{why}",
-                hint="trust its CA with --ca-cert PATH or REQUESTS_CA_BUNDLE "
-                "(--insecure skips the check)",
-                transient=False,
-                attempts=attempts,
-            )
+            return _tls_error(detail, self.target.address, self.options, attempts)
         if isinstance(error, requests.exceptions.ConnectTimeout):
             return DeliveryError(
                 f"timed out connecting to {host} after {self.options.connect_timeout:g} s",
@@ -378,7 +370,19 @@ def _trusting_adapter(options: DeliveryOptions) -> type:
 
             built = ssl.create_default_context(cafile=requests.certs.where())
             for path in options.ca_certs:
-                built.load_verify_locations(cafile=path)
+                try:
+                    built.load_verify_locations(cafile=path)
+                except (OSError, ValueError) as error:  # ssl.SSLError is an OSError
+                    # settings saw a PEM marker, but what follows it is no certificate
+                    reason = re.sub(r"\s*\(_ssl\.c:\d+\)", "", getattr(error, "strerror", None)
+                                    or str(error))  # fmt: skip
+                    if isinstance(error, ssl.SSLError):
+                        reason = f"its certificate cannot be read ({reason})"
+                    raise DeliveryError(
+                        f"cannot use the CA file {path}: {reason}",
+                        hint="give the CA's certificate in PEM form (-----BEGIN CERTIFICATE-----)",
+                        transient=False,
+                    ) from None
             contexts.append(built)
         return contexts[0]
 
@@ -403,6 +407,80 @@ def _cause_is_read_timeout(error: Exception) -> bool:
 
     cause = error.args[0] if error.args else None
     return isinstance(cause, MaxRetryError) and isinstance(cause.reason, ReadTimeoutError)
+
+
+# What OpenSSL says when the other end answers a TLS hello with something else (plain HTTP)
+_NOT_TLS = ("wrong version number", "record layer failure", "packet length too long",
+            "unknown protocol", "http request")  # fmt: skip
+
+
+def _tls_error(detail: str, address: str, options: DeliveryOptions, attempts: int) -> DeliveryError:
+    """A failed TLS handshake, said so that the hint can mend it. Never transient: a
+    certificate or a port does not change by itself, and the spool would only wait."""
+    host = host_of(address)
+    lowered = detail.lower()
+    if any(sign in lowered for sign in _NOT_TLS):
+        return DeliveryError(
+            f"TLS handshake failed: the receiver at {host} does not speak TLS on that port "
+            f"(is it http://?)",
+            hint="use an http:// address if the receiver serves plain HTTP, or the port "
+            "that serves HTTPS",
+            transient=False,
+            attempts=attempts,
+        )
+    if "hostname mismatch" in lowered or "ip address mismatch" in lowered:
+        names = _names_on_certificate(address, options)
+        shown = f" ({', '.join(names)})" if names else ""
+        return DeliveryError(
+            f"TLS certificate check failed for {host}: the certificate is for another name{shown}",
+            hint="address the receiver by a name on its certificate (trusting its CA cannot help)",
+            transient=False,
+            attempts=attempts,
+        )
+    reason = re.search(r"certificate verify failed: ([^(]+)", detail)
+    why = f": {reason.group(1).strip()}" if reason else ""
+    hint = "trust its CA with --ca-cert PATH or REQUESTS_CA_BUNDLE (--insecure skips the check)"
+    if "expired" in lowered:
+        hint = "the receiver's certificate must be renewed (--insecure skips the check)"
+    return DeliveryError(
+        f"TLS certificate check failed for {host}{why}",
+        hint=hint,
+        transient=False,
+        attempts=attempts,
+    )
+
+
+def _names_on_certificate(address: str, options: DeliveryOptions) -> List[str]:
+    """The names the receiver's certificate is for, read by a second handshake that checks
+    the chain but not the name; none when they cannot be had (a proxy, another failure)."""
+    import ssl
+    from urllib.parse import urlsplit
+
+    import requests.certs
+    import requests.utils
+
+    parts = urlsplit(address)
+    if not parts.hostname or requests.utils.get_environ_proxies(address):
+        return []  # through a proxy, a direct connection may reach someone else
+    try:
+        context = ssl.create_default_context(cafile=requests.certs.where())
+        for path in options.ca_certs:
+            context.load_verify_locations(cafile=path)
+        context.check_hostname = False
+        where, timeout = (parts.hostname, parts.port or 443), min(options.connect_timeout, 5.0)
+        with (
+            socket.create_connection(where, timeout) as raw,
+            context.wrap_socket(raw, server_hostname=parts.hostname) as tls,
+        ):
+            certificate = tls.getpeercert() or {}
+    except (OSError, ValueError):
+        return []
+    names = [value for kind, value in certificate.get("subjectAltName", ())
+             if kind in ("DNS", "IP Address")]  # fmt: skip
+    if not names:
+        names = [value for rdn in certificate.get("subject", ()) for key, value in rdn
+                 if key == "commonName"]  # fmt: skip
+    return [str(name) for name in names]
 
 
 def _connection_reason(detail: str) -> str:

@@ -241,3 +241,43 @@ def received_events(server: Any) -> List[Dict[str, Any]]:
         for name, group in valid_common_object(body)["events"].items():
             found += [{**event, "_name": name} for event in group]
     return found
+
+
+# A receiver behind TLS, with a CA of the test's own (trustme).
+
+
+@pytest.fixture(scope="module")
+def tls_ca() -> Any:
+    import trustme
+
+    return trustme.CA()
+
+
+def tls_server_for(ca: Any, *names: str) -> Any:
+    """A receiver answering 202 over TLS, with a certificate for `names` from `ca`."""
+    import ssl
+
+    from pytest_httpserver import HTTPServer
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert(*names).configure_cert(context)
+    server = HTTPServer(host="localhost", port=0, ssl_context=context)
+    server.start()
+    server.expect_request("/receiver/stsAgent/intake").respond_with_data("", status=202)
+    return server
+
+
+@pytest.fixture
+def tls_server(tls_ca: Any) -> Any:
+    server = tls_server_for(tls_ca, "localhost", "127.0.0.1")
+    yield server
+    server.clear()
+    server.stop()
+
+
+@pytest.fixture
+def ca_file(tls_ca: Any, tmp_path: Path) -> Path:
+    """The test CA's certificate, as a PEM file."""
+    path = tmp_path / "ca.pem"
+    tls_ca.cert_pem.write_to_path(str(path))
+    return path

@@ -153,8 +153,8 @@ def test_ci_context_in_batches_and_wrap(cli: Cli) -> None:
     result = cli("event", "send", "--file", "-", "--ci-context", "--dry-run", stdin=lines, env=env)
     events = json.loads(result.stdout)["events"]["AEvent"]
     assert all(e["context"]["data"]["ci.run_id"] == "42" for e in events)
-    wrapped = cli("event", "wrap", "--ci-context", "--dry-run", "--", "true", env=env)
-    event = json.loads(wrapped.stdout)["events"]["CommandEvent"][0]
+    wrapped = cli("event", "wrap", "--ci-context", "--dry-run", "-q", "--", "true", env=env)
+    event = json.loads(wrapped.stderr.splitlines()[-1])["events"]["CommandEvent"][0]
     assert event["context"]["data"]["ci.provider"] == "github-actions"
     assert event["context"]["data"]["exit_code"] == 0
 

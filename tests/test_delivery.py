@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import ssl
 import subprocess
 import sys
 import threading
@@ -12,7 +11,6 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
 import pytest
-import trustme
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -276,30 +274,6 @@ def test_ctrl_c_leaves_no_half_written_spool_file(
 
 
 # TLS
-
-
-@pytest.fixture(scope="module")
-def tls_ca() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture
-def tls_server(tls_ca: trustme.CA):
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    tls_ca.issue_cert("localhost", "127.0.0.1").configure_cert(context)
-    server = HTTPServer(host="localhost", port=0, ssl_context=context)
-    server.start()
-    server.expect_request(INTAKE).respond_with_data("", status=202)
-    yield server
-    server.clear()
-    server.stop()
-
-
-@pytest.fixture
-def ca_file(tls_ca: trustme.CA, tmp_path: Path) -> Path:
-    path = tmp_path / "ca.pem"
-    tls_ca.cert_pem.write_to_path(str(path))
-    return path
 
 
 def test_untrusted_certificate_fails_plainly(cli: Cli, tls_server: HTTPServer):

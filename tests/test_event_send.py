@@ -258,7 +258,7 @@ def test_text_from_file(cli: Cli, tmp_path) -> None:
     [
         ([], "Missing argument 'EVENT_TYPE'"),
         (["DeployEvent"], "--title: an event needs a title"),
-        (["DeployEvent", "--title", "  "], "--title: the title cannot be empty"),
+        (["DeployEvent", "--title", "  "], "--title: is empty; give a value"),
         (
             ["DeployEvent", "--title", "t", "-c", "deploys"],
             "'deploys' is not a category; use one of",
@@ -268,7 +268,7 @@ def test_text_from_file(cli: Cli, tmp_path) -> None:
         (["DeployEvent", "--title", "t", "-d", "{oops"], "--data: the value is not valid JSON"),
         (["DeployEvent", "--title", "t", "-d", "@missing.json"], "--data: cannot read data file"),
         (["DeployEvent", "--title", "t", "--links", "Title: "], "--links: 'Title: ' is not a link"),
-        (["DeployEvent", "--title", "t", "-t", " "], "--tags: a tag cannot be empty"),
+        (["DeployEvent", "--title", "t", "-t", " "], "--tags: is empty"),
         (
             ["DeployEvent", "--title", "t", "--timestamp", "1700000000000"],
             "--timestamp: '1700000000000' looks like epoch milliseconds; use seconds (1700000000)",
@@ -604,7 +604,25 @@ def test_unresolvable_host(cli: Cli) -> None:
 
 
 def test_internal_error_says_it_is_a_bug(home) -> None:
-    """A closed stdout makes printing fail: reported as a bug, exit 1, no traceback."""
+    """An exception no input can cause (here a clock that fails) is reported as a bug:
+    exit 1, one line saying where to report it, no traceback."""
+    import io
+
+    from stac_events.cli import main
+
+    def broken_clock() -> float:
+        raise ZeroDivisionError("a clock that fails")
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    env = isolated_environment(home, stdout=stdout, stderr=stderr, clock=broken_clock)
+    status = main(["event", "send", "DeployEvent", "--title", "t", "--dry-run"], env)
+    assert status == 1
+    assert "internal error: ZeroDivisionError" in stderr.getvalue()
+    assert "This is a bug" in stderr.getvalue()
+    assert "Traceback" not in stderr.getvalue()
+
+
+def test_a_closed_stdout_is_said_and_exits_3(home) -> None:
     import io
 
     from stac_events.cli import main
@@ -613,9 +631,8 @@ def test_internal_error_says_it_is_a_bug(home) -> None:
     stdout.close()
     env = isolated_environment(home, stdout=stdout, stderr=stderr)
     status = main(["event", "send", "DeployEvent", "--title", "t", "--dry-run"], env)
-    assert status == 1
-    assert "internal error: ValueError" in stderr.getvalue()
-    assert "This is a bug" in stderr.getvalue()
+    assert status == 3
+    assert "cannot write to stdout: it is closed" in stderr.getvalue()
     assert "Traceback" not in stderr.getvalue()
 
 

@@ -72,8 +72,12 @@ CI_ENV = {
 }  # fmt: skip
 
 
-def test_readme_ci_snippets_work(isolated_environ: dict, tmp_path: Path, httpserver) -> None:
-    """Each snippet's commands, run as the CI system would, deliver their events."""
+@pytest.mark.parametrize("receiver", ["up", "down"])
+def test_readme_ci_snippets_work(
+    isolated_environ: dict, tmp_path: Path, httpserver, receiver: str
+) -> None:
+    """Each snippet's commands, run as the CI system would, deliver their events; with the
+    receiver down, no step fails and the events are queued."""
     import json
 
     snippets = ci_snippets()
@@ -93,9 +97,12 @@ def test_readme_ci_snippets_work(isolated_environ: dict, tmp_path: Path, httpser
             **isolated_environ,
             **CI_ENV[kind],
             **{k: v for k, v in variables.items() if "${{" not in str(v)},
-            "STAC_EVENTS_RECEIVER_URL": httpserver.url_for("/receiver"),
+            "STAC_EVENTS_RECEIVER_URL": httpserver.url_for("/receiver")
+            if receiver == "up"
+            else "http://127.0.0.1:9/receiver",
             "STAC_EVENTS_API_KEY": "k",
             "PATH": bin_dir + os.pathsep + os.environ["PATH"],
+            "XDG_STATE_HOME": str(work / "state"),
         }
         for command in commands:
             if command.startswith("pip install"):
@@ -110,6 +117,10 @@ def test_readme_ci_snippets_work(isolated_environ: dict, tmp_path: Path, httpser
                 check=False,
             )
             assert done.returncode == 0, (kind, command, done.stderr)
+        if receiver == "down":
+            queued = list((work / "state" / "stac-events" / "spool" / "pending").iterdir())
+            assert len(queued) == 2  # the deploy's event and the versions, none lost
+            continue
         events = [
             e
             for r, _ in httpserver.log

@@ -436,7 +436,10 @@ def test_tests_do_not_read_the_real_home(cli: Cli, home: Path) -> None:
 
 def test_config_show_has_the_delivery_settings_with_their_origins(cli: Cli, tmp_path: Path) -> None:
     ca = tmp_path / "ca.pem"
-    ca.write_text("not read until a TLS connection is made\n")
+    ca.write_text(
+        "-----BEGIN CERTIFICATE-----\nnot parsed until a TLS connection is made\n"
+        "-----END CERTIFICATE-----\n"
+    )
     defaults = cli("config", "show", "-o", "json").json()
     assert {name: defaults[name] for name in ("connect_timeout", "read_timeout", "retries",
                                               "tls_verify", "ca_certs")} == {

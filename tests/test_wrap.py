@@ -176,4 +176,5 @@ def test_signals_reach_the_command(
 
 def test_json_output(cli: Cli, receiver: HTTPServer):
     result = cli("event", "wrap", "-o", "json", "--", "sh", "-c", "exit 0", env=env_for(receiver))
-    assert json.loads(result.stdout.splitlines()[-1])["ok"] is True
+    assert result.stdout == ""  # stdout is the command's: wrap's own object is on stderr
+    assert json.loads(result.stderr.splitlines()[-1])["ok"] is True

@@ -1,17 +1,22 @@
 """The entry point: argv and an environment in, an exit status out.
 
 `main` is the one boundary where errors become a message and an exit status: reading
-the line, building the commands, parsing and running them all happen inside it.
+the line, building the commands, parsing and running them all happen inside it. A
+stdout whose reader went away (`| head -1`) ends the run there too: exit 141, and
+nothing more said, as git and coreutils do.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import io
 import os
 import signal
 import sys
-from typing import Any, NoReturn, Optional, Sequence, Union
+from typing import IO, Any, NoReturn, Optional, Sequence, Union
 
-from stac_events.cli.output import Output
+from stac_events.cli.output import Output, ReaderGone, guarded
 from stac_events.environment import KEY_VARIABLES, Environment
 from stac_events.errors import StacEventsError, Terminated, interruption
 from stac_events.status import ExitStatus
@@ -25,7 +30,7 @@ def main(
     """Run one command line and return its exit status; never raises."""
     from stac_events.cli import argv
 
-    env = env or Environment()
+    env = guarded(env or Environment())
     args = list(args)
     output = Output(env, prog=prog_name, mode=argv.output_mode(args) or "text",
                     debug="--debug" in args)  # fmt: skip
@@ -33,12 +38,26 @@ def main(
     output.secrets.extend(argv.given_values(args, "--api-key"))
     output.secrets.extend(env.environ.get(name, "").strip() for name in KEY_VARIABLES)
     try:
-        return _run(args, env, output, prog_name)
+        return _reported(args, env, output, prog_name)
+    except ReaderGone:
+        return ExitStatus.BROKEN_PIPE
+
+
+def _reported(args: Sequence[str], env: Environment, output: Output, prog_name: str) -> int:
+    """The run's exit status, its failure reported; only `ReaderGone` gets through."""
+    try:
+        status = _run(args, env, output, prog_name)
+        env.stdout.flush()  # a reader that left before the last of it is a broken pipe too
+        return status
+    except ReaderGone:
+        raise
     except (KeyboardInterrupt, Terminated) as stop:
         return _stopped(output, stop)
     except Exception as error:
         try:
             return _failed(output, error)
+        except ReaderGone:
+            raise
         except Exception as reporting:  # the report itself failed: say so, plainly
             env.stderr.write(f"{prog_name}: internal error: {type(error).__name__}, "
                              f"then {type(reporting).__name__} while reporting it\n")  # fmt: skip
@@ -47,7 +66,7 @@ def main(
 
 def _run(args: Sequence[str], env: Environment, output: Output, prog_name: str) -> int:
     from stac_events.cli import argv, typer_app
-    from stac_events.cli.commands import shapes
+    from stac_events.cli.commands import COMMANDS_BY_PATH, shapes
     from stac_events.cli.run import Run
     from stac_events.cli.usage import UsageError
 
@@ -58,6 +77,9 @@ def _run(args: Sequence[str], env: Environment, output: Output, prog_name: str) 
             str(error), option=error.flag, hint=_see_help(prog_name, error.path)
         ) from None
     output.mode = argv.output_mode(line.args) or "text"  # as the line was read: exact
+    command = COMMANDS_BY_PATH.get(" ".join(line.path))
+    # stdout stays the wrapped command's: what `event wrap` prints itself goes to stderr
+    output.data_on_stderr = command is not None and command.runs_a_command
     run = Run(env, output, line)
     app = typer_app.build(run)
     try:
@@ -107,15 +129,47 @@ def run() -> NoReturn:
     if prog_name not in PROGRAMS:
         prog_name = PROGRAMS[0]
     signal.signal(signal.SIGTERM, _terminate)
+    # A stream closed before the start (`2>&-`) is None in `sys`: stderr then says nothing,
+    # and stdout is one that cannot be written (a run that prints nothing still works).
+    stderr = sys.stderr or open(os.devnull, "w")  # noqa: SIM115 - open for the whole process
+    env = Environment(stdout=sys.stdout or _Closed(), stderr=stderr)
     try:
-        status = main(sys.argv[1:], Environment(), prog_name=prog_name)
+        status = main(sys.argv[1:], env, prog_name=prog_name)
     except KeyboardInterrupt:  # between commands: while importing or exiting
-        sys.stderr.write(f"{prog_name}: interrupted\n")
-        status = ExitStatus.INTERRUPTED
+        status = _last_word(stderr, f"{prog_name}: interrupted\n", ExitStatus.INTERRUPTED)
     except Terminated:
-        sys.stderr.write(f"{prog_name}: terminated\n")
-        status = ExitStatus.TERMINATED
+        status = _last_word(stderr, f"{prog_name}: terminated\n", ExitStatus.TERMINATED)
+    for stream in (sys.stdout, sys.stderr):
+        _let_go_if_broken(stream)
     sys.exit(status)
+
+
+def _last_word(stderr: IO[str], message: str, status: ExitStatus) -> ExitStatus:
+    with contextlib.suppress(OSError, ValueError):  # a stderr no one reads: the status says it
+        stderr.write(message)
+        stderr.flush()
+    return status
+
+
+def _let_go_if_broken(stream: Optional[IO[str]]) -> None:
+    """Flush `stream` now; if it cannot be, put /dev/null under it, so that the
+    interpreter's own flush at exit does not fail too (it would exit 120, and print)."""
+    if stream is None:
+        return
+    try:
+        stream.flush()
+    except (OSError, ValueError):
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, stream.fileno())
+            os.close(devnull)
+
+
+class _Closed(io.TextIOBase):
+    """A stdout closed before the start (`>&-`): writing to it fails as to a bad descriptor."""
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, "stdout is closed")  # as writing to the closed fd would
 
 
 def _terminate(signum: int, frame: Any) -> None:

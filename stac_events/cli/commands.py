@@ -12,7 +12,8 @@ from typing import Dict, NamedTuple, Optional, Tuple
 
 from stac_events.cli import options as o
 from stac_events.cli.argv import Shape, shape_of
-from stac_events.cli.options import Opt
+from stac_events.cli.options import PROG, Opt
+from stac_events.status import ExitStatus
 
 
 class Arg(NamedTuple):
@@ -27,6 +28,7 @@ class Arg(NamedTuple):
 class Group(NamedTuple):
     path: str  # "" for the root, then "event", "config", ...
     help: str
+    epilog: Optional[str] = None
 
     @property
     def short_help(self) -> str:
@@ -64,11 +66,40 @@ def _command(
     return Command(path, handler, help, (*declared, *o.SELECTION_OPTIONS), arguments, epilog)
 
 
+# What each exit status means to a caller (SPEC section 6), for the help.
+EXIT_CODES: Tuple[Tuple[int, str], ...] = (
+    (ExitStatus.SUCCESS, "sent, or printed with --dry-run"),
+    (ExitStatus.INTERNAL_ERROR, "a bug: the message says where to report it"),
+    (ExitStatus.USAGE, "usage error: a bad flag or an invalid event"),
+    (ExitStatus.CONFIG, "configuration error: no address or key, an unreadable config"),
+    (ExitStatus.REJECTED, "the receiver rejected it: a 4xx other than 408/429, or a 3xx"),
+    (ExitStatus.DELIVERY_FAILED, "delivery failed and nothing was queued (--no-spool, TLS)"),
+    (ExitStatus.QUEUED, "delivery failed for now; the events are queued in the spool"),
+    (ExitStatus.INTERRUPTED, "interrupted (Ctrl-C)"),
+    (ExitStatus.BROKEN_PIPE, "stdout was closed early, e.g. piped into head -1"),
+    (ExitStatus.TERMINATED, "terminated (SIGTERM); what was not delivered is queued first"),
+)
+# One code a line, the numbers right-aligned: a block Rich prints as it is.
+EXIT_CODES_HELP = "Exit codes:\n" + "\n".join(
+    f"{int(code):>3}  {text}" for code, text in EXIT_CODES
+)
+
+
+def examples(*lines: str) -> str:
+    """A help paragraph of example command lines, one a line, none wider than 80 columns.
+
+    Not a help's first paragraph: Typer dedents that one, and these lines are indented."""
+    return "\n".join(("Examples:" if len(lines) > 1 else "Example:", *("  " + x for x in lines)))
+
+
 ROOT = Group(
     "",
     "Push events into StackState's Receiver API from a terminal, a script or a CI pipeline. "
     "A drop-in for the old `stac event send`.\n\n"
-    'Try: stac-events event send DeployEvent --title "Deployed 1.4" --dry-run',
+    f"Start with '{PROG} config init', which saves the receiver address and key, or set "
+    "$STAC_EVENTS_RECEIVER_URL and $STAC_EVENTS_API_KEY. Every command has its own --help."
+    "\n\n" + examples(f'{PROG} event send DeployEvent --title "Deployed 1.4" --dry-run'),
+    epilog=EXIT_CODES_HELP,
 )
 
 GROUPS: Tuple[Group, ...] = (
@@ -110,9 +141,14 @@ COMMANDS: Tuple[Command, ...] = (
         epilog="Flags that take several values (-i, -t, --links, -d) take them as `stac` "
         "did, up to the next option: -i a b, or repeated: -i a -i b. EVENT_TYPE goes "
         "before them.\n\n"
-        'Example: stac-events event send DeployEvent --title "Deployed 1.4" '
-        "-i urn:service:/checkout -c Changes -d version=1.4 --dry-run\n\n"
-        "Many events: stac-events event send --file events.ndjson -s ci",
+        + examples(
+            f'{PROG} event send DeployEvent --title "Deployed 1.4" --dry-run',
+            f'{PROG} event send DeployEvent --title "Deployed 1.4" \\',
+            "    -i urn:service:/checkout -c Changes -d version=1.4",
+            f"{PROG} event send --file events.ndjson -s ci",
+        )
+        + "\n\n"
+        + EXIT_CODES_HELP,
     ),
     _command(
         "event wrap",
@@ -137,7 +173,9 @@ COMMANDS: Tuple[Command, ...] = (
         (o.DRY_RUN,),
         o.OUTPUT_OPTIONS,
         arguments=(CMD,),
-        epilog='Example: stac-events event wrap -i urn:service:/checkout -- ./deploy.sh "1.4.2"',
+        epilog="Exit code: the command's own; 2 or 3 when a flag or a setting is wrong, and "
+        "then the command does not run.\n\n"
+        + examples(f"{PROG} event wrap -i urn:service:/checkout -- ./deploy.sh 1.4.2"),
     ),
     _command(
         "config show",

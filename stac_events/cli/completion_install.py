@@ -65,14 +65,22 @@ def _shell(run: Run, value: str, flag: str) -> str:
     return shell
 
 
+# Where the bash-completion package (2.x) keeps its loader, beyond $XDG_DATA_DIRS: only
+# it makes bash read the per-user completions folder. Version 1.x (/etc/bash_completion
+# alone) never reads that folder, so it does not count.
+BASH_COMPLETION_SHARES = ("/usr/local/share", "/usr/share", "/opt/homebrew/share")
+
+
 def install_locations(run: Run, shell: str) -> Tuple[List[Path], Optional[str]]:
     """Where the script goes for this user, and what else they must do (if anything)."""
     env = run.env
     data = Path(env.environ.get("XDG_DATA_HOME") or env.home / ".local" / "share")
     config = Path(env.environ.get("XDG_CONFIG_HOME") or env.home / ".config")
     if shell == "bash":
-        folder = data / "bash-completion" / "completions"
-        return [folder / "stac-events", folder / "stac"], None
+        user_dir = env.environ.get("BASH_COMPLETION_USER_DIR")  # bash-completion's own
+        folder = (Path(user_dir) if user_dir else data / "bash-completion") / "completions"
+        script = folder / "stac-events"
+        return [script, folder / "stac"], bash_next_step(script, bash_completion(run))
     if shell == "zsh":
         folder = data / "zsh" / "site-functions"
         return [folder / "_stac-events"], (
@@ -83,3 +91,26 @@ def install_locations(run: Run, shell: str) -> Tuple[List[Path], Optional[str]]:
         return [folder / "stac-events.fish", folder / "stac.fish"], None
     script = data / "stac-events" / "stac-events.ps1"
     return [script], f"add to your PowerShell $PROFILE: . {script}"
+
+
+def bash_completion(run: Run) -> Optional[Path]:
+    """The bash-completion package's loader, when it is installed."""
+    shares = [d for d in run.env.environ.get("XDG_DATA_DIRS", "").split(os.pathsep) if d]
+    for share in (*shares, *BASH_COMPLETION_SHARES):
+        loader = Path(share) / "bash-completion" / "bash_completion"
+        if loader.is_file():
+            return loader
+    return None
+
+
+def bash_next_step(script: Path, loader: Optional[Path]) -> str:
+    """What makes bash read `script`: bash-completion when it is there, else ~/.bashrc."""
+    if loader is None:
+        return (
+            f"bash reads that folder only through the bash-completion package, which is not "
+            f"installed; add to ~/.bashrc: source {script}"
+        )
+    return (
+        f"completion is active in new shells that load bash-completion ({loader}); "
+        f"if yours does not, add to ~/.bashrc: source {script}"
+    )

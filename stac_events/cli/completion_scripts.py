@@ -73,7 +73,7 @@ def option_spec(opt: Opt) -> OptionSpec:
         kind=kind,
         choices=opt.choices if kind == "choice" else (),
         at_file=opt.at_file,
-        help=" ".join(opt.help.split()),
+        help=" ".join(options.for_program(opt.help, PROGRAMS[0]).split()),
     )
 
 
@@ -150,40 +150,33 @@ def render_bash(tree: Sequence[CommandSpec]) -> str:
     ):
         names = [n for n, o in values.items() if o.kind == kind]
         if names:
-            value_cases.append(
-                f"        {'|'.join(names)})\n            {action}\n            return 0 ;;"
-            )
+            value_cases.append(f"        {'|'.join(names)})\n            {action} ;;")
     for option in sorted({o for o in values.values() if o.kind == "choice"}, key=lambda o: o.long):
-        names = "|".join(option.names)
-        words = _sh_words(option.choices)
         value_cases.append(
-            f'        {names})\n            COMPREPLY=($(compgen -W "{words}" -- "$cur"))\n'
-            f"            return 0 ;;"
+            f"        {'|'.join(option.names)})\n"
+            f'            _stac_events_choices "{_sh_words(option.choices)}" ;;'
         )
     at_names = [n for n, o in values.items() if o.at_file]
     if at_names:
         value_cases.append(
             f"        {'|'.join(at_names)})\n"
-            '            if [[ "$cur" == @* ]]; then\n'
-            "                compopt -o filenames 2>/dev/null\n"
-            '                COMPREPLY=($(compgen -P @ -f -- "${cur#@}"))\n'
-            "            fi\n"
-            "            return 0 ;;"
+            '            [[ "$cur" == @* ]] && _stac_events_at_files ;;'
         )
     free = [n for n, o in values.items() if o.kind == "text" and not o.at_file]
-    value_cases.append(f"        {'|'.join(free)})\n            return 0 ;;")
+    value_cases.append(f"        {'|'.join(free)})\n            ;;")
     option_cases = "\n".join(
-        f'        "{c.path}") opts="{_sh_words(_option_names(c))}" ;;' for c in tree
+        f'{" " * 20}"{c.path}") opts="{_sh_words(_option_names(c))}" ;;' for c in tree
     )
     command_cases = "\n".join(
-        f'        "{g.path}") COMPREPLY=($(compgen -W "{_sh_words(g.subcommands)}" -- "$cur")) ;;'
+        f'{" " * 20}"{g.path}") COMPREPLY=($(compgen -W "{_sh_words(g.subcommands)}" -- "$cur")) ;;'
         for g in _groups(tree)
     )
     takes_value = _sh_words(values)
     return f"""# bash completion for stac-events and its alias stac.
 # {HEADER}
-# Install: copy to ~/.local/share/bash-completion/completions/stac-events (and .../stac),
-# or source it from ~/.bashrc.
+# Install: copy to ~/.local/share/bash-completion/completions/stac-events (and .../stac)
+# where the bash-completion package is loaded; else source it from ~/.bashrc.
+# Needs nothing but bash itself.
 
 _stac_events_instances() {{
     # Instance names from the config files stac-events reads, without starting Python.
@@ -197,41 +190,118 @@ _stac_events_instances() {{
     return 0
 }}
 
-_stac_events() {{
-    local cur="${{COMP_WORDS[COMP_CWORD]}}"
-    local prev="${{COMP_WORDS[COMP_CWORD-1]}}"
-    if [[ "$cur" == "=" ]]; then
-        cur=""
-    elif [[ "$prev" == "=" ]]; then
-        prev="${{COMP_WORDS[COMP_CWORD-2]}}"
-    fi
-    local path="" word i skip=0
-    for ((i = 1; i < COMP_CWORD; i++)); do
+_stac_events_words() {{
+    # Bash splits words at each character of COMP_WORDBREAKS, and '@', ':' and '=' are
+    # among them: `-m @notes.txt` reaches us as -m, @, notes.txt. Join what the user typed
+    # as one word back together, reading COMP_LINE for where the spaces were. Sets the
+    # caller's `words` (up to the cursor).
+    local line="${{COMP_LINE:0:${{COMP_POINT:-${{#COMP_LINE}}}}}}" word last i spaced known=1
+    [[ -n "$line" ]] || known=0
+    words=()
+    for ((i = 0; i <= COMP_CWORD; i++)); do
         word="${{COMP_WORDS[i]}}"
+        spaced=1
+        if ((known)); then
+            [[ "$line" == [[:space:]]* ]] || spaced=0
+            line="${{line#"${{line%%[![:space:]]*}}"}}"
+            if ((i == COMP_CWORD)); then
+                word="${{word:0:${{#line}}}}"  # only what is before the cursor
+            elif [[ "$line" == "$word"* ]]; then
+                line="${{line:${{#word}}}}"
+            else
+                known=0  # not the line we thought: take the words as bash gave them
+            fi
+        fi
+        last="${{words[${{#words[@]}}-1]:-}}"
+        if ((i > 0 && !spaced)) && [[ "${{last: -1}}" == [@:=] || "$word" == [@:=]* ]]; then
+            words[${{#words[@]}}-1]="$last$word"
+        else
+            words+=("$word")
+        fi
+    done
+}}
+
+_stac_events_choices() {{
+    # Fixed values are accepted in any case, so `-c ch` completes to Changes.
+    local choice insensitive=0
+    shopt -q nocasematch && insensitive=1
+    shopt -s nocasematch
+    for choice in $1; do
+        [[ "$choice" == "$cur"* ]] && COMPREPLY+=("$choice")
+    done
+    ((insensitive)) || shopt -u nocasematch
+}}
+
+_stac_events_at_files() {{
+    # @PATH: the files after the '@', quoted as the shell needs them, folders ending in
+    # '/'. Not `compopt -o filenames`: readline would quote the '@' itself (\\@).
+    local found quoted
+    while IFS= read -r found; do
+        printf -v quoted %q "$found"
+        [[ -d "$found" ]] && quoted+=/
+        COMPREPLY+=("@$quoted")
+    done < <(compgen -f -- "${{cur#@}}")
+    if [[ ${{#COMPREPLY[@]}} -eq 1 && "${{COMPREPLY[0]}}" == */ ]]; then
+        compopt -o nospace 2>/dev/null
+    fi
+    return 0
+}}
+
+_stac_events_candidates() {{
+    # COMPREPLY for the word `cur` after `prev`, in the command at `path`.
+    case "$prev" in
+{chr(10).join(value_cases)}
+        *)
+            if [[ "$cur" == -* ]]; then
+                local opts=""
+                case "$path" in
+{option_cases}
+                esac
+                COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+            else
+                case "$path" in
+{command_cases}
+                esac
+            fi ;;
+    esac
+}}
+
+_stac_events() {{
+    local -a words
+    _stac_events_words
+    local cword=$((${{#words[@]}} - 1))
+    local word="${{words[cword]}}" cur prev path="" i skip=0
+    cur="$word"
+    prev="${{words[cword-1]:-}}"
+    if [[ "$cur" == --*=* ]]; then  # --option=value
+        prev="${{cur%%=*}}"
+        cur="${{cur#*=}}"
+    fi
+    for ((i = 1; i < cword; i++)); do
         if ((skip)); then skip=0; continue; fi
-        [[ "$word" == "--" ]] && return 0
+        [[ "${{words[i]}}" == "--" ]] && return 0
         case " {takes_value} " in
-            *" $word "*) skip=1; continue ;;
+            *" ${{words[i]}} "*) skip=1; continue ;;
         esac
-        case "$path:$word" in
-            {"|".join(transitions)}) path="${{path:+$path }}$word" ;;
+        case "$path:${{words[i]}}" in
+            {"|".join(transitions)}) path="${{path:+$path }}${{words[i]}}" ;;
         esac
     done
     COMPREPLY=()
-    case "$prev" in
-{chr(10).join(value_cases)}
-    esac
-    if [[ "$cur" == -* ]]; then
-        local opts=""
-        case "$path" in
-{option_cases}
-        esac
-        COMPREPLY=($(compgen -W "$opts" -- "$cur"))
-        return 0
-    fi
-    case "$path" in
-{command_cases}
-    esac
+    _stac_events_candidates
+    # Readline replaces only the text after the last word-break character; drop the rest.
+    local breaks="" char replaced
+    for char in @ : =; do
+        [[ "$COMP_WORDBREAKS" == *"$char"* ]] && breaks+="$char"
+    done
+    [[ -n "$breaks" ]] || return 0
+    replaced="${{word##*[$breaks]}}"
+    local typed="${{word%"$replaced"}}" before="${{word%"$cur"}}"
+    typed="${{typed%@}}"  # readline keeps an '@' in the text it replaces (a special prefix)
+    for i in "${{!COMPREPLY[@]}}"; do
+        word="$before${{COMPREPLY[i]}}"
+        COMPREPLY[i]="${{word#"$typed"}}"
+    done
     return 0
 }}
 

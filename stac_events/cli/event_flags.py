@@ -1,7 +1,7 @@
 """The event's flags, shared by `event send` and `event wrap`, read into `EventDefaults`.
 
 Each value typed after a flag is parsed here, once; a value that cannot be used is a
-usage error naming its flag.
+usage error naming its flag. An empty value is one: it is never taken as "not given".
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from stac_events.events import EventDefaults
 from stac_events.parse import (
     InvalidValue,
     check_event_name,
+    check_text,
     parse_data,
     parse_link,
     parse_tag,
@@ -27,9 +28,14 @@ T = TypeVar("T")
 # A context is added when any of these is given (SPEC section 3).
 _CONTEXT_FLAGS = ("identifiers", "source", "category", "data", "links", "source_identifier")
 
+# Every option whose values are typed text, checked alike.
+_TYPED = (o.TITLE, o.BODY_TEXT, o.TAGS, o.TIMESTAMP, o.SOURCE_TYPE_NAME, o.NAME, o.IDENTIFIERS,
+          o.SOURCE, o.DATA, o.LINKS, o.SOURCE_IDENTIFIER, o.HOSTNAME)  # fmt: skip
+
 
 def event_defaults(run: Run, *, event_type: Optional[str]) -> EventDefaults:
     """What the flags say about the event (or, with --file, about every event)."""
+    check_typed(run)
     given = run.given
     text = given.get("text")
     return EventDefaults(
@@ -50,23 +56,66 @@ def event_defaults(run: Run, *, event_type: Optional[str]) -> EventDefaults:
     )
 
 
+def check_typed(run: Run) -> None:
+    """Refuse an empty value, or one that is not UTF-8 text, naming its flag.
+
+    Bytes that are not UTF-8 reach Python's argv as lone surrogates ('\\udcff'), which no
+    JSON body can carry.
+    """
+    given = run.given
+    wrap = run.line.path[-1:] == ("wrap",)
+    event_type_flag = o.WRAP_EVENT_TYPE.long if wrap else "EVENT_TYPE"
+    required = () if wrap else ("EVENT_TYPE", o.TITLE.long)  # leaving them out is no way out
+    typed = [(event_type_flag, given.get("event_type"))]
+    typed += [(opt.long, given.get(opt.name)) for opt in _TYPED]
+    for flag, values in typed:
+        for value in values if isinstance(values, (list, tuple)) else [values]:
+            if not isinstance(value, str):
+                continue
+            if not value.strip() and flag != o.WRAP_EVENT_TYPE.long:  # that one says more
+                out = "" if flag in required else f", or leave {flag} out"
+                raise UsageError("is empty", option=flag, hint=f"give a value{out}")
+            _parsed_as(flag, check_text, value)
+
+
 def _parsed(opt: o.Opt, parse: Callable[[Any], T], value: Any) -> Optional[T]:
+    return _parsed_as(opt.long, parse, value)
+
+
+def _parsed_as(flag: str, parse: Callable[[Any], T], value: Any) -> Optional[T]:
     if value is None:
         return None
     try:
         return parse(value)
     except InvalidValue as error:
-        raise UsageError(str(error), option=opt.long) from None
+        raise UsageError(str(error), option=flag) from None
 
 
-def read_text(value: str, stdin: IO[str]) -> str:
+def read_text(value: str, stdin: Optional[IO[str]]) -> str:
     """`--text` values: '-' reads stdin, '@PATH' reads a file, anything else is the text.
 
     Trailing newlines of stdin and files are dropped, as shell `$(...)` does.
     """
     if value == "-":
-        return stdin.read().rstrip("\n")
+        return _read_stdin(stdin).rstrip("\n")
     if value.startswith("@"):
         text = _parsed(o.BODY_TEXT, lambda path: read_text_file(path, "text"), value[1:])
         return str(text).rstrip("\n")
     return value
+
+
+def _read_stdin(stdin: Optional[IO[str]]) -> str:
+    """All of stdin as UTF-8 text; its bytes when it has them, so no locale decodes them."""
+    flag = o.BODY_TEXT.long
+    if stdin is None:
+        raise UsageError("stdin is closed, so there is no text to read", option=flag,
+                         hint=f"pipe the text in, or give it as {flag} TEXT or @PATH")  # fmt: skip
+    try:
+        binary = getattr(stdin, "buffer", None)
+        text = binary.read().decode("utf-8") if binary is not None else stdin.read()
+        return check_text(text)
+    except (UnicodeDecodeError, InvalidValue):
+        raise UsageError("stdin: not UTF-8 text", option=flag) from None
+    except (OSError, ValueError) as error:  # closed, or not readable
+        reason = getattr(error, "strerror", None) or str(error)
+        raise UsageError(f"cannot read stdin: {reason}", option=flag) from None

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import io
 from typing import IO, Optional
 
 from stac_events import sending
 from stac_events.cli import argv
 from stac_events.cli import options as o
-from stac_events.cli.event_flags import event_defaults
+from stac_events.cli.event_flags import check_typed, event_defaults
 from stac_events.cli.run import Run
 from stac_events.cli.usage import UsageError
-from stac_events.errors import ConfigError, InvalidInput
+from stac_events.errors import ConfigError
 from stac_events.events import EventDefaults
 from stac_events.sending import Prepared
 
 
 def send(run: Run) -> int:
     given = run.given
+    check_typed(run)
     if given.file is None and not given.event_type:
         line = run.line.with_first_argument("EVENT_TYPE", looks_right="Event")
         where = "it goes before the flags that take several values, " if run.line.several() else ""
@@ -48,11 +50,14 @@ def prepare(run: Run, defaults: EventDefaults) -> Prepared:
     if file is None:
         prepared = sending.prepare_one(defaults, hostname=hostname, now=now, ci=ci)
     else:
+        from stac_events.batch import Head
+
         stream, label = _open(run, file)
+        head = Head(hostname_given=run.given.get("hostname") is not None)
         with stream:
             prepared = sending.prepare_many(
-                sending.read_many(stream, label), defaults, hostname=hostname, now=now,
-                max_bytes=run.given.max_request_bytes, ci=ci, label=label,
+                sending.read_many(stream, label, head), defaults, hostname=hostname, now=now,
+                max_bytes=run.given.max_request_bytes, ci=ci, label=label, head=head,
             )  # fmt: skip
     for warning in prepared.warnings:
         run.output.warn(warning)
@@ -60,15 +65,28 @@ def prepare(run: Run, defaults: EventDefaults) -> Prepared:
 
 
 def _open(run: Run, file: str) -> tuple[IO[str], str]:
+    """The input of `--file`, seekable: stdin, a pipe or a FIFO (`<(cmd)`, `/dev/stdin`)
+    is copied to a temporary file first."""
     from stac_events import batch
 
     if file == "-":
+        if run.env.stdin is None:
+            raise UsageError(
+                "stdin is closed, so there are no events to read",
+                option=o.FILE.long,
+                hint="pipe them in, or give a file: --file PATH",
+            )
         try:
             return batch.buffered(run.env.stdin), "stdin"
-        except UnicodeDecodeError:
-            raise InvalidInput("not UTF-8 text", where="stdin") from None
+        except (OSError, ValueError) as error:  # closed, or not readable
+            reason = getattr(error, "strerror", None) or str(error)
+            raise UsageError(f"cannot read stdin: {reason}", option=o.FILE.long) from None
     try:
-        return open(file, encoding="utf-8"), file  # the caller closes it
+        raw = open(file, "rb")  # noqa: SIM115 - the caller closes it
+        if raw.seekable():
+            return io.TextIOWrapper(raw, encoding="utf-8"), file
+        with raw:
+            return batch.buffered(raw), file
     except OSError as error:
         raise UsageError(f"cannot read {file}: {error.strerror}", option=o.FILE.long) from None
 

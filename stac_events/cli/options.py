@@ -26,6 +26,15 @@ PATH = "path"  # one value, a file
 INSTANCE = "instance"  # one value, an instance name of the config file
 CHOICE = "choice"  # one value of `choices`
 
+# Stands for the program's name in help texts: `stac` when run as `stac`.
+PROG = "{prog}"
+
+
+def for_program(text: str, prog: str) -> str:
+    """A help text with the program's name as the user typed it."""
+    return text.replace(PROG, prog)
+
+
 # Help panels, in the order a newcomer reads them.
 EVENT = "Event"
 CONTEXT = "Event context (binds the event to topology)"
@@ -82,7 +91,9 @@ def count(minimum: int) -> Callable[[str], int]:
 
 # Which config file, instance and client: accepted before the command and after it.
 
-CONFIG = Opt("config", ("--config",), "Config file to use instead of searching for one.",
+CONFIG = Opt("config", ("--config",),
+             "Config file to use instead of searching for one; also $STAC_EVENTS_CONFIG. "
+             f"'{PROG} config path' lists the places searched.",
              SELECTION, PATH, metavar="PATH")  # fmt: skip
 INSTANCE_NAME = Opt("instance", ("--instance",),
                     "Instance of the config file to use. Default: default.",
@@ -93,13 +104,18 @@ SELECTION_OPTIONS = (CONFIG, INSTANCE_NAME, CLIENT)
 
 # The receiver, and how to reach it.
 
+# The variables are settings.py's, first match wins (SPEC section 5); spelled here so that
+# help needs no import of the settings, and tests/test_help_answers.py keeps them equal.
 URL = Opt("url", ("--url",),
-          "Receiver address, e.g. https://stackstate.example.com/receiver. Default: from "
-          "the environment or the config file (see 'stac-events config show').",
+          "Receiver address, e.g. https://stackstate.example.com/receiver. Default: "
+          "$STAC_EVENTS_RECEIVER_URL, $STACKSTATE_RECEIVER_API_ADDRESS, $STACKSTATE_BASE_URL "
+          "(with $STACKSTATE_RECEIVER_PORT), $STS_STS_URL, else the config file; "
+          f"'{PROG} config show' says which.",
           RECEIVER, metavar="URL")  # fmt: skip
 API_KEY = Opt("api_key", ("--api-key",),
-              "Receiver API key. Prefer $STAC_EVENTS_API_KEY or the config file: flags show "
-              "up in process lists and shell history.",
+              "Receiver API key. Prefer $STAC_EVENTS_API_KEY (or $STACKSTATE_RECEIVER_API_KEY, "
+              "$STS_API_KEY) or the config file: flags show up in process lists and shell "
+              "history.",
               RECEIVER, metavar="KEY")  # fmt: skip
 HOSTNAME = Opt("hostname", ("--hostname",),
                "Host the data is reported from (internalHostname). Default: "

@@ -1,18 +1,26 @@
 """What a run shows: payloads and results on stdout, messages on stderr.
 
 Colors only on a terminal and never with NO_COLOR. `rich` is loaded only to
-highlight a payload on a terminal.
+highlight a payload on a terminal. A command that runs another (`event wrap`) leaves
+stdout to it: its own payloads and results go to stderr, as `time` does.
+
+The streams a run writes to are guarded (`guarded`): a stdout whose reader went away
+stops the run (`ReaderGone`, exit 141), and a stderr no one can read any more is let go,
+so that neither can end in exit 1.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import errno
 import json
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional
+from contextlib import contextmanager, suppress
+from typing import IO, TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from stac_events.environment import Environment
 from stac_events.errors import Interrupted, StacEventsError
 from stac_events.redact import redact
+from stac_events.status import ExitStatus
 
 if TYPE_CHECKING:
     from stac_events.delivery import Outcome
@@ -22,8 +30,83 @@ ISSUES_URL = "https://github.com/stac-events/stac-events/issues"
 _ANSI = {"red": "31", "yellow": "33"}
 
 
+class ReaderGone(Exception):
+    """stdout's reader went away (`| head -1`): the run stops and says nothing more.
+
+    Not an `OSError`, so that no layer on the way to `cli.main` takes it for another
+    failure (Typer's own `main` turns an EPIPE into exit 1)."""
+
+
+class UnwritableStdout(StacEventsError):
+    """stdout takes nothing, for another reason than a reader gone: a full disk, a
+    descriptor that is closed or not open for writing. A matter of the set-up."""
+
+    status = ExitStatus.CONFIG
+    kind = "output"
+
+
+class _Stdout:
+    """stdout as a run writes to it: a failure is `ReaderGone` or `UnwritableStdout`."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except (OSError, ValueError) as error:
+            raise _failed(error) from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except (OSError, ValueError) as error:
+            raise _failed(error) from None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _failed(error: Exception) -> Exception:
+    if isinstance(error, OSError) and error.errno == errno.EPIPE:
+        return ReaderGone()
+    reason = error.strerror if isinstance(error, OSError) and error.strerror else "it is closed"
+    return UnwritableStdout(f"cannot write to stdout: {reason}",
+                            hint="check where the command's output is redirected to")  # fmt: skip
+
+
+class _Stderr:
+    """stderr as a run writes to it: messages for people, which a stderr that is closed
+    or read by no one any more drops, rather than stop a run that may be sending."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except (OSError, ValueError):
+            return len(text)
+
+    def flush(self) -> None:
+        with suppress(OSError, ValueError):
+            self._stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def guarded(env: Environment) -> Environment:
+    """The same environment, its stdout and stderr guarded as the module says."""
+    if isinstance(env.stdout, _Stdout):
+        return env
+    return dataclasses.replace(env, stdout=_Stdout(env.stdout), stderr=_Stderr(env.stderr))
+
+
 class Output:
-    """Renders for one run; `mode` is "text" or "json", `quiet` silences success."""
+    """Renders for one run; `mode` is "text" or "json", `quiet` silences success.
+
+    `data_on_stderr`: payloads and results go to stderr, stdout being another command's."""
 
     def __init__(
         self,
@@ -39,6 +122,7 @@ class Output:
         self.mode = mode
         self.quiet = quiet
         self.debug = debug
+        self.data_on_stderr = False
         self.secrets: List[str] = []
 
     # stderr: messages for people
@@ -47,11 +131,18 @@ class Output:
         prefix = f"{self.prog}: {label}:"
         if self.env.color_for(self.env.stderr_isatty):
             prefix = f"\x1b[1;{_ANSI[color]}m{prefix}\x1b[0m"
-        self.env.stderr.write(f"{prefix} {self.mask(message)}\n")
+        self.env.stderr.write(f"{prefix} {self.mask(self.named(message))}\n")
         self.env.stderr.flush()
 
     def mask(self, text: str) -> str:
         return redact(text, *self.secrets)
+
+    def named(self, text: str) -> str:
+        """A message's commands as the user types the program: `'stac spool list'` when
+        it runs as `stac` (the core, which words the hints, cannot know)."""
+        if self.prog == "stac-events":
+            return text
+        return text.replace("'stac-events ", f"'{self.prog} ")
 
     def warn(self, message: str) -> None:
         self._say("warning", "yellow", message)
@@ -59,26 +150,33 @@ class Output:
     def note(self, message: str) -> None:
         """Information a person may want; silent with -q."""
         if not self.quiet:
-            self.env.stderr.write(self.mask(message) + "\n")
+            self.env.stderr.write(self.mask(self.named(message)) + "\n")
             self.env.stderr.flush()
 
     # stdout: data for programs
 
+    def _data_stream(self) -> Tuple[IO[str], Optional[bool]]:
+        """Where payloads and results go, and whether that is a terminal."""
+        if self.data_on_stderr:
+            return self.env.stderr, self.env.stderr_isatty
+        return self.env.stdout, self.env.stdout_isatty
+
     def payload(self, body: bytes) -> None:
         """Print a payload: highlighted on a terminal, the exact wire bytes when piped."""
-        if self.env.stdout_isatty:
+        stream, isatty = self._data_stream()
+        if isatty:
             text = self.mask(json.dumps(json.loads(body), indent=2, ensure_ascii=False))
             if self.env.color_for(True):
                 from rich.console import Console
                 from rich.syntax import Syntax
 
-                console = Console(file=self.env.stdout, force_terminal=True, soft_wrap=True)
+                console = Console(file=stream, force_terminal=True, soft_wrap=True)
                 console.print(Syntax(text, "json", theme="ansi_dark", background_color="default"))
                 return
-            self.env.stdout.write(text + "\n")
+            stream.write(text + "\n")
         else:
-            self.env.stdout.write(self.mask(body.decode()) + "\n")
-        self.env.stdout.flush()
+            stream.write(self.mask(body.decode()) + "\n")
+        stream.flush()
 
     def result(self, summary: Dict[str, Any], text: str) -> None:
         """A success: one JSON object with --output json, else a line on stderr."""
@@ -89,13 +187,16 @@ class Output:
 
     def failure(self, error: StacEventsError) -> None:
         message = str(error)
-        if self.mode == "json":
-            body: Dict[str, Any] = {"kind": error.kind, **error.details(), "message": error.message}
+        if self.mode == "json" and not isinstance(error, UnwritableStdout):
+            body: Dict[str, Any] = {"kind": error.kind, **error.details(),
+                                    "message": self.named(error.message)}  # fmt: skip
             if error.hint:
-                body["hint"] = error.hint
+                body["hint"] = self.named(error.hint)
             self.data({"ok": False, "error": body})
+            if self.data_on_stderr:
+                return  # that object, on stderr, already says it: once is enough
         if isinstance(error, Interrupted):  # not an error of the run: the user stopped it
-            self.env.stderr.write(f"{self.prog}: {self.mask(message)}\n")
+            self.env.stderr.write(f"{self.prog}: {self.mask(self.named(message))}\n")
             self.env.stderr.flush()
             return
         self._say("error", "red", message)
@@ -150,9 +251,10 @@ class Output:
             logger.addHandler(handler)
 
     def data(self, document: Any) -> None:
-        """One JSON document on stdout, for scripts; secrets masked."""
-        self.env.stdout.write(self.mask(json.dumps(document, ensure_ascii=False)) + "\n")
-        self.env.stdout.flush()
+        """One JSON document on stdout (see `data_on_stderr`), for scripts; secrets masked."""
+        stream, _ = self._data_stream()
+        stream.write(self.mask(json.dumps(document, ensure_ascii=False)) + "\n")
+        stream.flush()
 
     def spool_report(self, outcome: Outcome) -> None:
         """What the spool gave and gave up on the way (stderr), whatever became of the run."""

@@ -30,7 +30,7 @@ from stac_events.cli.commands import (
     Command,
     children,
 )
-from stac_events.cli.options import FLAG, MANY, Opt
+from stac_events.cli.options import FLAG, MANY, Opt, for_program
 from stac_events.cli.run import Given, Run
 from stac_events.cli.usage import UsageError
 from stac_events.errors import Terminated
@@ -42,7 +42,7 @@ UsageProblem = typer.TyperException  # what Typer raises for a line it cannot pa
 
 def build(run: Run) -> typer.Typer:
     """The root command with the commands on `run.line.path`, ready to run."""
-    app = _typer(ROOT.help)
+    app = _typer(run, ROOT.help, ROOT.epilog)
     app.callback()(_root_function(run))
     _add_children(app, "", run.line.path, run)
     return app
@@ -60,13 +60,22 @@ def invoke(app: typer.Typer, args: Sequence[str], prog_name: str, run: Run) -> O
     return status if isinstance(status, int) else None
 
 
-def _typer(help_text: str) -> typer.Typer:
+def _typer(run: Run, help_text: str, epilog: Optional[str] = None) -> typer.Typer:
     return typer.Typer(
-        help=help_text,
+        help=_text(run, help_text),
+        epilog=_text(run, epilog),
         add_completion=False,  # ours are static scripts: see cli.completion_scripts
         pretty_exceptions_enable=False,
         context_settings=CONTEXT_SETTINGS,
+        # Paragraphs reflow to the terminal; a line break inside one is kept, so that
+        # example commands and the exit codes stay one to a line (Click's \b, in Rich).
+        rich_markup_mode="rich",
     )
+
+
+def _text(run: Run, text: Optional[str]) -> Optional[str]:
+    """A help text as this run shows it: with the program's name the user typed."""
+    return None if text is None else for_program(text, run.output.prog)
 
 
 def _add_children(app: typer.Typer, path: str, typed: Sequence[str], run: Run) -> None:
@@ -79,14 +88,16 @@ def _add_children(app: typer.Typer, path: str, typed: Sequence[str], run: Run) -
         child = f"{path} {name}".strip()
         group = GROUPS_BY_PATH.get(child)
         if group is not None:
-            sub = _typer(group.help)
-            sub.callback()(_described(lambda: None, group.help))
+            sub = _typer(run, group.help, group.epilog)
+            sub.callback()(_described(lambda: None, _text(run, group.help) or ""))
             _add_children(sub, child, typed, run)
-            app.add_typer(sub, name=name, help=group.help)
+            app.add_typer(sub, name=name, help=_text(run, group.help))
         else:
             command = COMMANDS_BY_PATH[child]
-            app.command(name, help=command.help, short_help=command.short_help,
-                        epilog=command.epilog)(_command_function(command, run))  # fmt: skip
+            declare = app.command(name, help=_text(run, command.help),
+                                  short_help=_text(run, command.short_help),
+                                  epilog=_text(run, command.epilog))  # fmt: skip
+            declare(_command_function(command, run))
 
 
 def _command_function(command: Command, run: Run) -> Callable[..., None]:
@@ -113,9 +124,9 @@ def _command_function(command: Command, run: Run) -> Callable[..., None]:
         except (Exception, KeyboardInterrupt, Terminated) as error:
             run.raised = error  # for main() to handle: Typer would turn some into exit 1
 
-    parameters = [_argument(argument) for argument in command.arguments]
-    parameters += [_option(opt) for opt in declared]
-    return _with_signature(call, parameters, command.help)
+    parameters = [_argument(run, argument) for argument in command.arguments]
+    parameters += [_option(run, opt) for opt in declared]
+    return _with_signature(call, parameters, _text(run, command.help) or "")
 
 
 def _root_function(run: Run) -> Callable[..., None]:
@@ -131,10 +142,10 @@ def _root_function(run: Run) -> Callable[..., None]:
             run.before_command[opt.name] = values.get(opt.name)
 
     parameters = [
-        _option(opt, callback=_eager(run, actions[opt.name]) if opt.name in actions else None)
+        _option(run, opt, callback=_eager(run, actions[opt.name]) if opt.name in actions else None)
         for opt in o.ROOT_OPTIONS
     ]
-    return _with_signature(root, parameters, ROOT.help)
+    return _with_signature(root, parameters, _text(run, ROOT.help) or "")
 
 
 def _eager(run: Run, action: Callable[[Run, Any], None]) -> Callable[[Any], None]:
@@ -199,10 +210,12 @@ def _start(run: Run) -> None:
         output.enable_debug_log()
 
 
-def _option(opt: Opt, *, callback: Optional[Callable[[Any], None]] = None) -> inspect.Parameter:
+def _option(
+    run: Run, opt: Opt, *, callback: Optional[Callable[[Any], None]] = None
+) -> inspect.Parameter:
     declared = typer.Option(
         *opt.flags,
-        help=opt.help,
+        help=_text(run, opt.help),
         metavar=opt.metavar,
         rich_help_panel=opt.panel,
         show_default=False,
@@ -219,8 +232,10 @@ def _option(opt: Opt, *, callback: Optional[Callable[[Any], None]] = None) -> in
     return _parameter(opt.name, Annotated[kind, declared], default)
 
 
-def _argument(argument: Arg) -> inspect.Parameter:
-    declared = typer.Argument(metavar=argument.metavar, help=argument.help, show_default=False)
+def _argument(run: Run, argument: Arg) -> inspect.Parameter:
+    declared = typer.Argument(
+        metavar=argument.metavar, help=_text(run, argument.help), show_default=False
+    )
     kind: Any = Optional[List[str]] if argument.rest else Optional[str]
     return _parameter(argument.name, Annotated[kind, declared], None)
 
