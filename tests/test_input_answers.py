@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple, Union
 
 import pytest
 
@@ -183,17 +183,22 @@ MULTI_LINE = json.dumps({**EVENT, "context": {"data": {"a": 1}}}, indent=1)
     [
         ("[" + with_data('{"a": ' + nested(300) + "}") + "]", "stdin[0]: context.data: nested"),
         ("[" + with_data('{"a": ' + nested(990) + "}") + "]", "stdin[0]: "),
-        ("[" + nested(3000) + "]", "stdin[0]: the JSON is nested too deep"),
+        # How deep the JSON parser goes depends on the Python version: past it, the input
+        # is too deep; within it, the event is an array, not an object. Both are exit 2.
+        ("[" + nested(3000) + "]", ("stdin[0]: the JSON is nested too deep",
+                                    "stdin[0]: an event must be a JSON object")),
         (LINE + "\n" + with_data('{"a": ' + nested(80) + "}"), "stdin line 2: context.data"),
         (LINE + "\n" + with_data('{"a": ' + nested(300) + "}"), "stdin line 2: the JSON is nest"),
-        (with_data('{"a": ' + nested(300) + "}") + "\n" + LINE, "stdin line 1: the JSON is nest"),
-        (MULTI_LINE.replace("1\n", nested(2000)), "stdin line 1: the JSON is nested too deep"),
+        (with_data('{"a": ' + nested(300) + "}") + "\n" + LINE,
+         ("stdin line 1: the JSON is nest", "stdin line 1: context.data: nested deeper")),
+        (MULTI_LINE.replace("1\n", nested(2000)),
+         ("stdin line 1: the JSON is nested too deep", "stdin line 1: context.data: nested")),
     ],
 )  # fmt: skip
-def test_file_too_deep(cli: Cli, text: str, where: str) -> None:
+def test_file_too_deep(cli: Cli, text: str, where: Union[str, Tuple[str, ...]]) -> None:
     result = cli(*SEND, "--file", "-", stdin=text, expect=2)
-    one_line_error(result, where)
-    assert "nested" in result.stderr
+    answers = (where,) if isinstance(where, str) else where
+    one_line_error(result, next((a for a in answers if a in result.stderr), answers[0]))
     assert "Extra data" not in result.stderr
 
 
