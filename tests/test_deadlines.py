@@ -119,11 +119,12 @@ def test_max_time_is_shown_with_its_origin(cli: Cli):
     assert shown["max_time"] == {"value": 60.0, "origin": "default"}
 
 
-@pytest.mark.parametrize("value", ["0", "-1", "inf", "nan", "abc", "100000"])
-def test_a_bad_max_time_is_a_usage_error(cli: Cli, value: str):
-    result = cli("event", "send", "DeployEvent", "--title", "t", "--max-time", value,
+@pytest.mark.parametrize("flag", ["--max-time", "--timeout"])
+@pytest.mark.parametrize("value", ["0", "-1", "inf", "nan", "abc", "100000", "99999999999"])
+def test_a_bad_time_limit_is_a_usage_error(cli: Cli, value: str, flag: str):
+    result = cli("event", "send", "DeployEvent", "--title", "t", flag, value,
                  "--dry-run", expect=2)  # fmt: skip
-    assert result.stderr.startswith("stac-events: error: --max-time: ")
+    assert result.stderr.startswith(f"stac-events: error: {flag}: ")
     assert len(result.stderr.splitlines()) == 1
 
 
