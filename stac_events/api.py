@@ -166,14 +166,9 @@ def _raise_problem(outcome: Outcome) -> None:
     problem = outcome.problem()
     if problem is not None:
         raise problem
-    flushed = outcome.flushed
-    if flushed.rejected or flushed.failed:
-        warnings.warn(
-            f"the receiver refused {flushed.rejected} and failed on {flushed.failed} queued "
-            f"payload(s); they were moved aside",
-            StacEventsWarning,
-            stacklevel=3,
-        )
+    aside = outcome.flushed.moved_aside()
+    if aside is not None:
+        warnings.warn(aside, StacEventsWarning, stacklevel=3)
     if outcome.spool_trouble:
         warnings.warn(f"the spool could not be used as it should: {outcome.spool_trouble}",
                       StacEventsWarning, stacklevel=3)  # fmt: skip

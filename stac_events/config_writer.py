@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, List, MutableMapping, NamedTuple, Optional, Tuple
 
 from stac_events import config_file, settings
-from stac_events.environment import Environment
+from stac_events.environment import Environment, make_private_folders
 from stac_events.errors import ConfigError
 
 FILE_NAME = "conf.yaml"
@@ -135,7 +135,7 @@ def _locked(path: Path) -> Iterator[None]:
     except ImportError:
         yield
         return
-    _make_private_folders(path.parent)
+    make_private_folders(path.parent)
     fd = os.open(path.parent, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -277,7 +277,7 @@ def _write_private(path: Path, text: str) -> None:
     """Replace `path` atomically by a file readable by its owner only from its first byte."""
     import tempfile
 
-    _make_private_folders(path.parent)
+    make_private_folders(path.parent)
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     temporary = Path(name)
     try:
@@ -291,17 +291,6 @@ def _write_private(path: Path, text: str) -> None:
         temporary.unlink(missing_ok=True)
         raise
     _sync_folder(path.parent)
-
-
-def _make_private_folders(folder: Path) -> None:
-    """Create `folder` and its missing parents, each 0700 whatever the umask."""
-    missing = []
-    while not folder.exists() and folder != folder.parent:
-        missing.append(folder)
-        folder = folder.parent
-    for created in reversed(missing):
-        created.mkdir(mode=0o700, exist_ok=True)
-        os.chmod(created, 0o700)
 
 
 def _sync_folder(folder: Path) -> None:

@@ -62,6 +62,14 @@ class FlushReport:
         self.passed_over = 0  # payloads left in the queue while later ones got through
         self.elsewhere = 0  # queued for another receiver address: left for a run that uses it
 
+    def moved_aside(self) -> Optional[str]:
+        """What the receiver made this flush move aside, in words; None when nothing."""
+        if not (self.rejected or self.failed):
+            return None
+        what = [f"refused {self.rejected}"] if self.rejected else []
+        what += [f"failed on {self.failed}"] if self.failed else []
+        return f"the receiver {' and '.join(what)} queued payload(s); they were moved aside"
+
 
 class Outcome:
     """What happened to the payloads of one run: its own, and those queued before.
@@ -221,12 +229,10 @@ class Outcome:
         if self.spool_trouble is not None and not flushed.delivered:
             return DeliveryError(f"the spool cannot be used: {self.spool_trouble}",
                                  transient=False)  # fmt: skip
-        if (flushed.rejected or flushed.failed) and self.spool is not None:
-            aside = [f"refused {flushed.rejected}"] if flushed.rejected else []
-            aside += [f"failed on {flushed.failed}"] if flushed.failed else []
+        aside = flushed.moved_aside()
+        if aside is not None and self.spool is not None:
             return RejectedError(
-                f"the receiver {' and '.join(aside)} queued payload(s); they were moved "
-                f"aside ({tally})",
+                f"{aside} ({tally})",
                 hint="see 'stac-events spool list'; 'stac-events spool retry' puts them back",
             )
         return None

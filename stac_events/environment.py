@@ -26,6 +26,21 @@ def _isatty(stream: IO[str]) -> bool:
         return False
 
 
+def make_private_folders(folder: Path) -> None:
+    """Create `folder` and its missing parents, each 0700 whatever the umask (mkdir's mode
+    is filtered by it): the spool and the config file hold what is no one else's."""
+    missing = []
+    while not folder.is_dir() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    for created in reversed(missing):
+        try:
+            created.mkdir(mode=0o700)
+        except FileExistsError:
+            continue  # made by a run beside this one, with its own mode
+        os.chmod(created, 0o700)
+
+
 def expand_user(path: str) -> Path:
     """`~` and `~user` expanded as a shell does: left as written when there is no such user
     (`~0`) or no home to be found."""

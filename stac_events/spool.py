@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
+from stac_events.environment import make_private_folders
 from stac_events.redact import redact
 
 SUFFIX = ".payload"
@@ -135,9 +136,7 @@ class Claimed:
         return self.name[: -len(SUFFIX)]
 
     def body(self) -> bytes:
-        with self.path.open("rb") as stream:
-            stream.readline()
-            return stream.read()
+        return _body(self.path)
 
     def delivered(self) -> None:
         self.path.unlink(missing_ok=True)
@@ -215,8 +214,8 @@ class Spool:
         return name[: -len(SUFFIX)]
 
     def write_atomic(self, path: Path, header: Header, body: bytes) -> None:
-        _make_folder(self.tmp)
-        _make_folder(path.parent)
+        make_private_folders(self.tmp)
+        make_private_folders(path.parent)
         temporary = self.tmp / f"{path.name}.{os.getpid()}.tmp"
         try:
             fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -276,7 +275,7 @@ class Spool:
                     state_shown = state
                 found.append(
                     Entry(
-                        id=path.name.split(SUFFIX, 1)[0],
+                        id=id_of(path),
                         state=state_shown,
                         address=redact(header.address),  # one written before it was masked
                         events=header.events,
@@ -313,10 +312,7 @@ class Spool:
     def retry(self, path: Path) -> None:
         """Put a payload set aside (rejected or failed) back at its place in the queue."""
         header = _read_header(path)._replace(passed_over=0, reason=None)
-        with path.open("rb") as stream:
-            stream.readline()
-            body = stream.read()
-        self.write_atomic(self.pending / path.name, header, body)
+        self.write_atomic(self.pending / path.name, header, _body(path))
         path.unlink(missing_ok=True)
 
     def clear(self) -> Tuple[int, int]:
@@ -334,7 +330,7 @@ class Spool:
 
     def _set_corrupt(self, path: Path, name: str, reason: str) -> None:
         try:
-            _make_folder(self.folder("corrupt"))
+            make_private_folders(self.folder("corrupt"))
             os.replace(path, self.folder("corrupt") / name)
         except OSError:
             _rename_if_there(path, self.pending / name)  # left for `spool list` to show
@@ -365,18 +361,6 @@ def _listed(folder: Path, suffix: str) -> List[Path]:
     return [folder / name for name in sorted(names) if name.endswith(suffix)]
 
 
-def _make_folder(path: Path) -> None:
-    """A folder only its owner can enter, whatever the umask; its parents too."""
-    if path.is_dir():
-        return
-    _make_folder(path.parent)
-    try:
-        path.mkdir(mode=0o700)
-    except FileExistsError:
-        return
-    os.chmod(path, 0o700)  # mkdir's mode is filtered by the umask
-
-
 def _rename_if_there(source: Path, destination: Path) -> None:
     with contextlib.suppress(FileNotFoundError):  # taken over as stale: another process owns it
         os.replace(source, destination)
@@ -396,6 +380,18 @@ def _read_header(path: Path) -> Header:
         raise Corrupt("it is not a regular file")
     with os.fdopen(fd, "rb") as stream:
         return Header.parse(stream.readline(64 * 1024))
+
+
+def _body(path: Path) -> bytes:
+    """The payload of a spool file: what follows its header line."""
+    with path.open("rb") as stream:
+        stream.readline()
+        return stream.read()
+
+
+def id_of(path: Path) -> str:
+    """A spool file's id, as `spool list` shows it, whatever its state or claim."""
+    return path.name.split(SUFFIX, 1)[0]
 
 
 def _stale(claim: Path, now: float) -> bool:

@@ -261,13 +261,9 @@ class Output:
         flushed = outcome.flushed
         if flushed.delivered and outcome.accepted:
             self.note(f"delivered {flushed.delivered} queued payload(s) first")
-        if outcome.accepted and (flushed.rejected or flushed.failed):
-            aside = [f"refused {flushed.rejected}"] if flushed.rejected else []
-            aside += [f"failed on {flushed.failed}"] if flushed.failed else []
-            self.warn(
-                f"the receiver {' and '.join(aside)} queued payload(s); they were moved "
-                f"aside, see 'stac-events spool list'"
-            )
+        aside = flushed.moved_aside()
+        if outcome.accepted and aside is not None:
+            self.warn(f"{aside}, see 'stac-events spool list'")
         if flushed.passed_over:
             from stac_events.spool import PASSED_OVER_LIMIT
 

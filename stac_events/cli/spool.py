@@ -126,9 +126,9 @@ def _one(spool: Spool, prefix: str) -> Tuple[str, Path]:
 
 
 def _id(path: Path) -> str:
-    from stac_events.spool import SUFFIX
+    from stac_events.spool import id_of
 
-    return path.name.split(SUFFIX, 1)[0]
+    return id_of(path)
 
 
 def _using(spool: Spool, step: Callable[[], T]) -> T:
