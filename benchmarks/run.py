@@ -122,6 +122,45 @@ def start_receiver(env: Dict[str, str]) -> Tuple[subprocess.Popen, int]:
     return process, int(process.stdout.readline())
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system seconds a running process has used so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def local_receiver_ingest(events: Path, count: int, env: Dict[str, str], rounds: int,
+                          null_sends: List[Sample]) -> Tuple[str, str, str, str]:  # fmt: skip
+    """The same batch sent to `stac-events receiver`, which checks and stores every event:
+    its ingest rate is events per second of its own CPU time, set against the rate at
+    which `event send --file` sends to a receiver that does nothing."""
+    db = Path(env["HOME"]) / "ingest.db"
+    process = subprocess.Popen([STAC, "receiver", "--port", "0", "-q", "--db", str(db)],
+                               env=env, stdout=subprocess.PIPE, text=True)  # fmt: skip
+    assert process.stdout is not None
+    url = process.stdout.readline().split()[2]
+    sends, busy = [], []
+    try:
+        for round_number in range(1 + rounds):
+            before = cpu_seconds(process.pid)
+            sample = run([STAC, "event", "send", "--file", str(events), "-q", "--url", url], env)
+            used = cpu_seconds(process.pid) - before
+            subprocess.run([STAC, "receiver", "events", "--db", str(db), "--clear", "-q"],
+                           env=env, check=True)  # fmt: skip
+            if round_number:  # the first is a warm-up
+                sends.append(sample)
+                busy.append(used)
+    finally:
+        process.terminate()
+        process.wait()
+    ingest = count / statistics.median(busy)
+    sending = count / statistics.median(s.wall for s in null_sends)
+    end_to_end = count / statistics.median(s.wall for s in sends)
+    verdict = "keeps up" if ingest >= sending else "IS THE BOTTLENECK"
+    return (f"local receiver ingest, {count:,} events", f"{ingest:,.0f} ev/s of its CPU",
+            f"send --file {sending:,.0f} ev/s; both: {end_to_end:,.0f} ev/s",
+            f"{ingest / sending:.2f}x the send rate, {verdict} (target >= 1x)")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=30, help="timed rounds of start-up runs")
@@ -196,6 +235,8 @@ def main() -> None:
                      f"{ours / 1000:.2f} s, {count / ours * 1000:,.0f} ev/s",
                      f"floor {floor / 1000:.2f} s, {count / floor * 1000:,.0f} ev/s",
                      f"{paired(batch['batch'], batch['batch floor']):.2f}x (target <= 1.5x)"))  # fmt: skip
+
+        rows.append(local_receiver_ingest(events, count, env, args.batch_rounds, batch["batch"]))
 
         sizes = [50_000, 200_000] if not args.quick else [10_000, 40_000]
         peaks = []

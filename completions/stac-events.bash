@@ -76,7 +76,7 @@ _stac_events_at_files() {
 _stac_events_candidates() {
     # COMPREPLY for the word `cur` after `prev`, in the command at `path`.
     case "$prev" in
-        --config|--ca-cert|--file|-f)
+        --config|--ca-cert|--file|-f|--db)
             compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")) ;;
         --instance)
             COMPREPLY=($(compgen -W "$(_stac_events_instances)" -- "$cur")) ;;
@@ -87,12 +87,15 @@ _stac_events_candidates() {
         --on)
             _stac_events_choices "always failure" ;;
         --output|-o)
-            _stac_events_choices "text json" ;;
+            case "$path" in
+                "receiver events") _stac_events_choices "text json ndjson" ;;
+                *) _stac_events_choices "text json" ;;
+            esac ;;
         --show-completion)
             _stac_events_choices "bash zsh fish powershell pwsh" ;;
         --text|-m|--data|-d)
             [[ "$cur" == @* ]] && _stac_events_at_files ;;
-        --client|--url|--api-key|--hostname|--timeout|--retries|--max-time|--title|--tags|-t|--timestamp|--source-type-name|--name|--identifier|-i|--source|-s|--links|--source-identifier|--max-request-bytes|--event-type|--tail-lines)
+        --client|--url|--api-key|--hostname|--timeout|--retries|--max-time|--title|--tags|-t|--timestamp|--source-type-name|--name|--identifier|-i|--source|-s|--links|--source-identifier|--max-request-bytes|--event-type|--tail-lines|--port|--host|--max-age|--max-body|--type|--since)
             ;;
         *)
             if [[ "$cur" == -* ]]; then
@@ -107,6 +110,8 @@ _stac_events_candidates() {
                     "event") opts="--help -h" ;;
                     "event send") opts="--title --text -m --tags -t --timestamp --source-type-name --name --identifier -i --source -s --category -c --data -d --links --source-identifier --ci-context --file -f --max-request-bytes --gzip --url --api-key --hostname --timeout --retries --max-time --insecure --ca-cert --no-spool --dry-run --output -o --quiet -q --debug --config --instance --client --help -h" ;;
                     "event wrap") opts="--event-type --on --tail-lines --title --text -m --tags -t --source-type-name --name --identifier -i --source -s --category -c --data -d --links --source-identifier --ci-context --url --api-key --hostname --timeout --retries --max-time --insecure --ca-cert --no-spool --dry-run --output -o --quiet -q --debug --config --instance --client --help -h" ;;
+                    "receiver") opts="--port --host --db --api-key --max-age --max-body --quiet -q --help -h" ;;
+                    "receiver events") opts="--db --type --identifier --since --clear --output -o --quiet -q --help -h" ;;
                     "spool") opts="--help -h" ;;
                     "spool clear") opts="--output -o --quiet -q --debug --config --instance --client --help -h" ;;
                     "spool drop") opts="--output -o --quiet -q --debug --config --instance --client --help -h" ;;
@@ -115,11 +120,12 @@ _stac_events_candidates() {
                     "spool retry") opts="--all --output -o --quiet -q --debug --config --instance --client --help -h" ;;
                 esac
                 COMPREPLY=($(compgen -W "$opts" -- "$cur"))
-            else
+            elif ((!opted)); then
                 case "$path" in
-                    "") COMPREPLY=($(compgen -W "check config event spool" -- "$cur")) ;;
+                    "") COMPREPLY=($(compgen -W "check config event receiver spool" -- "$cur")) ;;
                     "config") COMPREPLY=($(compgen -W "init path show" -- "$cur")) ;;
                     "event") COMPREPLY=($(compgen -W "send wrap" -- "$cur")) ;;
+                    "receiver") COMPREPLY=($(compgen -W "events" -- "$cur")) ;;
                     "spool") COMPREPLY=($(compgen -W "clear drop flush list retry" -- "$cur")) ;;
                 esac
             fi ;;
@@ -130,7 +136,7 @@ _stac_events() {
     local -a words
     _stac_events_words
     local cword=$((${#words[@]} - 1))
-    local word="${words[cword]}" cur prev path="" i skip=0
+    local word="${words[cword]}" cur prev path="" i skip=0 opted=0
     cur="$word"
     prev="${words[cword-1]:-}"
     if [[ "$cur" == --*=* ]]; then  # --option=value
@@ -140,11 +146,14 @@ _stac_events() {
     for ((i = 1; i < cword; i++)); do
         if ((skip)); then skip=0; continue; fi
         [[ "${words[i]}" == "--" ]] && return 0
-        case " --config --instance --client --install-completion --show-completion --url --api-key --hostname --timeout --ca-cert --output -o --retries --max-time --title --text -m --tags -t --timestamp --source-type-name --name --identifier -i --source -s --category -c --data -d --links --source-identifier --file -f --max-request-bytes --event-type --on --tail-lines " in
+        # A group's own option: it runs itself (`receiver --port 1`), names no subcommand
+        [[ -n "$path" && "${words[i]}" == -* ]] && opted=1
+        case " --config --instance --client --install-completion --show-completion --url --api-key --hostname --timeout --ca-cert --output -o --retries --max-time --title --text -m --tags -t --timestamp --source-type-name --name --identifier -i --source -s --category -c --data -d --links --source-identifier --file -f --max-request-bytes --event-type --on --tail-lines --port --host --db --max-age --max-body --type --since " in
             *" ${words[i]} "*) skip=1; continue ;;
         esac
+        ((opted)) && continue
         case "$path:${words[i]}" in
-            ":check"|":config"|":event"|":spool"|"config:init"|"config:path"|"config:show"|"event:send"|"event:wrap"|"spool:clear"|"spool:drop"|"spool:flush"|"spool:list"|"spool:retry") path="${path:+$path }${words[i]}" ;;
+            ":check"|":config"|":event"|":receiver"|":spool"|"config:init"|"config:path"|"config:show"|"event:send"|"event:wrap"|"receiver:events"|"spool:clear"|"spool:drop"|"spool:flush"|"spool:list"|"spool:retry") path="${path:+$path }${words[i]}" ;;
         esac
     done
     COMPREPLY=()

@@ -5,9 +5,10 @@
 Register-ArgumentCompleter -Native -CommandName 'stac-events', 'stac' -ScriptBlock {
     param($wordToComplete, $commandAst, $cursorPosition)
     $commands = @{
-        '' = @('check', 'config', 'event', 'spool')
+        '' = @('check', 'config', 'event', 'receiver', 'spool')
         'config' = @('init', 'path', 'show')
         'event' = @('send', 'wrap')
+        'receiver' = @('events')
         'spool' = @('clear', 'drop', 'flush', 'list', 'retry')
     }
     $options = @{
@@ -20,6 +21,8 @@ Register-ArgumentCompleter -Native -CommandName 'stac-events', 'stac' -ScriptBlo
         'event' = @('--help', '-h')
         'event send' = @('--title', '--text', '-m', '--tags', '-t', '--timestamp', '--source-type-name', '--name', '--identifier', '-i', '--source', '-s', '--category', '-c', '--data', '-d', '--links', '--source-identifier', '--ci-context', '--file', '-f', '--max-request-bytes', '--gzip', '--url', '--api-key', '--hostname', '--timeout', '--retries', '--max-time', '--insecure', '--ca-cert', '--no-spool', '--dry-run', '--output', '-o', '--quiet', '-q', '--debug', '--config', '--instance', '--client', '--help', '-h')
         'event wrap' = @('--event-type', '--on', '--tail-lines', '--title', '--text', '-m', '--tags', '-t', '--source-type-name', '--name', '--identifier', '-i', '--source', '-s', '--category', '-c', '--data', '-d', '--links', '--source-identifier', '--ci-context', '--url', '--api-key', '--hostname', '--timeout', '--retries', '--max-time', '--insecure', '--ca-cert', '--no-spool', '--dry-run', '--output', '-o', '--quiet', '-q', '--debug', '--config', '--instance', '--client', '--help', '-h')
+        'receiver' = @('--port', '--host', '--db', '--api-key', '--max-age', '--max-body', '--quiet', '-q', '--help', '-h')
+        'receiver events' = @('--db', '--type', '--identifier', '--since', '--clear', '--output', '-o', '--quiet', '-q', '--help', '-h')
         'spool' = @('--help', '-h')
         'spool clear' = @('--output', '-o', '--quiet', '-q', '--debug', '--config', '--instance', '--client', '--help', '-h')
         'spool drop' = @('--output', '-o', '--quiet', '-q', '--debug', '--config', '--instance', '--client', '--help', '-h')
@@ -31,13 +34,15 @@ Register-ArgumentCompleter -Native -CommandName 'stac-events', 'stac' -ScriptBlo
         '--install-completion' = @('bash', 'zsh', 'fish', 'powershell', 'pwsh')
         '--show-completion' = @('bash', 'zsh', 'fish', 'powershell', 'pwsh')
         '--output' = @('text', 'json')
+        'receiver events --output' = @('text', 'json', 'ndjson')
         '-o' = @('text', 'json')
+        'receiver events -o' = @('text', 'json', 'ndjson')
         '--category' = @('Activities', 'Alerts', 'Anomalies', 'Changes', 'Others')
         '-c' = @('Activities', 'Alerts', 'Anomalies', 'Changes', 'Others')
         '--on' = @('always', 'failure')
     }
-    $files = @('--config', '--ca-cert', '--file', '-f')
-    $takesValue = @('--config', '--instance', '--client', '--install-completion', '--show-completion', '--url', '--api-key', '--hostname', '--timeout', '--ca-cert', '--output', '-o', '--retries', '--max-time', '--title', '--text', '-m', '--tags', '-t', '--timestamp', '--source-type-name', '--name', '--identifier', '-i', '--source', '-s', '--category', '-c', '--data', '-d', '--links', '--source-identifier', '--file', '-f', '--max-request-bytes', '--event-type', '--on', '--tail-lines')
+    $files = @('--config', '--ca-cert', '--file', '-f', '--db')
+    $takesValue = @('--config', '--instance', '--client', '--install-completion', '--show-completion', '--url', '--api-key', '--hostname', '--timeout', '--ca-cert', '--output', '-o', '--retries', '--max-time', '--title', '--text', '-m', '--tags', '-t', '--timestamp', '--source-type-name', '--name', '--identifier', '-i', '--source', '-s', '--category', '-c', '--data', '-d', '--links', '--source-identifier', '--file', '-f', '--max-request-bytes', '--event-type', '--on', '--tail-lines', '--port', '--host', '--db', '--max-age', '--max-body', '--type', '--since')
 
     $words = @($commandAst.CommandElements | Select-Object -Skip 1 | ForEach-Object { $_.ToString() })
     if ($wordToComplete -ne '' -and $words.Count -gt 0) {
@@ -45,16 +50,22 @@ Register-ArgumentCompleter -Native -CommandName 'stac-events', 'stac' -ScriptBlo
     }
     $path = ''
     $skip = $false
+    $opted = $false  # a group's own option: it runs itself, names no subcommand
     foreach ($word in $words) {
         if ($skip) { $skip = $false; continue }
         if ($word -eq '--') { return }
+        if ($path -ne '' -and $word -like '-*') { $opted = $true }
         if ($takesValue -contains $word) { $skip = $true; continue }
+        if ($opted) { continue }
         if ($commands.ContainsKey($path) -and $commands[$path] -contains $word) {
             $path = ("$path $word").Trim()
         }
     }
     $prev = if ($words.Count -gt 0) { $words[-1] } else { '' }
-    if ($choices.ContainsKey($prev)) {
+    $here = ("$path $prev").Trim()  # a command's own fixed values, before the usual ones
+    if ($choices.ContainsKey($here)) {
+        $candidates = $choices[$here]
+    } elseif ($choices.ContainsKey($prev)) {
         $candidates = $choices[$prev]
     } elseif ($files -contains $prev) {
         return  # PowerShell completes paths itself
@@ -62,7 +73,7 @@ Register-ArgumentCompleter -Native -CommandName 'stac-events', 'stac' -ScriptBlo
         return ''
     } elseif ($wordToComplete -like '-*') {
         $candidates = $options[$path]
-    } elseif ($commands.ContainsKey($path)) {
+    } elseif ($commands.ContainsKey($path) -and -not $opted) {
         $candidates = $commands[$path]
     } else {
         return ''

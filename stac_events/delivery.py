@@ -138,6 +138,7 @@ class Outcome:
                 self._told(self.stopped.message) + self._untouched(),
                 status_code=self.stopped.status_code,
                 hint=self.stopped.hint,
+                reasons=self.stopped.reasons,
             )
         elif self.failure is not None or (self.unsent and self.blocked is not None):
             cause = self.failure or self.blocked
@@ -158,6 +159,7 @@ class Outcome:
                 self._told(self.refusal.message),
                 status_code=self.refusal.status_code,
                 hint=self.refusal.hint,
+                reasons=self.refusal.reasons,
             )
         elif self.queued:
             cause = self.blocked.message if self.blocked else "not delivered"

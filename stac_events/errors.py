@@ -7,7 +7,7 @@ command line names the flag at fault itself (`stac_events.cli.usage`).
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Sequence
 
 from stac_events.status import ExitStatus
 
@@ -75,15 +75,23 @@ class RejectedError(StacEventsError):
     kind = "rejected"
 
     def __init__(
-        self, message: str, *, status_code: Optional[int] = None, hint: Optional[str] = None
+        self,
+        message: str,
+        *,
+        status_code: Optional[int] = None,
+        hint: Optional[str] = None,
+        reasons: Sequence[str] = (),
     ) -> None:
         super().__init__(message, hint=hint)
         self.status_code = status_code
+        self.reasons = list(reasons)  # each thing the receiver said was wrong, when it listed them
 
     def details(self) -> Dict[str, Any]:
         found = super().details()
         if self.status_code is not None:
             found["status"] = self.status_code
+        if self.reasons:
+            found["reasons"] = self.reasons
         return found
 
 

@@ -73,6 +73,50 @@ def parse_seconds(text: str) -> float:
     return seconds
 
 
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_duration(text: str) -> float:
+    """A length of time above 0: `30d`, `12h`, `90m`, `45s`, or plain seconds."""
+    given = text.strip().lower()
+    unit = _UNITS.get(given[-1:]) if given else None
+    number = given[:-1] if unit else given
+    try:
+        seconds = float(number) * (unit or 1)
+    except ValueError:
+        raise InvalidValue(
+            f"{text!r} is not a length of time; give e.g. 30d, 12h, 90m or seconds"
+        ) from None
+    if not seconds > 0:
+        raise InvalidValue(f"{text!r} is not a length of time above 0")
+    if not (math.isfinite(seconds) and seconds <= LARGEST_EPOCH_SECONDS):
+        raise InvalidValue(f"{text!r} is longer than any time kept; give at most 3000 years")
+    return seconds
+
+
+def parse_since(text: str, *, now: float) -> float:
+    """A moment as epoch seconds: a time ago (`10m`, `2h`, `1d`), epoch seconds or ISO-8601."""
+    given = text.strip()
+    if given[-1:].lower() in _UNITS and given[:-1].replace(".", "", 1).isdigit():
+        return max(0.0, now - parse_duration(given))
+    if given.isascii() and given.isdigit() and int(given) == 0:
+        return 0.0  # the epoch itself: everything
+    try:
+        return float(parse_timestamp(given))
+    except InvalidValue:
+        raise InvalidValue(
+            f"{text!r} is not a time; give a time ago (10m, 2h, 1d), epoch seconds or ISO-8601"
+        ) from None
+
+
+def parse_port(text: str) -> int:
+    """A TCP port, 0 to 65535; 0 asks the system for a free one."""
+    port = parse_count(text, minimum=0)
+    if port > 65535:
+        raise InvalidValue(f"{port} is not a port; give 0 to 65535 (0 picks a free one)")
+    return port
+
+
 def parse_count(text: str, *, minimum: int = 0) -> int:
     """A whole number of at least `minimum`."""
     try:

@@ -35,6 +35,7 @@ TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 # Answers that fault the payload itself; any other refusal (401, 403, 404, 405, 3xx, ...)
 # faults the key or the address, and every payload would get it.
 PAYLOAD_FAULT_STATUSES = frozenset({400, 413, 422})
+REASONS_SHOWN = 3  # of a refusal's listed reasons, in its one-line message
 BACKOFF_MAX_S = 10.0
 RETRY_AFTER_MAX_S = 60.0  # a receiver asking for longer is better served by the spool
 
@@ -518,7 +519,7 @@ def _status_error(
             status_code=status,
             hint="use the final address with --url",
         )
-    said = _excerpt(response, target)
+    said, reasons = _said(response, target)
     message = f"the receiver answered {what}" + (f": {said}" if said else "")
     if status in TRANSIENT_STATUSES or status >= 500:
         if attempts > 1:
@@ -530,7 +531,7 @@ def _status_error(
         404: "check the address; it usually ends in /receiver/stsAgent/intake",
         413: "the payload is too large for the receiver",
     }
-    return RejectedError(message, status_code=status, hint=hints.get(status))
+    return RejectedError(message, status_code=status, hint=hints.get(status), reasons=reasons)
 
 
 def faults_key_or_address(error: RejectedError) -> bool:
@@ -538,8 +539,31 @@ def faults_key_or_address(error: RejectedError) -> bool:
     return error.status_code not in PAYLOAD_FAULT_STATUSES
 
 
-def _excerpt(response: requests.Response, target: Target, limit: int = 200) -> str:
-    text = " ".join(response.text.split())
+def _said(response: requests.Response, target: Target) -> Tuple[str, List[str]]:
+    """What the answer's body says, in one line, and each reason it lists (the local
+    receiver's `{"reasons": [{"path", "reason"}]}`): the line shows the first few."""
+    reasons = [_excerpt(reason, target) for reason in _reasons(response)]
+    if reasons:
+        shown = "; ".join(reasons[:REASONS_SHOWN])
+        more = len(reasons) - REASONS_SHOWN
+        return shown + (f" (and {more} more; -o json lists all)" if more > 0 else ""), reasons
+    return _excerpt(response.text, target), []
+
+
+def _reasons(response: requests.Response) -> List[str]:
+    if "json" not in response.headers.get("Content-Type", ""):
+        return []
+    try:
+        listed = response.json().get("reasons")
+        found = [f"{r['path']}: {r['reason']}" if r.get("path") else str(r["reason"])
+                 for r in listed]  # fmt: skip
+    except (ValueError, AttributeError, TypeError, KeyError, RecursionError):
+        return []
+    return found
+
+
+def _excerpt(text: str, target: Target, limit: int = 200) -> str:
+    text = " ".join(text.split())
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return redact(text, target.api_key)

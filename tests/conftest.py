@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -9,7 +10,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import pytest
 
@@ -281,3 +282,123 @@ def ca_file(tls_ca: Any, tmp_path: Path) -> Path:
     path = tmp_path / "ca.pem"
     tls_ca.cert_pem.write_to_path(str(path))
     return path
+
+
+@contextlib.contextmanager
+def mounted_tmpfs(mount: Path, size: str) -> Iterator[Path]:
+    """A real tmpfs of `size` at `mount`; the test skips where mounting needs root."""
+    mount.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)],
+                          capture_output=True, check=False)  # fmt: skip
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+# The local receiver (`stac-events receiver`), as a real process on a free port.
+
+
+@dataclass
+class ReceiverProcess:
+    """A running `stac-events receiver`; `lines()` is what it printed so far."""
+
+    process: subprocess.Popen
+    url: str
+    db: Path
+    _out: List[str] = field(default_factory=list)
+    _err: List[str] = field(default_factory=list)
+    _drains: List[Any] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # Read what it prints as it prints it: a full pipe would stall its request threads.
+        import threading
+
+        for stream, into in ((self.process.stdout, self._out), (self.process.stderr, self._err)):
+            drain = threading.Thread(target=lambda s=stream, i=into: i.extend(s), daemon=True)
+            drain.start()
+            self._drains.append(drain)
+
+    def printed(self) -> Tuple[str, str]:
+        """`(stdout, stderr)` so far."""
+        return "".join(self._out), "".join(self._err)
+
+    def events(self, query: str = "", api_key: Optional[str] = None) -> List[Dict[str, Any]]:
+        """What it stored, from GET /events."""
+        import requests
+
+        headers = {"sts-api-key": api_key} if api_key else {}
+        answer = requests.get(f"{self.url}/events{query}", headers=headers, timeout=30)
+        assert answer.status_code == 200, answer.text
+        found: List[Dict[str, Any]] = answer.json()
+        return found
+
+    def stop(self, signal_number: int = 15) -> Tuple[int, str, str]:
+        """Stop it as a user does; `(status, stdout, stderr)` of the whole run."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal_number)
+        status = self.process.wait(timeout=30)
+        for drain in self._drains:
+            drain.join(timeout=30)
+        return status, *self.printed()
+
+
+def start_receiver(
+    db: Path,
+    *args: str,
+    port: int = 0,
+    environ: Optional[Dict[str, str]] = None,
+    cwd: Optional[Path] = None,
+) -> ReceiverProcess:
+    """Start `stac-events receiver` on `db` (a free port unless told), and wait for the
+    address it prints. Tests start it through `receiver_factory`, which stops it after."""
+    import re
+    import time
+
+    command = [sys.executable, "-m", "stac_events", "receiver", "--port", str(port)]
+    process = subprocess.Popen(
+        [*command, "--db", str(db), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environ if environ is not None else dict(os.environ),
+        cwd=cwd,
+    )
+    assert process.stdout is not None
+    deadline = time.monotonic() + 30
+    first = process.stdout.readline()  # the address line comes first, or the process ends
+    found = re.search(r"Listening on (http://\S+) ", first)
+    if found is None or time.monotonic() > deadline:
+        process.kill()
+        out, err = process.communicate(timeout=30)
+        pytest.fail(f"the receiver did not start: {first}{out}\n{err}", pytrace=False)
+    return ReceiverProcess(process, found.group(1), db, [first])
+
+
+@pytest.fixture
+def receiver_factory(tmp_path: Path, isolated_environ: Dict[str, str]):
+    """Start local receivers for the test; each is stopped (SIGKILL if need be) after it."""
+    started: List[ReceiverProcess] = []
+
+    def start(
+        *args: str, db: Optional[Path] = None, port: int = 0, env: Optional[Dict[str, str]] = None
+    ) -> ReceiverProcess:
+        receiver = start_receiver(db or tmp_path / "receiver.db", *args, port=port,
+                                  environ={**isolated_environ, **(env or {})},
+                                  cwd=tmp_path)  # fmt: skip
+        started.append(receiver)
+        return receiver
+
+    yield start
+    for receiver in started:
+        if receiver.process.poll() is None:
+            receiver.process.kill()
+            receiver.process.wait(timeout=30)
+
+
+@pytest.fixture
+def local_receiver(receiver_factory):
+    """One local receiver, no key required."""
+    return receiver_factory()

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from stac_events.cli.argv import UnusableLine, looks_like_option, read
-from stac_events.cli.commands import shapes
+from stac_events.cli.commands import COMMANDS, COMMANDS_BY_PATH, GROUPS, shapes
 
 SHAPES = shapes()
 
@@ -74,6 +74,16 @@ def args_of(*argv: str) -> List[str]:
         # what the rules do not know is left for Typer to refuse
         ("evnt send -i a b", "evnt send -i a b"),
         ("event send E --frobnicate a b", "event send E --frobnicate a b"),
+        # a group that is a command too runs bare, or with its options read as a command's
+        ("receiver", "receiver"),
+        ("receiver --port 0 -q --db x.db", "receiver --port 0 -q --db x.db"),
+        ("receiver -q --port=0 --max-age=1d", "receiver -q --port 0 --max-age 1d"),
+        ("--config c.yaml receiver", "--config c.yaml receiver"),
+        ("receiver --db events", "receiver --db events"),  # a value, as argparse says
+        ("receiver bogus", "receiver bogus"),  # Typer: no such command
+        ("receiver events", "receiver events"),
+        ("receiver events -o=ndjson --identifier a", "receiver events -o ndjson --identifier a"),
+        ("receiver events --identifier a b", "receiver events --identifier a b"),  # one value
     ],
 )  # fmt: skip
 def test_read(typed: str, parsed: str) -> None:
@@ -91,6 +101,12 @@ def test_read(typed: str, parsed: str) -> None:
         ("event wrap -i a make", ("event", "wrap"), (), False),
         ("check", ("check",), (), False),
         ("event", ("event",), (), True),
+        ("receiver", ("receiver",), (), False),
+        ("receiver --port 0", ("receiver",), (), False),
+        ("receiver bogus", ("receiver",), ("bogus",), False),
+        ("receiver events", ("receiver", "events"), (), False),
+        ("receiver events --db x", ("receiver", "events"), (), False),
+        ("receiver --help events", ("receiver",), ("events",), False),  # the group's help
     ],
 )
 def test_path_and_positionals(
@@ -119,6 +135,33 @@ def test_a_flag_that_takes_a_value_needs_one(typed: str, flag: str) -> None:
         read(typed.split(), SHAPES)
     assert raised.value.flag == flag
     assert raised.value.path == (() if typed.startswith("--config") else ("event", "send"))
+
+
+@pytest.mark.parametrize("path", [c.path for c in COMMANDS] + [g.path for g in GROUPS])
+def test_alone_each_command_runs_and_each_group_shows_its_help(path: str) -> None:
+    """Only a command that needs an argument, or a group that is not a command too, turns
+    a line that ends at its name into `--help`."""
+    command = COMMANDS_BY_PATH.get(path)
+    line = read(path.split(), SHAPES)
+    assert line.path == tuple(path.split())
+    assert line.bare is (command is None or bool(command.arguments))
+
+
+@pytest.mark.parametrize(
+    ("typed", "flag"),
+    [
+        ("receiver --port 1 events", "--port"),
+        ("receiver -q events --db x", "-q"),
+        ("receiver --db=x.db events", "--db"),
+        ("receiver --host h -q -- events", "--host"),
+    ],
+)
+def test_a_groups_own_options_before_a_subcommand_are_refused(typed: str, flag: str) -> None:
+    """`receiver --db x events` would read another database than --db says: refused, not
+    dropped."""
+    with pytest.raises(UnusableLine, match=r"only for 'receiver' run alone") as raised:
+        read(typed.split(), SHAPES)
+    assert (raised.value.flag, raised.value.path) == (flag, ("receiver",))
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,16 @@ from typing import Dict, List
 
 import pytest
 
-from stac_events.cli.completion_scripts import FILE_NAMES, SHELLS, command_tree, render
+from stac_events.cli.completion_scripts import (
+    FILE_NAMES,
+    SHELLS,
+    CommandSpec,
+    OptionSpec,
+    command_tree,
+    elsewhere,
+    render,
+    value_options,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPLETIONS = ROOT / "completions"
@@ -56,6 +65,25 @@ def test_every_option_of_every_command_is_in_every_script() -> None:
                     assert needle in text, (shell, command.path, name)
 
 
+def test_a_choice_completes_with_each_commands_own_values() -> None:
+    """`-o` takes ndjson in `receiver events` alone (the shells show it in CASES; PowerShell,
+    which no test runs, by its table)."""
+    tree = command_tree()
+    output = value_options(tree)["--output"]
+    assert output.choices == ("text", "json")  # as most commands take it
+    assert elsewhere(tree, output) == {"receiver events": ("text", "json", "ndjson")}
+    assert "'receiver events -o' = @('text', 'json', 'ndjson')" in render("powershell")
+
+
+def test_a_name_that_takes_a_value_in_one_command_takes_one_in_all() -> None:
+    """The scripts skip an option's value by the option's name alone."""
+    value = OptionSpec(("--x",), takes_value=True, kind="text")
+    switch = OptionSpec(("--x",), takes_value=False, kind="flag")
+    tree = [CommandSpec("a", "", {}, [value]), CommandSpec("b", "", {}, [switch])]
+    with pytest.raises(ValueError, match="--x means different things"):
+        value_options(tree)
+
+
 def test_powershell_lists_each_commands_own_options() -> None:
     listed = {}
     for path, names in re.findall(r"^ {8}'([a-z ]*)' = @\(([^)]*)\)$", render("powershell"), re.M):
@@ -87,7 +115,7 @@ printf '%s\\n' "${{COMPREPLY[@]}}"
 
 CASES = [
     ("stac-events ev", ["event"]),
-    ("stac-events ", ["check", "config", "event", "spool"]),
+    ("stac-events ", ["check", "config", "event", "receiver", "spool"]),
     ("stac-events event ", ["send", "wrap"]),
     ("stac-events event send --ti", ["--timeout", "--title", "--timestamp"]),
     ("stac-events event send DeployEvent -c ", ["Activities", "Alerts", "Anomalies", "Changes",
@@ -101,6 +129,16 @@ CASES = [
     ("stac event send -i a b --no-sp", ["--no-spool"]),
     ("stac-events config ", ["init", "path", "show"]),
     ("stac-events event send --title ", []),
+    # a group that runs too: its options, its subcommand, and no subcommand after its options
+    ("stac-events receiver --p", ["--port"]),
+    ("stac-events receiver ", ["events"]),
+    ("stac-events receiver --port 0 ", []),
+    ("stac-events receiver -q ", []),
+    ("stac-events --config c.yaml receiver ev", ["events"]),
+    # -o takes ndjson in `receiver events` alone
+    ("stac-events receiver events -o ", ["json", "ndjson", "text"]),
+    ("stac-events receiver events --db x.db --output nd", ["ndjson"]),
+    ("stac-events spool list -o ", ["json", "text"]),
 ]  # fmt: skip
 
 

@@ -26,10 +26,15 @@ from tests.conftest import Cli
 EXAMPLES = int(os.environ.get("STAC_EVENTS_FUZZ_EXAMPLES", "60"))
 SECRET = "FUZZ-secret-key-0123"
 DOCUMENTED = {int(status) for status in ExitStatus} - {ExitStatus.INTERNAL_ERROR}
-# Every command but wrap (which runs a command), `event send` four times as often: it is
-# where most input goes.
-COMMANDS = [path.split() for path in COMMANDS_BY_PATH if path != "event wrap"]
+# Every command but `event wrap`, which runs a command, and `receiver`, which serves until
+# it is stopped (its failures to start are tests/test_receiver.py's); `event send` four
+# times as often: it is where most input goes.
+COMMANDS = [path.split() for path in COMMANDS_BY_PATH if path not in ("event wrap", "receiver")]
 COMMANDS += [["event", "send"]] * 3
+# `receiver events` reads, and with --clear writes, the database its --db names: relative
+# to the run's folder, a temporary home, its values must stay in it (a stray word can take
+# the place of one).
+LOCAL_DB = ["receiver", "events"]
 
 # Values a user might type: words, numbers, dates, paths, JSON, URLs, odd text.
 ODD_TEXT = st.text(
@@ -81,6 +86,7 @@ def command_lines(draw: Any) -> List[str]:
     so that inputs get past the parser and into the work; now and then a stray token."""
     path = draw(st.sampled_from(COMMANDS))
     command = COMMANDS_BY_PATH[" ".join(path)]
+    values = VALUES.filter(stays_home) if path == LOCAL_DB else VALUES
     line: List[str] = list(path)
     if command.arguments and draw(st.integers(0, 3)):
         line.append(draw(st.one_of(st.sampled_from(["DeployEvent", "AEvent", "x"]), VALUES)))
@@ -98,11 +104,19 @@ def command_lines(draw: Any) -> List[str]:
             line += [flag, draw(st.sampled_from(["-", "events.ndjson", "missing.json", "."]))]
         elif opt.name == "data":
             line += [flag, draw(st.one_of(EVENTS.map(json.dumps), VALUES))]
+        elif opt.name == "db":
+            line += [flag, draw(st.one_of(st.sampled_from(["r.db", "events.ndjson", "."]),
+                                          values))]  # fmt: skip
         else:
-            line += [flag, draw(VALUES)]
+            line += [flag, draw(values)]
     if draw(st.integers(0, 9)) == 0:
-        line.insert(draw(st.integers(len(path), len(line))), draw(VALUES))
+        line.insert(draw(st.integers(len(path), len(line))), draw(values))
     return line
+
+
+def stays_home(value: str) -> bool:
+    """Whether a path, read from a folder, stays in it: relative, and no `..` or `~`."""
+    return not value.startswith(("/", "~")) and ".." not in Path(value).parts
 
 
 @settings(
@@ -149,8 +163,10 @@ def test_any_input_gets_a_documented_answer_and_never_the_key(
         env["STAC_EVENTS_API_KEY"] = SECRET
     if "--retries" not in args:
         args = [*args, "--retries", "0"] if args[:2] == ["event", "send"] else args
+    command = max((path for path in COMMANDS_BY_PATH if line[: len(path.split())] == path.split()),
+                  key=len)  # fmt: skip
+    assert command != "receiver", line  # it would serve until stopped
     result = cli(*args, stdin=stdin, env=env, expect=tuple(DOCUMENTED))
-    command = next(path for path in COMMANDS_BY_PATH if line[: len(path.split())] == path.split())
     event(f"{command}: exit {result.status}")  # how far inputs get: `make fuzz` shows it
     assert "Traceback" not in result.output
     assert SECRET not in result.output

@@ -105,6 +105,10 @@ needs_bash = pytest.mark.skipif(
          "stac-events event send X -i urn:service:/a -c Anomalies"),
         ("stac-events event send X --output=j\t", "stac-events event send X --output=json"),
         ("stac-events --config da\t", "stac-events --config data.json"),
+        ("stac-events receiver --p\t", "stac-events receiver --port"),
+        ("stac-events receiver events -o nd\t", "stac-events receiver events -o ndjson"),
+        ("stac-events receiver events --output=nd\t",
+         "stac-events receiver events --output=ndjson"),
     ],
 )  # fmt: skip
 def test_tab_in_an_interactive_bash(keys: str, line: str, home: Path) -> None:
@@ -242,6 +246,17 @@ def test_help_names_the_variables_settings_read(cli: Cli) -> None:
     assert f"${CONFIG_ENV}" in option_help(cli("--help").stdout, "--config")
 
 
+def test_a_group_that_runs_too_has_one_help() -> None:
+    """`receiver --help` shows the group's help and epilog; its command's must say the same,
+    or one of them would never be shown."""
+    from stac_events.cli.commands import COMMANDS_BY_PATH, GROUPS
+
+    both = [(g, COMMANDS_BY_PATH[g.path]) for g in GROUPS if g.path in COMMANDS_BY_PATH]
+    assert both  # `receiver`
+    for group, command in both:
+        assert (group.help, group.epilog) == (command.help, command.epilog), group.path
+
+
 EXIT_CODES = [0, 1, 2, 3, 4, 5, 75, 130, 141, 143]
 
 
@@ -259,12 +274,16 @@ def test_help_lists_the_exit_codes(cli: Cli, args: List[str]) -> None:
 
 @pytest.mark.parametrize("prog", ["stac", "stac-events"])
 @pytest.mark.parametrize(
-    "args", [[], ["event", "send"], ["event", "wrap"], ["config", "init"], ["check"]]
-)
+    "args",
+    [[], ["event", "send"], ["event", "wrap"], ["config", "init"], ["check"], ["receiver"],
+     ["receiver", "events"]],
+)  # fmt: skip
 def test_help_speaks_of_the_program_as_it_was_typed(cli: Cli, prog: str, args: List[str]) -> None:
     shown = flat(cli(*args, "--help", prog=prog).stdout)
     # `stac event send` in backquotes is the old tool this one replaces
-    commands = re.findall(r"(?<![`\w-])(stac(?:-events)?) (?:event|config|spool|check)\b", shown)
+    commands = re.findall(
+        r"(?<![`\w-])(stac(?:-events)?) (?:event|config|spool|check|receiver)\b", shown
+    )
     assert set(commands) <= {prog}
     assert "Default: stac-events." in shown or "--source" not in shown  # a value, not a name
 
@@ -289,6 +308,19 @@ def help_at(columns: int, run_script, *args: str) -> List[str]:
     return shown.stdout.splitlines()
 
 
+def example_lines(path: str) -> List[str]:
+    """The example lines of the epilog its help shows (a group's, for a group that runs too),
+    indented as `commands.examples` makes them."""
+    from stac_events.cli.commands import COMMANDS_BY_PATH, GROUPS_BY_PATH
+    from stac_events.cli.options import for_program
+
+    shown = GROUPS_BY_PATH.get(path) or COMMANDS_BY_PATH[path]
+    epilog = for_program(shown.epilog or "", "stac-events")
+    found = [line.strip() for line in epilog.splitlines() if line.startswith("  ")]
+    assert found, path
+    return found
+
+
 @pytest.mark.parametrize(
     ("args", "examples"),
     [
@@ -299,6 +331,8 @@ def help_at(columns: int, run_script, *args: str) -> List[str]:
                              "stac-events event send --file events.ndjson -s ci"]),
         (["event", "wrap"],
          ["stac-events event wrap -i urn:service:/checkout -- ./deploy.sh 1.4.2"]),
+        (["receiver"], example_lines("receiver")),
+        (["receiver", "events"], example_lines("receiver events")),
     ],
 )  # fmt: skip
 def test_examples_are_whole_lines_at_80_columns(

@@ -14,7 +14,15 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from tests.conftest import API_KEY, Cli, Expected, Result, no_secret, received_events
+from tests.conftest import (
+    API_KEY,
+    Cli,
+    Expected,
+    Result,
+    mounted_tmpfs,
+    no_secret,
+    received_events,
+)
 
 INTAKE = "/receiver/stsAgent/intake"
 
@@ -426,16 +434,8 @@ def test_clear_empties_every_state(cli: Cli, httpserver: HTTPServer):
 @pytest.fixture
 def tiny_disk(tmp_path: Path) -> Iterator[Path]:
     """A real 64 KiB tmpfs (needs root, as in CI and this project's dev containers)."""
-    mount = tmp_path / "tiny"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
-                          capture_output=True, check=False)  # fmt: skip
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
-    try:
+    with mounted_tmpfs(tmp_path / "tiny", "64k") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def fill(disk: Path) -> None:

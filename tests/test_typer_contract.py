@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import inspect
 import io
+import re
 from pathlib import Path
-from typing import Annotated, Any, List, Optional
+from typing import Annotated, Any, List, Optional, Tuple
 
 import pytest
 import typer
@@ -104,6 +105,59 @@ def test_an_eager_option_ends_with_its_exit_code(home: Path) -> None:
     assert typer_app.invoke(app_with(bye_or_fail), ["go", "--bye"], "t", run_in(home)) == 7
 
 
+def runnable_group(seen: List[Any]) -> typer.Typer:
+    """A root with a group that runs itself, as `receiver` does: its callback's parameters,
+    `ctx` included, exist only in its `__signature__`."""
+
+    def callback(**values: Any) -> None:
+        seen.append((values["ctx"].invoked_subcommand, values["port"]))
+
+    parameters = [
+        inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context),
+        inspect.Parameter(
+            "port",
+            inspect.Parameter.KEYWORD_ONLY,
+            default=None,
+            annotation=Annotated[Optional[str], typer.Option("--port", help="P!")],
+        ),
+    ]
+    callback.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    callback.__annotations__ = {p.name: p.annotation for p in parameters}
+    group = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    group.callback(invoke_without_command=True)(callback)
+    group.command("events")(lambda: seen.append("events ran"))
+    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    app.callback()(lambda: None)
+    app.add_typer(group, name="receiver", help="The group.")
+    return app
+
+
+@pytest.mark.parametrize(
+    ("args", "ran"),
+    [
+        (["receiver"], [(None, None)]),
+        (["receiver", "--port", "1"], [(None, "1")]),
+        (["receiver", "events"], [("events", None), "events ran"]),
+    ],
+)
+def test_a_group_callback_runs_without_a_subcommand_and_knows_which(
+    home: Path, args: List[str], ran: List[Any]
+) -> None:
+    seen: List[Any] = []
+    assert typer_app.invoke(runnable_group(seen), args, "t", run_in(home)) is None
+    assert seen == ran
+
+
+def test_a_runnable_groups_help_lists_its_options_and_commands(home: Path) -> None:
+    run = run_in(home)
+    seen: List[Any] = []
+    assert typer_app.invoke(runnable_group(seen), ["receiver", "--help"], "t", run) == 0
+    shown = run.env.stdout.getvalue()  # type: ignore[attr-defined]
+    assert "P!" in shown
+    assert "events" in shown
+    assert seen == []
+
+
 # The same, through the whole command line.
 
 
@@ -144,6 +198,94 @@ def test_no_such_command_is_a_usage_error(cli: Cli) -> None:
     result = cli("evnt", "send", expect=2)
     assert "No such command 'evnt'" in result.stderr
     assert "see 'stac-events --help'" in result.stderr
+
+
+# `receiver`: a group that is a command too
+
+
+def test_the_root_help_lists_the_runnable_group(cli: Cli) -> None:
+    shown = cli("--help", env={"COLUMNS": "200"}).stdout
+    assert re.search(r"^│ receiver +Run a local stand-in", shown, re.M)
+
+
+def test_a_runnable_groups_help_shows_its_options_and_subcommand(cli: Cli) -> None:
+    shown = cli("receiver", "--help", env={"COLUMNS": "200"}).stdout
+    assert "Usage: stac-events receiver [OPTIONS] COMMAND [ARGS]..." in shown
+    for flag in ("--port", "--host", "--db", "--api-key", "--max-age", "--max-body", "--quiet"):
+        assert flag in shown
+    assert re.search(r"^│ events +Print the events the local receiver stored", shown, re.M)
+    assert "--identifier" not in shown  # the subcommand's own are in its own help
+    events = cli("receiver", "events", "--help", env={"COLUMNS": "200"}).stdout
+    assert "Usage: stac-events receiver events [OPTIONS]" in events
+    assert "text|json|ndjson" in events
+    assert "--port" not in events
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["receiver", "bogus"], "No such command 'bogus'"),
+        (["receiver", "--port", "x"], "--port: 'x' is not a whole number"),
+        (["receiver", "--port", "70000"], "--port: 70000 is not a port"),
+        (["receiver", "--frobnicate"], "No such option: --frobnicate"),
+        (["receiver", "events", "--output", "yaml"], "--output: 'yaml' is not one of"),
+        (["receiver", "events", "--port", "1"], "No such option: --port"),
+        (["receiver", "--port", "1", "events"], "--port: only for 'receiver' run alone"),
+        (["receiver", "-q", "events"], "-q: only for 'receiver' run alone"),
+    ],
+)
+def test_a_runnable_groups_usage_errors_are_one_line(cli: Cli, args: List[str], says: str) -> None:
+    result = cli(*args, expect=2)
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("stac-events: error: ")
+    assert says in line
+    assert result.stdout == ""
+
+
+def test_the_subcommand_of_a_runnable_group_runs(cli: Cli, home: Path) -> None:
+    result = cli("receiver", "events", "--db", "none.db", "-o", "json", expect=3)
+    assert result.json()["error"]["message"] == f"no receiver database at {home / 'none.db'}"
+    assert not (home / "none.db").exists()  # read, never made
+
+
+@pytest.fixture
+def held_port() -> Any:
+    """A port something listens on, for a receiver that must fail to start, not serve."""
+    import socket
+
+    def hold(port: int = 0) -> Tuple[Optional[socket.socket], int]:
+        holder = socket.socket()
+        try:
+            holder.bind(("127.0.0.1", port))
+        except OSError:  # held already, by another: as good
+            holder.close()
+            return None, port
+        holder.listen()
+        held.append(holder)
+        return holder, holder.getsockname()[1]
+
+    held: List[socket.socket] = []
+    yield hold
+    for holder in held:
+        holder.close()
+
+
+def test_a_runnable_group_runs_with_its_options(run_script, held_port: Any) -> None:
+    """Its options reach its handler: it tries that port, with that database. (A separate
+    process, with a time limit, in case it ever served instead.)"""
+    _, port = held_port()
+    result = run_script("stac-events", "receiver", "-q", "--port", str(port), "--db", "r.db",
+                        expect=3)  # fmt: skip
+    assert f"port {port}" in result.stderr
+    assert "Usage:" not in result.stdout
+
+
+def test_a_runnable_group_runs_bare(run_script, held_port: Any) -> None:
+    """Bare, it runs with its defaults (port 7077) rather than showing its help."""
+    held_port(7077)
+    result = run_script("stac-events", "receiver", expect=3)
+    assert "port 7077" in result.stderr
+    assert "Usage:" not in result.stdout
 
 
 def test_stdout_of_a_typer_run_is_restored(home: Path) -> None:

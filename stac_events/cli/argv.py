@@ -6,6 +6,10 @@ express: flags that take several values, as argparse's `nargs='+'` did for `stac
 (`event wrap -i a make -j4` becomes `event wrap -i a -- make -j4`). A bare command
 line gets `--help`.
 
+A group can be a command too (`receiver`, with `receiver events` under it): a line that
+names no subcommand right after it runs it, bare or with its options, and its options
+before a subcommand's name are refused, since they would be silently dropped.
+
 The rule for several values is argparse's, with no guessing: after such a flag, values
 run up to the next token that looks like an option (`-x`, `--x`; not `-` nor a negative
 number) or `--`. A value attached to the flag (`--links=A`, `-iA`) is the only one.
@@ -35,6 +39,7 @@ class Shape(NamedTuple):
     subcommands: FrozenSet[str] = frozenset()
     rest_is_a_command: bool = False  # from the first argument on, all is another command's
     help_when_bare: bool = False  # given nothing, it shows its help instead of running
+    runnable: bool = False  # a command; with subcommands too, it runs when none is named
 
 
 class Run(NamedTuple):
@@ -112,6 +117,8 @@ def read(argv: Sequence[str], shapes: Dict[str, Shape]) -> Line:
     i = 0
     try:
         while shape.subcommands:  # a group: its own options, then the name of a command
+            if shape.runnable and (i == len(argv) or argv[i] not in shape.subcommands):
+                break  # no subcommand named: the group runs, as a command with its options
             if i == len(argv):
                 return Line(argv, tuple(path), (*out, "--help"), command_at=i, bare=True)
             token = argv[i]
@@ -143,6 +150,15 @@ def read(argv: Sequence[str], shapes: Dict[str, Shape]) -> Line:
         raise UnusableLine(str(error), error.flag, tuple(path)) from None
     end = args.index("--") if "--" in args else len(args)
     flags = frozenset(t for t in args[:end] if looks_like_option(t))
+    own = [t for t in args[:end] if t in shape.takes_value | shape.switches]
+    if own and positionals and positionals[0] in shape.subcommands:
+        group = " ".join(path)
+        raise UnusableLine(
+            f"only for '{group}' run alone; '{group} {positionals[0]}' takes its options "
+            f"after its name",
+            own[0],
+            tuple(path),
+        )
     return Line(argv, tuple(path), (*out, *args), positionals, runs, command_at=i, flags=flags)
 
 
@@ -249,8 +265,10 @@ def shape_of(
     subcommands: Sequence[str] = (),
     rest: bool = False,
     help_when_bare: bool = False,
+    runnable: bool = False,
 ) -> Shape:
-    """The shape of a command with these options (and, for a group, these subcommands)."""
+    """The shape of a command or group with these options (and, for a group, these
+    subcommands); `runnable` for a command, which a group can be too."""
     flags = [(flag, opt) for opt in options for flag in opt.flags]
     return Shape(
         takes_value=frozenset(f for f, opt in flags if opt.kind != FLAG and not opt.value_optional),
@@ -260,6 +278,7 @@ def shape_of(
         subcommands=frozenset(subcommands),
         rest_is_a_command=rest,
         help_when_bare=help_when_bare,
+        runnable=runnable,
     )
 
 

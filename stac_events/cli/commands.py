@@ -102,6 +102,24 @@ ROOT = Group(
     epilog=EXIT_CODES_HELP,
 )
 
+RECEIVER_HELP = (
+    "Run a local stand-in for the StackState receiver, to send real events without "
+    "StackState.\n\n"
+    "It answers POST /stsAgent/intake and /receiver/stsAgent/intake as StackState does (202), "
+    "checks every event against StackState's rules and answers 400 with the reasons for one "
+    "StackState would drop, stores what it accepts in SQLite and prints a line for each. "
+    "Ctrl-C stops it. GET /events serves the stored events as JSON, for test suites."
+)
+RECEIVER_EPILOG = "Start it in one terminal; send to it from another, or from a script:\n\n" + (
+    examples(
+        f"{PROG} receiver",
+        "export STAC_EVENTS_RECEIVER_URL=http://127.0.0.1:7077",
+        "export STAC_EVENTS_API_KEY=any-key",
+        f'{PROG} event send DeployEvent --title "Deployed 1.4"',
+        f"{PROG} receiver events -o json",
+    )
+)
+
 GROUPS: Tuple[Group, ...] = (
     ROOT,
     Group("event", "Send events to StackState: one from flags, many from a file, or one "
@@ -110,6 +128,7 @@ GROUPS: Tuple[Group, ...] = (
                     "format)."),
     Group("spool", "Events queued while the receiver was unreachable: list, deliver or drop "
                    "them."),
+    Group("receiver", RECEIVER_HELP, epilog=RECEIVER_EPILOG),
 )  # fmt: skip
 
 EVENT_TYPE = Arg(
@@ -243,6 +262,28 @@ COMMANDS: Tuple[Command, ...] = (
         "Delete every payload in the spool, queued or set aside. They will never be sent.",
         o.OUTPUT_OPTIONS,
     ),
+    # `receiver` runs the receiver itself; `receiver events` looks at what it stored.
+    Command(
+        "receiver",
+        "stac_events.cli.receiver:serve",
+        RECEIVER_HELP,
+        o.RECEIVER_SERVE_OPTIONS,
+        epilog=RECEIVER_EPILOG,
+    ),
+    Command(
+        "receiver events",
+        "stac_events.cli.receiver:events",
+        "Print the events the local receiver stored, oldest first, newest last.\n\n"
+        "Reads the receiver's database (--db), whether the receiver runs or not.",
+        o.RECEIVER_EVENTS_OPTIONS,
+        epilog="Filters given together must all match; --clear deletes what they pick."
+        "\n\n"
+        + examples(
+            f"{PROG} receiver events --type DeployEvent --since 10m",
+            f"{PROG} receiver events -o ndjson | jq .event.msg_title",
+            f"{PROG} receiver events --clear",
+        ),
+    ),
     _command(
         "check",
         "stac_events.cli.check:check",
@@ -281,7 +322,9 @@ def shapes() -> Dict[str, Shape]:
     for command in COMMANDS:
         found[command.path] = shape_of(
             command.options,
+            subcommands=children(command.path),  # a group that runs too has some
             rest=command.runs_a_command,
             help_when_bare=bool(command.arguments),
+            runnable=True,
         )
     return found

@@ -107,20 +107,35 @@ def _short_help(path: str) -> str:
 
 
 def value_options(tree: Sequence[CommandSpec]) -> Dict[str, OptionSpec]:
-    """Every option name that takes a value, with how to complete it.
+    """Every option name that takes a value, with how most commands complete it.
 
-    The scripts decide this by name alone, so a name must mean the same everywhere.
+    The scripts tell by the name alone whether the next word is its value, and of what
+    kind, so those must be the same everywhere; only the fixed values of a choice may
+    differ, in the commands `elsewhere` names (`-o` takes ndjson in `receiver events`).
     """
-    by_name: Dict[str, OptionSpec] = {}
+    by_name: Dict[str, List[OptionSpec]] = {}
     for command in tree:
         for option in command.options:
             for name in option.names:
-                seen = by_name.setdefault(name, option)
-                if (seen.takes_value, seen.kind, seen.choices) != (
-                    option.takes_value, option.kind, option.choices,
-                ):  # fmt: skip
+                seen = by_name.setdefault(name, [option])
+                if (seen[0].takes_value, seen[0].kind) != (option.takes_value, option.kind):
                     raise ValueError(f"{name} means different things in different commands")
-    return {name: option for name, option in by_name.items() if option.takes_value}
+                seen.append(option)
+    return {
+        name: max(seen, key=lambda o: sum(x.choices == o.choices for x in seen))
+        for name, seen in by_name.items()
+        if seen[0].takes_value
+    }
+
+
+def elsewhere(tree: Sequence[CommandSpec], option: OptionSpec) -> Dict[str, Tuple[str, ...]]:
+    """The commands where a name of `option` takes other fixed values, with those values."""
+    return {
+        command.path: other.choices
+        for command in tree
+        for other in command.options
+        if set(other.names) & set(option.names) and other.choices != option.choices
+    }
 
 
 def _option_names(command: CommandSpec) -> List[str]:
@@ -152,10 +167,14 @@ def render_bash(tree: Sequence[CommandSpec]) -> str:
         if names:
             value_cases.append(f"        {'|'.join(names)})\n            {action} ;;")
     for option in sorted({o for o in values.values() if o.kind == "choice"}, key=lambda o: o.long):
-        value_cases.append(
-            f"        {'|'.join(option.names)})\n"
-            f'            _stac_events_choices "{_sh_words(option.choices)}" ;;'
-        )
+        offer = f'_stac_events_choices "{_sh_words(option.choices)}"'
+        other = elsewhere(tree, option)
+        if other:  # another command's own values, by the command typed
+            arms = [f'{" " * 16}"{path}") _stac_events_choices "{_sh_words(choices)}" ;;'
+                    for path, choices in other.items()]  # fmt: skip
+            offer = "\n".join(['case "$path" in', *arms, f'{" " * 16}*) {offer} ;;',
+                               f'{" " * 12}esac'])  # fmt: skip
+        value_cases.append(f"        {'|'.join(option.names)})\n            {offer} ;;")
     at_names = [n for n, o in values.items() if o.at_file]
     if at_names:
         value_cases.append(
@@ -258,7 +277,7 @@ _stac_events_candidates() {{
 {option_cases}
                 esac
                 COMPREPLY=($(compgen -W "$opts" -- "$cur"))
-            else
+            elif ((!opted)); then
                 case "$path" in
 {command_cases}
                 esac
@@ -270,7 +289,7 @@ _stac_events() {{
     local -a words
     _stac_events_words
     local cword=$((${{#words[@]}} - 1))
-    local word="${{words[cword]}}" cur prev path="" i skip=0
+    local word="${{words[cword]}}" cur prev path="" i skip=0 opted=0
     cur="$word"
     prev="${{words[cword-1]:-}}"
     if [[ "$cur" == --*=* ]]; then  # --option=value
@@ -280,9 +299,12 @@ _stac_events() {{
     for ((i = 1; i < cword; i++)); do
         if ((skip)); then skip=0; continue; fi
         [[ "${{words[i]}}" == "--" ]] && return 0
+        # A group's own option: it runs itself (`receiver --port 1`), names no subcommand
+        [[ -n "$path" && "${{words[i]}}" == -* ]] && opted=1
         case " {takes_value} " in
             *" ${{words[i]}} "*) skip=1; continue ;;
         esac
+        ((opted)) && continue
         case "$path:${{words[i]}}" in
             {"|".join(transitions)}) path="${{path:+$path }}${{words[i]}}" ;;
         esac
@@ -332,10 +354,13 @@ def render_zsh(tree: Sequence[CommandSpec]) -> str:
         if names:
             value_cases.append(f"    ({'|'.join(names)})\n      {action}\n      return ;;")
     for option in sorted({o for o in values.values() if o.kind == "choice"}, key=lambda o: o.long):
-        value_cases.append(
-            f"    ({'|'.join(option.names)})\n      compadd -- {' '.join(option.choices)}\n"
-            f"      return ;;"
-        )
+        offer = f"compadd -- {' '.join(option.choices)}"
+        other = elsewhere(tree, option)
+        if other:  # another command's own values, by the command typed
+            arms = [f'        ("{path}") compadd -- {" ".join(choices)} ;;'
+                    for path, choices in other.items()]  # fmt: skip
+            offer = "\n".join(["case $cmdpath in", *arms, f"        (*) {offer} ;;", "      esac"])
+        value_cases.append(f"    ({'|'.join(option.names)})\n      {offer}\n      return ;;")
     at_names = [n for n, o in values.items() if o.at_file]
     if at_names:
         value_cases.append(
@@ -376,14 +401,17 @@ _stac_events_instances() {{
 _stac_events() {{
   local cur=${{words[CURRENT]}} prev=${{words[CURRENT-1]}}
   local cmdpath="" word
-  local -i i skip=0
+  local -i i skip=0 opted=0
   local -a takes_value described
   takes_value=({" ".join(values)})
   for ((i = 2; i < CURRENT; i++)); do
     word=${{words[i]}}
     if ((skip)); then skip=0; continue; fi
     [[ $word == -- ]] && return 1
+    # A group's own option: it runs itself (`receiver --port 1`), names no subcommand
+    [[ -n $cmdpath && $word == -* ]] && opted=1
     if ((${{takes_value[(Ie)$word]}})); then skip=1; continue; fi
+    ((opted)) && continue
     case "$cmdpath:$word" in
       ({transitions}) cmdpath=${{cmdpath:+$cmdpath }}$word ;;
     esac
@@ -398,6 +426,7 @@ _stac_events() {{
     _describe -t options option described
     return
   fi
+  ((opted)) && return 1
   case $cmdpath in
 {chr(10).join(command_cases)}
     (*) return 1 ;;
@@ -429,7 +458,8 @@ def render_fish(tree: Sequence[CommandSpec]) -> str:
     for group in _groups(tree):
         for name, text in group.subcommands.items():
             lines.append(
-                f"complete -c stac-events -n {_fq('__stac_events_at ' + _fq(group.path))} -a {name} "
+                f"complete -c stac-events -n {_fq('__stac_events_names ' + _fq(group.path))} "
+                f"-a {name} "
                 f"-d {_fq(text)}"
             )
     for command in tree:
@@ -461,16 +491,22 @@ function __stac_events_path --description 'The subcommand path typed so far'
     set -e tokens[1]
     set -l path ''
     set -l skip 0
+    set -g __stac_events_opted 0
     for word in $tokens
         if test $skip -eq 1
             set skip 0
             continue
         end
         test "$word" = '--'; and return 1
+        # A group's own option: it runs itself (`receiver --port 1`), names no subcommand
+        if test -n "$path"; and string match -q -- '-*' $word
+            set -g __stac_events_opted 1
+        end
         if contains -- $word $__stac_events_value_options
             set skip 1
             continue
         end
+        test $__stac_events_opted -eq 1; and continue
         if contains -- "$path:$word" $__stac_events_transitions
             set path (string trim -- "$path $word")
         end
@@ -481,6 +517,10 @@ end
 function __stac_events_at --description 'Is the typed subcommand path this one?'
     set -l path (__stac_events_path); or return 1
     test "$path" = "$argv[1]"
+end
+
+function __stac_events_names --description 'Can a subcommand of this group come next?'
+    __stac_events_at $argv[1]; and test $__stac_events_opted -eq 0
 end
 
 function __stac_events_instances
@@ -524,9 +564,10 @@ def render_powershell(tree: Sequence[CommandSpec]) -> str:
     )
     options = "\n".join(f"        {_pq(c.path)} = {_ps_list(_option_names(c))}" for c in tree)
     choices = "\n".join(
-        f"        {_pq(name)} = {_ps_list(option.choices)}"
+        f"        {_pq(f'{path} {name}'.strip())} = {_ps_list(option_choices)}"
         for name, option in values.items()
         if option.kind == "choice"
+        for path, option_choices in {"": option.choices, **elsewhere(tree, option)}.items()
     )
     files = _ps_list([n for n, o in values.items() if o.kind == "file"])
     return f"""# PowerShell completion for stac-events and its alias stac.
@@ -553,16 +594,22 @@ Register-ArgumentCompleter -Native -CommandName {", ".join(_pq(p) for p in PROGR
     }}
     $path = ''
     $skip = $false
+    $opted = $false  # a group's own option: it runs itself, names no subcommand
     foreach ($word in $words) {{
         if ($skip) {{ $skip = $false; continue }}
         if ($word -eq '--') {{ return }}
+        if ($path -ne '' -and $word -like '-*') {{ $opted = $true }}
         if ($takesValue -contains $word) {{ $skip = $true; continue }}
+        if ($opted) {{ continue }}
         if ($commands.ContainsKey($path) -and $commands[$path] -contains $word) {{
             $path = ("$path $word").Trim()
         }}
     }}
     $prev = if ($words.Count -gt 0) {{ $words[-1] }} else {{ '' }}
-    if ($choices.ContainsKey($prev)) {{
+    $here = ("$path $prev").Trim()  # a command's own fixed values, before the usual ones
+    if ($choices.ContainsKey($here)) {{
+        $candidates = $choices[$here]
+    }} elseif ($choices.ContainsKey($prev)) {{
         $candidates = $choices[$prev]
     }} elseif ($files -contains $prev) {{
         return  # PowerShell completes paths itself
@@ -570,7 +617,7 @@ Register-ArgumentCompleter -Native -CommandName {", ".join(_pq(p) for p in PROGR
         return ''
     }} elseif ($wordToComplete -like '-*') {{
         $candidates = $options[$path]
-    }} elseif ($commands.ContainsKey($path)) {{
+    }} elseif ($commands.ContainsKey($path) -and -not $opted) {{
         $candidates = $commands[$path]
     }} else {{
         return ''

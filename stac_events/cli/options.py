@@ -15,6 +15,8 @@ from stac_events.parse import (
     InvalidValue,
     canonical_category,
     parse_count,
+    parse_duration,
+    parse_port,
     parse_seconds,
 )
 
@@ -82,9 +84,12 @@ def choice(*choices: str) -> Callable[[str], str]:
     return convert
 
 
-def count(minimum: int) -> Callable[[str], int]:
+def count(minimum: int, maximum: Optional[int] = None) -> Callable[[str], int]:
     def convert(text: str) -> int:
-        return parse_count(text, minimum=minimum)
+        number = parse_count(text, minimum=minimum)
+        if maximum is not None and number > maximum:
+            raise InvalidValue(f"{number} is too large; give {maximum} or less")
+        return number
 
     return convert
 
@@ -257,6 +262,60 @@ WRAP_TITLE = TITLE._replace(
 )
 WRAP_CATEGORY = CATEGORY._replace(help=CATEGORY.help.replace("Others.", "Changes."),
                                   default="Changes")  # fmt: skip
+
+# The local receiver's own.
+
+LOCAL = "Local receiver"
+PORT = Opt("port", ("--port",),
+           "Port to listen on; 0 picks a free one (the first line printed says which). "
+           "Default: 7077.",
+           LOCAL, metavar="PORT", convert=parse_port, default=7077)  # fmt: skip
+HOST = Opt("host", ("--host",),
+           "Address to listen on. Default: 127.0.0.1, this machine only; another address "
+           "lets other machines send, and a warning says so.",
+           LOCAL, metavar="ADDRESS", default="127.0.0.1")  # fmt: skip
+DB = Opt("db", ("--db",),
+         "SQLite file the events are stored in; it is kept between runs. Default: "
+         "receiver.db under the user state dir.",
+         LOCAL, PATH, metavar="PATH")  # fmt: skip
+REQUIRED_KEY = Opt("api_key", ("--api-key",),
+                   "Require this API key, in the sts-api-key header or the api_key query "
+                   "parameter, as StackState does; other requests get 401. Also "
+                   "$STAC_EVENTS_RECEIVER_KEY, which process lists do not show. Default: "
+                   "none required.",
+                   LOCAL, metavar="KEY")  # fmt: skip
+MAX_AGE = Opt("max_age", ("--max-age",),
+              "Refuse events whose timestamp is older, as StackState drops events older than "
+              "it keeps: 30d, 12h, 90m or seconds. Default: 30d.",
+              LOCAL, metavar="AGE", convert=parse_duration, default=30 * 24 * 3600.0)  # fmt: skip
+MAX_BODY = Opt("max_body", ("--max-body",),
+               "Largest request body in bytes, as sent and once gzip is undone; larger ones "
+               "get 413. 1024 to 1073741824. Default: 8388608 (8 MiB).",
+               LOCAL, metavar="BYTES", convert=count(1024, maximum=1 << 30),
+               default=8 * 1024 * 1024)  # fmt: skip
+RECEIVER_QUIET = QUIET._replace(help="Print no line for each event received.", panel=LOCAL)
+RECEIVER_SERVE_OPTIONS = (PORT, HOST, DB, REQUIRED_KEY, MAX_AGE, MAX_BODY, RECEIVER_QUIET)
+
+STORED = "Stored events"
+EVENTS_OUTPUT = Opt("output", ("--output", "-o"),
+                    "'json' prints one JSON array, 'ndjson' one JSON object a line.",
+                    OUTPUT, CHOICE, metavar="text|json|ndjson",
+                    choices=("text", "json", "ndjson"),
+                    convert=choice("text", "json", "ndjson"), default="text")  # fmt: skip
+EVENT_TYPE_FILTER = Opt("type", ("--type",), "Only events of this event type.", STORED,
+                        metavar="TYPE")  # fmt: skip
+IDENTIFIER_FILTER = Opt("identifier", ("--identifier",),
+                        "Only events about this topology element identifier.",
+                        STORED, metavar="ID")  # fmt: skip
+SINCE = Opt("since", ("--since",),
+            "Only events received since then: a time ago (10m, 2h, 1d), epoch seconds or "
+            "ISO-8601.",
+            STORED, metavar="WHEN")  # fmt: skip
+CLEAR = Opt("clear", ("--clear",), "Delete the stored events (all, or those the filters pick).",
+            STORED, FLAG, default=False)  # fmt: skip
+RECEIVER_EVENTS_OPTIONS = (
+    DB, EVENT_TYPE_FILTER, IDENTIFIER_FILTER, SINCE, CLEAR, EVENTS_OUTPUT, QUIET,
+)  # fmt: skip
 
 # The root command's own.
 

@@ -1,10 +1,14 @@
 """Typer commands made from the command table, and the one call that runs them.
 
 This is the only module that imports Typer, and it uses Typer's public API alone:
-`typer.Typer`, `typer.Option`, `typer.Argument`, `typer.Exit` and `typer.TyperException`.
-Every option is declared once (`cli.options`); a command's function gets the options
-it takes as one `Given`, through the `Run`. Only the commands on the typed path are
-built, since building one costs a command line milliseconds.
+`typer.Typer`, `typer.Option`, `typer.Argument`, `typer.Context`, `typer.Exit` and
+`typer.TyperException`. Every option is declared once (`cli.options`); a command's
+function gets the options it takes as one `Given`, through the `Run`. Only the commands
+on the typed path are built, since building one costs a command line milliseconds.
+
+A group that is a command too (`receiver`) is a Typer group whose callback takes the
+command's options and runs it when no subcommand follows, as Typer documents it:
+`invoke_without_command=True` and `ctx.invoked_subcommand`.
 
 `invoke` holds what Typer documents least: running an app without letting it exit
 the process or print errors itself (`standalone_mode=False`, handed to the vendored
@@ -89,9 +93,14 @@ def _add_children(app: typer.Typer, path: str, typed: Sequence[str], run: Run) -
         group = GROUPS_BY_PATH.get(child)
         if group is not None:
             sub = _typer(run, group.help, group.epilog)
-            sub.callback()(_described(lambda: None, _text(run, group.help) or ""))
+            runs = COMMANDS_BY_PATH.get(child)
+            if runs is None:
+                sub.callback()(_described(lambda: None, _text(run, group.help) or ""))
+            else:
+                sub.callback(invoke_without_command=True)(_group_function(runs, run))
             _add_children(sub, child, typed, run)
-            app.add_typer(sub, name=name, help=_text(run, group.help))
+            app.add_typer(sub, name=name, help=_text(run, group.help),
+                          short_help=_text(run, group.short_help))  # fmt: skip
         else:
             command = COMMANDS_BY_PATH[child]
             declare = app.command(name, help=_text(run, command.help),
@@ -108,11 +117,13 @@ def _command_function(command: Command, run: Run) -> Callable[..., None]:
     declared (the others take their defaults all the same, in `_given`).
     """
     declared = command.options
-    if run.line.path == tuple(command.path.split()) and not run.line.bare:
-        typed = [opt for opt in command.options if not run.line.flags.isdisjoint(opt.flags)]
-        known = frozenset(flag for opt in command.options for flag in opt.flags)
-        if run.line.typed_only(known):
-            declared = tuple(typed)
+    path = tuple(command.path.split())
+    typed = [opt for opt in command.options if not run.line.flags.isdisjoint(opt.flags)]
+    known = frozenset(flag for opt in command.options for flag in opt.flags)
+    if run.line.path == path and not run.line.bare and run.line.typed_only(known):
+        declared = tuple(typed)
+    elif run.line.path[: len(path)] == path and len(run.line.path) > len(path):
+        declared = ()  # a group's own, on a line that names a subcommand: `cli.argv` refused them
 
     def call(**values: Any) -> None:
         try:
@@ -127,6 +138,19 @@ def _command_function(command: Command, run: Run) -> Callable[..., None]:
     parameters = [_argument(run, argument) for argument in command.arguments]
     parameters += [_option(run, opt) for opt in declared]
     return _with_signature(call, parameters, _text(run, command.help) or "")
+
+
+def _group_function(command: Command, run: Run) -> Callable[..., None]:
+    """The callback of a group that is `command` too: it runs it when no subcommand follows."""
+    call = _command_function(command, run)
+
+    def group(ctx: typer.Context, **values: Any) -> None:
+        if ctx.invoked_subcommand is None:
+            call(**values)
+
+    context = inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context)
+    parameters = [context, *inspect.signature(call).parameters.values()]
+    return _with_signature(group, parameters, _text(run, command.help) or "")
 
 
 def _root_function(run: Run) -> Callable[..., None]:

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# `make demo`: the main job for real. A local receiver on a free port, a deploy event, a
+# small NDJSON batch and a wrapped command sent to it, then what it stored. Everything
+# lives in a temporary folder (HOME included) that is removed at the end, receiver too.
+set -euo pipefail
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/stac-events-demo.XXXXXX")"
+receiver_pid=""
+finish() {
+    if [ -n "$receiver_pid" ] && kill -0 "$receiver_pid" 2>/dev/null; then
+        kill -TERM "$receiver_pid" 2>/dev/null || true
+        wait "$receiver_pid" 2>/dev/null || true
+    fi
+    rm -rf "$work"
+}
+trap finish EXIT
+
+# Nothing is read from or written to the user's own folders: no config, no spool. A proxy
+# set for the outside world must not stand between the sends and a receiver on loopback.
+export HOME="$work/home" XDG_CONFIG_HOME="$work/home/.config" XDG_STATE_HOME="$work/home/.local/state"
+export NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}" no_proxy="127.0.0.1,localhost${no_proxy:+,$no_proxy}"
+unset STAC_EVENTS_CONFIG XDG_CACHE_HOME
+mkdir -p "$HOME"
+
+echo "== Starting a local receiver"
+STAC_EVENTS_RECEIVER_KEY=demo-key \
+    stac-events receiver --port 0 --db "$work/events.db" >"$work/receiver.log" 2>&1 &
+receiver_pid=$!
+for _ in $(seq 100); do
+    url="$(sed -n 's/^Listening on \(http:[^ ]*\) .*/\1/p' "$work/receiver.log")"
+    [ -n "$url" ] && break
+    kill -0 "$receiver_pid" 2>/dev/null || { cat "$work/receiver.log"; exit 1; }
+    sleep 0.1
+done
+[ -n "$url" ] || { echo "the receiver did not start:"; cat "$work/receiver.log"; exit 1; }
+echo "   $url"
+export STAC_EVENTS_RECEIVER_URL="$url" STAC_EVENTS_API_KEY=demo-key
+
+echo "== A deploy event"
+stac-events event send DeployEvent \
+    --title "Deployed checkout 1.4.2 to staging" \
+    --text "Rolled out by make demo" \
+    -i urn:service:/checkout urn:service:/checkout-db \
+    -s demo-pipeline -c Changes \
+    -d version=1.4.2 environment=staging \
+    --links "Release notes: https://example.com/releases/1.4.2" \
+    -t env:staging team:payments
+
+echo "== A batch of three, as NDJSON on stdin"
+printf '%s\n' \
+    '{"msg_title": "Cache warmed", "context": {"element_identifiers": ["urn:service:/checkout"]}}' \
+    '{"msg_title": "Feature flag new-cart on", "event_type": "FeatureFlagEvent"}' \
+    '{"msg_title": "Smoke tests passed", "context": {"category": "Activities"}}' \
+| stac-events event send PipelineEvent --file - -s demo-pipeline
+
+echo "== A wrapped command: its output streams, then an event says how it went"
+stac-events event wrap -i urn:service:/checkout-db -s demo-pipeline -- \
+    sh -c 'echo "applying migration 0042_add_cart_index"; echo "1 migration applied"'
+
+echo "== What the receiver stored"
+stac-events receiver events --db "$work/events.db"
+
+kill -TERM "$receiver_pid"
+wait "$receiver_pid"
+receiver_pid=""
+echo "== Receiver stopped; the demo's folder is removed"

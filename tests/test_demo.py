@@ -1,0 +1,57 @@
+"""`make demo` runs scripts/demo.sh: the same script, run here as make runs it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+DEMO = Path(__file__).resolve().parent.parent / "scripts" / "demo.sh"
+
+
+def receivers_running(marker: str) -> list:
+    """Processes whose command line holds `marker` (the demo's temporary folder)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if marker in line:
+                found.append(line)
+    return found
+
+
+def test_make_demo_delivers_for_real_and_leaves_nothing_behind(tmp_path, home, isolated_environ):
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    bin_dir = str(Path(sys.executable).parent)
+    done = subprocess.run(
+        ["bash", str(DEMO)],
+        capture_output=True,
+        text=True,
+        env={
+            **isolated_environ,
+            "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+            "TMPDIR": str(scratch),
+        },
+        cwd=home,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    stored = done.stdout.split("== What the receiver stored\n", 1)[1].splitlines()
+    assert [line.split(" ", 3)[2] for line in stored[:5]] == [
+        "DeployEvent", "PipelineEvent", "PipelineEvent", "FeatureFlagEvent", "CommandEvent",
+    ]  # fmt: skip
+    assert "'Deployed checkout 1.4.2 to staging' urn:service:/checkout" in stored[0]
+    assert "'sh succeeded' urn:service:/checkout-db" in stored[4]
+    assert "applying migration 0042_add_cart_index" in done.stdout  # the wrapped command's own
+    assert done.stderr.count("(202, ") == 3  # three sends, each accepted at once
+    assert "demo-key" not in done.stdout + done.stderr
+
+    assert list(scratch.iterdir()) == []  # the demo's folder is gone...
+    assert receivers_running(str(scratch)) == []  # ...and so is its receiver
+    assert list(home.iterdir()) == []  # the user's home is not touched
