@@ -605,10 +605,13 @@ def test_unresolvable_host(cli: Cli) -> None:
 
 def test_internal_error_says_it_is_a_bug(home) -> None:
     """An exception no input can cause (here a clock that fails) is reported as a bug:
-    exit 1, one line saying where to report it, no traceback."""
+    exit 1, one line saying where to report it and what to put in the report, no
+    traceback, and no address the project does not own."""
     import io
+    import platform
 
     from stac_events.cli import main
+    from stac_events.version import __version__
 
     def broken_clock() -> float:
         raise ZeroDivisionError("a clock that fails")
@@ -618,8 +621,15 @@ def test_internal_error_says_it_is_a_bug(home) -> None:
     status = main(["event", "send", "DeployEvent", "--title", "t", "--dry-run"], env)
     assert status == 1
     assert "internal error: ZeroDivisionError" in stderr.getvalue()
-    assert "This is a bug" in stderr.getvalue()
-    assert "Traceback" not in stderr.getvalue()
+    message = stderr.getvalue()
+    assert "This is a bug in stac-events" in message
+    assert "issue tracker (see 'Reporting a bug' in the README)" in message
+    assert f"stac-events {__version__}, " in message
+    assert f" {platform.python_version()} on {platform.platform(terse=True)}," in message
+    assert "run with --debug" in message
+    assert "http" not in message
+    assert message.count("\n") == 1
+    assert "Traceback" not in message
 
 
 def test_a_closed_stdout_is_said_and_exits_3(home) -> None:

@@ -27,8 +27,20 @@ def test_readme_has_examples() -> None:
     assert len(sh_examples()) >= 5
 
 
+def in_a_git_checkout() -> bool:
+    """Whether git can read this project's history (not from an unpacked sdist)."""
+    try:
+        done = subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%H"],
+                              capture_output=True, timeout=30, check=False)  # fmt: skip
+    except OSError:
+        return False
+    return done.returncode == 0
+
+
 @pytest.mark.parametrize("command", sh_examples())
 def test_readme_example_runs(command: str, isolated_environ: dict) -> None:
+    if re.search(r"\bgit ", command) and not in_a_git_checkout():
+        pytest.skip("the example reads git history: it needs a git checkout, not an sdist")
     bin_dir = str(Path(sys.executable).parent)
     env = {**isolated_environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
     completed = subprocess.run(
@@ -43,6 +55,86 @@ def test_readme_example_runs(command: str, isolated_environ: dict) -> None:
     assert completed.returncode == 0, completed.stderr
     assert "error:" not in completed.stderr
     assert (completed.stdout + completed.stderr).strip()
+
+
+INSTALL_LINE = re.compile(r"\b(?:pipx|uv tool|pip) install\b")
+INSTALLERS = ("pipx install ", "uv tool install ", "pip install pipx")
+
+
+def install_lines() -> List[str]:
+    """Every line of the README that installs something: in its console and sh blocks and
+    in the CI snippets' steps, comments dropped (prose that says what fails is not one)."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    found = []
+    for block in re.findall(r"```(?:console|sh|bash|yaml)\n(.*?)```", text, flags=re.DOTALL):
+        for line in block.splitlines():
+            command = re.sub(r"^\s*(?:- )?(?:run: )?|\s+#.*$", "", line)
+            if INSTALL_LINE.search(command):
+                found.append(command)
+    return found
+
+
+def test_readme_install_lines_are_ones_the_install_test_runs() -> None:
+    """The install lines run for real (`-m installs`) are all of them, and of kinds that
+    test knows how to check."""
+    lines = install_lines()
+    assert "pipx install ." in lines
+    assert "uv tool install ." in lines
+    assert sum("stac_events-*.whl" in line for line in lines) >= 3  # a wheel, and CI
+    assert [line for line in lines if not line.startswith(INSTALLERS)] == []
+
+
+INSTALLS = os.environ.get("STAC_EVENTS_TEST_INSTALLS") == "1"
+
+
+@pytest.mark.installs
+@pytest.mark.skipif(not INSTALLS, reason="downloads from PyPI: STAC_EVENTS_TEST_INSTALLS=1")
+@pytest.mark.parametrize("line", install_lines())
+def test_readme_install_line_works(line: str, tmp_path: Path) -> None:
+    """The line, run in a copy of the checkout with the wheel `make dist` built in `dist/`
+    and in `tools/` (where the CI snippets keep it), installs a `stac-events` and a `stac`
+    that run; with a home, pipx and uv folders of its own."""
+    import shutil
+
+    from stac_events.version import __version__
+
+    wheels = sorted((ROOT / "dist").glob(f"stac_events-{__version__}-*.whl"))
+    assert wheels, "no wheel in dist/: run 'make dist' first"
+    project = tmp_path / "project"
+    skipped = (".venv*", ".git", "dist", "build", ".bench", ".*cache", ".hypothesis", "__pycache__")
+    shutil.copytree(ROOT, project, symlinks=True, ignore=shutil.ignore_patterns(*skipped))
+    for folder in ("dist", "tools"):
+        (project / folder).mkdir()
+        shutil.copy(wheels[-1], project / folder)
+    bin_dir, tools = tmp_path / "bin", tmp_path / "tools"
+    tools.mkdir()
+    hidden = {str(Path(sys.executable).parent)}  # this environment's stac-events stays out
+    for tool in ("pipx", "uv"):
+        found = shutil.which(tool)
+        assert found, f"{tool} is not on PATH (.ci/run installs it)"
+        (tools / tool).symlink_to(found)
+        hidden.add(str(Path(found).parent))
+    path = [str(bin_dir), str(tools)]
+    if line.startswith("pip install"):  # a CI image's own Python and pip
+        subprocess.run([sys.executable, "-m", "venv", str(tmp_path / "venv")], check=True)
+        path.insert(0, str(tmp_path / "venv" / "bin"))
+    path += [p for p in os.environ["PATH"].split(os.pathsep) if p not in hidden]
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("PIPX_", "UV_"))},
+           "HOME": str(tmp_path / "home"), "PATH": os.pathsep.join(path),
+           "XDG_CACHE_HOME": cache, "PIPX_HOME": str(tmp_path / "pipx"),
+           "PIPX_BIN_DIR": str(bin_dir), "UV_TOOL_DIR": str(tmp_path / "uv-tools"),
+           "UV_TOOL_BIN_DIR": str(bin_dir), "UV_PYTHON_DOWNLOADS": "never"}  # fmt: skip
+    done = subprocess.run(["bash", "-e", "-c", line], cwd=project, env=env, capture_output=True,
+                          text=True, timeout=600, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    if line.startswith("pip install pipx"):
+        assert (tmp_path / "venv" / "bin" / "pipx").exists()
+        return
+    for command in ("stac-events", "stac"):
+        ran = subprocess.run([str(bin_dir / command), "--version"], capture_output=True,
+                             text=True, env=env, timeout=60, check=False)  # fmt: skip
+        assert ran.stdout.strip() == f"stac-events {__version__}", ran.stderr
 
 
 def ci_snippets() -> List[tuple]:
@@ -105,8 +197,8 @@ def test_readme_ci_snippets_work(
             "XDG_STATE_HOME": str(work / "state"),
         }
         for command in commands:
-            if command.startswith("pip install"):
-                continue  # installed already
+            if INSTALL_LINE.search(command):
+                continue  # installed already; test_readme_install_line_works runs it
             done = subprocess.run(
                 ["bash", "-e", "-c", command],
                 cwd=work,
@@ -136,7 +228,8 @@ def test_readme_python_examples_send_their_events(isolated_environ: dict, httpse
     import json
 
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
+    blocks = [block for block in re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
+              if "stac_events.send(" in block]  # fmt: skip
     assert blocks
     httpserver.expect_request("/receiver/stsAgent/intake").respond_with_data("", status=202)
     env = {

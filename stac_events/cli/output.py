@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from stac_events.delivery import Outcome
 
 PROGRESS_MIN_EVENTS = 1000  # smaller inputs are sent before a bar would be worth reading
-ISSUES_URL = "https://github.com/stac-events/stac-events/issues"
 _ANSI = {"red": "31", "yellow": "33"}
 
 
@@ -206,8 +205,10 @@ class Output:
         self.failure(
             _Internal(
                 f"internal error: {type(error).__name__}: {error}{where}. "
-                f"This is a bug in {self.prog}; please report it at {ISSUES_URL} "
-                f"with the output of the same command run with --debug"
+                f"This is a bug in stac-events; please report it to the project's issue "
+                f"tracker (see 'Reporting a bug' in the README) with this message, "
+                f"{_versions()}, and the output of the same command run with --debug "
+                f"(which masks the key)"
             )
         )
         if self.debug:
@@ -296,6 +297,16 @@ class Output:
 
 class _Internal(StacEventsError):
     kind = "internal"
+
+
+def _versions() -> str:
+    """What a bug report needs to say about where it ran."""
+    import platform
+
+    from stac_events.version import __version__
+
+    return (f"stac-events {__version__}, {platform.python_implementation()} "
+            f"{platform.python_version()} on {platform.platform(terse=True)}")  # fmt: skip
 
 
 def _origin(error: BaseException) -> str:

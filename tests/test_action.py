@@ -1,0 +1,445 @@
+"""The GitHub Action (`action.yml`), run step by step as GitHub runs a composite action:
+expressions substituted, `GITHUB_*` variables and a `GITHUB_OUTPUT` file per step, each
+`shell: bash` step as `bash --noprofile --norc -eo pipefail {0}`, against a real local
+receiver. The steps use the `stac-events` of this environment (`install: false`), so
+nothing is downloaded; the install step itself is tried by `-m installs` (see the end)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Mapping
+
+import pytest
+
+from tests.conftest import API_KEY, received_events
+
+ROOT = Path(__file__).resolve().parent.parent
+ACTION = ROOT / "action.yml"
+BIN_DIR = str(Path(sys.executable).parent)
+EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+STEP_KEYS = {"name", "id", "shell", "env", "run"}  # all this runner knows; more fails the test
+
+GITHUB = {
+    "CI": "true",
+    "GITHUB_ACTIONS": "true",
+    "GITHUB_SERVER_URL": "https://github.com",
+    "GITHUB_REPOSITORY": "acme/shop",
+    "GITHUB_RUN_ID": "4242",
+    "GITHUB_WORKFLOW": "deploy",
+    "GITHUB_JOB": "release",
+    "GITHUB_SHA": "0123456789abcdef0123456789abcdef01234567",
+    "GITHUB_REF_NAME": "main",
+    "GITHUB_ACTOR": "octocat",
+    "GITHUB_EVENT_NAME": "push",
+    "RUNNER_OS": "Linux",
+}
+
+
+@dataclass
+class ActionRun:
+    status: int  # 0, or the exit status of the step that failed the action
+    outputs: Dict[str, str]
+    stdout: str
+    stderr: str
+
+    def annotations(self, level: str) -> List[str]:
+        """The workflow commands `::LEVEL ...::message` it wrote, as the runner reads them."""
+        return [line for line in (self.stdout + self.stderr).splitlines()
+                if line.startswith(f"::{level} ") or line.startswith(f"::{level}::")]  # fmt: skip
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr + json.dumps(self.outputs)
+
+
+def step_outputs(path: Path) -> Dict[str, str]:
+    """A `GITHUB_OUTPUT` file: `name=value` lines and `name<<DELIMITER` blocks."""
+    found: Dict[str, str] = {}
+    lines = iter(path.read_text(encoding="utf-8").splitlines())
+    for line in lines:
+        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
+            name, delimiter = line.split("<<", 1)
+            found[name] = "\n".join(iter(lambda: next(lines), delimiter))
+        elif line:
+            name, value = line.split("=", 1)
+            found[name] = value
+    return found
+
+
+def run_action(inputs: Mapping[str, str], *, environ: Mapping[str, str], work: Path) -> ActionRun:
+    """Run the action's steps in order as GitHub does, stopping at the first that fails."""
+    import yaml
+
+    action = yaml.safe_load(ACTION.read_text(encoding="utf-8"))
+    assert action["runs"]["using"] == "composite"
+    declared = action["inputs"]
+    assert set(inputs) <= set(declared), f"no such inputs: {set(inputs) - set(declared)}"
+    values = {
+        name: str(inputs.get(name, spec.get("default", ""))) for name, spec in declared.items()
+    }
+    steps: Dict[str, Dict[str, str]] = {}
+
+    def evaluate(text: str) -> str:
+        def one(match: re.Match) -> str:
+            words = match.group(1).split(".")
+            if words[0] == "inputs" and len(words) == 2 and words[1] in values:
+                return values[words[1]]
+            if words == ["github", "action_path"]:
+                return str(ROOT)
+            if words[0] == "steps" and len(words) == 4 and words[2] == "outputs":
+                return steps.get(words[1], {}).get(words[3], "")
+            raise AssertionError(f"this runner cannot evaluate {match.group(0)}")
+
+        return EXPRESSION.sub(one, str(text))
+
+    workspace, temp = work / "workspace", work / "runner-temp"
+    workspace.mkdir(parents=True, exist_ok=True)
+    temp.mkdir(parents=True, exist_ok=True)
+    stdout, stderr = [], []
+    for number, step in enumerate(action["runs"]["steps"]):
+        assert set(step) <= STEP_KEYS, f"step {number} uses {set(step) - STEP_KEYS}"
+        assert step["shell"] == "bash"
+        output_file = temp / f"output-{number}"
+        output_file.touch()
+        script = temp / f"step-{number}.sh"
+        script.write_text(step["run"], encoding="utf-8")
+        env = {
+            **environ,
+            **GITHUB,
+            "GITHUB_WORKSPACE": str(workspace),
+            "GITHUB_ACTION_PATH": str(ROOT),
+            "GITHUB_OUTPUT": str(output_file),
+            "RUNNER_TEMP": str(temp),
+            **{name: evaluate(value) for name, value in step.get("env", {}).items()},
+        }
+        done = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+            cwd=workspace, env=env, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        stdout.append(done.stdout)
+        stderr.append(done.stderr)
+        if "id" in step:
+            steps[step["id"]] = step_outputs(output_file)
+        if done.returncode != 0:
+            return ActionRun(done.returncode, {}, "".join(stdout), "".join(stderr))
+    outputs = {name: evaluate(spec["value"]) for name, spec in action["outputs"].items()}
+    return ActionRun(0, outputs, "".join(stdout), "".join(stderr))
+
+
+@pytest.fixture
+def environ(isolated_environ: Dict[str, str]) -> Dict[str, str]:
+    """The runner's environment: this environment's stac-events on PATH, no receiver set."""
+    return {**isolated_environ, "PATH": BIN_DIR + os.pathsep + os.environ.get("PATH", "")}
+
+
+@pytest.fixture
+def receiver(httpserver):
+    httpserver.expect_request("/receiver/stsAgent/intake").respond_with_data("", status=202)
+    return httpserver
+
+
+def closed_port_url() -> str:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}/receiver"
+
+
+def test_no_input_is_spliced_into_shell_text() -> None:
+    """Every value reaches a step through `env:`; `run:` holds no expression GitHub would
+    paste into the script, so no input can run as code."""
+    import yaml
+
+    action = yaml.safe_load(ACTION.read_text(encoding="utf-8"))
+    for step in action["runs"]["steps"]:
+        assert "${{" not in step["run"], step["name"]
+        assert all(EXPRESSION.fullmatch(str(value)) for value in step.get("env", {}).values())
+
+
+def test_the_action_sends_the_event_its_inputs_describe(environ, receiver, tmp_path) -> None:
+    run = run_action(
+        {
+            "event-type": "DeployEvent",
+            "title": "Deployed checkout 1.4.2",
+            "text": "Rolled out by the pipeline",
+            "identifiers": "urn:service:/checkout\nurn:service:/checkout-db urn:service:/cart",
+            "category": "changes",
+            "data": "version=1.4.2\nenvironment=staging\n",
+            "links": "Release notes: https://example.com/releases/1.4.2\n\nhttps://example.com/x\n",
+            "tags": "env:staging\nteam:payments",
+            "receiver-url": receiver.url_for("/receiver"),
+            "api-key": API_KEY,
+            "install": "false",
+        },
+        environ=environ,
+        work=tmp_path,
+    )
+    assert run.status == 0, run.stderr
+    (event,) = received_events(receiver)
+    assert event["event_type"] == "DeployEvent"
+    assert event["msg_title"] == "Deployed checkout 1.4.2"
+    assert event["msg_text"] == "Rolled out by the pipeline"
+    context = event["context"]
+    assert context["category"] == "Changes"
+    assert context["element_identifiers"] == [
+        "urn:service:/checkout", "urn:service:/checkout-db", "urn:service:/cart"
+    ]  # fmt: skip
+    assert {k: context["data"][k] for k in ("version", "environment")} == {
+        "version": "1.4.2", "environment": "staging"
+    }  # fmt: skip
+    # ci-context is on by default: the run's link, ci.* data and the provider's tag
+    assert context["data"]["ci.provider"] == "github-actions"
+    assert context["data"]["ci.run_id"] == "4242"
+    assert context["data"]["ci.commit"] == GITHUB["GITHUB_SHA"]
+    links = [link["url"] for link in context["source_links"]]
+    assert links[:2] == ["https://example.com/releases/1.4.2", "https://example.com/x"]
+    assert "https://github.com/acme/shop/actions/runs/4242" in links
+    assert {"env:staging", "team:payments", "ci_provider:github-actions"} <= set(event["tags"])
+    request, _ = receiver.log[0]
+    assert request.args["api_key"] == API_KEY
+    assert request.headers["sts-api-key"] == API_KEY
+    assert run.outputs["status"] == "sent"
+    assert run.outputs["events"] == "1"
+    assert run.outputs["exit-code"] == "0"
+    assert json.loads(run.outputs["result"])["ok"] is True
+    assert run.annotations("warning") == run.annotations("error") == []
+    assert API_KEY not in run.output
+
+
+def test_address_and_key_come_from_the_environment(environ, receiver, tmp_path) -> None:
+    run = run_action(
+        {"event-type": "DeployEvent", "title": "t", "ci-context": "false", "install": "false"},
+        environ={
+            **environ,
+            "STAC_EVENTS_RECEIVER_URL": receiver.url_for("/receiver"),
+            "STAC_EVENTS_API_KEY": API_KEY,
+        },
+        work=tmp_path,
+    )
+    assert run.status == 0, run.stderr
+    (event,) = received_events(receiver)
+    assert "context" not in event  # no ci-context, and no context flag
+    assert receiver.log[0][0].args["api_key"] == API_KEY
+    assert run.outputs["status"] == "sent"
+    assert API_KEY not in run.output
+
+
+@pytest.mark.parametrize(
+    ("answer", "exit_code", "status", "says"),
+    [
+        (None, 75, "queued", "cannot connect to 127.0.0.1"),
+        (401, 4, "failed", "the receiver answered 401"),
+    ],
+    ids=["receiver-down", "key-refused"],
+)
+@pytest.mark.parametrize("fail_on_error", ["false", "true"])
+def test_an_event_not_delivered_warns_unless_fail_on_error(
+    environ, httpserver, tmp_path, answer, exit_code, status, says, fail_on_error
+) -> None:
+    """By default a receiver that is down, or refuses, is a warning annotation and the job
+    goes on; with `fail-on-error: true` it is an error annotation and the step fails."""
+    if answer is None:
+        url = closed_port_url()
+    else:
+        httpserver.expect_request("/receiver/stsAgent/intake").respond_with_data("no", answer)
+        url = httpserver.url_for("/receiver")
+    run = run_action(
+        {"event-type": "DeployEvent", "title": "t", "receiver-url": url, "api-key": API_KEY,
+         "retries": "0", "max-time": "10", "fail-on-error": fail_on_error, "install": "false"},
+        environ=environ,
+        work=tmp_path,
+    )  # fmt: skip
+    if fail_on_error == "true":
+        assert run.status == exit_code
+        (error,) = run.annotations("error")
+        assert error.startswith("::error title=stac-events::event not delivered: ")
+        assert says in error
+        assert f"(exit {exit_code})" in error
+        assert run.annotations("warning") == []
+    else:
+        assert run.status == 0, run.stderr
+        (warning,) = run.annotations("warning")
+        assert warning.startswith("::warning title=stac-events::event not delivered: ")
+        assert says in warning
+        assert "fail-on-error is false: the job goes on" in warning
+        assert run.annotations("error") == []
+        assert run.outputs["status"] == status
+        assert run.outputs["events"] == "0"
+        assert run.outputs["exit-code"] == str(exit_code)
+        assert json.loads(run.outputs["result"])["ok"] is False
+    if status == "queued":
+        assert "the queue is on this runner" in (warning if fail_on_error == "false" else error)
+    assert API_KEY not in run.output
+
+
+def test_inputs_are_data_never_code(environ, receiver, tmp_path) -> None:
+    """Quotes, `$(...)`, backticks, globs and newlines in inputs reach the event as they
+    are; none runs, expands or starts a workflow command."""
+    title = '"; touch pwned-1; echo "$(touch pwned-2)`touch pwned-3` * ${HOME}'
+    run = run_action(
+        {"event-type": "DeployEvent", "title": title, "ci-context": "false",
+         "identifiers": "urn:a* $(touch pwned-4)", "tags": "a:`touch pwned-5`",
+         "text": "line one\n::error::not an annotation", "api-key": API_KEY,
+         "receiver-url": receiver.url_for("/receiver"), "install": "false"},
+        environ=environ,
+        work=tmp_path,
+    )  # fmt: skip
+    assert run.status == 0, run.stderr
+    (event,) = received_events(receiver)
+    assert event["msg_title"] == title
+    assert event["msg_text"] == "line one\n::error::not an annotation"
+    assert event["context"]["element_identifiers"] == ["urn:a*", "$(touch", "pwned-4)"]
+    assert event["tags"] == ["a:`touch", "pwned-5`"]
+    assert not list(tmp_path.rglob("pwned-*"))
+    assert run.annotations("error") == []
+
+
+def test_annotations_cannot_be_forged_by_a_value(environ, tmp_path) -> None:
+    """A value that stac-events quotes in its error lands in the one annotation, with its
+    line breaks escaped as the runner requires."""
+    run = run_action(
+        {"event-type": "DeployEvent", "title": "t", "category": "Deploys%0A\n::error::forged",
+         "receiver-url": "http://127.0.0.1:9/receiver", "install": "false", "api-key": "k"},
+        environ=environ,
+        work=tmp_path,
+    )  # fmt: skip
+    assert run.status == 0, run.stderr
+    (warning,) = run.annotations("warning")
+    assert "--category" in warning
+    assert "(exit 2;" in warning
+    assert "%250A" in warning  # a literal "%0A" in the value stays text
+    assert run.annotations("error") == []
+    assert run.outputs["status"] == "failed"
+
+
+def test_the_flags_it_runs_and_the_key_kept_off_the_command_line(environ, tmp_path) -> None:
+    """The exact command line the inputs become, read by a stand-in `stac-events`; the key
+    travels in `$STAC_EVENTS_API_KEY`, never as an argument."""
+    stand_in = tmp_path / "bin" / "stac-events"
+    stand_in.parent.mkdir()
+    stand_in.write_text(
+        "#!/bin/sh\n"
+        'printf "%s\\n" "$@" > "$RUNNER_TEMP/argv"\n'
+        'printf "%s" "$STAC_EVENTS_API_KEY" > "$RUNNER_TEMP/key"\n'
+        'printf "%s" "$STAC_EVENTS_RECEIVER_URL,$STAC_EVENTS_CI_CONTEXT" > "$RUNNER_TEMP/env"\n'
+        'echo \'{"ok": true, "events": 2, "delivered": 2, "spool": {"delivered": 5}}\'\n'
+    )
+    stand_in.chmod(0o755)
+    run = run_action(
+        {"event-type": "DeployEvent", "title": "-t", "text": "@notes.md", "identifiers": "a b",
+         "category": "Changes", "data": '{"k": "v"}', "links": "Run: https://ci/1",
+         "tags": "x y", "source": "release", "retries": "1", "max-time": "30",
+         "receiver-url": "https://sts.example.com", "api-key": API_KEY, "install": "false"},
+        environ={**environ, "PATH": f"{stand_in.parent}{os.pathsep}{environ['PATH']}"},
+        work=tmp_path,
+    )  # fmt: skip
+    assert run.status == 0, run.stderr
+    temp = tmp_path / "runner-temp"
+    assert (temp / "argv").read_text().splitlines() == [
+        "event", "send", "DeployEvent", "--title=-t", "--output=json", "--text=@notes.md",
+        "--identifier=a", "--identifier=b", "--category=Changes", '--data={"k": "v"}',
+        "--links=Run: https://ci/1", "--tags=x", "--tags=y", "--source=release",
+        "--retries=1", "--max-time=30",
+    ]  # fmt: skip
+    assert (temp / "key").read_text() == API_KEY
+    assert (temp / "env").read_text() == "https://sts.example.com,1"
+    assert run.outputs["events"] == "2"  # the events delivered, not the spool's
+    assert API_KEY not in run.output
+
+
+@pytest.mark.parametrize(
+    ("inputs", "on_path", "level"),
+    [
+        ({"install": "false"}, False, "warning"),
+        ({"install": "false", "fail-on-error": "true"}, False, "error"),
+        ({"install": "maybe"}, True, "error"),
+        ({"install": "false", "ci-context": "yes"}, True, "error"),
+        ({"install": "false", "fail-on-error": "no"}, True, "error"),
+    ],
+    ids=["no-stac-events", "no-stac-events-fail", "bad-install", "bad-ci-context", "bad-fail"],
+)
+def test_a_misused_action_says_so(isolated_environ, tmp_path, inputs, on_path, level) -> None:
+    """No `stac-events` on PATH with `install: false` follows fail-on-error; an input that
+    is not `true` or `false` where one must be always fails the step."""
+    path = (BIN_DIR + os.pathsep if on_path else "") + "/usr/bin:/bin"
+    inputs = {"event-type": "E", "title": "t", "receiver-url": "http://127.0.0.1:9", **inputs}
+    run = run_action(inputs, environ={**isolated_environ, "PATH": path}, work=tmp_path)
+    (annotation,) = run.annotations(level)
+    assert annotation.startswith(f"::{level} title=stac-events::")
+    assert (run.status == 0) == (level == "warning")
+    if level == "warning":
+        assert run.outputs["status"] == "failed"
+
+
+def test_the_readme_example_works(environ, receiver, tmp_path) -> None:
+    """The README's workflow steps: the action's step with its inputs, then the step that
+    reads its outputs, with the workflow's own expressions filled in as GitHub would."""
+    import yaml
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    (steps,) = [document["steps"] for document in map(yaml.safe_load,
+                re.findall(r"```yaml\n(.*?)```", text, flags=re.DOTALL))
+                if isinstance(document, dict) and "steps" in document]  # fmt: skip
+    uses, after = steps
+    assert re.fullmatch(r"[\w-]+/stac-events@[\w.-]+", uses["uses"])
+    workflow = {
+        "github.sha": GITHUB["GITHUB_SHA"],
+        "vars.STACKSTATE_RECEIVER_URL": receiver.url_for("/receiver"),
+        "secrets.STACKSTATE_RECEIVER_API_KEY": API_KEY,
+    }
+    inputs = {name: EXPRESSION.sub(lambda m: workflow[m.group(1)], str(value))
+              for name, value in uses["with"].items()}  # fmt: skip
+    run = run_action({**inputs, "install": "false"}, environ=environ, work=tmp_path)
+    assert run.status == 0, run.stderr
+    (event,) = received_events(receiver)
+    assert event["msg_title"] == f"Deployed checkout {GITHUB['GITHUB_SHA']}"
+    assert event["context"]["data"]["environment"] == "production"
+    assert event["context"]["source_links"][0]["title"] == "Release notes"
+    outputs = {f"steps.{uses['id']}.outputs.{name}": value for name, value in run.outputs.items()}
+    env = {name: EXPRESSION.sub(lambda m: outputs[m.group(1)], value)
+           for name, value in after["env"].items()}  # fmt: skip
+    bash = ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", after["run"]]
+    said = subprocess.run(bash, env={**environ, **env}, capture_output=True, text=True, check=True)
+    assert said.stdout == "sent, 1 event(s) delivered\n"
+
+
+INSTALLS = os.environ.get("STAC_EVENTS_TEST_INSTALLS") == "1"
+
+
+@pytest.mark.installs
+@pytest.mark.skipif(not INSTALLS, reason="downloads from PyPI: STAC_EVENTS_TEST_INSTALLS=1")
+def test_the_install_step_installs_from_the_actions_checkout(isolated_environ, tmp_path) -> None:
+    """The action as a workflow uses it: it installs stac-events from its own checkout
+    into $RUNNER_TEMP (with the Python on PATH, not this environment's), once per job."""
+    import time
+
+    from pytest_httpserver import HTTPServer
+
+    server = HTTPServer(host="127.0.0.1", port=0)
+    server.start()
+    try:
+        server.expect_request("/receiver/stsAgent/intake").respond_with_data("", status=202)
+        path = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if p != BIN_DIR)
+        inputs = {"event-type": "DeployEvent", "title": "installed",
+                  "receiver-url": server.url_for("/receiver"), "api-key": API_KEY}  # fmt: skip
+        environ = {**isolated_environ, "PATH": path}
+        first = run_action(inputs, environ=environ, work=tmp_path)
+        assert first.status == 0, first.stderr
+        assert first.outputs["status"] == "sent"
+        venv = tmp_path / "runner-temp" / "stac-events-action"
+        assert (venv / ".installed-from").read_text() == str(ROOT)
+        started = time.monotonic()
+        second = run_action(inputs, environ=environ, work=tmp_path)
+        assert second.status == 0, second.stderr
+        assert time.monotonic() - started < 10  # installed once per job
+        assert [e["msg_title"] for e in received_events(server)] == ["installed"] * 2
+    finally:
+        server.stop()
