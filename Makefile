@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint install completions bench chaos fuzz clean
+.PHONY: demo test lint install dist completions bench chaos fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -13,23 +13,23 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
+# The `test` extra is published (a distribution runs the suite with it); ruff is not: it
+# is in the `lint` dependency group (PEP 735, pip 25.1 and later).
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test]' --group lint
 	touch $@ $(VENV)/.installed
+
+$(VENV)/.installed-dist: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --group dist
+	touch $@
 
 install: $(VENV)/.installed
 
-# A realistic deploy event, printed as the receiver would get it; nothing is sent.
+# The main job for real: a local receiver on a free port, a deploy event, an NDJSON batch
+# and a wrapped command sent to it, then what it stored. Nothing stays running, nothing
+# is written outside a temporary folder.
 demo: $(VENV)/.installed
-	$(BIN)/stac-events event send DeployEvent \
-	    --title "Deployed checkout 1.4.2 to staging" \
-	    --text "Rolled out by make demo" \
-	    -i urn:service:/checkout urn:service:/checkout-db \
-	    -s demo-pipeline -c Changes \
-	    -d version=1.4.2 environment=staging \
-	    --links "Release notes: https://example.com/releases/1.4.2" \
-	    -t env:staging team:payments \
-	    --dry-run
+	PATH="$(abspath $(BIN)):$$PATH" scripts/demo.sh
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
@@ -37,6 +37,17 @@ lint: $(VENV)/.installed-test
 
 test: lint
 	$(BIN)/python -m pytest
+
+# The sdist and the wheel a release uploads, in dist/, checked as PyPI checks them, each
+# with the license inside.
+dist: $(VENV)/.installed-dist
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+	$(BIN)/twine check --strict dist/*
+	tar -tzf dist/stac_events-*.tar.gz | grep -x 'stac_events-[^/]*/LICENSE' >/dev/null \
+	    || { echo "LICENSE is not in the sdist"; exit 1; }
+	$(BIN)/python -m zipfile -l dist/stac_events-*.whl | grep '\.dist-info/licenses/LICENSE ' >/dev/null \
+	    || { echo "LICENSE is not in the wheel"; exit 1; }
 
 # Regenerate completions/ after changing a command or an option (a test checks it).
 completions: $(VENV)/.installed
@@ -63,4 +74,4 @@ fuzz: $(VENV)/.installed-test
 	    -q -p no:randomly --hypothesis-show-statistics
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) dist .pytest_cache .ruff_cache .hypothesis
