@@ -181,6 +181,8 @@ def check_json_value(value: Any, *, max_depth: int = MAX_DATA_DEPTH) -> Any:
 def json_problem(value: Any, *, max_depth: int = MAX_DATA_DEPTH) -> Optional[Tuple[str, str]]:
     """`(path, reason)` for the first part of `value` that cannot be sent, `path` like
     `a.b[2]` ('' for `value` itself); None when all of it can."""
+    if type(value) is dict and _plainly_sendable(value):
+        return None  # most data, at a fraction of the walk's cost: batches check every event
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
@@ -208,6 +210,21 @@ def json_problem(value: Any, *, max_depth: int = MAX_DATA_DEPTH) -> Optional[Tup
 
 
 NOT_UTF8 = "not UTF-8 text; give it in UTF-8 (check the terminal's or the file's encoding)"
+_PLAIN = (int, bool, type(None))
+
+
+def _plainly_sendable(flat: Dict[Any, Any]) -> bool:
+    """Whether a dict holds only ASCII keys and ASCII text, whole numbers, booleans and
+    nulls: sendable at once. False says only "walk it", not that anything is wrong."""
+    for key, item in flat.items():
+        if not (type(key) is str and key.isascii()):
+            return False
+        if type(item) is str:
+            if not item.isascii():
+                return False
+        elif type(item) not in _PLAIN:
+            return False
+    return True
 
 
 def _is_utf8(text: str) -> bool:

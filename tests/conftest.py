@@ -20,6 +20,17 @@ from stac_events.environment import Environment
 NOW = 1_700_000_000.0
 API_KEY = "s3cr3t-K3y/with+chars"
 
+# The `stac event send` example from StackState's "Push events over HTTP" page, verbatim.
+DOCS_EXAMPLE = [
+    "event", "send", "event_type",
+    "--title", "event_title",
+    "-i", "element_identifier1", "element_identifier2",
+    "-s", "source_system",
+    "-c", "Changes",
+    "-d", '{"data_key1":"data_value1", "data_key2":"data_value2"}',
+    "--links", "link_title1: link_url1", "link_title2: link_url2",
+]  # fmt: skip
+
 
 @dataclass
 class Result:

@@ -13,6 +13,7 @@ from werkzeug import Request, Response
 from stac_events import __version__
 from tests.conftest import (
     API_KEY,
+    DOCS_EXAMPLE,
     NOW,
     Cli,
     isolated_environment,
@@ -23,16 +24,6 @@ from tests.conftest import (
 
 INTAKE = "/receiver/stsAgent/intake"
 
-# The `stac event send` example from StackState's "Push events over HTTP" page, verbatim.
-DOCS_EXAMPLE = [
-    "event", "send", "event_type",
-    "--title", "event_title",
-    "-i", "element_identifier1", "element_identifier2",
-    "-s", "source_system",
-    "-c", "Changes",
-    "-d", '{"data_key1":"data_value1", "data_key2":"data_value2"}',
-    "--links", "link_title1: link_url1", "link_title2: link_url2",
-]  # fmt: skip
 
 DOCS_EVENT = {
     "context": {

@@ -18,17 +18,7 @@ from typing import Any, Dict, List
 import pytest
 import requests
 
-from tests.conftest import API_KEY, no_secret
-
-DOCS_LINE = [  # the StackState docs' `stac event send` example, as written there
-    "event", "send", "event_type",
-    "--title", "event_title",
-    "-i", "element_identifier1", "element_identifier2",
-    "-s", "source_system",
-    "-c", "Changes",
-    "-d", '{"data_key1":"data_value1", "data_key2":"data_value2"}',
-    "--links", "link_title1: link_url1", "link_title2: link_url2",
-]  # fmt: skip
+from tests.conftest import API_KEY, DOCS_EXAMPLE, no_secret
 
 
 def sender_env(receiver: Any, key: str = "any-key") -> Dict[str, str]:
@@ -61,7 +51,7 @@ def post(receiver: Any, body: Any, **kwargs: Any) -> requests.Response:
 
 
 def test_the_docs_stac_line_lands_and_is_listed(local_receiver, run_script):
-    sent = run_script("stac-events", *DOCS_LINE, env=sender_env(local_receiver))
+    sent = run_script("stac-events", *DOCS_EXAMPLE, env=sender_env(local_receiver))
     assert "sent 1 event" in sent.stderr
 
     (stored,) = local_receiver.events()

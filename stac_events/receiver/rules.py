@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Dict, List, NamedTuple, Optional, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional
 
 from pydantic import ValidationError
 from pydantic_core import PydanticSerializationError, to_json
@@ -24,7 +24,6 @@ from stac_events.model import validate_event
 from stac_events.parse import (
     CATEGORIES,
     LARGEST_EPOCH_SECONDS,
-    MAX_DATA_DEPTH,
     NOT_UTF8,
     InvalidValue,
     check_event_name,
@@ -39,6 +38,7 @@ DEFAULT_MAX_AGE_S = 30 * 24 * 3600
 _LIST_FIELDS = ("metrics", "service_checks", "topologies", "health")
 _CONTEXT_REQUIRED = ("category", "element_identifiers", "source")
 _PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 class Reason(NamedTuple):
@@ -52,12 +52,12 @@ class Reason(NamedTuple):
 
 
 class Received(NamedTuple):
-    """An event that passed: its name in the payload, its fields as they came, and their
-    JSON as it is stored."""
+    """An event that passed: its name in the payload, its fields as they came, and where
+    it is in its name's list (`events[name][position]`)."""
 
     name: str
     event: Dict[str, Any]
-    json: str
+    position: int
 
 
 class Checked(NamedTuple):
@@ -69,8 +69,14 @@ class Checked(NamedTuple):
     host: str
 
 
-def check_payload(document: Any, *, now: float, max_age: float) -> Checked:
-    """Check a decoded body against the rules; every reason found, not only the first."""
+def check_payload(
+    document: Any, *, now: float, max_age: float, text: Optional[str] = None
+) -> Checked:
+    """Check a decoded body against the rules; every reason found, not only the first.
+
+    `text`, the JSON it was decoded from, spares the search for text that is not UTF-8
+    (a lone surrogate, which only a `\\udXXX` escape can give) when it holds none."""
+    escapes = text is None or _SURROGATE_ESCAPE.search(text) is not None
     reasons: List[Reason] = []
     notes: List[Reason] = []
     events: List[Received] = []
@@ -109,13 +115,12 @@ def check_payload(document: Any, *, now: float, max_age: float) -> Checked:
         for index, event in enumerate(group):
             path = f"{where}[{index}]"
             found = _event_reasons(event, path, oldest=oldest, max_age=max_age, notes=notes)
-            if not found:
-                stored, problem = _stored_json(event)
-                if problem is None:
-                    events.append(Received(name, event, stored))
-                    continue
-                found = [Reason(f"{path}{problem.path}", problem.reason)]
-            reasons.extend(found)
+            if not found and escapes:
+                found = _unwritable(event, path)
+            if found:
+                reasons.extend(found)
+            else:
+                events.append(Received(name, event, index))
     return Checked(events if not reasons else [], reasons, notes, host)
 
 
@@ -158,16 +163,17 @@ def _joined(path: str, where: str) -> str:
     return f"{path}{where}" if where.startswith("[") else f"{path}.{where}"
 
 
-def _stored_json(event: Dict[str, Any]) -> Tuple[str, Optional[Reason]]:
-    """The event's JSON; or where it cannot be written, as in fields the model does not
-    check (unknown ones): text that is not UTF-8, nesting too deep."""
+def _unwritable(event: Dict[str, Any], path: str) -> List[Reason]:
+    """Text that is not UTF-8 where the model does not look (tags, identifiers, fields it
+    does not know): StackState could not store it."""
     try:
-        return to_json(event).decode(), None
+        to_json(event)
     except (ValueError, PydanticSerializationError):
-        found = json_problem(event, max_depth=MAX_DATA_DEPTH + 2)  # context > data > ...
-        where, reason = found if found is not None else ("", "cannot be written as JSON")
+        found = json_problem(event, max_depth=1000)
+        where, reason = found if found is not None else ("", NOT_UTF8)
         separator = "" if where.startswith("[") or not where else "."
-        return "", Reason(f"{separator}{where}", reason)
+        return [Reason(f"{path}{separator}{where}", reason)]
+    return []
 
 
 def _context_reasons(context: Dict[str, Any]) -> Dict[str, str]:
