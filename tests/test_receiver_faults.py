@@ -96,3 +96,15 @@ def test_sigkill_mid_batch_loses_nothing_the_senders_were_told_was_stored(
     # Only a payload whose answer the kill cut off can arrive twice: at most one per sender.
     assert duplicated <= 6 * 200, duplicated  # a 64 KiB payload holds about 180 events
     again.stop()
+
+
+def test_a_database_on_a_read_only_disk_can_still_be_listed(tmp_path, run_script, receiver_factory):
+    with mounted_tmpfs(tmp_path / "artifact", "4m") as disk:
+        receiver = receiver_factory("-q", db=disk / "events.db")
+        env = {"STAC_EVENTS_RECEIVER_URL": receiver.url, "STAC_EVENTS_API_KEY": "k"}
+        run_script("stac-events", "event", "send", "DeployEvent", "--title", "kept", env=env)
+        assert receiver.stop()[0] == 0
+        subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
+        listed = run_script("stac-events", "receiver", "events", "--db", str(disk / "events.db"),
+                            "-o", "json")  # fmt: skip
+        assert [stored["event"]["msg_title"] for stored in listed.json()] == ["kept"]
