@@ -257,29 +257,30 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(200, {"receiver": "stac-events", "intake": list(INTAKE_PATHS),
                                "events": EVENTS_PATH})  # fmt: skip
             return
-        if path in INTAKE_PATHS:
-            self._not_allowed(path, query)
-        if path != EVENTS_PATH:
-            self._not_found(path)
-        self._check_key(query)
+        filters = self._events_request(path, query)
         try:
-            found = list(self.server.receiver.store.events(_filters(query)))
+            found = list(self.server.receiver.store.events(filters))
         except sqlite3.Error as error:
             raise _Problem(503, f"the receiver could not read the events: {error}") from None
         body = ("[" + ",".join(stored.to_json() for stored in found) + "]").encode()
         self._send(200, body)
 
     def _clearing(self, path: str, query: Dict[str, List[str]]) -> None:
+        filters = self._events_request(path, query)
+        try:
+            deleted = self.server.receiver.store.clear(filters)
+        except sqlite3.Error as error:
+            raise _Problem(503, f"the receiver could not delete the events: {error}") from None
+        self._answer(200, {"deleted": deleted})
+
+    def _events_request(self, path: str, query: Dict[str, List[str]]) -> Filters:
+        """The filters of a request to /events, once it is one and may be answered."""
         if path in INTAKE_PATHS:
             self._not_allowed(path, query)
         if path != EVENTS_PATH:
             self._not_found(path)
         self._check_key(query)
-        try:
-            deleted = self.server.receiver.store.clear(_filters(query))
-        except sqlite3.Error as error:
-            raise _Problem(503, f"the receiver could not delete the events: {error}") from None
-        self._answer(200, {"deleted": deleted})
+        return _filters(query)
 
     def _not_allowed(self, path: str, query: Dict[str, List[str]]) -> None:
         raise _Problem(405, f"{self.command} is not answered on {path}")
