@@ -19,6 +19,7 @@ from stac_events.environment import Environment
 
 NOW = 1_700_000_000.0
 API_KEY = "s3cr3t-K3y/with+chars"
+INTAKE = "/receiver/stsAgent/intake"  # where `event send` posts, given a `.../receiver` URL
 
 # The `stac event send` example from StackState's "Push events over HTTP" page, verbatim.
 DOCS_EXAMPLE = [
@@ -203,6 +204,18 @@ def no_secret(result: Result, secrets: Sequence[str] = (API_KEY,)) -> bool:
 
     text = result.output
     return not any(form in text for s in secrets for form in (s, quote(s, safe=""), quote_plus(s)))
+
+
+def env_for(server: Any, key: str = API_KEY) -> Dict[str, str]:
+    """The variables that send to `server` (a pytest-httpserver) with `key`."""
+    return {"STAC_EVENTS_RECEIVER_URL": server.url_for("/receiver"), "STAC_EVENTS_API_KEY": key}
+
+
+@pytest.fixture
+def receiver(httpserver: Any) -> Any:
+    """A local receiver that answers every POST to the intake with 202."""
+    httpserver.expect_request(INTAKE, method="POST").respond_with_data("", status=202)
+    return httpserver
 
 
 @pytest.fixture

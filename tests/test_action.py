@@ -138,12 +138,6 @@ def environ(isolated_environ: Dict[str, str]) -> Dict[str, str]:
     return {**isolated_environ, "PATH": BIN_DIR + os.pathsep + os.environ.get("PATH", "")}
 
 
-@pytest.fixture
-def receiver(httpserver):
-    httpserver.expect_request("/receiver/stsAgent/intake").respond_with_data("", status=202)
-    return httpserver
-
-
 def closed_port_url() -> str:
     import socket
 

@@ -25,9 +25,8 @@ from stac_events import (
     Setting,
     SourceLink,
 )
-from tests.conftest import API_KEY, received_events
+from tests.conftest import API_KEY, INTAKE, received_events
 
-INTAKE = "/receiver/stsAgent/intake"
 DOWN = "http://127.0.0.1:9/receiver"
 
 
@@ -38,12 +37,6 @@ def environ(home: Path) -> Dict[str, str]:
         "XDG_STATE_HOME": str(home / "state"),
         "STAC_EVENTS_API_KEY": API_KEY,
     }
-
-
-@pytest.fixture
-def receiver(httpserver: HTTPServer) -> HTTPServer:
-    httpserver.expect_request(INTAKE, method="POST").respond_with_data("", status=202)
-    return httpserver
 
 
 def settings_for(environ: Dict[str, str], url: str, **more: Any) -> stac_events.Settings:

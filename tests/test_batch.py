@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import json
 from pathlib import Path
-from typing import Dict
 
 import pytest
 from hypothesis import given, settings
@@ -13,20 +12,15 @@ from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 
 from stac_events.model import Packer
-from tests.conftest import API_KEY, NOW, Cli, no_secret, received_events, valid_common_object
-
-INTAKE = "/receiver/stsAgent/intake"
-
-
-def env_for(server: HTTPServer) -> Dict[str, str]:
-    return {"STAC_EVENTS_RECEIVER_URL": server.url_for("/receiver"), "STAC_EVENTS_API_KEY": API_KEY}
-
-
-@pytest.fixture
-def receiver(httpserver: HTTPServer) -> HTTPServer:
-    httpserver.expect_request(INTAKE, method="POST").respond_with_data("", status=202)
-    return httpserver
-
+from tests.conftest import (
+    INTAKE,
+    NOW,
+    Cli,
+    env_for,
+    no_secret,
+    received_events,
+    valid_common_object,
+)
 
 EVENTS = [
     {"event_type": "DeployEvent", "msg_title": "one", "timestamp": int(NOW)},

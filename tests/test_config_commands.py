@@ -5,9 +5,7 @@ from __future__ import annotations
 import pytest
 from pytest_httpserver import HTTPServer
 
-from tests.conftest import API_KEY, Cli, no_secret, valid_common_object
-
-INTAKE = "/receiver/stsAgent/intake"
+from tests.conftest import API_KEY, INTAKE, Cli, no_secret, valid_common_object
 
 
 def test_check_live(cli: Cli, httpserver: HTTPServer) -> None:

@@ -17,14 +17,9 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from tests.conftest import API_KEY, Cli, events_of
+from tests.conftest import INTAKE, Cli, env_for, events_of
 
-INTAKE = "/receiver/stsAgent/intake"
 EXE = str(Path(sys.executable).with_name("stac-events"))
-
-
-def env_for(server: HTTPServer) -> Dict[str, str]:
-    return {"STAC_EVENTS_RECEIVER_URL": server.url_for("/receiver"), "STAC_EVENTS_API_KEY": API_KEY}
 
 
 def pending(home: Path) -> List[Path]:

@@ -14,9 +14,8 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from tests.conftest import API_KEY, Cli, Expected, Result, no_secret
+from tests.conftest import API_KEY, INTAKE, Cli, Expected, Result, no_secret
 
-INTAKE = "/receiver/stsAgent/intake"
 DOWN = "http://127.0.0.1:9/receiver"  # nothing listens on the discard port
 
 

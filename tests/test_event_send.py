@@ -14,16 +14,15 @@ from stac_events import __version__
 from tests.conftest import (
     API_KEY,
     DOCS_EXAMPLE,
+    INTAKE,
     NOW,
     Cli,
+    env_for,
     isolated_environment,
     no_secret,
     single_event,
     valid_common_object,
 )
-
-INTAKE = "/receiver/stsAgent/intake"
-
 
 DOCS_EVENT = {
     "context": {
@@ -40,19 +39,6 @@ DOCS_EVENT = {
     "msg_title": "event_title",
     "msg_text": "event_title",
 }
-
-
-@pytest.fixture
-def receiver(httpserver: HTTPServer) -> HTTPServer:
-    httpserver.expect_request(INTAKE, method="POST").respond_with_data("", status=202)
-    return httpserver
-
-
-def receiver_env(server: HTTPServer) -> dict:
-    return {
-        "STAC_EVENTS_RECEIVER_URL": server.url_for("/receiver"),
-        "STAC_EVENTS_API_KEY": API_KEY,
-    }
 
 
 def bodies(server: HTTPServer) -> List[dict]:
@@ -77,7 +63,7 @@ def test_docs_example_dry_run_through_stac_alias(run_script) -> None:
 
 
 def test_docs_example_sent_through_stac_alias(run_script, receiver: HTTPServer) -> None:
-    result = run_script("stac", *DOCS_EXAMPLE, env=receiver_env(receiver))
+    result = run_script("stac", *DOCS_EXAMPLE, env=env_for(receiver))
     assert "sent 1 event" in result.stderr
     assert no_secret(result)
     ((request, _),) = receiver.log
@@ -92,7 +78,7 @@ def test_docs_example_sent_through_stac_alias(run_script, receiver: HTTPServer) 
 
 def test_wire_body_is_what_dry_run_printed(cli: Cli, receiver: HTTPServer) -> None:
     dry = cli(*DOCS_EXAMPLE, "--dry-run")
-    sent = cli(*DOCS_EXAMPLE, env=receiver_env(receiver))
+    sent = cli(*DOCS_EXAMPLE, env=env_for(receiver))
     assert dry.status == sent.status == 0
     ((request, _),) = receiver.log
     assert request.get_data() == dry.stdout.rstrip("\n").encode()
@@ -408,7 +394,7 @@ def test_flags_beat_environment(cli: Cli, receiver: HTTPServer) -> None:
 @pytest.mark.parametrize("status", [200, 201, 202, 204])
 def test_any_2xx_is_success(cli: Cli, httpserver: HTTPServer, status: int) -> None:
     httpserver.expect_request(INTAKE).respond_with_data("", status=status)
-    result = cli("event", "send", "DeployEvent", "--title", "t", env=receiver_env(httpserver))
+    result = cli("event", "send", "DeployEvent", "--title", "t", env=env_for(httpserver))
     assert f"sent 1 event to http://localhost:{httpserver.port}{INTAKE}?api_key=***" in (
         result.stderr.replace("127.0.0.1", "localhost")
     )
@@ -423,7 +409,7 @@ def test_json_output_on_success(cli: Cli, receiver: HTTPServer) -> None:
         "t",
         "--output",
         "json",
-        env=receiver_env(receiver),
+        env=env_for(receiver),
     )
     document = result.json()
     assert document["ok"] is True
@@ -435,7 +421,7 @@ def test_json_output_on_success(cli: Cli, receiver: HTTPServer) -> None:
 
 
 def test_quiet_prints_nothing_on_success(cli: Cli, receiver: HTTPServer) -> None:
-    result = cli("event", "send", "DeployEvent", "--title", "t", "-q", env=receiver_env(receiver))
+    result = cli("event", "send", "DeployEvent", "--title", "t", "-q", env=env_for(receiver))
     assert (result.status, result.stdout, result.stderr) == (0, "", "")
     assert len(receiver.log) == 1
 
@@ -465,14 +451,14 @@ def test_error_statuses(
         "--title",
         "t",
         "--no-spool",
-        env=receiver_env(httpserver),
+        env=env_for(httpserver),
         expect=exit_code,
     )
     assert message in text.stderr
     assert len(text.stderr.splitlines()) == 1
     assert no_secret(text)
     as_json = cli("event", "send", "DeployEvent", "--title", "t", "-o", "json", "--no-spool",
-                  env=receiver_env(httpserver), expect=exit_code)  # fmt: skip
+                  env=env_for(httpserver), expect=exit_code)  # fmt: skip
     assert as_json.json()["ok"] is False
     assert as_json.json()["error"]["kind"] == kind
     assert as_json.json()["error"]["status"] == status
@@ -493,7 +479,7 @@ def test_receiver_echoing_the_key_is_masked(cli: Cli, httpserver: HTTPServer) ->
         "-o",
         "json",
         "--debug",
-        env=receiver_env(httpserver),
+        env=env_for(httpserver),
         expect=4,
     )
     assert "unknown key ***" in result.stderr
@@ -512,7 +498,7 @@ def test_redirect_is_reported_and_not_followed(cli: Cli, httpserver: HTTPServer)
             "", status=307, headers={"Location": target}
         )
         result = cli(
-            "event", "send", "DeployEvent", "--title", "t", env=receiver_env(httpserver), expect=4
+            "event", "send", "DeployEvent", "--title", "t", env=env_for(httpserver), expect=4
         )
         assert f"redirected (307 TEMPORARY REDIRECT) to {target}" in result.stderr
         assert elsewhere.log == []
@@ -569,7 +555,7 @@ def test_slow_receiver_times_out(cli: Cli, own_server: HTTPServer) -> None:
         "--retries",
         "0",
         "--no-spool",
-        env=receiver_env(httpserver),
+        env=env_for(httpserver),
         expect=5,
     )
     assert "did not answer within 0.3 s" in result.stderr
@@ -642,7 +628,7 @@ def test_an_option_where_a_value_should_be_is_refused_and_nothing_is_sent(
 ) -> None:
     """`--title --dry-run` must not send an event titled "--dry-run" (argparse refuses it)."""
     result = cli("event", "send", "DeployEvent", "--title", "--dry-run",
-                 env=receiver_env(receiver), expect=2)  # fmt: skip
+                 env=env_for(receiver), expect=2)  # fmt: skip
     assert result.stderr.startswith(
         "stac-events: error: --title: expected a value, got '--dry-run'"
     )

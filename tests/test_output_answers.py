@@ -20,21 +20,10 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from stac_events.cli import main
-from tests.conftest import API_KEY, Cli, isolated_environment, single_event
+from tests.conftest import API_KEY, Cli, env_for, isolated_environment, single_event
 
-INTAKE = "/receiver/stsAgent/intake"
 EXE = str(Path(sys.executable).with_name("stac-events"))
 UNREACHABLE = ("--url", "http://127.0.0.1:9/receiver", "--api-key", API_KEY, "--retries", "0")
-
-
-def env_for(server: HTTPServer) -> Dict[str, str]:
-    return {"STAC_EVENTS_RECEIVER_URL": server.url_for("/receiver"), "STAC_EVENTS_API_KEY": API_KEY}
-
-
-@pytest.fixture
-def receiver(httpserver: HTTPServer) -> HTTPServer:
-    httpserver.expect_request(INTAKE, method="POST").respond_with_data("", status=202)
-    return httpserver
 
 
 @pytest.fixture

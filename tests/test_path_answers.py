@@ -16,9 +16,8 @@ import trustme
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from tests.conftest import API_KEY, Cli, Result, no_secret, tls_server_for
+from tests.conftest import API_KEY, INTAKE, Cli, Result, no_secret, tls_server_for
 
-INTAKE = "/receiver/stsAgent/intake"
 DOWN = "http://127.0.0.1:9/receiver"  # nothing listens on the discard port
 
 

@@ -16,9 +16,7 @@ from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from tests.conftest import API_KEY, Cli, Result, received_events
-
-INTAKE = "/receiver/stsAgent/intake"
+from tests.conftest import API_KEY, INTAKE, Cli, Result, received_events
 
 
 def config_text(url: str, key: str = "file-key-0123456789") -> str:

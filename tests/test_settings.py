@@ -13,9 +13,7 @@ from pytest_httpserver import HTTPServer
 
 from stac_events.errors import ConfigError
 from stac_events.settings import normalize_address
-from tests.conftest import API_KEY, Cli, no_secret
-
-INTAKE = "/receiver/stsAgent/intake"
+from tests.conftest import API_KEY, INTAKE, Cli, no_secret
 
 
 @pytest.mark.parametrize(

@@ -16,19 +16,15 @@ from werkzeug import Request, Response
 
 from tests.conftest import (
     API_KEY,
+    INTAKE,
     Cli,
     Expected,
     Result,
+    env_for,
     mounted_tmpfs,
     no_secret,
     received_events,
 )
-
-INTAKE = "/receiver/stsAgent/intake"
-
-
-def env_for(server: HTTPServer, key: str = API_KEY) -> Dict[str, str]:
-    return {"STAC_EVENTS_RECEIVER_URL": server.url_for("/receiver"), "STAC_EVENTS_API_KEY": key}
 
 
 def send(cli: Cli, text: str, server: HTTPServer, *args: str, expect: Expected = 0) -> Result:

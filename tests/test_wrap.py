@@ -14,13 +14,7 @@ from typing import Any, Dict
 import pytest
 from pytest_httpserver import HTTPServer
 
-from tests.conftest import API_KEY, Cli, no_secret
-
-INTAKE = "/receiver/stsAgent/intake"
-
-
-def env_for(server: HTTPServer) -> Dict[str, str]:
-    return {"STAC_EVENTS_RECEIVER_URL": server.url_for("/receiver"), "STAC_EVENTS_API_KEY": API_KEY}
+from tests.conftest import API_KEY, Cli, env_for, no_secret
 
 
 def sent_event(server: HTTPServer) -> Dict[str, Any]:
@@ -28,12 +22,6 @@ def sent_event(server: HTTPServer) -> Dict[str, Any]:
     (group,) = json.loads(request.get_data())["events"].values()
     (event,) = group
     return event
-
-
-@pytest.fixture
-def receiver(httpserver: HTTPServer) -> HTTPServer:
-    httpserver.expect_request(INTAKE, method="POST").respond_with_data("", status=202)
-    return httpserver
 
 
 def test_success(cli: Cli, receiver: HTTPServer):

@@ -20,14 +20,9 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from stac_events.wrapped_command import run_command
-from tests.conftest import API_KEY, Cli, isolated_environment
+from tests.conftest import Cli, env_for, isolated_environment
 
-INTAKE = "/receiver/stsAgent/intake"
 STAC_EVENTS = str(Path(sys.executable).with_name("stac-events"))
-
-
-def env_for(server: HTTPServer) -> Dict[str, str]:
-    return {"STAC_EVENTS_RECEIVER_URL": server.url_for("/receiver"), "STAC_EVENTS_API_KEY": API_KEY}
 
 
 def sent_event(server: HTTPServer) -> Dict[str, Any]:
@@ -64,12 +59,6 @@ def gone_within(pid: int, seconds: float) -> bool:
             return False
         time.sleep(0.02)
     return True
-
-
-@pytest.fixture
-def receiver(httpserver: HTTPServer) -> HTTPServer:
-    httpserver.expect_request(INTAKE, method="POST").respond_with_data("", status=202)
-    return httpserver
 
 
 @pytest.fixture
