@@ -126,7 +126,7 @@ def check_payload(
 
 def event_path(name: str) -> str:
     """`events.DeployEvent`, or `events["a name"]` for one that needs quoting."""
-    return f"events.{name}" if _PLAIN_NAME.match(name) else f"events[{json.dumps(name)}]"
+    return _dotted(("events", name))
 
 
 def _event_reasons(
@@ -236,6 +236,14 @@ def _is_number(value: Any) -> bool:
 def _a(value: Any) -> str:
     kind = json_kind(value)
     return kind if kind == "null" else f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
+
+
+def one_line(text: str) -> str:
+    """Control characters escaped: what a sender wrote cannot break a line or move a
+    terminal's cursor."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def summary(reasons: List[Reason], limit: Optional[int] = None) -> str:

@@ -25,7 +25,13 @@ from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 from urllib.parse import parse_qs, urlsplit
 
 from stac_events.parse import InvalidValue, parse_since
-from stac_events.receiver.rules import DEFAULT_MAX_AGE_S, Checked, Reason, check_payload
+from stac_events.receiver.rules import (
+    DEFAULT_MAX_AGE_S,
+    Checked,
+    Reason,
+    check_payload,
+    one_line,
+)
 from stac_events.receiver.store import Filters, Store
 
 INTAKE_PATHS = ("/stsAgent/intake", "/receiver/stsAgent/intake")
@@ -114,6 +120,10 @@ class LocalReceiver:
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
+    def interrupt(self) -> None:
+        """Make `serve_forever()` return soon; from any thread but the one it runs in."""
+        threading.Thread(target=self._server.shutdown, daemon=True).start()
+
     def stop(self, grace: float = 5.0) -> None:
         """Stop taking requests, and give those in progress `grace` seconds to finish."""
         if self._thread is not None:
@@ -151,12 +161,21 @@ class _Server(ThreadingHTTPServer):
 
 
 class _Problem(Exception):
-    """A request that gets an error answer."""
+    """A request that gets an error answer: `message`, and the reasons it lists (by
+    default the message itself)."""
 
-    def __init__(self, status: int, reason: str, *, close: bool = False) -> None:
-        super().__init__(reason)
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        reasons: Optional[List[Reason]] = None,
+        close: bool = False,
+    ) -> None:
+        super().__init__(message)
         self.status = status
-        self.reasons = [Reason("", reason)]
+        self.message = message
+        self.reasons = reasons or [Reason("", message)]
         self.close = close
 
 
@@ -193,7 +212,6 @@ class _Handler(BaseHTTPRequestHandler):
                    ) -> None:  # fmt: skip
         """What http.server answers by itself (a request line it cannot read, headers too
         long), in JSON as every other answer, and told as a refusal."""
-        self.close_connection = True
         self._refuse(_Problem(code, message or "the request cannot be read", close=True))
 
     def _handle(self, method: Callable[[str, Dict[str, List[str]]], None]) -> None:
@@ -216,12 +234,10 @@ class _Handler(BaseHTTPRequestHandler):
             receiver._leave()
 
     def _refuse(self, problem: _Problem) -> None:
-        if problem.close:
+        if problem.close or self._answered:  # after the answer went, it can only be told
             self.close_connection = True
-        if self._answered:  # a failure after the answer went: it can only be told
-            self.close_connection = True
-        else:
-            self._answer(problem.status, {"error": problem.reasons[0].reason,
+        if not self._answered:
+            self._answer(problem.status, {"error": problem.message,
                                           "reasons": _listed(problem.reasons)})  # fmt: skip
         on_refusal = self.server.receiver.on_refusal
         if on_refusal is not None:
@@ -238,11 +254,7 @@ class _Handler(BaseHTTPRequestHandler):
         checked = check_payload(document, now=received, max_age=receiver.limits.max_age,
                                 text=text)  # fmt: skip
         if checked.reasons:
-            self._answer(400, {"error": "StackState would drop this payload",
-                               "reasons": _listed(checked.reasons)})  # fmt: skip
-            if receiver.on_refusal is not None:
-                receiver.on_refusal(Refusal(400, checked.reasons))
-            return
+            raise _Problem(400, "StackState would drop this payload", reasons=checked.reasons)
         try:
             stored = receiver.store.add(checked.events, host=checked.host, received=received,
                                         body=text)  # fmt: skip
@@ -298,7 +310,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         host = urlsplit("//" + self.headers.get("Host", "")).hostname or ""
         if host not in _LOOPBACK_NAMES:
-            raise _Problem(403, f"Host {_one_line(host)!r} is not this machine; the receiver "
+            raise _Problem(403, f"Host {one_line(host)!r} is not this machine; the receiver "
                                 f"answers 127.0.0.1, ::1 or localhost")  # fmt: skip
 
     def _check_key(self, query: Dict[str, List[str]]) -> None:
@@ -399,7 +411,7 @@ def _json(text: str) -> Any:
         said = str(error)
         if "int_max_str_digits" in said:  # Python's own advice, about Python
             said = "a number has more digits than any JSON reader takes (4300)"
-        raise _Problem(400, f"the body is not JSON: {_one_line(said)}") from None
+        raise _Problem(400, f"the body is not JSON: {one_line(said)}") from None
 
 
 def _no_constant(name: str) -> Any:
@@ -419,11 +431,6 @@ def _unique(pairs: List[Tuple[str, Any]]) -> Dict[str, Any]:
         twice = next(key for key, count in Counter(k for k, _ in pairs).items() if count > 1)
         raise ValueError(f"the name {twice!r} is given twice in one object")
     return found
-
-
-def _one_line(text: str) -> str:
-    """Control characters escaped: what a sender wrote cannot move a terminal's cursor."""
-    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
 
 
 def _filters(query: Dict[str, List[str]]) -> Filters:

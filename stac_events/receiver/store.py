@@ -231,26 +231,31 @@ class Store:
                     db.execute("ROLLBACK")
                 raise
 
-    def events(self, filters: Filters = ALL) -> Iterator[Stored]:
-        """The stored events the filters pick, oldest first."""
+    def events(self, filters: Filters = ALL) -> List[Stored]:
+        """The stored events the filters pick, oldest first: read in one transaction, so
+        that a `clear` beside it cannot take a payload away halfway."""
         where, values = filters.where()
         with self._lock:
-            rows = self._db.execute(
-                "SELECT id, received, host, name, payload, position "  # noqa: S608
-                f"FROM events{where} ORDER BY id",
-                values,
-            ).fetchall()
-        return self._with_json(rows)
+            db = self._db
+            db.execute("BEGIN")
+            try:
+                rows = db.execute(
+                    "SELECT id, received, host, name, payload, position "  # noqa: S608
+                    f"FROM events{where} ORDER BY id",
+                    values,
+                ).fetchall()
+                return list(self._with_json(rows))
+            finally:
+                db.execute("COMMIT")
 
     def _with_json(self, rows: List[Tuple[Any, ...]]) -> Iterator[Stored]:
         """Each row's event, read from its payload; a payload is read once for its rows."""
         read: Tuple[int, Any] = (0, None)
         for number, received, host, name, payload, position in rows:
             if read[0] != payload:
-                with self._lock:
-                    (body,) = self._db.execute(
-                        "SELECT body FROM payloads WHERE id = ?", (payload,)
-                    ).fetchone()
+                (body,) = self._db.execute(
+                    "SELECT body FROM payloads WHERE id = ?", (payload,)
+                ).fetchone()
                 read = (payload, json.loads(body)["events"])
             event = json.dumps(read[1][name][position], ensure_ascii=False, separators=(",", ":"))
             yield Stored(number, received, host, name, event)
