@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, List
 
+from stac_events.receiver import Store
 from tests.conftest import mounted_tmpfs
 
 
@@ -26,6 +27,20 @@ def batch(path: Path, prefix: str, count: int) -> Path:
     path.write_text("".join(json.dumps({"msg_title": f"{prefix}/{n}", "msg_text": "x" * 300})
                             + "\n" for n in range(count)))  # fmt: skip
     return path
+
+
+def wait_until_stored(db: Path, count: int) -> None:
+    """Until the receiver's database holds `count` events (read as `receiver events` does)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        store = Store(db, read_only=True)
+        try:
+            if store.count() >= count:
+                return
+        finally:
+            store.close()
+        time.sleep(0.01)
+    raise AssertionError(f"the receiver did not store {count} events within 60 s")
 
 
 def titles(receiver: Any) -> List[str]:
@@ -81,7 +96,7 @@ def test_sigkill_mid_batch_loses_nothing_the_senders_were_told_was_stored(
 
     with ThreadPoolExecutor(max_workers=6) as pool:
         sending = [pool.submit(send, path) for path in files]
-        time.sleep(1.0)  # mid-batch
+        wait_until_stored(db, 2_400)  # a tenth of the batch: mid-batch, however fast it goes
         receiver.process.send_signal(signal.SIGKILL)
         receiver.stop()
         results = [future.result() for future in sending]
