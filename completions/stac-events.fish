@@ -138,7 +138,7 @@ complete -c stac-events -n '__stac_events_at \'event send\'' -l links -x -d 'Lin
 complete -c stac-events -n '__stac_events_at \'event send\'' -l source-identifier -x -d 'The event\'s id in the source system.'
 complete -c stac-events -n '__stac_events_at \'event send\'' -l ci-context -d 'Add the CI run\'s link, ci.* data and a ci_provider tag (GitHub Actions, GitLab CI, Jenkins, CircleCI, Azure Pipelines, Bitbucket Pipelines, Buildkite). Also $STAC_EVENTS_CI_CONTEXT=1.'
 complete -c stac-events -n '__stac_events_at \'event send\'' -l file -s f -r -F -d 'Send many events: a JSON array, one event, NDJSON or a whole common JSON object; \'-\' reads stdin. The flags fill in what each event lacks.'
-complete -c stac-events -n '__stac_events_at \'event send\'' -l max-request-bytes -x -d 'Split batches so that no request body is larger. Default: 1048576.'
+complete -c stac-events -n '__stac_events_at \'event send\'' -l max-request-bytes -x -d 'Split batches so that no request body is larger (1024 to 67108864). Default: 1048576.'
 complete -c stac-events -n '__stac_events_at \'event send\'' -l gzip -d 'Compress request bodies (Content-Encoding: gzip).'
 complete -c stac-events -n '__stac_events_at \'event send\'' -l url -x -d 'Receiver address, e.g. https://stackstate.example.com/receiver. Default: $STAC_EVENTS_RECEIVER_URL, $STACKSTATE_RECEIVER_API_ADDRESS, $STACKSTATE_BASE_URL (with $STACKSTATE_RECEIVER_PORT), $STS_STS_URL, else the config file; \'stac-events config show\' says which.'
 complete -c stac-events -n '__stac_events_at \'event send\'' -l api-key -x -d 'Receiver API key. Prefer $STAC_EVENTS_API_KEY (or $STACKSTATE_RECEIVER_API_KEY, $STS_API_KEY) or the config file: flags show up in process lists and shell history.'

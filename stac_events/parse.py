@@ -31,6 +31,11 @@ RESERVED_NAME_PREFIXES = (
 # Epoch seconds stay below this until the year 5138; a larger number is milliseconds.
 LARGEST_EPOCH_SECONDS = 99_999_999_999
 
+# The most --max-request-bytes takes, and so the bound of every request body, of a payload
+# read back from the spool and of a text read from a file or stdin: a receiver behind a
+# proxy rarely takes more than a few MiB.
+LARGEST_REQUEST_BYTES = 64 * 1024 * 1024
+
 # How deep an event's data may nest, the data object itself being level 1. The receiver's
 # JSON tools and ours have limits of their own (pydantic serializes ~250 levels, Python's
 # json reads ~1000); a limit well below them is one message for every way in.
@@ -99,13 +104,14 @@ def parse_since(text: str, *, now: float) -> float:
     given = text.strip()
     if given[-1:].lower() in _UNITS and given[:-1].replace(".", "", 1).isdigit():
         return max(0.0, now - parse_duration(given))
-    if given.isascii() and given.isdigit() and int(given) == 0:
-        return 0.0  # the epoch itself: everything
+    if given.isascii() and given.isdigit() and not given.strip("0"):
+        return 0.0  # the epoch itself: everything (never int(): a digit string may be endless)
     try:
         return float(parse_timestamp(given))
     except InvalidValue:
         raise InvalidValue(
-            f"{text!r} is not a time; give a time ago (10m, 2h, 1d), epoch seconds or ISO-8601"
+            f"{_shown(text)!r} is not a time; give a time ago (10m, 2h, 1d), epoch seconds "
+            f"or ISO-8601"
         ) from None
 
 
@@ -122,7 +128,7 @@ def parse_count(text: str, *, minimum: int = 0) -> int:
     try:
         number = int(text.strip())
     except ValueError:
-        raise InvalidValue(f"{text!r} is not a whole number") from None
+        raise InvalidValue(f"{_shown(text)!r} is not a whole number") from None
     if number < minimum:
         raise InvalidValue(f"{number} is too small; give {minimum} or more")
     return number

@@ -12,7 +12,7 @@ from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, Iterator, List, N
 from stac_events.errors import InvalidInput
 from stac_events.events import EventDefaults, build_event
 from stac_events.model import Packer, Payload, envelope
-from stac_events.parse import InvalidValue
+from stac_events.parse import LARGEST_REQUEST_BYTES, InvalidValue
 from stac_events.settings import Settings
 
 if TYPE_CHECKING:
@@ -87,9 +87,10 @@ def prepare_many(
     """
     from stac_events import batch
 
-    if max_bytes < MIN_REQUEST_BYTES:
+    if not MIN_REQUEST_BYTES <= max_bytes <= LARGEST_REQUEST_BYTES:
         raise InvalidInput(
-            f"{max_bytes} bytes is too small for a request; give {MIN_REQUEST_BYTES} or more",
+            f"{max_bytes} bytes is not a request size; give {MIN_REQUEST_BYTES} to "
+            f"{LARGEST_REQUEST_BYTES}",
             field="max_request_bytes",
         )
     if ci is not None:

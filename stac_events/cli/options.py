@@ -12,6 +12,7 @@ from typing import Any, Callable, NamedTuple, Optional, Tuple
 
 from stac_events.parse import (
     CATEGORIES,
+    LARGEST_REQUEST_BYTES,
     InvalidValue,
     canonical_category,
     parse_count,
@@ -236,10 +237,10 @@ FILE = Opt("file", ("--file", "-f"),
 MAX_REQUEST_BYTES = Opt(
     "max_request_bytes",
     ("--max-request-bytes",),
-    "Split batches so that no request body is larger. Default: 1048576.",
+    "Split batches so that no request body is larger (1024 to 67108864). Default: 1048576.",
     BATCH,
     metavar="N",
-    convert=count(1024),
+    convert=count(1024, LARGEST_REQUEST_BYTES),
     default=1024 * 1024,
 )
 GZIP = Opt("gzip", ("--gzip",), "Compress request bodies (Content-Encoding: gzip).", BATCH,
