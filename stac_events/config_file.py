@@ -8,8 +8,11 @@ Only the parts stac-events uses are checked; anything else in the file (`base_ap
 from __future__ import annotations
 
 import errno
+import functools
 import os
+import re
 import stat
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional, Tuple
 
@@ -153,7 +156,6 @@ def unusable(path: Path) -> Optional[Tuple[str, Optional[str]]]:
 
 def load(path: Path) -> ConfigFile:
     """Read and check a config file; a `ConfigError` names the file, line and key at fault."""
-    import yaml
     from pydantic import ValidationError
 
     from stac_events.config_schema import StacConfig
@@ -165,18 +167,7 @@ def load(path: Path) -> ConfigFile:
     except (OSError, UnicodeDecodeError) as error:
         reason = getattr(error, "strerror", None) or str(error)
         raise ConfigError(f"cannot read the config file {path}: {reason}") from None
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        if root is not None:
-            _check_size(root, path)  # before anything follows the aliases
-        data = yaml.safe_load(text) if root is not None else None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        problem = getattr(error, "problem", None) or "it is not valid YAML"
-        raise ConfigError(f"{where}: not valid YAML: {problem}") from None
-    except RecursionError:
-        raise ConfigError(f"{path}: nested too deeply to be a config file") from None
+    root, data = parse(text, path)
     lines: Dict[KeyPath, int] = {}
     if root is not None:
         _collect_lines(root, (), lines)
@@ -189,7 +180,7 @@ def load(path: Path) -> ConfigFile:
     except ValidationError as error:
         problem = error.errors(include_url=False)[0]
         keys = tuple(str(part) for part in problem["loc"])
-        line = _nearest_line(lines, keys)
+        line = nearest_line(lines, keys)
         where = f"{path}:{line}" if line else str(path)
         hint = None
         if problem["type"] == "string_type" and not isinstance(problem["input"], (dict, list)):
@@ -197,6 +188,144 @@ def load(path: Path) -> ConfigFile:
         raise ConfigError(f"{where}: {'.'.join(keys)}: {problem['msg'].lower()}",
                           hint=hint) from None  # fmt: skip
     return ConfigFile(path=path, config=config, lines=lines, raw=data)
+
+
+def parse(text: str, path: Path) -> Tuple[Any, Any]:
+    """`text`, read from `path`, as its root node (None when empty) and its data; what is
+    wrong is a `ConfigError` naming the line, and the keys where they are known."""
+    import yaml
+
+    loader = root = None
+    try:
+        loader = _loader()(text)  # refuses a control character already
+        root = loader.get_single_node()
+        if root is None:
+            return None, None
+        _check_size(root, path)  # before anything follows the aliases
+        return root, loader.construct_document(root)
+    except yaml.YAMLError as error:
+        raise _not_loaded(error, root, path) from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to be a config file") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
+@functools.cache
+def _loader() -> Any:
+    """PyYAML's safe loader, with a value its constructors fail on (`2001-02-30`, `0x_`,
+    `!!int x`, a 5,000-digit number) made a `ConstructorError` at the value's own node:
+    they raise ValueError, KeyError and others, which are no `YAMLError`."""
+    import yaml
+
+    class Unreadable(yaml.constructor.ConstructorError):
+        explained = True  # the problem is said in our words, not PyYAML's
+
+        def __init__(self, node: Any, reason: str) -> None:
+            super().__init__(problem=reason, problem_mark=node.start_mark)
+
+    class Loader(yaml.SafeLoader):
+        def construct_object(self, node: Any, deep: bool = False) -> Any:
+            if (
+                node.tag in _NUMBERS
+                and isinstance(node.value, str)
+                and len(node.value) > _MAX_NUMBER
+            ):
+                # Python's own bound on a number's digits, for all the ways YAML 1.1
+                # writes one: `1:1:1:...` of a megabyte takes a minute to compute.
+                raise Unreadable(node, _too_long(_MAX_NUMBER))
+            try:
+                data = super().construct_object(node, deep=deep)
+            except (yaml.YAMLError, RecursionError):
+                raise
+            except Exception as error:  # whatever a constructor raises for a bad value
+                raise Unreadable(node, _unreadable(self, node, error)) from None
+            if isinstance(data, str) and _SURROGATE.search(data):
+                # "\ud800" makes half a character, which no file, header or message can
+                # hold: UTF-8 cannot encode it.
+                raise Unreadable(node, _HALF_A_CHARACTER)
+            return data
+
+    return Loader
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_HALF_A_CHARACTER = (
+    "a \\u escape in this value (\\uD800 to \\uDFFF) makes half a character; write the "
+    "character itself, or \\U and its 8 digits"
+)
+_NUMBERS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+_MAX_NUMBER = 4300  # characters, as Python reads no whole number of more digits
+
+
+def _too_long(limit: int) -> str:
+    return f"a number of more than {limit:,} characters, too long to read"
+
+
+# What a scalar of each type must look like, for the message about one that does not.
+_KINDS = {
+    "tag:yaml.org,2002:int": "a whole number",
+    "tag:yaml.org,2002:float": "a number",
+    "tag:yaml.org,2002:bool": "true or false",
+    "tag:yaml.org,2002:timestamp": "a date",
+    "tag:yaml.org,2002:binary": "base64 data",
+}
+
+
+def _unreadable(loader: Any, node: Any, error: Exception) -> str:
+    """Why a value could not be made, without the value (it may be a key) or the
+    exception's words (which quote it)."""
+    import yaml
+
+    tag = str(node.tag)
+    short = "!!" + tag[len("tag:yaml.org,2002:") :] if tag.startswith("tag:yaml.org,") else tag
+    kind = _KINDS.get(tag, f"a {short} value")
+    if "integer string conversion" in str(error):  # PYTHONINTMAXSTRDIGITS set lower
+        return _too_long(sys.get_int_max_str_digits())
+    plain = isinstance(node, yaml.ScalarNode) and node.style is None
+    if plain and loader.resolve(yaml.ScalarNode, node.value, (True, False)) == tag:
+        return f"YAML takes this value for {kind}, and it is not one; quote it if it is text"
+    return f"the value tagged {short} is not {kind}"
+
+
+def _not_loaded(error: Any, root: Any, path: Path) -> ConfigError:
+    """A `YAMLError` as one line: the file and line, the keys when the error is about a
+    value of a file that parsed, and the problem."""
+    mark = getattr(error, "problem_mark", None)
+    where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+    problem = getattr(error, "problem", None) or "it is not valid YAML"
+    keys = _keys_at(root, mark) if root is not None and mark is not None else None
+    if keys is None:
+        return ConfigError(f"{where}: not valid YAML: {problem}")
+    if not getattr(error, "explained", False):
+        # PyYAML's words, up to the exception it quotes ("failed to decode base64 data: ...")
+        problem = f"not valid YAML: {problem.split(': ')[0]}"
+    return ConfigError(f"{where}: {'.'.join(keys) or 'the file'}: {problem}")
+
+
+def _keys_at(root: Any, mark: Any) -> Optional[KeyPath]:
+    """The keys that lead to the node starting at `mark` (to the mapping that holds it,
+    for a key); None when no node starts there."""
+    import yaml
+
+    seen = set()
+    stack: List[Tuple[Any, KeyPath]] = [(root, ())]
+    while stack:
+        node, keys = stack.pop()
+        if node.start_mark is mark:
+            return keys
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                if key_node.start_mark is mark:
+                    return keys
+                stack.append((value_node, (*keys, str(key_node.value))))
+        elif isinstance(node, yaml.SequenceNode):
+            stack += [(item, (*keys, str(number))) for number, item in enumerate(node.value)]
+    return None
 
 
 def _check_size(root: Any, path: Path) -> None:
@@ -274,9 +403,15 @@ def _collect_lines(node: Any, prefix: KeyPath, lines: Dict[KeyPath, int]) -> Non
             key = (*prefix, str(key_node.value))
             lines[key] = key_node.start_mark.line + 1
             _collect_lines(value_node, key, lines)
+    elif isinstance(node, yaml.SequenceNode):  # an item's keys hold its index, as pydantic's
+        for number, item in enumerate(node.value):
+            key = (*prefix, str(number))
+            lines[key] = item.start_mark.line + 1
+            _collect_lines(item, key, lines)
 
 
-def _nearest_line(lines: Dict[KeyPath, int], keys: KeyPath) -> Optional[int]:
+def nearest_line(lines: Dict[KeyPath, int], keys: KeyPath) -> Optional[int]:
+    """The line of `keys` in the file, or of the nearest key that holds them."""
     for end in range(len(keys), 0, -1):
         if keys[:end] in lines:
             return lines[keys[:end]]

@@ -10,6 +10,7 @@ only, from its first byte.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from pathlib import Path
 from typing import Any, Callable, Iterator, List, MutableMapping, NamedTuple, Optional, Tuple
@@ -104,8 +105,9 @@ def _write_instance(
     if hostname:
         changes += [(("clients", client), "hostname", hostname)]
         changes += [(("clients", client), "internal_hostname", hostname)]
-    after = _rewritten(before, real, instance, changes)
+    kept, after = _rewritten(before, real, instance, changes, conf)
     if conf is not None:
+        _check_kept(before, kept, conf)
         _check_nothing_else_changed(before, after, conf, instance, changes)
     try:
         _write_private(real, after)
@@ -150,33 +152,45 @@ def _text_of(path: Path) -> str:
         return stream.read().lstrip("\ufeff")
 
 
-def _rewritten(text: str, path: Path, instance: str, changes: List[Change]) -> str:
-    """`text` with the changes made to `instance`, through a round trip that keeps the rest."""
-    import io
-
+def _rewritten(
+    text: str,
+    path: Path,
+    instance: str,
+    changes: List[Change],
+    conf: Optional[config_file.ConfigFile],
+) -> Tuple[str, str]:
+    """`text` written back unchanged, and with the changes made to `instance`, through a
+    round trip that keeps the rest."""
     from ruamel.yaml import YAML
     from ruamel.yaml.comments import CommentedMap
+    from ruamel.yaml.constructor import DuplicateKeyError
     from ruamel.yaml.error import YAMLError
     from ruamel.yaml.util import load_yaml_guess_indent
 
     crlf = "\r\n" in text
     text = text.replace("\r\n", "\n")  # else a comment keeps its "\r" and gets another
     yaml = YAML()  # round trip: comments, key order and anchors are kept
+    yaml.Constructor = _round_trip_constructor()
     yaml.preserve_quotes = True
     yaml.width = 4096  # never fold a long value onto a second line
     try:
+        data = yaml.load(text)
         # Read twice: 0.18.0's `load_yaml_guess_indent` cannot be given a configured YAML.
         _, indent, sequence_offset = load_yaml_guess_indent(text)
-        data = yaml.load(text)
     except YAMLError as error:  # e.g. a key given twice, which PyYAML lets pass
-        from ruamel.yaml.constructor import DuplicateKeyError
-
         mark = getattr(error, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        where = _where(conf, path, mark.line + 1 if mark is not None else None)
         # ruamel.yaml's own words quote the values, and a value here may be a key
         problem = ("a key is given twice in one mapping" if isinstance(error, DuplicateKeyError)
                    else "ruamel.yaml cannot read it back as written")  # fmt: skip
-        raise ConfigError(f"{where}: cannot be rewritten keeping its comments: {problem}") from None
+        raise ConfigError(f"{where}: cannot be rewritten keeping its comments: {problem}",
+                          hint=_BY_HAND) from None  # fmt: skip
+    except Exception:  # ruamel.yaml reading what its constructor did not
+        raise ConfigError(
+            f"{path}: cannot be rewritten keeping its comments: ruamel.yaml cannot read it "
+            f"back as written",
+            hint=_BY_HAND,
+        ) from None
     if indent:
         offset = sequence_offset or 0
         yaml.indent(mapping=indent, sequence=max(indent, offset + 2), offset=offset)
@@ -185,11 +199,65 @@ def _rewritten(text: str, path: Path, instance: str, changes: List[Change]) -> s
     if data is None:  # an empty file, or comments alone: keep them above the new entry
         head = "".join(line for line in text.splitlines(keepends=True) if _is_comment(line))
         data = CommentedMap()
+        kept = text
+    else:
+        kept = _dumped(yaml, data, path)
     _apply(data, instance, changes, CommentedMap, _styled)
+    written = head + _dumped(yaml, data, path)
+    if crlf:
+        kept, written = kept.replace("\n", "\r\n"), written.replace("\n", "\r\n")
+    return kept, written
+
+
+_BY_HAND = "edit the file by hand, or give another file with --config"
+
+
+@functools.cache
+def _round_trip_constructor() -> Any:
+    """ruamel.yaml's round-trip constructor, with a value it fails on (`+_`, `!!float 1:6`,
+    which PyYAML reads) made a `ConstructorError` at the value's line: it raises
+    ValueError, IndexError and others, which are no `YAMLError`."""
+    from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor
+    from ruamel.yaml.error import YAMLError
+
+    class Constructor(RoundTripConstructor):  # type: ignore[misc]
+        def construct_object(self, node: Any, deep: bool = False) -> Any:
+            try:
+                return super().construct_object(node, deep=deep)
+            except (YAMLError, RecursionError):
+                raise
+            except Exception:  # whatever a constructor raises for a bad value
+                raise ConstructorError(
+                    problem="a value it cannot read", problem_mark=node.start_mark
+                ) from None
+
+    return Constructor
+
+
+def _dumped(yaml: Any, data: Any, path: Path) -> str:
+    import io
+
     stream = io.StringIO()
-    yaml.dump(data, stream)
-    written = head + stream.getvalue()
-    return written.replace("\n", "\r\n") if crlf else written
+    try:
+        yaml.dump(data, stream)
+    except Exception:  # ruamel.yaml writing back what it read
+        raise ConfigError(
+            f"{path}: cannot be rewritten keeping its comments: ruamel.yaml cannot write it "
+            f"back as it was read; nothing was written",
+            hint=_BY_HAND,
+        ) from None
+    return stream.getvalue()
+
+
+def _where(conf: Optional[config_file.ConfigFile], path: Path, line: Optional[int]) -> str:
+    """`file:line`, and the keys of the value on that line when there is one alone."""
+    if line is None:
+        return str(path)
+    on_line = [keys for keys, at in (conf.lines.items() if conf else ()) if at == line]
+    keys = max(on_line, key=len, default=())
+    if not all(keys[: len(other)] == other for other in on_line):  # `{a: 1, b: 2}`
+        keys = ()
+    return f"{path}:{line}: {'.'.join(keys)}" if keys else f"{path}:{line}"
 
 
 def _first_content_line(text: str) -> str:
@@ -241,6 +309,19 @@ def _styled(old: Any, new: str) -> Any:
     return DoubleQuotedScalarString(new)
 
 
+def _check_kept(before: str, kept: str, conf: config_file.ConfigFile) -> None:
+    """Refuse a file that ruamel.yaml would not write back as PyYAML reads it (`3E560`
+    becomes `.inf`, `._4` becomes `.40`): a value the user did not ask to change."""
+    moved = _first_difference(_read(before, conf.path), _read(kept, conf.path))
+    if moved is not None:
+        where = _where(conf, conf.path, config_file.nearest_line(conf.lines, moved))
+        raise ConfigError(
+            f"{where}: ruamel.yaml, which keeps the comments, would not write this value "
+            f"back as it is read; nothing was written",
+            hint="put the value in quotes, or edit the file by hand",
+        )
+
+
 def _check_nothing_else_changed(
     before: str, after: str, conf: config_file.ConfigFile, instance: str, changes: List[Change]
 ) -> None:
@@ -249,11 +330,9 @@ def _check_nothing_else_changed(
     A mapping shared through an anchor or a merge key (`<<: *base`) would carry the
     change to every instance that shares it: another instance's key replaced unseen.
     """
-    import yaml
-
-    expected = _unshared(yaml.safe_load(before)) or {}
+    expected = _read(before, conf.path) or {}
     _apply(expected, instance, changes, dict, lambda _old, new: new)
-    if yaml.safe_load(after) != expected:
+    if _read(after, conf.path) != expected:
         where = conf.origin("instances", instance)
         raise ConfigError(
             f"{where}: instance {instance!r} shares values with other parts of the file "
@@ -263,14 +342,54 @@ def _check_nothing_else_changed(
         )
 
 
+def _read(text: str, path: Path) -> Any:
+    """`text` as stac-events reads a config file, in a form that compares equal when the
+    values are (aliases expanded, NaN equal to NaN)."""
+    try:
+        _, data = config_file.parse(text, path)
+    except ConfigError:
+        raise ConfigError(
+            f"{path}: ruamel.yaml, which keeps the comments, would write it back in a form "
+            f"that does not read; nothing was written",
+            hint=_BY_HAND,
+        ) from None
+    return _unshared(data)
+
+
+# Stands for every NaN: a NaN is not equal to itself, so a file holding one would
+# otherwise never read back the same.
+_NAN = ("not a number",)
+
+
 def _unshared(value: Any) -> Any:
     """A copy in which no two places hold the same mapping or list (aliases expanded;
-    `config_file.load` has bounded how far)."""
+    `config_file.load` has bounded how far), and every NaN is `_NAN`."""
     if isinstance(value, dict):
-        return {key: _unshared(item) for key, item in value.items()}
+        return {_unshared(key): _unshared(item) for key, item in value.items()}
     if isinstance(value, list):
         return [_unshared(item) for item in value]
+    if isinstance(value, set):
+        return {_unshared(item) for item in value}
+    if isinstance(value, float) and value != value:
+        return _NAN
     return value
+
+
+def _first_difference(old: Any, new: Any, keys: Tuple[str, ...] = ()) -> Optional[Tuple[str, ...]]:
+    """The keys of the first value that differs between two readings of a file."""
+    if isinstance(old, dict) and isinstance(new, dict) and list(old) == list(new):
+        for key in old:
+            found = _first_difference(old[key], new[key], (*keys, str(key)))
+            if found is not None:
+                return found
+        return None
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        for number, (was, now) in enumerate(zip(old, new, strict=True)):
+            found = _first_difference(was, now, (*keys, str(number)))
+            if found is not None:
+                return found
+        return None
+    return None if old == new else keys
 
 
 def _write_private(path: Path, text: str) -> None:

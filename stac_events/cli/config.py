@@ -22,6 +22,7 @@ UNSET = "not set"
 URL_VARIABLE = "STAC_EVENTS_RECEIVER_URL"  # what `config init` takes when --url is not given
 KEY_VARIABLE = "STAC_EVENTS_API_KEY"
 FROM_STDIN = "-"  # --api-key -
+MAX_KEY_CHARS = 4096  # a key is a line of a few dozen characters; a stream is no key
 ON_THE_TERMINAL = "the terminal"
 
 
@@ -200,18 +201,41 @@ def _flag_or_variable(
 
 
 def _key_from_stdin(run: Run) -> Setting[str]:
-    """`--api-key -`: one line of stdin; on a terminal it is typed without echo."""
+    """`--api-key -`: the key alone on stdin, read to its end (a few KiB at most); on a
+    terminal it is typed without echo."""
     flag = flag_of("api_key")
+    stdin = run.env.stdin
+    if stdin is None or getattr(stdin, "closed", False):  # `<&-`: Python gives no stdin
+        raise _no_key_on_stdin("stdin is closed")
     if run.env.stdin_isatty:
         return _key_from_terminal(run)
-    key = run.env.stdin.readline().strip()
+    try:
+        text = stdin.read(MAX_KEY_CHARS + 1)
+    except UnicodeDecodeError:
+        raise _no_key_on_stdin("stdin is not UTF-8 text") from None
+    except (OSError, ValueError) as error:  # EIO from a terminal gone; a stream closed
+        raise _no_key_on_stdin(f"stdin cannot be read ({_why(error)})") from None
+    if len(text) > MAX_KEY_CHARS:
+        too_much = f"stdin held more than {MAX_KEY_CHARS // 1024} KiB: too much for a key"
+        raise _no_key_on_stdin(too_much)
+    key = text.strip()
     if not key:
-        raise UsageError(
-            f"{FROM_STDIN} reads the key from stdin, and stdin held none",
-            option=flag,
-            hint="e.g. --api-key - < key.txt",
-        )
+        raise _no_key_on_stdin("stdin held none")
+    if "\n" in key:
+        raise _no_key_on_stdin("stdin held more than one line", hint="give the key alone")
     return Setting(key, f"stdin ({flag} {FROM_STDIN})", secret=True)
+
+
+def _no_key_on_stdin(problem: str, *, hint: Optional[str] = None) -> UsageError:
+    return UsageError(
+        f"{FROM_STDIN} reads the key from stdin, and {problem}",
+        option=flag_of("api_key"),
+        hint=hint or f"e.g. --api-key - < key.txt, or set ${KEY_VARIABLE}",
+    )
+
+
+def _why(error: BaseException) -> str:
+    return getattr(error, "strerror", None) or str(error) or type(error).__name__
 
 
 def _key_from_terminal(run: Run) -> Setting[str]:
