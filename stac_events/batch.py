@@ -1,9 +1,10 @@
 """Many events from a file or stdin: read, validate all, then pack into request bodies.
 
-All or nothing: the first pass reads the input once, validates every event and writes
-its wire form to a temporary file; only when every event is valid does the second pass
-pack them into common JSON objects of at most `max_bytes` and hand them out in order.
-Memory stays flat whatever the input's size.
+All or nothing: the first pass reads the input once, forward only (stdin, a pipe or a
+FIFO is never copied first), validates each event as it is read and writes its wire form
+to a temporary file; only when every event is valid does the second pass pack them into
+common JSON objects of at most `max_bytes` and hand them out in order. Memory stays flat
+whatever the input's size: one line, element or document is held at a time, bounded.
 
 Inputs: a JSON array of events, one event object, NDJSON (an event a line), or a whole
 common JSON object; which one is told from the first bytes.
@@ -11,17 +12,21 @@ common JSON object; which one is told from the first bytes.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import os
+import re
 import tempfile
-from typing import IO, Any, Dict, Iterator, List, NamedTuple, Optional, Tuple, Union
+from typing import IO, Any, Dict, Iterator, List, NamedTuple, Optional, Set, Tuple, Union
 
 from pydantic import ValidationError
 
-from stac_events.errors import InvalidInput
+from stac_events.errors import ConfigError, InvalidInput
 from stac_events.events import EventDefaults, Filler, advisories, invalid_input
 from stac_events.model import Packer, Payload, validate_event, wire
 from stac_events.parse import (
+    LARGEST_REQUEST_BYTES,
     MAX_DATA_DEPTH,
     InvalidValue,
     check_event_name,
@@ -79,11 +84,14 @@ def read_events(
 ) -> Iterator[Tuple[Where, Any]]:
     """Yield `(where, event)` for every event of the input, `where` naming line or index.
 
+    The input is read once, forward only (stdin, a pipe and a FIFO alike), and an event
+    is yielded as soon as it is read: the first bad one stops the reading. One line, one
+    element or one document is held at a time, at most LARGEST_PIECE characters of it.
     A UTF-8 byte order mark at the start is skipped, as editors on Windows write one.
     `head`, when given, learns what a whole common JSON object says of itself.
     """
     label = label.replace("{", "{{").replace("}", "}}")
-    first, lines_before = _peek(stream)
+    first, lines_before = _first(stream)
     if first == "[":
         yield from _array(stream, label)
     elif first == "{":
@@ -94,19 +102,26 @@ def read_events(
         raise InvalidInput(f"neither JSON nor NDJSON (it starts with {first!r})", where=label)
 
 
-def _peek(stream: IO[str]) -> Tuple[str, int]:
-    """The first character that is not white space (or a byte order mark), left unread;
-    and how many lines came before it."""
+# The most one piece of the input may hold, in characters: an NDJSON line, an element of
+# an array, or one document over several lines. A piece may be a whole request of the
+# largest size (a common JSON object), pretty-printed; anything longer (an endless line)
+# is refused rather than held.
+LARGEST_PIECE = 2 * LARGEST_REQUEST_BYTES
+
+# The most that the validated events of one run (their wire form) may take in the
+# temporary folder: far more than a pipeline sends at once, far less than a disk holds.
+LARGEST_BATCH_BYTES = 1 << 30
+
+
+def _first(stream: IO[str]) -> Tuple[str, int]:
+    """The first character that is not white space (or a byte order mark), read; and how
+    many lines came before it."""
     lines = 0
     while True:
-        if not stream.seekable():
-            raise AssertionError("read_events needs a seekable stream")  # see `buffered`
-        position = stream.tell()
         char = stream.read(1)
         if not char:
             return "", lines
         if not char.isspace() and char != _BOM:
-            stream.seek(position)
             return char, lines
         lines += char == "\n"
 
@@ -121,49 +136,89 @@ def _too_deep(where: str) -> InvalidInput:
     )
 
 
+def _too_long(what: str, where: str) -> InvalidInput:
+    return InvalidInput(
+        f"{what} is longer than {LARGEST_PIECE >> 20} MiB, more than any request carries; "
+        f"give one event a line (NDJSON) or a JSON array of events",
+        where=where,
+    )
+
+
 def _objects(
     stream: IO[str], label: str, first_number: int, head: Head
 ) -> Iterator[Tuple[Where, Any]]:
-    """NDJSON, or one JSON object (an event, or a whole common JSON object)."""
+    """NDJSON, or one JSON object (an event, or a whole common JSON object) over several
+    lines; its first '{' is already read."""
     from pydantic_core import from_json  # parses JSON about twice as fast as json.loads
 
     line_at = label + " line {}"
-    start = stream.tell()
-    first_line = stream.readline()
-    try:
-        from_json(first_line, allow_inf_nan=False)
-        one_per_line = True
-    except ValueError as error:
-        # a line too deep to parse is still a whole line; anything else is the start
-        # of an object over several lines: the whole input is one document
-        one_per_line = _RECURSION in str(error)
-    stream.seek(start)
-    if not one_per_line:
-        where = (line_at, first_number)
-        yield from _expanded(_document(stream.read(), where), where, head)
-        return
-    for number, line in enumerate(stream, start=first_number):
-        if not line.strip():
-            continue
+    readline = stream.readline
+    line = "{" + readline(LARGEST_PIECE)
+    number = first_number
+    while line:
+        if len(line) > LARGEST_PIECE:
+            raise _too_long("the line", line_at.format(number))
         try:
             document = from_json(line, allow_inf_nan=False)
         except ValueError as error:
-            if _RECURSION in str(error):
-                raise _too_deep(line_at.format(number)) from None
-            raise InvalidInput(
-                f"not valid JSON ({str(error)[:80]})", where=line_at.format(number)
-            ) from None
+            if number == first_number and str(error).startswith(_CUT):
+                # the start of one object over several lines: the whole input is one document
+                where = (line_at, number)
+                text = _rest_of_document(line, stream, describe(where))
+                yield from _expanded(_document(text, where), where, head, text)
+                return
+            document = _BLANK if line.isspace() else _by_json(line, error, line_at.format(number))
         if type(document) is dict and "events" in document:
-            yield from _expanded(document, (line_at, number), head)
-        else:
+            yield from _expanded(document, (line_at, number), head, line)
+        elif document is not _BLANK:
             yield (line_at, number), document
+        number += 1
+        line = readline(LARGEST_PIECE + 1)
 
 
 _RECURSION = "recursion limit exceeded"  # pydantic-core's words for JSON nested too deep
+_CUT = "EOF while parsing"  # and for JSON that goes on past the end of the text
 
 
-def _expanded(document: Any, where: Where, head: Head) -> Iterator[Tuple[Where, Any]]:
-    """An event as it is; a whole common JSON object as the events in it, named."""
+_BLANK = object()  # a blank line: no event
+
+
+def _by_json(line: str, error: ValueError, where: str) -> Any:
+    """A line that pydantic-core refused (`error`), as Python's json reads it, or an error:
+    json takes a `\\ud800` escape, which the event's checks then name by its field."""
+    if _RECURSION in str(error):
+        raise _too_deep(where)
+    try:
+        return strict_json(line)
+    except RecursionError:
+        raise _too_deep(where) from None
+    except InvalidValue as refused:
+        raise InvalidInput(f"not valid JSON: {refused}", where=where) from None
+    except ValueError:
+        raise _not_json(error, where) from None
+
+
+def _not_json(error: ValueError, where: str) -> InvalidInput:
+    """What the JSON parsers say of a piece that is not JSON, in a user's words."""
+    said = str(error.msg if isinstance(error, json.JSONDecodeError) else error)
+    if _RECURSION in said:
+        return _too_deep(where)
+    if said.startswith(("number out of range", "Exceeds the limit")):
+        # pydantic-core's and Python's words for a whole number of more than 4300 digits
+        said = "a number longer than 4300 digits; send it as text"
+    return InvalidInput(f"not valid JSON ({said[:80]})", where=where)
+
+
+def _rest_of_document(first_line: str, stream: IO[str], where: str) -> str:
+    """A document over several lines, whole: at most LARGEST_PIECE characters of it."""
+    text = first_line + stream.read(LARGEST_PIECE + 1 - len(first_line))
+    if len(text) > LARGEST_PIECE:
+        raise _too_long("the JSON document", where)
+    return text
+
+
+def _expanded(document: Any, where: Where, head: Head, text: str) -> Iterator[Tuple[Where, Any]]:
+    """An event as it is; a whole common JSON object (`text`) as the events in it, named."""
     is_common = (
         isinstance(document, dict)
         and isinstance(document.get("events"), dict)
@@ -172,6 +227,7 @@ def _expanded(document: Any, where: Where, head: Head) -> Iterator[Tuple[Where, 
     if not is_common:
         yield where, document
         return
+    _check_names_once(text, describe(where))
     _read_head(document, describe(where), head)
     prefix = describe(where).replace("{", "{{").replace("}", "}}")
     for name, events in document["events"].items():
@@ -180,6 +236,45 @@ def _expanded(document: Any, where: Where, head: Head) -> Iterator[Tuple[Where, 
         at = prefix + f" events.{name}".replace("{", "{{").replace("}", "}}") + "[{}]"
         for index, event in enumerate(events):
             yield (at, index), {**event, "name": name} if isinstance(event, dict) else event
+
+
+def _check_names_once(text: str, where: str) -> None:
+    """Refuse a common JSON object that gives a field, or an event name, twice.
+
+    JSON parsers keep the last of a repeated name, so a repeated event name would drop
+    every list of events but the last without a word. An event's own repeated field is
+    left to them (last wins): checking every event would halve a batch's pace.
+    """
+    repeated: List[Tuple[Dict[str, Any], str]] = []
+
+    def pairs_hook(pairs: List[Tuple[str, Any]]) -> Dict[str, Any]:
+        found = dict(pairs)
+        if len(found) < len(pairs):
+            seen: Set[str] = set()
+            for key, _ in pairs:
+                if key in seen:
+                    repeated.append((found, key))  # `found` held: its identity is checked
+                    break
+                seen.add(key)
+        return found
+
+    try:
+        top = json.loads(text, object_pairs_hook=pairs_hook)
+    except (ValueError, RecursionError):
+        return  # what pydantic-core took and json does not: nothing it could repeat
+    for found, name in repeated:
+        if found is top:
+            raise InvalidInput(
+                f"the common JSON object gives {name!r} twice, and only the last would be "
+                f"kept; give it once",
+                where=where,
+            )
+        if found is top.get("events"):
+            raise InvalidInput(
+                f"events.{name} is given twice, and only its last list of events would be "
+                f"sent; put all its events in one list",
+                where=where,
+            )
 
 
 def _read_head(document: Dict[str, Any], where: str, head: Head) -> None:
@@ -231,57 +326,83 @@ def _read_head(document: Dict[str, Any], where: str, head: Head) -> None:
 
 
 def _array(stream: IO[str], label: str) -> Iterator[Tuple[Where, Any]]:
-    """The elements of a JSON array, decoded one at a time."""
+    """The elements of a JSON array, decoded one at a time; its '[' is already read.
+
+    Only the element being decoded is held, at most LARGEST_PIECE characters of it.
+    """
     decoder = json.JSONDecoder(parse_constant=strict_constant, parse_float=strict_float)
     at = label + "[{}]"
-    buffer = stream.read(_CHUNK).lstrip()[1:]  # past the '['
+    skip = _JSON_SPACE.match
+    buffer, position = "", 0  # what was read, and how far it was decoded
     index = 0
     after_element = False  # else after '[' or ','
     while True:
-        buffer = buffer.lstrip()
-        while not buffer:
+        position = skip(buffer, position).end()
+        while position == len(buffer):
             more = stream.read(_CHUNK)
             if not more:
                 raise InvalidInput("the JSON array is not closed", where=label)
-            buffer = more.lstrip()
-        if buffer[0] == "]":
+            buffer, position = more, skip(more).end()
+        char = buffer[position]
+        if char == "]":
             if index and not after_element:
                 raise InvalidInput("a ',' before ']'; remove it", where=at.format(index - 1))
-            if stream.read(_CHUNK).strip() or buffer[1:].strip():
+            if buffer[position + 1 :].strip() or stream.read(_CHUNK).strip():
                 raise InvalidInput("unexpected data after the JSON array", where=label)
             return
         if after_element:
-            if buffer[0] != ",":
+            if char != ",":
                 raise InvalidInput("a ',' is missing after it", where=at.format(index - 1))
-            buffer, after_element = buffer[1:], False
+            position, after_element = position + 1, False
             continue
-        if buffer[0] == ",":
+        if char == ",":
             raise InvalidInput("an empty element (two ',' in a row, or one after '[')",
                                where=at.format(index))  # fmt: skip
         while True:
+            cut: Optional[ValueError] = None
             try:
-                value, end = decoder.raw_decode(buffer)
-                if end == len(buffer):  # a number may go on in the next chunk
-                    more = stream.read(_CHUNK)
-                    if more:
-                        buffer += more
-                        continue
-                break
+                value, end = decoder.raw_decode(buffer, position)
             except RecursionError:
                 raise _too_deep(at.format(index)) from None
             except InvalidValue as error:
                 raise InvalidInput(f"not valid JSON: {error}", where=at.format(index)) from None
-            except ValueError as error:
-                more = stream.read(_CHUNK)
-                if not more:
-                    raise InvalidInput(
-                        f"not valid JSON ({error.args[0][:80]})", where=at.format(index)
-                    ) from None
-                buffer += more
+            except json.JSONDecodeError as error:
+                if not _maybe_cut(error, buffer):
+                    raise _not_json(error, at.format(index)) from None
+                cut = error
+            except ValueError as error:  # a whole number too long to be one
+                raise _not_json(error, at.format(index)) from None
+            else:
+                if end < len(buffer) or type(value) not in (int, float):
+                    break  # else a number that may go on in the next chunk
+            more = _more(stream, len(buffer) - position, at.format(index))
+            if not more:
+                if cut is None:
+                    break
+                raise _not_json(cut, at.format(index))
+            buffer, position = buffer[position:] + more, 0
         yield (at, index), value
         index += 1
         after_element = True
-        buffer = buffer[end:]
+        position = end
+
+
+_JSON_SPACE = re.compile(r"[ \t\n\r]*")  # what JSON takes for white space, and no more
+
+
+def _more(stream: IO[str], held: int, where: str) -> str:
+    """More of an element that `held` characters are not yet all of: as many again (so
+    that decoding it anew each time costs no more than twice in all), up to LARGEST_PIECE."""
+    room = LARGEST_PIECE + 1 - held
+    if room <= 0:
+        raise _too_long("the element", where)
+    return stream.read(min(max(_CHUNK, held), room))
+
+
+def _maybe_cut(error: json.JSONDecodeError, text: str) -> bool:
+    """Whether `error` may be only where `text` stops (a string, a number, a `true` cut
+    short), so that more of the input could mend it; otherwise the element is not JSON."""
+    return error.msg.startswith("Unterminated string") or error.pos >= len(text) - 9
 
 
 def _document(text: str, where: Where) -> Any:
@@ -297,6 +418,8 @@ def _document(text: str, where: Where) -> Any:
         raise InvalidInput(
             f"not valid JSON ({error.msg} at column {error.colno})", where=describe(at)
         ) from None
+    except ValueError as error:  # a whole number too long to be one
+        raise _not_json(error, describe(where)) from None
 
 
 def validate_all(
@@ -308,9 +431,12 @@ def validate_all(
 ) -> Validated:
     """First pass: every event filled, validated and serialized; the first problem stops all."""
     filler = Filler(defaults)
-    store = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the second pass, closed there
+    try:
+        store = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the second pass, closed there
+    except OSError as error:
+        raise _no_room(error) from None
     keys: Dict[str, bytes] = {}  # event name -> its JSON key, checked once
-    count = largest = 0
+    count = largest = stored = 0
     warnings: List[str] = []
     room = packer.max_bytes - packer.smallest_body(b"", b"")
     try:
@@ -343,13 +469,40 @@ def validate_all(
                 )
             if len(warnings) < _MAX_WARNINGS:
                 warnings += [f"{describe(where)}: {note}" for note in advisories(event, now=now)]
-            store.write(key + b"\t" + serialized + b"\n")
+            record = key + b"\t" + serialized + b"\n"
+            stored += len(record)
+            if stored > LARGEST_BATCH_BYTES:
+                raise InvalidInput(
+                    f"the events up to here come to more than {LARGEST_BATCH_BYTES >> 30} GiB, "
+                    f"the most one run sends; split the input, and send the parts one by one",
+                    where=describe(where),
+                )
+            try:
+                store.write(record)
+            except OSError as error:
+                raise _no_room(error) from None
             count += 1
+        try:
+            store.seek(0)  # what is still buffered is written now: the disk may be full
+        except OSError as error:
+            raise _no_room(error) from None
     except BaseException:
-        store.close()
+        with contextlib.suppress(OSError):  # closing writes what is buffered, and fails again
+            store.close()
         raise
-    store.seek(0)
     return Validated(store, count, warnings[:_MAX_WARNINGS], largest)
+
+
+def _no_room(error: OSError) -> ConfigError:
+    """The temporary folder cannot hold the validated events: full, gone, not writable."""
+    try:
+        folder = tempfile.gettempdir()
+    except OSError:
+        folder = "the temporary folder"
+    return ConfigError(
+        f"cannot keep the events in {folder}: {error.strerror or error}",
+        hint="free some room there, or set TMPDIR to a folder that has it",
+    )
 
 
 def bodies(validated: Validated, packer: Packer) -> Iterator[Payload]:
@@ -365,24 +518,18 @@ def bodies(validated: Validated, packer: Packer) -> Iterator[Payload]:
             yield last
 
 
-def buffered(stream: Union[IO[str], IO[bytes]]) -> IO[str]:
-    """Stdin, a pipe or a FIFO, copied to a temporary file (never to memory) so it can be
-    read twice; decoded as UTF-8 when it is read (a `UnicodeDecodeError` then).
+def text_of(stream: Union[IO[str], IO[bytes]]) -> IO[str]:
+    """Stdin (or another open stream) as UTF-8 text, read forward only; closing what this
+    returns leaves `stream` itself open.
 
-    The bytes are copied when the stream has them, so that no locale decodes them first.
+    Its bytes are read, so that no locale decodes them first (a `UnicodeDecodeError` when
+    they are not UTF-8).
     """
-    copy = tempfile.TemporaryFile()  # noqa: SIM115 - returned open
     try:
-        source: Any = getattr(stream, "buffer", stream)
-        while True:
-            chunk = source.read(_CHUNK)
-            if not chunk:
-                break
-            if isinstance(chunk, str):  # text only (a test's StringIO): its lone surrogates
-                chunk = chunk.encode("utf-8", "surrogatepass")  # stay invalid UTF-8
-            copy.write(chunk)
-        copy.seek(0)
-    except BaseException:
-        copy.close()
-        raise
-    return io.TextIOWrapper(copy, encoding="utf-8")
+        descriptor = stream.fileno()
+    except (AttributeError, io.UnsupportedOperation):
+        # in memory already (a test's StringIO): its lone surrogates stay invalid UTF-8
+        text = stream.read()
+        data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+        return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8")
+    return io.TextIOWrapper(open(os.dup(descriptor), "rb"), encoding="utf-8")

@@ -90,27 +90,32 @@ def parse_duration(text: str) -> float:
         seconds = float(number) * (unit or 1)
     except ValueError:
         raise InvalidValue(
-            f"{text!r} is not a length of time; give e.g. 30d, 12h, 90m or seconds"
+            f"{shortened(text)!r} is not a length of time; give e.g. 30d, 12h, 90m or seconds"
         ) from None
     if not seconds > 0:
-        raise InvalidValue(f"{text!r} is not a length of time above 0")
+        raise InvalidValue(f"{shortened(text)!r} is not a length of time above 0")
     if not (math.isfinite(seconds) and seconds <= LARGEST_EPOCH_SECONDS):
-        raise InvalidValue(f"{text!r} is longer than any time kept; give at most 3000 years")
+        raise InvalidValue(
+            f"{shortened(text)!r} is longer than any time kept; give at most 3000 years"
+        )
     return seconds
 
 
 def parse_since(text: str, *, now: float) -> float:
     """A moment as epoch seconds: a time ago (`10m`, `2h`, `1d`), epoch seconds or ISO-8601."""
     given = text.strip()
+    if not given.isascii():  # "١٢٣" is digits to Python, and no time to anyone here
+        raise InvalidValue(f"{shortened(text)!r} is not a time; give a time ago (10m, 2h, 1d), "
+                           f"epoch seconds or ISO-8601")  # fmt: skip
     if given[-1:].lower() in _UNITS and given[:-1].replace(".", "", 1).isdigit():
         return max(0.0, now - parse_duration(given))
-    if given.isascii() and given.isdigit() and not given.strip("0"):
+    if given.isdigit() and not given.strip("0"):
         return 0.0  # the epoch itself: everything (never int(): a digit string may be endless)
     try:
         return float(parse_timestamp(given))
     except InvalidValue:
         raise InvalidValue(
-            f"{_shown(text)!r} is not a time; give a time ago (10m, 2h, 1d), epoch seconds "
+            f"{shortened(text)!r} is not a time; give a time ago (10m, 2h, 1d), epoch seconds "
             f"or ISO-8601"
         ) from None
 
@@ -128,7 +133,7 @@ def parse_count(text: str, *, minimum: int = 0) -> int:
     try:
         number = int(text.strip())
     except ValueError:
-        raise InvalidValue(f"{_shown(text)!r} is not a whole number") from None
+        raise InvalidValue(f"{shortened(text)!r} is not a whole number") from None
     if number < minimum:
         raise InvalidValue(f"{number} is too small; give {minimum} or more")
     return number
@@ -284,7 +289,7 @@ def strict_float(text: str) -> float:
     """For `json`'s `parse_float`: a number too large for a float (1e999) is refused."""
     number = float(text)
     if not math.isfinite(number):
-        raise InvalidValue(f"{_shown(text)} is too large for a JSON number the receiver accepts")
+        raise InvalidValue(f"{shortened(text)} is too large for a JSON number the receiver accepts")
     return number
 
 
@@ -294,7 +299,7 @@ def strict_json(text: str) -> Any:
     return json.loads(text, parse_constant=strict_constant, parse_float=strict_float)
 
 
-def _shown(text: str, limit: int = 40) -> str:
+def shortened(text: str, limit: int = 40) -> str:
     """`text` as a message quotes it: long ones cut."""
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
@@ -344,10 +349,18 @@ def _short(error: Exception) -> str:
 
 
 def read_text_file(path: str, what: str) -> str:
-    """Read a file named after `@`, turning OS errors into `InvalidValue`."""
+    """Read a file named after `@`, at most LARGEST_REQUEST_BYTES of it, turning OS errors
+    into `InvalidValue`."""
+    from stac_events.inputs import open_input, read_bounded_text
+
     try:
-        return expand_user(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError, ValueError) as error:
+        with open_input(str(expand_user(path))) as source:
+            return read_bounded_text(source, f"{what} file {path!r}")
+    except UnicodeDecodeError:
+        raise InvalidValue(f"cannot read {what} file {path!r}: not UTF-8 text") from None
+    except InvalidValue:
+        raise
+    except (OSError, ValueError) as error:  # ValueError: a NUL in the path
         reason = getattr(error, "strerror", None) or _short(error)
         raise InvalidValue(f"cannot read {what} file {path!r}: {reason}") from None
 
@@ -395,12 +408,12 @@ def parse_timestamp(value: Any) -> int:
         return _epoch_seconds(value, shown)
     if not isinstance(value, str):
         raise InvalidValue(
-            f"{_shown(repr(value))} is not a timestamp; use epoch seconds or ISO-8601"
+            f"{shortened(repr(value))} is not a timestamp; use epoch seconds or ISO-8601"
         )
     text = value.strip()
     number = _as_number(text)
     if number is not None:
-        return _epoch_seconds(number, repr(_shown(text)))
+        return _epoch_seconds(number, repr(shortened(text)))
     return _iso_seconds(text)
 
 
@@ -448,10 +461,10 @@ def _iso_seconds(text: str) -> int:
         moment = datetime.fromisoformat(iso)
     except ValueError:
         raise InvalidValue(
-            f"{_shown(text)!r} is not a timestamp; use epoch seconds (1700000000) "
+            f"{shortened(text)!r} is not a timestamp; use epoch seconds (1700000000) "
             f"or ISO-8601 (2024-05-01T12:00:00Z)"
         ) from None
-    return _moment_seconds(moment, repr(_shown(text)))
+    return _moment_seconds(moment, repr(shortened(text)))
 
 
 def _moment_seconds(moment: datetime, shown: str) -> int:

@@ -56,15 +56,28 @@ def ci_run(settings: Settings, environ: Any) -> Optional[CiRun]:
 
 
 def prepare_one(
-    defaults: EventDefaults, *, hostname: str, now: float, ci: Optional[CiRun] = None
+    defaults: EventDefaults,
+    *,
+    hostname: str,
+    now: float,
+    ci: Optional[CiRun] = None,
+    max_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
 ) -> Prepared:
-    """The body for the one event that `defaults` describe."""
+    """The body for the one event that `defaults` describe, at most `max_bytes` long: a
+    larger one the receiver would refuse (413), and a retry could never mend that."""
     name, event, warnings = build_event(defaults, now=now, ci=ci)
     try:
         body = envelope({name: [event]}, hostname=hostname, collection_timestamp=int(now))
     except InvalidValue as error:  # text that cannot be UTF-8, named by its field
         field, _, reason = str(error).partition(": ")
         raise InvalidInput(reason, field=field) from None
+    if len(body) > max_bytes:
+        raise InvalidInput(
+            f"the event makes a body of {len(body)} bytes, over the request size limit of "
+            f"{max_bytes}",
+            hint="shorten its text or data, or raise --max-request-bytes if the receiver "
+            "takes more",
+        )
     return Prepared([(body, 1)], 1, warnings)
 
 
@@ -127,6 +140,9 @@ def read_many(
         yield from batch.read_events(stream, label, head)
     except UnicodeDecodeError:
         raise InvalidInput("not UTF-8 text", where=label) from None
+    except OSError as error:  # a device that fails (EIO), a directory given as stdin
+        reason = error.strerror or str(error)
+        raise InvalidInput(f"cannot be read: {reason}", where=label) from None
 
 
 def gzipped(payloads: Iterable[Payload]) -> Iterator[Payload]:

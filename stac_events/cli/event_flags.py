@@ -6,13 +6,16 @@ usage error naming its flag. An empty value is one: it is never taken as "not gi
 
 from __future__ import annotations
 
+import io
 from typing import IO, Any, Callable, Optional, TypeVar
 
 from stac_events.cli import options as o
 from stac_events.cli.run import Run
 from stac_events.cli.usage import UsageError
 from stac_events.events import EventDefaults
+from stac_events.inputs import read_bounded_text
 from stac_events.parse import (
+    LARGEST_REQUEST_BYTES,
     InvalidValue,
     check_event_name,
     check_text,
@@ -105,16 +108,21 @@ def read_text(value: str, stdin: Optional[IO[str]]) -> str:
 
 
 def _read_stdin(stdin: Optional[IO[str]]) -> str:
-    """All of stdin as UTF-8 text; its bytes when it has them, so no locale decodes them."""
+    """All of stdin as UTF-8 text, at most LARGEST_REQUEST_BYTES of it (`yes` never ends);
+    its bytes when it has them, so no locale decodes them."""
     flag = o.BODY_TEXT.long
     if stdin is None:
         raise UsageError("stdin is closed, so there is no text to read", option=flag,
                          hint=f"pipe the text in, or give it as {flag} TEXT or @PATH")  # fmt: skip
     try:
         binary = getattr(stdin, "buffer", None)
-        text = binary.read().decode("utf-8") if binary is not None else stdin.read()
-        return check_text(text)
-    except (UnicodeDecodeError, InvalidValue):
+        if binary is None:  # text only (a test's StringIO): its lone surrogates stay invalid
+            text = stdin.read(LARGEST_REQUEST_BYTES + 1)
+            binary = io.BytesIO(text.encode("utf-8", "surrogatepass"))
+        return read_bounded_text(binary, "stdin")
+    except InvalidValue as error:
+        raise UsageError(str(error), option=flag) from None
+    except UnicodeDecodeError:
         raise UsageError("stdin: not UTF-8 text", option=flag) from None
     except (OSError, ValueError) as error:  # closed, or not readable
         reason = getattr(error, "strerror", None) or str(error)

@@ -13,7 +13,7 @@ from stac_events.cli.run import Run
 from stac_events.cli.usage import UsageError
 from stac_events.errors import ConfigError
 from stac_events.events import EventDefaults
-from stac_events.sending import Prepared
+from stac_events.sending import DEFAULT_MAX_REQUEST_BYTES, Prepared
 
 
 def send(run: Run) -> int:
@@ -48,7 +48,9 @@ def prepare(run: Run, defaults: EventDefaults) -> Prepared:
     hostname = settings.hostname.value
     file = run.given.get("file")
     if file is None:
-        prepared = sending.prepare_one(defaults, hostname=hostname, now=now, ci=ci)
+        largest = run.given.get("max_request_bytes", DEFAULT_MAX_REQUEST_BYTES)  # wrap: none
+        prepared = sending.prepare_one(defaults, hostname=hostname, now=now, ci=ci,
+                                       max_bytes=largest)  # fmt: skip
     else:
         from stac_events.batch import Head
 
@@ -65,9 +67,10 @@ def prepare(run: Run, defaults: EventDefaults) -> Prepared:
 
 
 def _open(run: Run, file: str) -> tuple[IO[str], str]:
-    """The input of `--file`, seekable: stdin, a pipe or a FIFO (`<(cmd)`, `/dev/stdin`)
-    is copied to a temporary file first."""
+    """The input of `--file`, to be read once, forward only: stdin, a pipe, a FIFO and a
+    file alike (nothing is copied first). A FIFO waits a bounded time for its writer."""
     from stac_events import batch
+    from stac_events.inputs import open_input
 
     if file == "-":
         if run.env.stdin is None:
@@ -77,16 +80,12 @@ def _open(run: Run, file: str) -> tuple[IO[str], str]:
                 hint="pipe them in, or give a file: --file PATH",
             )
         try:
-            return batch.buffered(run.env.stdin), "stdin"
+            return batch.text_of(run.env.stdin), "stdin"
         except (OSError, ValueError) as error:  # closed, or not readable
             reason = getattr(error, "strerror", None) or str(error)
             raise UsageError(f"cannot read stdin: {reason}", option=o.FILE.long) from None
     try:
-        raw = open(file, "rb")  # noqa: SIM115 - the caller closes it
-        if raw.seekable():
-            return io.TextIOWrapper(raw, encoding="utf-8"), file
-        with raw:
-            return batch.buffered(raw), file
+        return io.TextIOWrapper(open_input(file), encoding="utf-8"), file
     except OSError as error:
         raise UsageError(f"cannot read {file}: {error.strerror}", option=o.FILE.long) from None
 
