@@ -212,8 +212,13 @@ def test_every_method_gets_json(local_receiver, method):
 
 
 def test_a_request_line_it_cannot_read_gets_json(local_receiver):
-    answer = raw(local_receiver, b"NOT A REQUEST\r\n\r\n")  # HTTP/0.9: a body, no head
-    assert json.loads(answer)["error"] == "Bad request version ('REQUEST')"
+    answer = raw(local_receiver, b"NOT A REQUEST\r\n\r\n")  # a status line, not HTTP/0.9's none
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 ")
+    assert b"Content-Type: application/json" in head
+    assert json.loads(body)["error"] == (
+        "'NOT A REQUEST' is not a request line; send METHOD PATH HTTP/1.1"
+    )
     headers_too_long = raw(local_receiver, b"GET / HTTP/1.1\r\n" + b"X: y\r\n" * 200 + b"\r\n")
     assert headers_too_long.startswith(b"HTTP/1.1 431 ")
     assert b'"error": "Too many headers"' in headers_too_long

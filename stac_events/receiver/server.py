@@ -4,11 +4,15 @@ The standard library's threading server: one thread per connection, so concurren
 senders never wait on each other's network, and nothing to install. Requests are
 answered as StackState's receiver answers them (202, 401, 413), and a payload StackState
 would drop gets 400 with its reasons (`rules`). The database is the one point where
-requests meet, one transaction each (`store`).
+requests meet, one transaction each (`store`). A connection that waits too long for its
+request gives its thread and descriptor back (`_Waits`), so idle or dripping ones cannot
+keep senders out.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import ipaddress
 import json
 import math
@@ -20,11 +24,13 @@ import threading
 import time
 import zlib
 from collections import Counter
+from dataclasses import dataclass
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Set, Tuple
 from urllib.parse import parse_qs, urlsplit
 
-from stac_events.parse import InvalidValue, parse_since
+from stac_events.parse import InvalidValue, parse_since, shortened
 from stac_events.receiver.rules import (
     DEFAULT_MAX_AGE_S,
     Checked,
@@ -39,6 +45,25 @@ EVENTS_PATH = "/events"
 DEFAULT_PORT = 7077  # the Linux receiver's
 DEFAULT_MAX_BODY = 8 * 1024 * 1024
 _DECODERS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+
+# Each connection holds a thread and a descriptor while it waits for a request. One kept
+# open and idle (a sender's pool, or a program holding sockets) must give them back soon,
+# and a request dripped a byte at a time must not hold them for ever: a timeout on each
+# read never fires while bytes keep coming, so each request has a deadline of its own.
+IDLE_TIMEOUT_S = 5.0  # for a request's first byte: Apache's keep-alive wait; pools reconnect
+# From a request's first byte until it is in whole: an honest sender writes its line and
+# headers at once, so this is slack for a busy machine. Each 64 KiB of body that came earns
+# a second more, so a large body on a slow link arrives and a dripped one does not (as
+# Apache's MinRate).
+REQUEST_TIMEOUT_S = 10.0
+MIN_BODY_RATE = 64 * 1024  # bytes a second
+SHED_AFTER_S = 1.0  # out of descriptors: connections waiting this long are closed first
+ACCEPT_PAUSE_S = 0.1  # out of descriptors: accepting again at once would only fail again
+REAP_EVERY_S = 0.1  # how often the serve loop looks for connections past their deadline
+_TOO_SLOW = (f"the request did not arrive within {REQUEST_TIMEOUT_S:g} s (and a second more "
+             f"for each {MIN_BODY_RATE // 1024} KiB of its body)")  # fmt: skip
+_READ_SIZE = 256 * 1024
+_OUT_OF_DESCRIPTORS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 
 
 class Limits(NamedTuple):
@@ -146,10 +171,94 @@ class LocalReceiver:
             self._idle.notify_all()
 
 
+@dataclass(eq=False)
+class _Wait:
+    """A connection waiting for a request: `idle` until its first byte, then arriving."""
+
+    connection: socket.socket
+    idle: bool = True
+    since: float = 0.0
+    deadline: float = math.inf
+    cut: bool = False  # its time ran out: its reading side was shut down
+
+
+class _Waits:
+    """The connections waiting for a request, each until its deadline. Past it, the serve
+    loop shuts the connection's reading side down, which wakes its thread's blocked read
+    (closing it from another thread would not); when descriptors run out, the ones that
+    waited longest go first, so that senders queued behind them get in."""
+
+    def __init__(self) -> None:
+        self._waiting: Set[_Wait] = set()
+        self._lock = threading.Lock()
+        self._next_reap = 0.0
+
+    def start(self, wait: _Wait, seconds: float, *, idle: bool) -> None:
+        now = time.monotonic()
+        with self._lock:
+            wait.idle, wait.since, wait.deadline = idle, now, now + seconds
+            if not wait.cut:
+                self._waiting.add(wait)
+
+    def extend(self, wait: _Wait, seconds: float) -> None:
+        with self._lock:
+            wait.deadline += seconds
+
+    def stop(self, wait: _Wait) -> bool:
+        """The request is in (or the connection done): no deadline; False if it was cut."""
+        with self._lock:
+            self._waiting.discard(wait)
+        return not wait.cut
+
+    def reap(self) -> None:
+        now = time.monotonic()
+        if now < self._next_reap:
+            return
+        self._next_reap = now + REAP_EVERY_S
+        with self._lock:
+            for wait in [w for w in self._waiting if w.deadline <= now]:
+                self._cut(wait)
+
+    def shed(self) -> None:
+        """Make room: cut the connections idle for SHED_AFTER_S, else those whose request
+        has been arriving that long (a sender just accepted has had no time to write)."""
+        now = time.monotonic()
+        with self._lock:
+            old = [w for w in self._waiting if now - w.since >= SHED_AFTER_S]
+            for wait in [w for w in old if w.idle] or old:
+                self._cut(wait)
+
+    def _cut(self, wait: _Wait) -> None:
+        self._waiting.discard(wait)
+        wait.cut = True
+        # An idle one is closed both ways: there is nothing to answer. A request cut while
+        # arriving can still be answered (408), so only reading ends.
+        with contextlib.suppress(OSError):  # closed already
+            wait.connection.shutdown(socket.SHUT_RDWR if wait.idle else socket.SHUT_RD)
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # a burst of senders waits to be accepted, rather than reset
     receiver: LocalReceiver
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.waits = _Waits()
+        super().__init__(*args, **kwargs)
+
+    def get_request(self) -> Tuple[socket.socket, Any]:
+        try:
+            return super().get_request()
+        except OSError as error:
+            if error.errno in _OUT_OF_DESCRIPTORS:
+                # The listening socket stays readable while senders wait in its backlog:
+                # retried at once, accept() would fail again and again at full speed.
+                self.waits.shed()
+                time.sleep(ACCEPT_PAUSE_S)
+            raise  # socketserver passes it over, and accepts again
+
+    def service_actions(self) -> None:
+        self.waits.reap()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A connection that broke is the sender's business; anything else is told, in a
@@ -186,10 +295,53 @@ class _Handler(BaseHTTPRequestHandler):
     # the client's delayed ACK and cost 40 ms a request.
     wbufsize = 1 << 16
     disable_nagle_algorithm = True
-    timeout = 60  # a sender that stalls mid-request frees its thread
+    timeout = 60  # a sender that stops reading its answer frees its thread (reads: _Waits)
     server_version = "stac-events-receiver"
     _answered = False
     _body_read = False
+    _wait: _Wait
+
+    def setup(self) -> None:
+        super().setup()
+        self._wait = _Wait(self.connection)
+
+    def finish(self) -> None:
+        self.server.waits.stop(self._wait)
+        super().finish()
+
+    def handle_one_request(self) -> None:
+        waits = self.server.waits
+        self._answered = self._body_read = False  # the last request's, when kept alive
+        waits.start(self._wait, IDLE_TIMEOUT_S, idle=True)
+        if not self.rfile.peek(1) or self._wait.cut:  # closed, by the sender or for idling
+            self.close_connection = True
+            return
+        waits.start(self._wait, REQUEST_TIMEOUT_S, idle=False)
+        super().handle_one_request()
+
+    def parse_request(self) -> bool:
+        """http.server's reading of the request line and headers, for HTTP/1.x only: an
+        HTTP/0.9 answer has no status line, and HTTP/2 is another protocol."""
+        self.command = None  # the last request's, when kept alive
+        self.requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+        if self._wait.cut:  # the line came in part
+            self.send_error(HTTPStatus.REQUEST_TIMEOUT)
+            return False
+        if not self.raw_requestline.endswith(b"\n"):  # the sender went away mid-line
+            self.close_connection = True
+            return False
+        if len(self.requestline.split()) == 2:  # HTTP/0.9's `GET /`, with no headers to wait for
+            self.send_error(HTTPStatus.HTTP_VERSION_NOT_SUPPORTED)
+            return False
+        if not super().parse_request():
+            return False  # answered: 400, 431, 505
+        if self._wait.cut:  # the headers came in part
+            self.send_error(HTTPStatus.REQUEST_TIMEOUT)
+            return False
+        if int(self.request_version[len("HTTP/") :].split(".")[0]) < 1:  # `GET / HTTP/0.9`
+            self.send_error(HTTPStatus.HTTP_VERSION_NOT_SUPPORTED)
+            return False
+        return True
 
     def do_POST(self) -> None:
         self._handle(self._intake)
@@ -212,13 +364,28 @@ class _Handler(BaseHTTPRequestHandler):
                    ) -> None:  # fmt: skip
         """What http.server answers by itself (a request line it cannot read, headers too
         long), in JSON as every other answer, and told as a refusal."""
+        # Until a request line is read, http.server takes it for HTTP/0.9, whose answers
+        # have no status line or headers: a sender would get a body it cannot tell apart.
+        self.request_version = self.protocol_version
+        words = self.requestline.split()
+        if code == HTTPStatus.REQUEST_TIMEOUT:
+            message = _TOO_SLOW
+        elif code == HTTPStatus.HTTP_VERSION_NOT_SUPPORTED:
+            version = words[-1] if len(words) >= 3 else "HTTP/0.9"
+            message = f"{shortened(version, 60)} is not spoken here; send HTTP/1.1"
+        elif code == HTTPStatus.BAD_REQUEST and self.command is None:  # the request line
+            message = (f"{shortened(self.requestline, 60)!r} is not a request line; send "
+                       f"METHOD PATH HTTP/1.1")  # fmt: skip
+        elif code == HTTPStatus.NOT_IMPLEMENTED:  # http.server would quote it whole
+            message = f"the method {shortened(self.command or '', 60)!r} is not answered here"
         self._refuse(_Problem(code, message or "the request cannot be read", close=True))
 
     def _handle(self, method: Callable[[str, Dict[str, List[str]]], None]) -> None:
         receiver = self.server.receiver
         receiver._enter()
-        self._answered = self._body_read = False
         try:
+            if not self._has_body():
+                self._arrived()
             target = urlsplit(self.path)
             path = target.path.rstrip("/") or "/"
             query = parse_qs(target.query, keep_blank_values=True)
@@ -329,6 +496,11 @@ class _Handler(BaseHTTPRequestHandler):
             "Transfer-Encoding" in headers or headers.get("Content-Length", "0").strip() != "0"
         )
 
+    def _arrived(self) -> None:
+        """The request is in: its deadline ends, or it was cut off before (408)."""
+        if not self.server.waits.stop(self._wait):
+            raise _Problem(408, _TOO_SLOW, close=True)
+
     def _text(self, max_body: int) -> str:
         """The request's body, read within the limits, as UTF-8 text (as JSON must be)."""
         if "Transfer-Encoding" in self.headers:
@@ -342,7 +514,14 @@ class _Handler(BaseHTTPRequestHandler):
         if length > max_body:
             raise _Problem(413, f"the body is {length} bytes, more than the {max_body} taken",
                            close=True)  # fmt: skip
-        body = self.rfile.read(length)
+        body = bytearray()
+        while len(body) < length and not self._wait.cut:
+            chunk = self.rfile.read1(min(length - len(body), _READ_SIZE))
+            if not chunk:
+                break
+            body += chunk
+            self.server.waits.extend(self._wait, len(chunk) / MIN_BODY_RATE)
+        self._arrived()
         if len(body) < length:
             raise _Problem(400, "the body ended before its Content-Length", close=True)
         self._body_read = True
@@ -442,7 +621,7 @@ def _filters(query: Dict[str, List[str]]) -> Filters:
     try:
         when = parse_since(since, now=time.time()) if since is not None else None
     except InvalidValue as error:
-        raise _Problem(400, f"since: {error}") from None
+        raise _Problem(400, f"since: {shortened(str(error), 200)}") from None
     return Filters(event_type=one("type"), identifier=one("identifier"), since=when)
 
 
