@@ -20,6 +20,14 @@ each answer does (SPEC section 7):
 - Connection errors, timeouts, 408, 429, and running out of `--max-time`: the receiver
   is down; everything left is queued, in order.
 
+A run's own payloads are always tried, whatever the spool holds: queued payloads get at
+most `SPOOL_SHARE` of `--max-time` before them, and a queued payload that fails for
+any transient reason (or a `HELD_LIMIT`-th one in a row with a 5xx) ends the turn of
+the queued ones rather than the run. The new payloads then judge what is held: if they
+get through, the held ones are passed over, so that poison payloads move towards
+failed/ run by run instead of holding every new event back. The queued payloads not
+tried wait, in their order, for the next run.
+
 `Outcome.problem` is the one place where what happened becomes an error (and so an
 exit status).
 """
@@ -27,6 +35,9 @@ exit status).
 from __future__ import annotations
 
 import gzip
+import itertools
+import math
+import time
 import zlib
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
@@ -41,7 +52,7 @@ from stac_events.errors import (
 from stac_events.model import Payload, split
 from stac_events.redact import redact
 from stac_events.settings import DeliveryOptions, Target
-from stac_events.spool import STALE_CLAIM_S, Claimed, Spool
+from stac_events.spool import STALE_CLAIM_S, Claimed, Corrupt, Spool
 from stac_events.status import ExitStatus
 from stac_events.transport import Receipt, Sender, faults_key_or_address
 
@@ -49,6 +60,8 @@ HELD_LIMIT = 3  # payloads failing with 5xx in a row that are still told from an
 # A queued payload is claimed while it is sent: it must be done with before another run
 # may take the claim over as abandoned.
 QUEUED_PAYLOAD_S = STALE_CLAIM_S / 2
+# Of a run's --max-time, what queued payloads may take before the run's own are tried.
+SPOOL_SHARE = 0.5
 
 
 class FlushReport:
@@ -61,6 +74,8 @@ class FlushReport:
         self.failed = 0  # payloads moved to failed/
         self.passed_over = 0  # payloads left in the queue while later ones got through
         self.elsewhere = 0  # queued for another receiver address: left for a run that uses it
+        self.corrupt = 0  # files that could not be read or trusted, set aside to corrupt/
+        self.left: Optional[str] = None  # why queued payloads were left for a later run
 
     def moved_aside(self) -> Optional[str]:
         """What the receiver made this flush move aside, in words; None when nothing."""
@@ -184,8 +199,8 @@ class Outcome:
         return f"; {waiting} queued payload(s) still wait in the spool, untouched"
 
     def _interrupted(self) -> Interrupted:
-        terminated = isinstance(self.interrupted, Terminated)
-        what = "terminated" if terminated else "interrupted"
+        stop = self.interrupted
+        what = stop.words if isinstance(stop, Terminated) else "interrupted"
         if self.accepted == 1:
             fate = "delivered" if self.events else "queued for later" if self.queued else "not sent"
             message = f"{what}; the event was {fate}"
@@ -200,8 +215,8 @@ class Outcome:
             message += f" (the spool could not take them: {self.not_saved})"
         error = Interrupted(
             message,
-            status=ExitStatus.TERMINATED if terminated else ExitStatus.INTERRUPTED,
-            kind=what,
+            status=stop.status if isinstance(stop, Terminated) else ExitStatus.INTERRUPTED,
+            kind="terminated" if isinstance(stop, Terminated) else "interrupted",
         )
         error.counts = self.counts()
         return error
@@ -267,6 +282,7 @@ class _Delivery:
         address: str,
         payloads: Iterable[Payload],
         encoding: Optional[str],
+        spool_share: float,
     ) -> None:
         self.outcome = outcome
         self.sender: Optional[Sender] = None  # set once requests is imported
@@ -274,26 +290,36 @@ class _Delivery:
         self.address = address
         self.encoding = encoding
         self.fresh: Iterator[Payload] = iter(payloads)
+        first = next(self.fresh, None)
+        self.own = first is not None  # a run with events of its own, not a flush
+        if first is not None:
+            self.fresh = itertools.chain([first], self.fresh)
         self.claims: Optional[Iterator[Claimed]] = (
             self.spool.claim() if self.spool is not None else None
         )
+        # the queued payloads' turn ends by then, when the run has its own to send
+        self.spool_until = time.monotonic() + spool_share if self.own else math.inf
         self.front: List[_Item] = []  # next in line: the halves of a split payload
         self.held: List[Tuple[_Item, DeliveryError]] = []  # 5xx, judged by the next payload
         self.current: Optional[_Item] = None
 
     def run(self, sender: Sender) -> None:
         self.sender = sender
-        while True:
-            item = self._next()
-            if item is None:
-                break
-            self.current = item  # until its fate is settled: what _stop must look after
-            if not self._send(item):
-                return self._stop(queue_new=True)
-            self.current = None
-        if self.held:  # nothing after them to tell bad payloads from an outage
-            self.outcome.blocked = self.held[0][1]
-            self._stop(queue_new=True)
+        try:
+            while True:
+                item = self._next()
+                if item is None:
+                    break
+                self.current = item  # until its fate is settled: what _stop must look after
+                if not self._send(item):
+                    return self._stop(queue_new=True)
+                self.current = None
+            if self.held:  # nothing after them to tell bad payloads from an outage
+                self.outcome.blocked = self.held[0][1]
+                self._stop(queue_new=True)
+        finally:
+            if self.spool is not None:
+                self.outcome.flushed.corrupt = self.spool.corrupted
 
     def interrupted(self, stop: BaseException) -> None:
         """Leave the spool as it was and, on SIGTERM, queue what was not delivered."""
@@ -304,6 +330,8 @@ class _Delivery:
     def _next(self) -> Optional[_Item]:
         if self.front:
             return self.front.pop(0)
+        if self.claims is not None and time.monotonic() >= self.spool_until:
+            self._end_spool_turn("the queued payloads had their share of the time allowed")
         while self.claims is not None:
             try:
                 claimed = next(self.claims)
@@ -320,6 +348,8 @@ class _Delivery:
                 break
             try:
                 return _Item(claimed.body(), claimed.header.events, claimed)
+            except Corrupt as why:  # larger than any request: it can never be sent
+                self._tidy(lambda claimed=claimed, why=why: claimed.set_corrupt(str(why)))
             except OSError as error:  # unreadable now: left in the queue, the rest goes on
                 self._trouble(error)
                 self._tidy(claimed.release)
@@ -327,16 +357,28 @@ class _Delivery:
             return _Item(body, events)
         return None
 
+    def _end_spool_turn(self, why: str) -> None:
+        """Leave the queued payloads not yet tried for a later run: the run's own come now."""
+        if self.claims is not None:
+            close = getattr(self.claims, "close", None)
+            if close is not None:
+                close()  # claims are made one at a time: none is left made
+            self.claims = None
+        self.outcome.flushed.left = self.outcome.flushed.left or why
+
     def _send(self, item: _Item) -> bool:
         """Send one payload and act on the answer; False when everything must stop."""
         assert self.sender is not None
         encoding = item.claimed.header.encoding if item.claimed else self.encoding
+        until = None
+        if item.claimed is not None:
+            until = min(self.spool_until, time.monotonic() + QUEUED_PAYLOAD_S)
         try:
             receipt = self.sender.post(
                 item.body,
                 encoding=encoding,
                 retries=0 if self.held else None,  # a probe: one try tells enough
-                within=QUEUED_PAYLOAD_S if item.claimed else None,
+                until=until,
             )
         except RejectedError as error:
             if faults_key_or_address(error):
@@ -356,6 +398,13 @@ class _Delivery:
             if (error.status_code or 0) >= 500 and len(self.held) < HELD_LIMIT:
                 self.held.append((item, error))
                 self.current = None
+                if len(self.held) == HELD_LIMIT and item.claimed is not None and self.own:
+                    self._end_spool_turn(f"{HELD_LIMIT} in a row failed: {error.message}")
+                return True
+            if item.claimed is not None and self.own:  # the run's own are tried all the same
+                self._tidy(item.claimed.release)
+                self.current = None
+                self._end_spool_turn(error.message)
                 return True
             self.outcome.blocked = self.held[0][1] if self.held else error
             return False
@@ -484,7 +533,8 @@ def deliver(
     """
     outcome = Outcome(spool)
     # The spool keeps the address without its password, if it has one: never a secret
-    delivery = _Delivery(outcome, redact(target.address), payloads, encoding)
+    delivery = _Delivery(outcome, redact(target.address), payloads, encoding,
+                         spool_share=options.max_time * SPOOL_SHARE)  # fmt: skip
     try:
         with Sender(target, options) as sender:  # imports requests: a SIGTERM may come
             delivery.run(sender)

@@ -196,12 +196,13 @@ class Settings(NamedTuple):
         )
 
     def spool(self) -> Optional[Spool]:
-        """The queue for payloads that cannot be delivered now; None when it is off."""
+        """The queue for payloads that cannot be delivered now; None when it is off. A
+        `ConfigError` when another user could change what is in it."""
         if self.spool_dir.value is None:
             return None
         from stac_events.spool import Spool
 
-        return Spool(Path(self.spool_dir.value))
+        return Spool.trusted(Path(self.spool_dir.value))
 
     def target(self) -> Target:
         """The receiver to send to; a `ConfigError` that says how to set what is missing."""

@@ -16,12 +16,17 @@ crash or a signal never loses one nor leaves half of one. A flusher claims a fil
 renaming it to `<name>.<pid>.claimed`: a rename succeeds for one process only, so
 concurrent flushes deliver every payload once, with no lock daemon. A claim whose process
 died, or that is older than `STALE_CLAIM_S` whatever its PID now belongs to, is taken over.
+
+Nothing in it is trusted blindly, as ssh trusts nothing in `~/.ssh` that others could
+change: a folder of the spool that belongs to another user, or that others may write to,
+makes it unusable (`Spool.trusted`: a configuration error); a file that belongs to another
+user, that others may write to, that cannot be read or that is larger than any request is
+set aside to corrupt/ on the way, so that the payloads behind it still flow.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import math
 import os
@@ -32,6 +37,8 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 from stac_events.environment import make_private_folders
+from stac_events.errors import ConfigError
+from stac_events.parse import LARGEST_REQUEST_BYTES
 from stac_events.redact import redact
 
 SUFFIX = ".payload"
@@ -43,6 +50,7 @@ STALE_TMP_S = 3600
 PASSED_OVER_LIMIT = 5  # runs in which a payload failed while the one after it got through
 ASIDE = ("rejected", "failed", "corrupt")  # states out of the queue, kept for a person
 ENCODINGS = (None, "gzip")
+HEADER_BYTES = 64 * 1024  # the most a header line may take; ours take about 200 bytes
 
 
 class Corrupt(ValueError):
@@ -136,6 +144,7 @@ class Claimed:
         return self.name[: -len(SUFFIX)]
 
     def body(self) -> bytes:
+        """The payload; `Corrupt` when it is larger than any request."""
         return _body(self.path)
 
     def delivered(self) -> None:
@@ -157,6 +166,10 @@ class Claimed:
         self.spool.write_atomic(self.spool.pending / self.name, header, self.body())
         self.path.unlink(missing_ok=True)
         return "pending"
+
+    def set_corrupt(self, reason: str) -> None:
+        """Out of the queue to corrupt/: its payload cannot be sent as it stands."""
+        self.spool._set_corrupt(self.path, self.name, reason)
 
     def note(self, reason: str) -> None:
         """Remember the latest failure, for `spool list` and a later move to failed/."""
@@ -191,6 +204,23 @@ class Spool:
         self.root = root
         self.pending = root / "pending"
         self.tmp = root / "tmp"
+        self.corrupted = 0  # files this process set aside to corrupt/
+
+    @classmethod
+    def trusted(cls, root: Path) -> Spool:
+        """The spool at `root`, once its folders are known to be this user's alone; else a
+        `ConfigError` naming the folder and its owner (another user could add payloads to
+        it, to be sent with this user's key, or remove this user's)."""
+        for folder in (root.parent, root, *(root / state for state in ("pending", "tmp", *ASIDE))):
+            problem = _untrusted(folder)
+            if problem is not None:
+                raise ConfigError(
+                    f"the spool folder {folder} {problem}: another user could add payloads "
+                    f"to it, to be sent with your key, or remove yours",
+                    hint=f"make it yours alone (chown -R {_user(os.geteuid(), named=True)} "
+                    f"{root.parent}; chmod -R go-w {root.parent}), or send with --no-spool",
+                )
+        return cls(root)
 
     def folder(self, state: str) -> Path:
         return self.pending if state in ("pending", "claimed") else self.root / state
@@ -269,7 +299,7 @@ class Spool:
                     continue  # delivered or moved meanwhile
                 except (OSError, Corrupt) as why:
                     reason = str(why) if isinstance(why, Corrupt) else why.strerror
-                    header = Header("", 0, None, _mtime(path), reason=f"unreadable: {reason}")
+                    header = Header("", 0, None, _mtime(path), reason=reason)
                     state_shown = "corrupt"
                 else:
                     state_shown = state
@@ -310,7 +340,8 @@ class Spool:
         return found
 
     def retry(self, path: Path) -> None:
-        """Put a payload set aside (rejected or failed) back at its place in the queue."""
+        """Put a payload set aside back at its place in the queue; `Corrupt` when it still
+        cannot be read."""
         header = _read_header(path)._replace(passed_over=0, reason=None)
         self.write_atomic(self.pending / path.name, header, _body(path))
         path.unlink(missing_ok=True)
@@ -329,11 +360,15 @@ class Spool:
         return removed, len(_listed(self.pending, CLAIM))
 
     def _set_corrupt(self, path: Path, name: str, reason: str) -> None:
+        """Out of the queue as it is (it may not even be ours to read): `spool list` reads
+        the reason again from the file itself."""
         try:
             make_private_folders(self.folder("corrupt"))
             os.replace(path, self.folder("corrupt") / name)
         except OSError:
             _rename_if_there(path, self.pending / name)  # left for `spool list` to show
+            return
+        self.corrupted += 1
 
     def _recover_stale(self) -> None:
         """Give back claims of processes that died or hung mid-flush; drop old temp files."""
@@ -367,26 +402,79 @@ def _rename_if_there(source: Path, destination: Path) -> None:
 
 
 def _read_header(path: Path) -> Header:
-    """The header of a spool file; `Corrupt` for anything but a regular file (a symbolic
-    link, a folder, a FIFO, which would block the reader) or a header not ours."""
+    """The header of a spool file; `FileNotFoundError` when it is gone, and `Corrupt` for
+    anything but a regular file of this user's that others cannot write to, that can be
+    read, is no larger than a request and starts with a header of ours. A symbolic link,
+    a folder or a FIFO (which would block the reader) is never opened."""
     try:
+        status = os.lstat(path)
+        if stat.S_ISLNK(status.st_mode):
+            raise Corrupt("it is a symbolic link")
+        if not stat.S_ISREG(status.st_mode):
+            raise Corrupt("it is not a regular file")
+        problem = _not_ours(status)
+        if problem is not None:
+            raise Corrupt(f"it {problem}")
+        if status.st_size > HEADER_BYTES + LARGEST_REQUEST_BYTES:
+            raise Corrupt(f"it is larger than any request ({status.st_size} bytes)")
+        # no link, no FIFO: what was looked at is what is read
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
-    except OSError as error:
-        if error.errno == errno.ELOOP:
-            raise Corrupt("it is a symbolic link") from None
+        try:
+            line = os.read(fd, HEADER_BYTES).partition(b"\n")[0]
+        finally:
+            os.close(fd)
+    except FileNotFoundError:
         raise
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise Corrupt("it is not a regular file")
-    with os.fdopen(fd, "rb") as stream:
-        return Header.parse(stream.readline(64 * 1024))
+    except OSError as error:
+        raise Corrupt(f"it cannot be read: {error.strerror or error}") from None
+    return Header.parse(line)
 
 
 def _body(path: Path) -> bytes:
-    """The payload of a spool file: what follows its header line."""
+    """The payload of a spool file: what follows its header line, at most a request."""
     with path.open("rb") as stream:
-        stream.readline()
-        return stream.read()
+        stream.readline(HEADER_BYTES)
+        body = stream.read(LARGEST_REQUEST_BYTES + 1)
+    if len(body) > LARGEST_REQUEST_BYTES:
+        raise Corrupt(f"its payload is larger than any request ({LARGEST_REQUEST_BYTES} bytes)")
+    return body
+
+
+def _untrusted(folder: Path) -> Optional[str]:
+    """What makes a folder of the spool unsafe to use; None when it is safe, or is no
+    folder at all (one that is missing is made, a file where it should be is told of
+    where it is used)."""
+    try:
+        status = folder.stat()
+    except OSError:
+        return None
+    if not stat.S_ISDIR(status.st_mode):
+        return None
+    return _not_ours(status)
+
+
+def _not_ours(status: os.stat_result) -> Optional[str]:
+    """Why a spool file or folder may have been changed by another user; None when only
+    this user (or root) could have. POSIX only: elsewhere nothing is told."""
+    if not hasattr(os, "geteuid"):
+        return None
+    if status.st_uid != os.geteuid():
+        return (f"belongs to {_user(status.st_uid)}, not to you "
+                f"({_user(os.geteuid())})")  # fmt: skip
+    if status.st_mode & 0o022:
+        return f"is writable by others (mode {stat.S_IMODE(status.st_mode):04o})"
+    return None
+
+
+def _user(uid: int, *, named: bool = False) -> str:
+    """A user as a person knows them: `nobody (uid 65534)`; `named`: the name alone."""
+    try:
+        import pwd
+
+        name = pwd.getpwuid(uid).pw_name
+    except (ImportError, KeyError):
+        return str(uid) if named else f"uid {uid}"
+    return name if named else f"{name} (uid {uid})"
 
 
 def id_of(path: Path) -> str:

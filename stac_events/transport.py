@@ -11,6 +11,7 @@ attempt as a whole, which a receiver dripping its answer a byte at a time cannot
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import random
 import re
@@ -38,6 +39,10 @@ PAYLOAD_FAULT_STATUSES = frozenset({400, 413, 422})
 REASONS_SHOWN = 3  # of a refusal's listed reasons, in its one-line message
 BACKOFF_MAX_S = 10.0
 RETRY_AFTER_MAX_S = 60.0  # a receiver asking for longer is better served by the spool
+# Of an answer's body, the most that is read: a message needs a few KiB, the local
+# receiver's list of a refused batch's reasons a few dozen. A receiver (or something in
+# its place) that answers gigabytes must not take the memory of the sender.
+ANSWER_BYTES = 64 * 1024
 
 
 class Receipt(NamedTuple):
@@ -227,12 +232,12 @@ class Sender:
         *,
         encoding: Optional[str] = None,
         retries: Optional[int] = None,
-        within: Optional[float] = None,
+        until: Optional[float] = None,
     ) -> Receipt:
         """POST one body, retrying transient failures while time allows.
 
-        `retries` overrides the options' for this body, and `within` gives it fewer
-        seconds than the sender has left. A 2xx returns; anything else raises
+        `retries` overrides the options' for this body, and `until` (by `time.monotonic()`)
+        ends its time sooner than the sender's. A 2xx returns; anything else raises
         `RejectedError` (a refusal, a redirect) or `DeliveryError` (`transient` when
         trying later may work).
         """
@@ -240,13 +245,15 @@ class Sender:
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
             "sts-api-key": self.target.api_key,
+            # an answer is read as it comes, a bounded part of it: never one to inflate
+            "Accept-Encoding": "identity",
         }
         if encoding:
             headers["Content-Encoding"] = encoding
         options = self.options if retries is None else self.options._replace(retries=retries)
         retry = retry_policy(options)
         started = time.monotonic()
-        deadline = self.deadline if within is None else min(self.deadline, started + within)
+        deadline = self.deadline if until is None else min(self.deadline, until)
         attempts = 0
         while True:
             if deadline - time.monotonic() <= 0:
@@ -291,7 +298,9 @@ class Sender:
                 timeout=(min(self.options.connect_timeout, limit), limit),
                 allow_redirects=False,
                 verify=not self.options.insecure,
+                stream=True,  # the body is read below, a bounded part of it
             )
+            said = _bounded_body(response)
         except requests.exceptions.RequestException as error:
             if self.watchdog.fired:
                 return None, self._too_slow(limit, attempts)
@@ -302,7 +311,7 @@ class Sender:
             raise
         finally:
             self.watchdog.disarm()
-        return response, _status_error(response, self.target, attempts)
+        return response, _status_error(response, said, self.target, attempts)
 
     def _too_slow(self, limit: float, attempts: int) -> DeliveryError:
         host = host_of(self.target.address)
@@ -503,10 +512,36 @@ def _connection_reason(detail: str) -> str:
     return detail
 
 
+def _bounded_body(response: requests.Response) -> bytes:
+    """At most `ANSWER_BYTES` of the answer's body, as it came. A longer body is not read
+    to its end, nor is a success's body of unknown or large length (a yes needs none, and
+    waiting for it could turn a delivered event into a timeout and a duplicate): their
+    connection is closed rather than kept for the next request."""
+    from urllib3.exceptions import HTTPError
+
+    raw = response.raw
+    length = response.headers.get("Content-Length", "")
+    known = int(length) if length.isascii() and length.isdigit() and len(length) < 20 else None
+    try:
+        if 200 <= response.status_code < 300 and (known is None or known > ANSWER_BYTES):
+            raw.close()
+            return b""
+        said = raw.read(ANSWER_BYTES + 1, decode_content=False)
+    except (OSError, HTTPError):  # broke off, or cut by the attempt's time limit
+        raw.close()
+        said = b""
+    if len(said) > ANSWER_BYTES:
+        raw.close()
+        said = said[:ANSWER_BYTES]
+    raw.release_conn()
+    return said
+
+
 def _status_error(
-    response: requests.Response, target: Target, attempts: int
+    response: requests.Response, said: bytes, target: Target, attempts: int
 ) -> Optional[StacEventsError]:
-    """None for a 2xx; else the error the answer amounts to."""
+    """None for a 2xx; else the error the answer (`said`: its body, or the start of it)
+    amounts to."""
     status = response.status_code
     if 200 <= status < 300:
         return None
@@ -519,8 +554,8 @@ def _status_error(
             status_code=status,
             hint="use the final address with --url",
         )
-    said, reasons = _said(response, target)
-    message = f"the receiver answered {what}" + (f": {said}" if said else "")
+    told, reasons = _said(response, said, target)
+    message = f"the receiver answered {what}" + (f": {told}" if told else "")
     if status in TRANSIENT_STATUSES or status >= 500:
         if attempts > 1:
             message += f" ({attempts} attempts)"
@@ -539,22 +574,30 @@ def faults_key_or_address(error: RejectedError) -> bool:
     return error.status_code not in PAYLOAD_FAULT_STATUSES
 
 
-def _said(response: requests.Response, target: Target) -> Tuple[str, List[str]]:
+def _said(response: requests.Response, said: bytes, target: Target) -> Tuple[str, List[str]]:
     """What the answer's body says, in one line, and each reason it lists (the local
     receiver's `{"reasons": [{"path", "reason"}]}`): the line shows the first few."""
-    reasons = [_excerpt(reason, target) for reason in _reasons(response)]
+    reasons = [_excerpt(reason, target) for reason in _reasons(response, said)]
     if reasons:
         shown = "; ".join(reasons[:REASONS_SHOWN])
         more = len(reasons) - REASONS_SHOWN
         return shown + (f" (and {more} more; -o json lists all)" if more > 0 else ""), reasons
-    return _excerpt(response.text, target), []
+    return _excerpt(_text(response, said), target), []
 
 
-def _reasons(response: requests.Response) -> List[str]:
+def _text(response: requests.Response, said: bytes) -> str:
+    """The body as text, in the charset the answer names (UTF-8 when none or unknown)."""
+    try:
+        return said.decode(response.encoding or "utf-8", "replace")
+    except LookupError:
+        return said.decode("utf-8", "replace")
+
+
+def _reasons(response: requests.Response, said: bytes) -> List[str]:
     if "json" not in response.headers.get("Content-Type", ""):
         return []
     try:
-        listed = response.json().get("reasons")
+        listed = json.loads(said).get("reasons")
         found = [f"{r['path']}: {r['reason']}" if r.get("path") else str(r["reason"])
                  for r in listed]  # fmt: skip
     except (ValueError, AttributeError, TypeError, KeyError, RecursionError):

@@ -426,3 +426,94 @@ def receiver_factory(tmp_path: Path, isolated_environ: Dict[str, str]):
 def local_receiver(receiver_factory):
     """One local receiver, no key required."""
     return receiver_factory()
+
+
+# A receiver that answers with whatever bytes a test writes, however slowly or endlessly.
+
+
+class RawReceiver:
+    """Accepts connections on a free port, reads each request whole (headers and a
+    Content-Length body), records its body, then lets `answer(connection, body)` write
+    what it likes; the connection is closed after. `url` is the base address to send to."""
+
+    def __init__(self, answer: Any) -> None:
+        import socket
+        import threading
+
+        self.answer = answer
+        self.bodies: List[bytes] = []
+        self.stopped = threading.Event()
+        self._server = socket.create_server(("127.0.0.1", 0), backlog=64)
+        self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}"
+        self._threads: List[threading.Thread] = []
+        self._connections: List[Any] = []
+        accepting = threading.Thread(target=self._accept, daemon=True)
+        accepting.start()
+        self._threads.append(accepting)
+
+    def _accept(self) -> None:
+        import threading
+
+        while not self.stopped.is_set():
+            try:
+                connection, _ = self._server.accept()
+            except OSError:
+                return  # closed: the test is over
+            self._connections.append(connection)
+            handler = threading.Thread(target=self._handle, args=(connection,), daemon=True)
+            handler.start()
+            self._threads.append(handler)
+
+    def _handle(self, connection: Any) -> None:
+        with connection:
+            connection.settimeout(30)
+            try:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    chunk = connection.recv(65536)
+                    if not chunk:
+                        return
+                    data += chunk
+                head, _, body = data.partition(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n")[1:]:
+                    name, _, value = line.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value.strip())
+                while len(body) < length:
+                    chunk = connection.recv(65536)
+                    if not chunk:
+                        return
+                    body += chunk
+                self.bodies.append(body)
+                self.answer(connection, body)
+            except OSError:
+                return  # the sender went away, as it may
+
+    def stop(self) -> None:
+        import socket
+
+        self.stopped.set()
+        with contextlib.suppress(OSError):
+            self._server.shutdown(socket.SHUT_RDWR)  # wakes the accept(); close() would not
+        self._server.close()
+        for connection in self._connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)  # ends an answer that never ends
+        for thread in self._threads:
+            thread.join(timeout=30)
+
+
+@pytest.fixture
+def raw_receiver():
+    """Start `RawReceiver`s for the test; each is stopped after it."""
+    started: List[RawReceiver] = []
+
+    def start(answer: Any) -> RawReceiver:
+        receiver = RawReceiver(answer)
+        started.append(receiver)
+        return receiver
+
+    yield start
+    for receiver in started:
+        receiver.stop()

@@ -6,20 +6,25 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
-from typing import Dict, Iterator, List
+from typing import Callable, Dict, Iterator, List
 
 import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from tests.conftest import INTAKE, Cli, env_for, events_of
+from tests.conftest import API_KEY, INTAKE, Cli, env_for, events_of
 
 EXE = str(Path(sys.executable).with_name("stac-events"))
+
+
+def env_for_url(base: str) -> Dict[str, str]:
+    return {"STAC_EVENTS_RECEIVER_URL": f"{base}/receiver", "STAC_EVENTS_API_KEY": API_KEY}
 
 
 def pending(home: Path) -> List[Path]:
@@ -75,24 +80,41 @@ def start(home: Path, environ: Dict[str, str], *args: str, stdin: str = "") -> s
 # 8. --timeout bounds each attempt as a whole; --max-time the whole delivery.
 
 
-def test_a_receiver_that_drips_its_answer_cannot_stretch_the_timeout(
-    cli: Cli, own_server: HTTPServer
-):
-    def drip(request: Request) -> Response:
-        def body() -> Iterator[bytes]:
-            for _ in range(30):  # 30 s in all, one byte a second
-                time.sleep(1)
-                yield b"x"
+def drip(text: bytes) -> Callable[[socket.socket, bytes], None]:
+    """An answer written a byte a second: 30 s for the first 30 bytes."""
 
-        return Response(body(), status=202, headers={"Content-Length": "30"})
+    def answer(connection: socket.socket, body: bytes) -> None:
+        for byte in text[:30]:
+            time.sleep(1)
+            connection.sendall(bytes([byte]))
 
-    own_server.expect_request(INTAKE).respond_with_handler(drip)
+    return answer
+
+
+def test_a_receiver_that_drips_its_answer_cannot_stretch_the_timeout(cli: Cli, raw_receiver):
+    receiver = raw_receiver(drip(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n"))
     started = time.monotonic()
     result = cli("event", "send", "DeployEvent", "--title", "t", "--timeout", "2", "--retries",
-                 "0", "-o", "json", env=env_for(own_server), expect=75)  # fmt: skip
+                 "0", "-o", "json", env=env_for_url(receiver.url), expect=75)  # fmt: skip
     assert time.monotonic() - started < 15
     assert "did not answer within 2 s" in result.json()["error"]["message"]
     assert len(pending(cli.home)) == 1
+
+
+def test_a_yes_whose_body_drips_is_a_yes_within_the_timeout(cli: Cli, raw_receiver):
+    # The status line said the events were taken: waiting for the rest, or sending them
+    # again, would only make duplicates.
+    answer = b"HTTP/1.1 202 Accepted\r\nContent-Length: 30\r\n\r\n"
+    receiver = raw_receiver(
+        lambda connection, body: (connection.sendall(answer), drip(b"x" * 30)(connection, body))
+    )
+    started = time.monotonic()
+    result = cli("event", "send", "DeployEvent", "--title", "t", "--timeout", "2", "--retries",
+                 "0", "-o", "json", env=env_for_url(receiver.url))  # fmt: skip
+    assert time.monotonic() - started < 15
+    assert result.json()["status"] == 202
+    assert len(receiver.bodies) == 1
+    assert pending(cli.home) == []
 
 
 def test_max_time_bounds_retries_and_waits_and_queues_the_rest(cli: Cli, own_server: HTTPServer):

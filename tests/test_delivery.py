@@ -130,7 +130,8 @@ def test_receiver_down_then_up_delivers_the_queue_first_once(cli: Cli, httpserve
     queued.write_bytes(json.dumps({**json.loads(header), "address": live}).encode() + b"\n" + body)
     httpserver.expect_request(INTAKE).respond_with_data("", status=202)
     up = send(cli, "-m", "second", "-o", "json", env=env_for(httpserver.url_for("/receiver")))
-    assert up.json()["spool"] == {"delivered": 1, "rejected": 0, "failed": 0, "passed_over": 0}
+    assert up.json()["spool"] == {"delivered": 1, "rejected": 0, "failed": 0, "passed_over": 0,
+                                  "corrupt": 0}  # fmt: skip
     texts = [json.loads(r.get_data())["events"]["DeployEvent"][0]["msg_text"]
              for r, _ in httpserver.log]  # fmt: skip
     assert texts == ["first", "second"]

@@ -272,6 +272,15 @@ class Output:
                 f"{flushed.passed_over} queued payload(s) failed again while later ones got "
                 f"through; each moves to failed/ after {PASSED_OVER_LIMIT} such runs"
             )
+        if flushed.corrupt:
+            self.warn(
+                f"{flushed.corrupt} queued payload(s) could not be read or trusted; they were "
+                f"set aside to corrupt/, see 'stac-events spool list'"
+            )
+        if flushed.left is not None and outcome.accepted:
+            waiting = outcome.waiting()
+            if waiting:
+                self.note(f"{waiting} queued payload(s) wait for a later run ({flushed.left})")
         if outcome.spool_trouble:
             self.warn(f"the spool could not be used as it should: {outcome.spool_trouble}")
 
@@ -289,7 +298,8 @@ class Output:
                 "elapsed_ms": outcome.elapsed_ms,
                 **outcome.counts(),
                 "spool": {"delivered": flushed.delivered, "rejected": flushed.rejected,
-                          "failed": flushed.failed, "passed_over": flushed.passed_over},
+                          "failed": flushed.failed, "passed_over": flushed.passed_over,
+                          "corrupt": flushed.corrupt},
             },
             summary_line(outcome.events, requests, outcome.status, address, outcome.elapsed_ms),
         )  # fmt: skip

@@ -12,7 +12,7 @@ from stac_events.cli.argv import Line
 from stac_events.cli.output import Output
 from stac_events.cli.usage import flag_of
 from stac_events.environment import Environment
-from stac_events.settings import Overrides, Settings, resolve, spool_dir
+from stac_events.settings import Overrides, Setting, Settings, resolve, spool_dir
 
 if TYPE_CHECKING:
     from stac_events.spool import Spool
@@ -65,8 +65,13 @@ class Run:
             self._settings = settings
         return self._settings
 
+    def limit_delivery(self, max_time: Setting[float]) -> Settings:
+        """The settings from now on, with less time for delivery than they allowed."""
+        self._settings = self.settings()._replace(max_time=max_time)
+        return self._settings
+
     def spool(self) -> Spool:
         """The spool, for the commands that look after it (a send asks the settings)."""
         from stac_events.spool import Spool
 
-        return Spool(spool_dir(self.env))
+        return Spool.trusted(spool_dir(self.env))

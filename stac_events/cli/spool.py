@@ -57,6 +57,7 @@ def flush(run: Run) -> int:
         "rejected": report.rejected,
         "failed": report.failed,
         "passed_over": report.passed_over,
+        "corrupt": report.corrupt,
         "waiting": outcome.waiting(),
         "address": settings.target().masked_url,
     }
@@ -75,7 +76,7 @@ def retry(run: Run) -> int:
     else:
         chosen = [_one(spool, run.given.id)]
     for state, path in chosen:
-        if state not in _SET_ASIDE:
+        if state not in (*_SET_ASIDE, "corrupt"):  # corrupt: once mended, by its id
             raise UsageError(f"{_id(path)} is {state}, not set aside: there is nothing to retry")
         _using(spool, lambda path=path: spool.retry(path))
     count = len(chosen)
@@ -143,7 +144,8 @@ def _using(spool: Spool, step: Callable[[], T]) -> T:
             f"{Path(str(error.filename)).name}: gone meanwhile", hint="see 'stac-events spool list'"
         ) from None
     except Corrupt as error:
-        raise UsageError(f"that payload cannot be read: {error}; drop it") from None
+        raise UsageError(f"that payload cannot be used: {error}",
+                         hint="mend it and try again, or drop it") from None  # fmt: skip
     except OSError as error:
         raise ConfigError(
             f"cannot use the spool at {spool.root}: {error.strerror or error}",
