@@ -39,6 +39,9 @@ KNOWN_KEYS: Dict[str, Tuple[str, ...]] = {
 }
 
 KeyPath = Tuple[str, ...]
+# What names a secret in a config file, whatever the section: the stac CLI's own
+# `api_key`, `password` and `apitoken_auth.token`, and their misspellings.
+_SECRET = re.compile(r"key|token|password|passwd|secret|credential", re.IGNORECASE)
 
 
 class Candidate(NamedTuple):
@@ -60,6 +63,23 @@ class ConfigFile(NamedTuple):
     def origin(self, *keys: str) -> str:
         line = self.lines.get(tuple(keys))
         return f"{self.path}:{line}" if line else str(self.path)
+
+    def secrets(self) -> List[str]:
+        """Every value the file holds under a name that says it is secret (`api_key`,
+        `password`, a `token`), in any section, used or not: none may ever be shown."""
+        found: List[str] = []
+        stack: List[Tuple[Any, str]] = [(self.raw, "")]
+        while stack:
+            node, name = stack.pop()
+            if isinstance(node, dict):
+                stack += [(item, str(key)) for key, item in node.items()]
+            elif isinstance(node, list):
+                stack += [(item, name) for item in node]
+            elif node is not None and not isinstance(node, bool) and _SECRET.search(name):
+                text = str(node).strip()
+                if text:
+                    found.append(text)
+        return found
 
     def holds_a_key(self) -> bool:
         return any(

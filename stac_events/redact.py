@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Optional
+from typing import Any, Optional, Set
 from urllib.parse import quote, quote_plus
 
 MASK = "***"
@@ -19,25 +19,48 @@ _QUERY_KEY = re.compile(r"(api_key=)[^&#;\s'\"\\]+", re.IGNORECASE)
 _URL_PASSWORD = re.compile(r"(://[^/?#@:\s]*:)[^/?#\s]*(?=@)")
 
 
-# A secret this short could be part of any word: it is masked only where it stands alone.
-_SHORT = 8
-
-
 def redact(text: str, *secrets: Optional[str]) -> str:
     """`text` with every secret, raw or URL-encoded, every `api_key=` value and every
-    address's password masked."""
+    address's password masked.
+
+    A secret is masked wherever it stands, however short: glued to other text (`x${KEY}y`)
+    it is still the secret."""
     for secret in secrets:
+        secret = (secret or "").strip()  # as a key is taken; white space alone is none
         if not secret:
             continue
-        # A key read from a variable or argv may hold bytes that are not UTF-8 (kept as
-        # surrogates): they are quoted as the bytes they were.
-        quoted = quote(secret, safe="", errors="surrogateescape")
-        plus = quote_plus(secret, errors="surrogateescape")
-        in_json = json.dumps(secret)[1:-1]  # as it stands inside a JSON string
-        for form in {secret, quoted, plus, in_json}:
-            if len(form) >= _SHORT:
-                text = text.replace(form, MASK)
-            else:
-                text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(form)}(?![A-Za-z0-9])", MASK, text)
+        # the longest form first, so that one holding another is masked whole
+        for form in sorted(_forms(secret), key=len, reverse=True):
+            text = text.replace(form, MASK)
     text = _URL_PASSWORD.sub(rf"\g<1>{MASK}", text)
     return _QUERY_KEY.sub(rf"\g<1>{MASK}", text)
+
+
+def redact_value(value: Any, *secrets: Optional[str]) -> Any:
+    """`value` (decoded JSON) with `redact` applied to every text in it, however deep:
+    masked this way, JSON stays JSON whatever the secrets hold. Names are left as they are:
+    they are a payload's structure (`events`), which a one-letter key would wreck."""
+    if isinstance(value, str):
+        return redact(value, *secrets)
+    if isinstance(value, dict):
+        return {key: redact_value(item, *secrets) for key, item in value.items()}
+    if isinstance(value, list):
+        return [redact_value(item, *secrets) for item in value]
+    return value
+
+
+def _forms(secret: str) -> Set[str]:
+    """The ways a secret may be written: as it is, URL-encoded, and inside a JSON string.
+
+    A key read from a variable or argv may hold bytes that are not UTF-8 (kept as
+    surrogates): they are quoted as the bytes they were; any other lone surrogate as its
+    code point."""
+    forms = {secret, json.dumps(secret)[1:-1]}
+    for errors in ("surrogateescape", "surrogatepass"):
+        try:
+            forms |= {quote(secret, safe="", errors=errors),
+                      quote_plus(secret, errors=errors)}  # fmt: skip
+        except UnicodeEncodeError:
+            continue
+        break
+    return {form for form in forms if form}

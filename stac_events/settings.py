@@ -288,10 +288,8 @@ def resolve(overrides: Overrides, env: Environment, *, origin_of: OriginOf) -> S
         check_api_key(api_key.value, api_key.origin)
     read_secrets = [overrides.api_key, key_in_address]
     read_secrets += [env.environ.get(name, "").strip() for name in KEY_VARIABLES]
-    if client_conf is not None:
-        read_secrets.append(client_conf.api_key)
-    if instance_conf is not None and instance_conf.receiver_api.basic_auth is not None:
-        read_secrets.append(instance_conf.receiver_api.basic_auth.password)
+    if conf is not None:  # every client's and instance's, not only those in use
+        read_secrets += conf.secrets()
     hostname = first(
         [
             (origin_of("hostname"), lambda: overrides.hostname),

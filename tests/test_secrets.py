@@ -392,3 +392,77 @@ def test_a_config_path_that_cannot_be_used_is_exit_3(cli: Cli, tmp_path: Path, c
     for command in (["config", "show"], ["config", "path"], ["event", "send", "A", "--title", "t"]):
         result = cli(*args, *command, expect=(0, 3) if command[1] == "path" else 3)
         assert "Traceback" not in result.output
+
+
+# A wrapped command shows the config file itself: every secret in it is masked, used or
+# not; and a short key stays masked even glued to other text.
+
+MANY_SECRETS = """\
+instances:
+  default:
+    base_api:
+      url: "https://stackstate.example.com"
+      apitoken_auth:
+        token: "BASE-TOKEN-4711"
+      basic_auth: {{username: admin, password: "BASE-PASS-4712"}}
+    receiver_api:
+      url: "{url}"
+      basic_auth: {{username: u, password: "RECEIVER-PASS-4713"}}
+    admin_api:
+      url: "https://stackstate.example.com/admin"
+      apitoken_auth: {{token: "ADMIN-TOKEN-4714"}}
+    clients:
+      default:
+        api_key: "USED-KEY-4715"
+      other:
+        api_key: "OTHER-CLIENT-KEY-4716"
+  staging:
+    receiver_api:
+      url: "https://staging.example.com/receiver"
+      basic_auth: {{username: s, password: "STAGING-PASS-4717"}}
+    clients:
+      default:
+        api_key: "STAGING-KEY-4718"
+        apikey: "MISSPELT-KEY-4719"
+"""
+CONFIG_SECRETS = [f"{word}-47{n}" for n, word in enumerate(
+    ["BASE-TOKEN", "BASE-PASS", "RECEIVER-PASS", "ADMIN-TOKEN", "USED-KEY", "OTHER-CLIENT-KEY",
+     "STAGING-PASS", "STAGING-KEY", "MISSPELT-KEY"], start=11)]  # fmt: skip
+
+
+def test_wrap_masks_every_secret_of_the_config_file_used_or_not(
+    cli: Cli, httpserver: HTTPServer, tmp_path: Path
+):
+    httpserver.expect_request(INTAKE).respond_with_data("", status=202)
+    config = tmp_path / "conf.yaml"
+    config.write_text(MANY_SECRETS.format(url=httpserver.url_for("/receiver")))
+    config.chmod(0o600)
+    result = cli("--config", str(config), "event", "wrap", "--tail-lines", "100", "--", "cat",
+                 str(config))  # fmt: skip
+    assert "OTHER-CLIENT-KEY-4716" in result.stdout  # the command's own output is its own
+    sent = json.dumps(received_events(httpserver), ensure_ascii=False)
+    assert "staging.example.com" in sent  # the file is in the event, but none of its secrets
+    for secret in CONFIG_SECRETS:
+        assert secret not in sent, secret
+    assert sent.count("***") >= len(CONFIG_SECRETS)
+
+
+@pytest.mark.parametrize("key", ["k3Y", "Zq", "a1b2c3d"])
+def test_a_short_key_glued_to_other_text_is_masked(cli: Cli, httpserver: HTTPServer, key: str):
+    httpserver.expect_request(INTAKE).respond_with_data("", status=202)
+    env = {"STAC_EVENTS_RECEIVER_URL": httpserver.url_for("/receiver"), "STAC_EVENTS_API_KEY": key}
+    cli("event", "wrap", "--", "echo", f"x{key}y token={key}42 {key}", env=env)
+    text = received_events(httpserver)[0]["msg_text"]
+    assert key not in text
+    assert "x***y token=***42 ***" in text
+
+
+@pytest.mark.parametrize("key", ["1", "0", "e", ":", "ab"])
+def test_a_dry_run_with_a_key_that_is_in_every_payload_stays_json(cli: Cli, key: str):
+    result = cli("event", "send", "DeployEvent", "--title", f"t{key}t", "-m", "1:e,0ab",
+                 "--timestamp", "1700000001", "--url", "http://127.0.0.1:9/receiver",
+                 "--api-key", key, "--dry-run")  # fmt: skip
+    payload = json.loads(result.stdout)  # as `jq` would read it
+    event = payload["events"]["DeployEvent"][0]
+    assert key not in event["msg_title"] + event["msg_text"]
+    assert event["timestamp"] == 1700000001  # numbers are no text: left as they are
