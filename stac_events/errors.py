@@ -7,6 +7,7 @@ command line names the flag at fault itself (`stac_events.cli.usage`).
 
 from __future__ import annotations
 
+import signal
 from typing import Any, Dict, Optional, Sequence
 
 from stac_events.status import ExitStatus
@@ -123,11 +124,30 @@ class DeliveryError(StacEventsError):
 
 
 class Terminated(BaseException):
-    """The process was asked to stop (SIGTERM): what was not delivered is queued first.
+    """The process was asked to stop (SIGTERM, SIGHUP, ...: `signum`): what was not
+    delivered is queued first.
 
-    The command line raises it from its SIGTERM handler; like `KeyboardInterrupt`, it is
+    The command line raises it from its signal handler; like `KeyboardInterrupt`, it is
     no `Exception`, so that nothing on the way swallows it.
     """
+
+    def __init__(self, signum: int = signal.SIGTERM) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def status(self) -> int:
+        return ExitStatus.for_signal(self.signum)
+
+    @property
+    def words(self) -> str:
+        """How a message says it: "terminated", or "ended by SIGHUP"."""
+        if self.signum == signal.SIGTERM:
+            return "terminated"
+        try:
+            return f"ended by {signal.Signals(self.signum).name}"
+        except ValueError:
+            return f"ended by signal {self.signum}"
 
 
 class QueuedError(StacEventsError):
@@ -145,24 +165,25 @@ class QueuedError(StacEventsError):
 
 
 class Interrupted(StacEventsError):
-    """Delivery stopped by Ctrl-C (SIGINT) or SIGTERM; the message says what got through."""
+    """Delivery stopped by Ctrl-C (SIGINT) or a terminating signal; the message says what
+    got through."""
 
     kind = "interrupted"
 
-    def __init__(self, message: str, *, status: ExitStatus, kind: str) -> None:
+    def __init__(self, message: str, *, status: int, kind: str) -> None:
         super().__init__(message)
         self.status = status
         self.kind = kind
 
 
 def interruption(stop: BaseException) -> Interrupted:
-    """What a Ctrl-C or a SIGTERM amounts to, with what became of the events when that is
-    known (`stac_events.delivery.deliver` leaves its outcome on the exception)."""
+    """What a Ctrl-C or a terminating signal amounts to, with what became of the events
+    when that is known (`stac_events.delivery.deliver` leaves its outcome on the
+    exception)."""
     outcome = getattr(stop, "outcome", None)
     problem = outcome.problem() if outcome is not None else None
     if isinstance(problem, Interrupted):
         return problem
-    terminated = isinstance(stop, Terminated)
-    what = "terminated" if terminated else "interrupted"
-    status = ExitStatus.TERMINATED if terminated else ExitStatus.INTERRUPTED
-    return Interrupted(what, status=status, kind=what)
+    if isinstance(stop, Terminated):
+        return Interrupted(stop.words, status=stop.status, kind="terminated")
+    return Interrupted("interrupted", status=ExitStatus.INTERRUPTED, kind="interrupted")

@@ -1,8 +1,18 @@
-"""Exit statuses: the only place the numbers are spelled."""
+"""Exit statuses: the only place the numbers are spelled; and the signals that end a run."""
 
 from __future__ import annotations
 
 import enum
+import signal
+
+# The signals whose default action ends a process, and that a user, a terminal, a CI
+# runner or a supervisor sends to end one (SIGINT aside: Ctrl-C is the user's own "stop").
+# Each ends a run cleanly: what was not delivered is queued first, then it exits 128+N.
+TERMINATING_SIGNALS = tuple(
+    getattr(signal, name)
+    for name in ("SIGHUP", "SIGQUIT", "SIGTERM", "SIGUSR1", "SIGUSR2", "SIGALRM")
+    if hasattr(signal, name)  # not all are there on Windows
+)
 
 
 class ExitStatus(enum.IntEnum):
@@ -18,3 +28,8 @@ class ExitStatus(enum.IntEnum):
     INTERRUPTED = 130  # 128 + SIGINT, as shells report it
     BROKEN_PIPE = 141  # 128 + SIGPIPE: stdout's reader went away, as git and coreutils end
     TERMINATED = 143  # 128 + SIGTERM
+
+    @staticmethod
+    def for_signal(signum: int) -> int:
+        """The status of a run that signal `signum` ended: 128 + N, as shells report it."""
+        return 128 + int(signum)

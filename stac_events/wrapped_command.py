@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import os
+import re
 import selectors
 import shlex
 import signal
@@ -17,15 +18,27 @@ from dataclasses import dataclass, field
 from typing import IO, Any, Callable, Deque, Dict, List, Optional, Sequence
 
 from stac_events.environment import Environment
+from stac_events.status import TERMINATING_SIGNALS
 
 _CHUNK = 1 << 14
 # A daemon the command started holds its pipes open for as long as it runs: once the
 # command itself has exited, what is still in them is read for this long, and no longer.
 _GRACE_S = 0.5
-# Ctrl-C, a CI job's `timeout` or cancel, a closed SSH session: each ends the whole group.
-_FORWARDED_TO_GROUP = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-# At a terminal a hangup reaches the whole foreground group, the command included.
-_FORWARDED_TO_COMMAND = (signal.SIGINT, signal.SIGTERM)
+# Ctrl-C, a CI job's `timeout` or cancel, a closed SSH session: each is passed on to the
+# command (and, where it leads a group of its own, to all it started).
+_FORWARDED = (signal.SIGINT, *TERMINATING_SIGNALS)
+# At a terminal, Ctrl-C, Ctrl-\ and a hangup reach the whole foreground group, the
+# command included: passed on again, a second Ctrl-C would mean "stop at once" to some.
+_BY_THE_TERMINAL = tuple(getattr(signal, name) for name in ("SIGINT", "SIGQUIT", "SIGHUP")
+                         if hasattr(signal, name))  # fmt: skip
+# Of the output, what the event keeps: the last lines, and at most this many bytes of
+# them. A progress bar redrawn a million times with \r, or megabytes with no newline, is
+# one endless line otherwise: an event too large for any receiver.
+TAIL_BYTES = 4096
+# Of the command line, what the event shows: `wrap -- cmd $(seq 100000)` is 600 KB.
+COMMAND_LINE_CHARS = 1024
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+_CUT = "…"
 
 
 @dataclass
@@ -37,14 +50,20 @@ class Finished:
     duration_s: float
     tail: List[str] = field(default_factory=list)
     problem: Optional[str] = None  # why it could not start, if it did not
-
-    @property
-    def name(self) -> str:
-        return os.path.basename(self.argv[0])
+    signalled: Optional[int] = None  # the first signal that came to end it, passed on
 
     @property
     def command_line(self) -> str:
-        return shlex.join(self.argv)
+        """The command line as a shell would take it; the end of a very long one cut."""
+        line = shlex.join(self.argv)
+        if len(line) > COMMAND_LINE_CHARS:
+            return line[: COMMAND_LINE_CHARS - 1] + _CUT
+        return line
+
+    @property
+    def name(self) -> str:
+        name = os.path.basename(self.argv[0])
+        return name if len(name) <= 100 else name[:99] + _CUT
 
     @property
     def title(self) -> str:
@@ -73,13 +92,32 @@ class Finished:
 
 
 class _Tail:
-    """The last lines of the output of both streams, in the order they arrived."""
+    """The last lines of the output of both streams, in the order they arrived: at most
+    `keep` lines and `TAIL_BYTES` bytes of them (a longer line keeps its end)."""
 
     def __init__(self, keep: int) -> None:
-        self.lines: Deque[str] = deque(maxlen=keep) if keep else deque(maxlen=0)
+        self.lines: Deque[bytes] = deque(maxlen=keep)
+        self.size = 0
 
     def add(self, line: bytes) -> None:
-        self.lines.append(line.decode("utf-8", "replace").rstrip("\r\n"))
+        if not self.lines.maxlen:
+            return
+        if len(line) > TAIL_BYTES:
+            line = _CUT.encode() + line[-TAIL_BYTES + len(_CUT.encode()) :]
+        if len(self.lines) == self.lines.maxlen:
+            self.size -= len(self.lines[0])
+        self.lines.append(line)
+        self.size += len(line)
+        while self.size > TAIL_BYTES:  # the oldest line gives up its start, then itself
+            oldest = self.lines.popleft()
+            self.size -= len(oldest)
+            keep = TAIL_BYTES - self.size - len(_CUT.encode())
+            if keep > 0:
+                self.lines.appendleft(_CUT.encode() + oldest[-keep:])
+                self.size += len(self.lines[0])
+
+    def text(self) -> List[str]:
+        return [line.decode("utf-8", "replace") for line in self.lines]
 
 
 class _Stream:
@@ -91,18 +129,23 @@ class _Stream:
         self.sink = sink
         self.binary = getattr(sink, "buffer", None)
         self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        self.partial: List[bytes] = []  # pieces of a line not yet ended, joined once it ends
+        self.partial = b""  # the end of a line not yet ended, at most TAIL_BYTES of it
+        self.after_cr = False  # the last chunk ended in \r: a \n next ends no other line
 
     def copy(self, chunk: bytes, tail: _Tail) -> bool:
-        """Keep the chunk's lines and pass it on; False when the sink takes no more."""
-        *ended, rest = chunk.split(b"\n")
-        if ended:
-            tail.add(b"".join([*self.partial, ended[0]]))
-            for line in ended[1:]:
+        """Keep the chunk's lines and pass it on; False when the sink takes no more.
+
+        A line ends at \n, \r\n or a lone \r (a progress bar's redraw); a redraw that
+        leaves nothing is no line."""
+        start = 1 if self.after_cr and chunk.startswith(b"\n") else 0
+        self.after_cr = chunk.endswith(b"\r")
+        for end in _LINE_END.finditer(chunk, start):
+            line = self.partial + chunk[start : end.start()]
+            self.partial = b""
+            if line or end.group() != b"\r":
                 tail.add(line)
-            self.partial = []
-        if rest:
-            self.partial.append(rest)
+            start = end.end()
+        self.partial = (self.partial + chunk[start:])[-TAIL_BYTES - 1 :]
         try:
             if self.binary is not None:
                 self.binary.write(chunk)
@@ -119,8 +162,8 @@ class _Stream:
             return
         self.pipe.close()
         if self.partial:
-            tail.add(b"".join(self.partial))
-            self.partial = []
+            tail.add(self.partial)
+            self.partial = b""
         if self.binary is None:
             with contextlib.suppress(OSError, ValueError):
                 self.sink.write(self.decoder.decode(b"", final=True))
@@ -170,14 +213,21 @@ def _wait_then_close(process: subprocess.Popen, fd: int) -> None:
         os.close(fd)
 
 
-def _forwarder(process: subprocess.Popen, *, to_group: bool) -> Callable[[int, Any], None]:
+def _forwarder(
+    process: subprocess.Popen, *, to_group: bool, came: List[int]
+) -> Callable[[int, Any], None]:
+    """A handler that passes a signal on to the command (`to_group`: its whole group), and
+    remembers in `came` that one came: the event then goes out within a short grace."""
+
     def forward_to_group(signum: int, frame: Any) -> None:
+        came.append(signum)
         with contextlib.suppress(ProcessLookupError, PermissionError):  # the group may be gone
             os.killpg(process.pid, signum)
 
     def forward_to_command(signum: int, frame: Any) -> None:
-        if signum == signal.SIGINT and _in_terminal_foreground():
-            return  # Ctrl-C at a terminal reaches the whole foreground group, CMD included
+        came.append(signum)
+        if signum in _BY_THE_TERMINAL and _in_terminal_foreground():
+            return  # the terminal signals the whole foreground group, CMD included
         if process.poll() is None:
             process.send_signal(signum)
 
@@ -234,10 +284,12 @@ def run_command(argv: Sequence[str], env: Environment, *, tail_lines: int) -> Fi
     assert process.stderr is not None
     streams = [_Stream(process.stdout, env.stdout), _Stream(process.stderr, env.stderr)]
     previous = {}
+    came: List[int] = []
     if threading.current_thread() is threading.main_thread():
-        forward = _forwarder(process, to_group=own_group)
-        forwarded = _FORWARDED_TO_GROUP if own_group else _FORWARDED_TO_COMMAND
-        previous = {sig: signal.signal(sig, forward) for sig in forwarded}
+        forward = _forwarder(process, to_group=own_group, came=came)
+        # one ignored from the start stays ignored, for the command too (`nohup`)
+        previous = {sig: signal.signal(sig, forward) for sig in _FORWARDED
+                    if signal.getsignal(sig) is not signal.SIG_IGN}  # fmt: skip
     try:
         exited, exited_writer = os.pipe()
         try:
@@ -252,7 +304,8 @@ def run_command(argv: Sequence[str], env: Environment, *, tail_lines: int) -> Fi
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     exit_code = code if code >= 0 else 128 - code  # killed by signal N: 128+N, as shells say
-    return Finished(argv, exit_code, exited_at - started, list(tail.lines))
+    signalled = came[0] if came else None
+    return Finished(argv, exit_code, exited_at - started, tail.text(), signalled=signalled)
 
 
 def _not_started(

@@ -3,7 +3,9 @@
 `main` is the one boundary where errors become a message and an exit status: reading
 the line, building the commands, parsing and running them all happen inside it. A
 stdout whose reader went away (`| head -1`) ends the run there too: exit 141, and
-nothing more said, as git and coreutils do.
+nothing more said, as git and coreutils do. But where a run failed for a reason of its
+own (an event queued, refused, a usage error), that status wins over stdout's: a script
+must learn that its event waits in the spool, even when it closed stdout.
 """
 
 from __future__ import annotations
@@ -14,12 +16,12 @@ import io
 import os
 import signal
 import sys
-from typing import IO, Any, NoReturn, Optional, Sequence, Union
+from typing import IO, Any, NoReturn, Optional, Sequence
 
-from stac_events.cli.output import Output, ReaderGone, guarded
+from stac_events.cli.output import Output, ReaderGone, UnwritableStdout, guarded
 from stac_events.environment import KEY_VARIABLES, Environment
 from stac_events.errors import StacEventsError, Terminated, interruption
-from stac_events.status import ExitStatus
+from stac_events.status import TERMINATING_SIGNALS, ExitStatus
 
 PROGRAMS = ("stac-events", "stac")
 
@@ -52,16 +54,20 @@ def _reported(args: Sequence[str], env: Environment, output: Output, prog_name: 
     except ReaderGone:
         raise
     except (KeyboardInterrupt, Terminated) as stop:
-        return _stopped(output, stop)
+        return _told(output, interruption(stop))
     except Exception as error:
+        if isinstance(error, StacEventsError):
+            from stac_events.cli.usage import named_by_flag
+
+            return _told(output, named_by_flag(error))
         try:
-            return _failed(output, error)
-        except ReaderGone:
-            raise
+            output.internal_error(error)
+        except (ReaderGone, UnwritableStdout):
+            pass  # stderr has it; the status says it
         except Exception as reporting:  # the report itself failed: say so, plainly
             env.stderr.write(f"{prog_name}: internal error: {type(error).__name__}, "
                              f"then {type(reporting).__name__} while reporting it\n")  # fmt: skip
-            return ExitStatus.INTERNAL_ERROR
+        return ExitStatus.INTERNAL_ERROR
 
 
 def _run(args: Sequence[str], env: Environment, output: Output, prog_name: str) -> int:
@@ -101,22 +107,17 @@ def _run(args: Sequence[str], env: Environment, output: Output, prog_name: str) 
     return run.status if status is None else status
 
 
-def _stopped(output: Output, stop: Union[KeyboardInterrupt, Terminated]) -> int:
-    """Ctrl-C or SIGTERM: say so, with what was delivered and queued by then."""
-    problem = interruption(stop)
-    output.failure(problem)
-    return problem.status
-
-
-def _failed(output: Output, error: Exception) -> int:
-    from stac_events.cli.usage import named_by_flag
-
-    if isinstance(error, StacEventsError):
-        error = named_by_flag(error)
+def _told(output: Output, error: StacEventsError) -> int:
+    """Say why the run failed, and end with its status: an unwritable stdout, or one
+    whose reader went away, changes neither (the line on stderr says it all the same)."""
+    if isinstance(error, UnwritableStdout):
         output.failure(error)
         return error.status
-    output.internal_error(error)
-    return ExitStatus.INTERNAL_ERROR
+    try:
+        output.failure(error)
+    except (ReaderGone, UnwritableStdout):
+        output.failure(error, data=False)
+    return error.status
 
 
 def _see_help(prog_name: str, path: Sequence[str]) -> str:
@@ -128,7 +129,10 @@ def run() -> NoReturn:
     prog_name = os.path.basename(sys.argv[0]) or PROGRAMS[0]
     if prog_name not in PROGRAMS:
         prog_name = PROGRAMS[0]
-    signal.signal(signal.SIGTERM, _terminate)
+    for signum in TERMINATING_SIGNALS:
+        # one ignored from the start stays ignored: `nohup` asks for that of a SIGHUP
+        if signal.getsignal(signum) is signal.SIG_DFL:
+            signal.signal(signum, _terminate)
     # A stream closed before the start (`2>&-`) is None in `sys`: stderr then says nothing,
     # and stdout is one that cannot be written (a run that prints nothing still works).
     stderr = sys.stderr or open(os.devnull, "w")  # noqa: SIM115 - open for the whole process
@@ -137,14 +141,14 @@ def run() -> NoReturn:
         status = main(sys.argv[1:], env, prog_name=prog_name)
     except KeyboardInterrupt:  # between commands: while importing or exiting
         status = _last_word(stderr, f"{prog_name}: interrupted\n", ExitStatus.INTERRUPTED)
-    except Terminated:
-        status = _last_word(stderr, f"{prog_name}: terminated\n", ExitStatus.TERMINATED)
+    except Terminated as stop:
+        status = _last_word(stderr, f"{prog_name}: {stop.words}\n", stop.status)
     for stream in (sys.stdout, sys.stderr):
         _let_go_if_broken(stream)
     sys.exit(status)
 
 
-def _last_word(stderr: IO[str], message: str, status: ExitStatus) -> ExitStatus:
+def _last_word(stderr: IO[str], message: str, status: int) -> int:
     with contextlib.suppress(OSError, ValueError):  # a stderr no one reads: the status says it
         stderr.write(message)
         stderr.flush()
@@ -173,7 +177,11 @@ class _Closed(io.TextIOBase):
 
 
 def _terminate(signum: int, frame: Any) -> None:
-    """SIGTERM (a CI step's timeout, `kill`): stop what is being done, as Ctrl-C does, but
-    queue what was not delivered. Later ones are ignored, so that the queueing finishes."""
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    raise Terminated()
+    """SIGTERM (a CI step's timeout, `kill`), SIGHUP (a closed SSH session) and the other
+    terminating signals: stop what is being done, as Ctrl-C does, but queue what was not
+    delivered. Later ones are ignored, so that the queueing finishes."""
+    for each in TERMINATING_SIGNALS:
+        with contextlib.suppress(OSError, ValueError):
+            if signal.getsignal(each) is _terminate:
+                signal.signal(each, signal.SIG_IGN)
+    raise Terminated(signum)

@@ -77,7 +77,7 @@ EXIT_CODES: Tuple[Tuple[int, str], ...] = (
     (ExitStatus.QUEUED, "delivery failed for now; the events are queued in the spool"),
     (ExitStatus.INTERRUPTED, "interrupted (Ctrl-C)"),
     (ExitStatus.BROKEN_PIPE, "stdout was closed early, e.g. piped into head -1"),
-    (ExitStatus.TERMINATED, "terminated (SIGTERM); what was not delivered is queued first"),
+    (ExitStatus.TERMINATED, "terminated by SIGTERM (128+N by signal N): the rest is queued first"),
 )
 # One code a line, the numbers right-aligned: a block Rich prints as it is.
 EXIT_CODES_HELP = "Exit codes:\n" + "\n".join(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any, List
-
 from stac_events.cli import options as o
 from stac_events.cli.event_flags import event_defaults
 from stac_events.cli.event_send import deliver, prepare
@@ -11,7 +9,13 @@ from stac_events.cli.run import Run
 from stac_events.cli.usage import UsageError, named_by_flag
 from stac_events.errors import InvalidInput, StacEventsError, Terminated, interruption
 from stac_events.events import build_event
-from stac_events.redact import redact
+from stac_events.redact import redact, redact_value
+from stac_events.settings import Setting
+
+# After a signal came to end the command (a CI job cancelled, a step timed out), what is
+# left of the job's life is short: a runner's SIGKILL follows within seconds. The event
+# gets this long to be delivered; what is not through by then is queued.
+SIGNALLED_GRACE_S = 5.0
 
 
 def wrap(run: Run) -> int:
@@ -29,20 +33,25 @@ def wrap(run: Run) -> int:
             raise UsageError(error.reason, option=o.WRAP_EVENT_TYPE.long) from None
         raise
     if not given.dry_run:
-        settings.target()  # and so does a receiver that is not configured
+        settings.target()  # and so does a receiver that is not configured,
+        settings.spool()  # or a spool another user could change
 
     from stac_events.wrapped_command import run_command
 
     finished = run_command(given.command, run.env, tail_lines=given.tail_lines)
     if given.on == "failure" and finished.exit_code == 0:
         return finished.exit_code
+    if finished.signalled is not None and settings.max_time.value > SIGNALLED_GRACE_S:
+        settings = run.limit_delivery(
+            Setting(SIGNALLED_GRACE_S, f"the grace after signal {finished.signalled}")
+        )
     # The command's output and line may show the key (`set -x`, a curl line), and so may
     # flags built from them: the event never holds a secret this run knows.
     secrets = settings.secrets
     defaults = defaults._replace(
         title=redact(defaults.title or finished.title, *secrets),
         text=redact(defaults.text or finished.text(), *secrets),
-        data=_masked({**finished.data(), **(defaults.data or {})}, secrets),  # -d keys win
+        data=redact_value({**finished.data(), **(defaults.data or {})}, *secrets),  # -d wins
     )
     try:
         deliver(run, prepare(run, defaults), dry_run=given.dry_run, gzip=False)
@@ -51,14 +60,3 @@ def wrap(run: Run) -> int:
     except Terminated as stop:  # a CI step's timeout: the event is queued, CMD's code stands
         run.output.failure(interruption(stop))
     return finished.exit_code
-
-
-def _masked(value: Any, secrets: List[str]) -> Any:
-    """`value` with every secret masked in its strings, however deep."""
-    if isinstance(value, str):
-        return redact(value, *secrets)
-    if isinstance(value, dict):
-        return {key: _masked(item, secrets) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_masked(item, secrets) for item in value]
-    return value

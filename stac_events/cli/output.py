@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import io
 import json
 from contextlib import contextmanager, suppress
 from typing import IO, TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from stac_events.environment import Environment
 from stac_events.errors import Interrupted, StacEventsError
-from stac_events.redact import redact
+from stac_events.redact import redact, redact_value
 from stac_events.status import ExitStatus
 
 if TYPE_CHECKING:
@@ -61,6 +62,10 @@ class _Stdout:
             self._stream.flush()
         except (OSError, ValueError) as error:
             raise _failed(error) from None
+
+    def abandon(self) -> None:
+        """Write nothing more there: what it could not take is dropped, not tried again."""
+        self._stream = io.StringIO()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
@@ -161,32 +166,53 @@ class Output:
         return self.env.stdout, self.env.stdout_isatty
 
     def payload(self, body: bytes) -> None:
-        """Print a payload: highlighted on a terminal, the exact wire bytes when piped."""
+        """Print a payload: highlighted on a terminal, the exact wire bytes when piped (but
+        for a secret in them, masked in their texts: JSON stays JSON for `jq`)."""
         stream, isatty = self._data_stream()
-        if isatty:
-            text = self.mask(json.dumps(json.loads(body), indent=2, ensure_ascii=False))
-            if self.env.color_for(True):
-                from rich.console import Console
-                from rich.syntax import Syntax
+        text = body.decode()
+        if isatty or self.mask(text) != text:
+            masked = redact_value(json.loads(body), *self.secrets)
+            shape = {"indent": 2} if isatty else {"separators": (",", ":")}
+            text = json.dumps(masked, ensure_ascii=False, **shape)  # type: ignore[arg-type]
+        if isatty and self.env.color_for(True):
+            from rich.console import Console
+            from rich.syntax import Syntax
 
-                console = Console(file=stream, force_terminal=True, soft_wrap=True)
-                console.print(Syntax(text, "json", theme="ansi_dark", background_color="default"))
-                return
-            stream.write(text + "\n")
-        else:
-            stream.write(self.mask(body.decode()) + "\n")
+            console = Console(file=stream, force_terminal=True, soft_wrap=True)
+            console.print(Syntax(text, "json", theme="ansi_dark", background_color="default"))
+            return
+        stream.write(text + "\n")
         stream.flush()
 
     def result(self, summary: Dict[str, Any], text: str) -> None:
-        """A success: one JSON object with --output json, else a line on stderr."""
-        if self.mode == "json":
-            self.data({"ok": True, **summary})
-        elif not self.quiet:
-            self.note(text)
+        """A success: one JSON object with --output json, else a line on stderr.
 
-    def failure(self, error: StacEventsError) -> None:
+        What succeeded (an event delivered, a payload dropped) stays done when stdout
+        cannot take the object: a status that invites a retry would send it twice. So the
+        run goes on to exit 0, and stderr says why stdout has nothing (but for a reader
+        that went away: `| head -c0` asked for nothing)."""
+        if self.mode != "json":
+            if not self.quiet:
+                self.note(text)
+            return
+        try:
+            self.data({"ok": True, **summary})
+        except ReaderGone:
+            self._abandon_stdout()
+        except UnwritableStdout as error:
+            self._abandon_stdout()
+            self.warn(f"done, but the result could not be written: {error.message}")
+
+    def _abandon_stdout(self) -> None:
+        abandon = getattr(self.env.stdout, "abandon", None)
+        if abandon is not None:
+            abandon()
+
+    def failure(self, error: StacEventsError, *, data: bool = True) -> None:
+        """Say why the run failed: on stderr, and as a JSON object with --output json
+        (unless not `data`: stdout cannot take it)."""
         message = str(error)
-        if self.mode == "json" and not isinstance(error, UnwritableStdout):
+        if data and self.mode == "json" and not isinstance(error, UnwritableStdout):
             body: Dict[str, Any] = {"kind": error.kind, **error.details(),
                                     "message": self.named(error.message)}  # fmt: skip
             if error.hint:
@@ -254,7 +280,7 @@ class Output:
     def data(self, document: Any) -> None:
         """One JSON document on stdout (see `data_on_stderr`), for scripts; secrets masked."""
         stream, _ = self._data_stream()
-        stream.write(self.mask(json.dumps(document, ensure_ascii=False)) + "\n")
+        stream.write(json.dumps(redact_value(document, *self.secrets), ensure_ascii=False) + "\n")
         stream.flush()
 
     def spool_report(self, outcome: Outcome) -> None:

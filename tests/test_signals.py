@@ -1,0 +1,235 @@
+"""Signals and closed streams, as pipelines deal them: a CI runner's SIGTERM to `event
+wrap` while the receiver hangs, an SSH session that drops (SIGHUP) while a send waits to
+retry, and a stdout that is closed or full. Real processes, real signals, real
+descriptors; each process is waited for by a line it prints or a request it makes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Dict, List
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from tests.conftest import API_KEY, INTAKE, env_for
+
+EXE = str(Path(sys.executable).with_name("stac-events"))
+
+
+def pending(home: Path) -> List[Path]:
+    folder = home / ".local" / "state" / "stac-events" / "spool" / "pending"
+    return sorted(folder.glob("*.payload")) if folder.is_dir() else []
+
+
+def queued_events(home: Path) -> List[dict]:
+    found = []
+    for path in pending(home):
+        body = json.loads(path.read_bytes().split(b"\n", 1)[1])
+        found += [event for group in body["events"].values() for event in group]
+    return found
+
+
+def hanging(arrived: threading.Event, release: threading.Event) -> Callable:
+    """An answer that never comes (until the test ends): the request is read, and held."""
+
+    def answer(connection: socket.socket, body: bytes) -> None:
+        arrived.set()
+        release.wait(timeout=120)
+
+    return answer
+
+
+# 1. SIGTERM to `event wrap` while its command runs and the receiver hangs: the event is
+#    queued within a short grace, before a runner's SIGKILL could lose it.
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
+def test_a_signalled_wrap_queues_its_event_within_a_short_grace(
+    raw_receiver, home: Path, isolated_environ: Dict[str, str], sig: signal.Signals
+):
+    arrived, release = threading.Event(), threading.Event()
+    receiver = raw_receiver(hanging(arrived, release))
+    environ = {**isolated_environ, "STAC_EVENTS_RECEIVER_URL": f"{receiver.url}/receiver",
+               "STAC_EVENTS_API_KEY": API_KEY}  # fmt: skip
+    process = subprocess.Popen(
+        [EXE, "event", "wrap", "--", "sh", "-c", "echo ready; exec sleep 120"],
+        env=environ, cwd=home, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,  # no terminal: what reaches the command, wrap sends
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline() == "ready\n"
+        os.kill(process.pid, sig)
+        signalled = time.monotonic()
+        _, stderr = process.communicate(timeout=60)
+        took = time.monotonic() - signalled
+    finally:
+        release.set()
+        process.kill()
+    assert process.returncode == 128 + sig, stderr  # the command's own exit code
+    assert arrived.is_set()  # the event was tried,
+    assert took < 20, took  # within the grace (5 s), not the 60 s of --max-time,
+    (event,) = queued_events(home)  # and queued when the receiver did not answer
+    assert event["context"]["data"]["exit_code"] == 128 + sig
+    assert "queued for later" in stderr
+
+
+# 2. SIGHUP and the other terminating signals while `event send` waits to retry: the
+#    event is queued, then the run ends with 128+N.
+
+
+@pytest.mark.parametrize(
+    "sig",
+    [signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGALRM,
+     signal.SIGTERM],
+)  # fmt: skip
+def test_a_terminating_signal_while_a_send_waits_queues_the_event(
+    own_server: HTTPServer, home: Path, isolated_environ: Dict[str, str], sig: signal.Signals
+):
+    arrived = threading.Event()
+
+    def busy(request: Request) -> Response:
+        arrived.set()
+        return Response("busy", status=503, headers={"Retry-After": "30"})
+
+    own_server.expect_request(INTAKE).respond_with_handler(busy)
+    process = subprocess.Popen(
+        [EXE, "event", "send", "DeployEvent", "--title", "t", "-o", "json"],
+        env={**isolated_environ, **env_for(own_server)}, cwd=home, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    assert arrived.wait(timeout=30)
+    os.kill(process.pid, sig)
+    stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 128 + sig, stderr
+    error = json.loads(stdout)["error"]
+    assert (error["kind"], error["queued"], error["not_sent"]) == ("terminated", 1, 0)
+    words = "terminated" if sig == signal.SIGTERM else f"ended by {sig.name}"
+    assert f"{words}; the event was queued for later" in stderr
+    assert [event["msg_title"] for event in queued_events(home)] == ["t"]
+
+
+def test_a_hangup_ignored_from_the_start_stays_ignored(
+    own_server: HTTPServer, home: Path, isolated_environ: Dict[str, str]
+):
+    """As under `nohup`: the send goes on, and delivers."""
+    arrived, release = threading.Event(), threading.Event()
+
+    def held(request: Request) -> Response:
+        arrived.set()
+        release.wait(timeout=30)
+        return Response("", status=202)
+
+    own_server.expect_request(INTAKE).respond_with_handler(held)
+    process = subprocess.Popen(
+        [EXE, "event", "send", "DeployEvent", "--title", "t"],
+        env={**isolated_environ, **env_for(own_server)}, cwd=home, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN),
+    )  # fmt: skip
+    assert arrived.wait(timeout=30)
+    os.kill(process.pid, signal.SIGHUP)
+    release.set()
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr
+    assert pending(home) == []
+
+
+# 3. A stdout that is closed or full never turns a documented status into exit 1; the
+#    delivery's own status wins, and a delivered event is never answered with a status
+#    that invites a retry.
+
+
+def with_stdout(how: str) -> Dict[str, object]:
+    """subprocess arguments for a stdout that is closed, or a full disk."""
+    if how == "closed":
+        return {"stdout": None, "preexec_fn": lambda: os.close(1)}
+    return {"stdout": open("/dev/full", "w")}
+
+
+def run_with(how: str, args: List[str], environ: Dict[str, str], cwd: Path):
+    options = with_stdout(how)
+    completed = subprocess.run([EXE, *args], stderr=subprocess.PIPE, text=True, env=environ,
+                               cwd=cwd, timeout=60, check=False, **options)  # type: ignore[call-overload]  # fmt: skip
+    stream = options.get("stdout")
+    if stream is not None:
+        stream.close()  # type: ignore[attr-defined]
+    return completed
+
+
+def answering(status: int) -> Callable[[Request], Response]:
+    return lambda request: Response('{"error": "no"}', status=status)
+
+
+CASES = {
+    # name: (what the receiver answers, the command line after `stac-events`, the status)
+    "delivered": (202, ["event", "send", "DeployEvent", "--title", "t", "-o", "json"], 0),
+    "queued": (503, ["event", "send", "DeployEvent", "--title", "t", "-o", "json"], 75),
+    "refused": (400, ["event", "send", "DeployEvent", "--title", "t", "-o", "json"], 4),
+    "not queued": (
+        503,
+        ["event", "send", "DeployEvent", "--title", "t", "-o", "json", "--no-spool"],
+        5,
+    ),
+    "usage error": (202, ["event", "send", "DeployEvent", "-o", "json"], 2),
+    "flush, refused": (401, ["spool", "flush", "-o", "json"], 4),
+    "flush, delivered": (202, ["spool", "flush", "-o", "json"], 0),
+    "check, refused": (401, ["check", "-o", "json"], 4),
+    "check, fine": (202, ["check", "-o", "json"], 0),
+}
+
+
+@pytest.mark.parametrize("how", ["closed", "full"])
+@pytest.mark.parametrize("case", CASES)
+def test_an_unwritable_stdout_never_changes_what_the_run_answers(
+    own_server: HTTPServer, home: Path, isolated_environ: Dict[str, str], case: str, how: str
+):
+    status, args, expected = CASES[case]
+    environ = {**isolated_environ, **env_for(own_server)}
+    if args[0] == "spool":  # something to flush
+        own_server.expect_request(INTAKE).respond_with_handler(answering(503))
+        queued = subprocess.run([EXE, "event", "send", "DeployEvent", "--title", "t",
+                                 "--retries", "0"], env=environ, cwd=home, capture_output=True,
+                                timeout=60, check=False)  # fmt: skip
+        assert queued.returncode == 75, queued.stderr
+        own_server.clear()
+    own_server.expect_request(INTAKE).respond_with_handler(answering(status))
+    completed = run_with(how, [*args, "--retries", "0"] if "check" not in args else args,
+                         environ, home)  # fmt: skip
+    assert completed.returncode == expected, completed.stderr
+    assert "internal error" not in completed.stderr
+    assert "Traceback" not in completed.stderr
+    if expected == 0:
+        assert "the result could not be written" in completed.stderr
+    else:
+        assert "error:" in completed.stderr  # the failure, on stderr all the same
+
+
+@pytest.mark.parametrize("how", ["closed", "full"])
+def test_a_missing_key_with_an_unwritable_stdout_is_still_exit_3(
+    home: Path, isolated_environ: Dict[str, str], how: str
+):
+    environ = {**isolated_environ, "STAC_EVENTS_RECEIVER_URL": "http://127.0.0.1:9/receiver"}
+    completed = run_with(how, ["event", "send", "DeployEvent", "--title", "t", "-o", "json"],
+                         environ, home)  # fmt: skip
+    assert completed.returncode == 3, completed.stderr
+    assert "no API key is set" in completed.stderr
+
+
+def test_a_tls_failure_with_a_closed_stdout_is_still_exit_5(
+    home: Path, isolated_environ: Dict[str, str], tls_server: HTTPServer
+):
+    environ = {**isolated_environ, **env_for(tls_server)}
+    completed = run_with("closed", ["event", "send", "DeployEvent", "--title", "t", "-o",
+                                    "json"], environ, home)  # fmt: skip
+    assert completed.returncode == 5, completed.stderr
+    assert "TLS certificate check failed" in completed.stderr
