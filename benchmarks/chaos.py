@@ -8,22 +8,27 @@ with --quick), on 2 cores:
 
 1. A receiver of its own flaps between modes every 0.5-2 s: `up` (stores, 202), `503`,
    `500`, `reset` (reads the request, then resets the connection; a share of these store
-   the events first), and `slow` (stores, then answers after the clients' --timeout).
+   the events first), `slow` (stores, then answers after the clients' --timeout), and
+   `endless` (answers 202, having stored, or 503, with a body that says it is 100 GB
+   long and streams until the client leaves).
 2. Sender threads run `stac-events event send` one after the other, each event with a
-   unique `chaos_id`; some are sent SIGTERM. Flusher threads run `stac-events spool
-   flush`; some are killed with SIGKILL. A signal lands either at a random moment or
-   right after the receiver stored one of the process's requests, before it answers.
+   unique `chaos_id`; some are sent SIGTERM or SIGHUP. Wrapper threads run `stac-events
+   event wrap -- sh -c 'sleep ...'`, some sent SIGTERM or SIGHUP while the command runs
+   or while the event is on its way. Flusher threads run `stac-events spool flush`; some
+   are killed with SIGKILL. A signal lands either at a random moment or right after the
+   receiver stored one of the process's requests, before it answers.
 3. Then the receiver stays up, and `spool retry --all` and `spool flush` run until the
    spool is empty (bounded in time).
 
 Every process gets an API key of its own, so the receiver knows which one sent what.
 
 How to read the figures:
-- sent: events some `event send` accepted: exit 0 (delivered), 75 (queued), or ended by
-  its SIGTERM (143) having delivered or queued the event. A send terminated before it
-  took its event on accepted nothing, and is counted apart. Exit -15 and -9 are deaths
-  by the signal itself: a SIGTERM while Python starts or exits, before or after the
-  tool's handler, and every SIGKILL.
+- sent: events some `event send` or `event wrap` accepted: exit 0 (delivered), 75
+  (queued), or ended by its signal (143 SIGTERM, 129 SIGHUP) having delivered or queued
+  the event; a wrap, which exits with its command's code, by what its `-o json` says. A
+  send terminated before it took its event on accepted nothing, and is counted apart.
+  Exit -15, -1 and -9 are deaths by the signal itself: a signal while Python starts or
+  exits, before or after the tool's handler, and every SIGKILL.
 - arrived: distinct ids the receiver stored. lost: sent ids never stored (must be 0);
   those still in the spool are named.
 - duplicated: ids stored more than once. Delivery is at-least-once, so a copy is
@@ -63,10 +68,13 @@ PYTHON = sys.executable
 STAC = str(Path(PYTHON).with_name("stac-events"))
 INTAKE = "/receiver/stsAgent/intake"
 
-MODES = {"up": 40, "503": 15, "500": 10, "reset": 15, "slow": 20}  # weights, in %
+MODES = {"up": 40, "503": 15, "500": 10, "reset": 10, "slow": 15, "endless": 10}  # weights, in %
+ENDLESS_STORED_SHARE = 0.5  # of the endless answers, 202 having stored (else 503)
 MODE_SECONDS = (0.5, 2.0)
 STORE_THEN_RESET_SHARE = 0.4  # of the requests reset: those stored first, fate unknown
-TERMINATED_SEND_SHARE = 0.15  # of `event send` runs, sent SIGTERM
+TERMINATED_SEND_SHARE = 0.15  # of `event send` runs, sent SIGTERM or SIGHUP
+TERMINATED_WRAP_SHARE = 0.3  # of `event wrap` runs, sent SIGTERM or SIGHUP
+ENDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 KILLED_FLUSH_SHARE = 0.35  # of `spool flush` runs, sent SIGKILL
 SIGNAL_AT_RANDOM_SHARE = 0.5  # of those signals, sent at a random moment rather than mid-request
 TRAP_PAUSE_S = 0.2  # how long the receiver holds its answer after a mid-request signal
@@ -142,6 +150,8 @@ class Receiver:
             stored = mode in ("up", "slow")
             if mode == "reset":
                 stored = self.chance.random() < STORE_THEN_RESET_SHARE
+            if mode == "endless":
+                stored = self.chance.random() < ENDLESS_STORED_SHARE
             request = Request(len(self.requests), key, mode, event_ids(body, encoding),
                               stored, time.monotonic())  # fmt: skip
             self.requests.append(request)
@@ -204,6 +214,8 @@ class IntakeHandler(BaseHTTPRequestHandler):
                 self.answer(202)  # to a client that gave up long ago
             elif request.mode in ("500", "503"):
                 self.answer(int(request.mode))
+            elif request.mode == "endless":
+                self.endless(202 if request.stored else 503, until=time.monotonic() + 30)
             else:
                 if receiver.spring_trap(request):
                     time.sleep(TRAP_PAUSE_S)  # the signal lands before the answer
@@ -221,6 +233,20 @@ class IntakeHandler(BaseHTTPRequestHandler):
             self.wfile.write(body)
         except OSError:
             self.close_connection = True  # the client is gone
+
+    def endless(self, status: int, until: float) -> None:
+        """An answer whose body says it is 100 GB long, streamed until the client leaves."""
+        self.close_connection = True
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(100 * 10**9))
+            self.end_headers()
+            chunk = b"x" * 65536
+            while time.monotonic() < until:
+                self.wfile.write(chunk)
+        except OSError:
+            return  # the client took what it wanted, and went
 
     def finish(self) -> None:
         super().finish()
@@ -271,6 +297,7 @@ class Child:
     code: int  # negative: ended by that signal
     out: str
     signal: Optional[Signal] = None
+    err: str = ""
 
     @property
     def signalled(self) -> bool:
@@ -306,7 +333,7 @@ class Children:
                 self.live.discard(process)
         if err.strip():
             self.errors[key] = err.strip()[-400:]
-        return Child(key, process.returncode, out, plan)
+        return Child(key, process.returncode, out, plan, err)
 
     def _wait(self, process: subprocess.Popen, key: str, plan: Optional[Signal]) -> Tuple[str, str]:
         try:
@@ -346,13 +373,18 @@ class Send:
     child: Child
     counts: Dict[str, int]  # what its `-o json` output says: delivered, queued, ...
 
+    wrap: bool = False  # exits with its command's code: what it says is all there is
+
     @property
     def accepted(self) -> bool:
+        took = self.counts.get("delivered", 0) + self.counts.get("queued", 0)
+        if self.wrap:
+            return took > 0
         if self.child.code in (0, 75):
             return True
-        took = self.counts.get("delivered", 0) + self.counts.get("queued", 0)
-        # a SIGTERM while Python exits, after the result was printed, ends it with the signal
-        return self.child.code in (143, -signal.SIGTERM) and took > 0
+        # a signal while Python exits, after the result was printed, ends it with the signal
+        signum = self.child.signal.number if self.child.signal else signal.SIGTERM
+        return self.child.code in (128 + signum, -signum) and took > 0
 
 
 @dataclass
@@ -387,9 +419,28 @@ def send_events(chaos: Chaos, number: int) -> None:
                 "-o", "json", *chaos.delivery_flags(), "-d", f"chaos_id={ident}"]  # fmt: skip
         if rng.random() < 0.5:
             argv.append("--gzip")
-        plan = Signal.maybe(rng, TERMINATED_SEND_SHARE, signal.SIGTERM)
+        plan = Signal.maybe(rng, TERMINATED_SEND_SHARE, rng.choice(ENDING_SIGNALS))
         child = chaos.children.run(argv, f"sender-{number}-{count}", plan)
         chaos.sends.append(Send(ident, child, sent_counts(child.out)))
+
+
+def wrap_commands(chaos: Chaos, number: int) -> None:
+    """One wrapper thread: `event wrap` after `event wrap`, some signalled on the way, while
+    the command runs or while the event is sent."""
+    rng = random.Random(f"{chaos.seed}-wrapper-{number}")
+    count = 0
+    while time.monotonic() < chaos.until:
+        count += 1
+        ident = f"{chaos.seed}-w{number}-{count}"
+        argv = ["event", "wrap", "--title", f"chaos {ident}", "-o", "json",
+                *chaos.delivery_flags(), "-d", f"chaos_id={ident}", "--", "sh", "-c",
+                f"sleep {rng.uniform(0.0, 0.5):.2f}"]  # fmt: skip
+        plan = Signal.maybe(rng, TERMINATED_WRAP_SHARE, rng.choice(ENDING_SIGNALS))
+        child = chaos.children.run(argv, f"wrapper-{number}-{count}", plan)
+        # stdout is the command's: wrap's own JSON object is on stderr
+        objects = [line for line in child.err.splitlines() if line.startswith("{")]
+        counts = sent_counts(objects[-1]) if objects else {}
+        chaos.sends.append(Send(ident, child, counts, wrap=True))
 
 
 def sent_counts(out: str) -> Dict[str, int]:
@@ -524,6 +575,7 @@ def tally(chaos: Chaos, spool: Path, entries: List[Dict[str, Any]]) -> Dict[str,
         "seed": chaos.seed,
         "sent": len(accepted),
         "sends": len(chaos.sends),
+        "wraps": sum(send.wrap for send in chaos.sends),
         "send_exit_statuses": dict(sorted(Counter(s.child.code for s in chaos.sends).items())),
         "sends_terminated": signals_sent(terminated),
         "sends_terminated_before_taking_the_event": sum(
@@ -596,8 +648,8 @@ def render(figures: Dict[str, Any]) -> str:
         f"drained in {figures['drain_rounds']} round(s))",
         f"receiver: {figures['requests']} requests ({listed(figures['requests_by_mode'])}); "
         f"fate unknown to the client: {listed(figures['unknown_fate_requests'])}",
-        f"sent {figures['sent']} events in {figures['sends']} sends "
-        f"(exit {listed(figures['send_exit_statuses'], ': ')}); SIGTERM to "
+        f"sent {figures['sent']} events in {figures['sends']} sends, {figures['wraps']} of "
+        f"them wraps (exit {listed(figures['send_exit_statuses'], ': ')}); SIGTERM or SIGHUP to "
         f"{signals(terminated)}; {figures['sends_terminated_before_taking_the_event']} of "
         f"those sends ended before taking their event on",
         f"flushes {figures['flushes']} (exit {listed(figures['flush_exit_statuses'], ': ')}); "
@@ -641,8 +693,8 @@ def child_environment(home: Path, url: str) -> Dict[str, str]:
     }
 
 
-def run_chaos(seed: int, chaos_s: float, drain_s: float, senders: int, flushers: int,
-              timeout: float) -> Dict[str, Any]:  # fmt: skip
+def run_chaos(seed: int, chaos_s: float, drain_s: float, senders: int, wrappers: int,
+              flushers: int, timeout: float) -> Dict[str, Any]:  # fmt: skip
     """The whole run: chaos, drain, figures; nothing left running or on disk after it."""
     started = time.monotonic()
     receiver = Receiver(seed, timeout)
@@ -651,6 +703,9 @@ def run_chaos(seed: int, chaos_s: float, drain_s: float, senders: int, flushers:
         children = Children(child_environment(home, receiver.url), folder, receiver)
         chaos = Chaos(seed, timeout, receiver, children, until=started + chaos_s)
         workers = [threading.Thread(target=send_events, args=(chaos, n)) for n in range(senders)]
+        workers += [
+            threading.Thread(target=wrap_commands, args=(chaos, n)) for n in range(wrappers)
+        ]
         workers += [threading.Thread(target=flush_spool, args=(chaos, n)) for n in range(flushers)]
         receiver.start()
         try:
@@ -680,14 +735,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--quick", action="store_true", help="about 30 s instead of 100 s")
     parser.add_argument("--seed", type=int, help="repeat a run's schedule (default: random)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
-    parser.add_argument("--senders", type=int, default=8, help="sender threads (default: 8)")
+    parser.add_argument("--senders", type=int, default=6, help="sender threads (default: 6)")
+    parser.add_argument("--wrappers", type=int, default=2, help="wrapper threads (default: 2)")
     parser.add_argument("--flushers", type=int, default=2, help="flusher threads (default: 2)")
     parser.add_argument("--timeout", type=float, default=1.0,
                         help="the clients' --timeout in seconds (default: 1)")  # fmt: skip
     given = parser.parse_args(argv)
     seed = given.seed if given.seed is not None else random.SystemRandom().randrange(10**6)
     chaos_s, drain_s = (25.0, 15.0) if given.quick else (95.0, 30.0)
-    figures = run_chaos(seed, chaos_s, drain_s, given.senders, given.flushers, given.timeout)
+    figures = run_chaos(seed, chaos_s, drain_s, given.senders, given.wrappers, given.flushers,
+                        given.timeout)  # fmt: skip
     print(json.dumps(figures, indent=2) if given.json else render(figures), flush=True)
     return 0 if healthy(figures) else 1
 
