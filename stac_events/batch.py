@@ -332,17 +332,16 @@ def _array(stream: IO[str], label: str) -> Iterator[Tuple[Where, Any]]:
     """
     decoder = json.JSONDecoder(parse_constant=strict_constant, parse_float=strict_float)
     at = label + "[{}]"
-    skip = _JSON_SPACE.match
     buffer, position = "", 0  # what was read, and how far it was decoded
     index = 0
     after_element = False  # else after '[' or ','
     while True:
-        position = skip(buffer, position).end()
+        position = _past_space(buffer, position)
         while position == len(buffer):
             more = stream.read(_CHUNK)
             if not more:
                 raise InvalidInput("the JSON array is not closed", where=label)
-            buffer, position = more, skip(more).end()
+            buffer, position = more, _past_space(more, 0)
         char = buffer[position]
         if char == "]":
             if index and not after_element:
@@ -388,6 +387,12 @@ def _array(stream: IO[str], label: str) -> Iterator[Tuple[Where, Any]]:
 
 
 _JSON_SPACE = re.compile(r"[ \t\n\r]*")  # what JSON takes for white space, and no more
+
+
+def _past_space(text: str, position: int) -> int:
+    """Where the white space from `position` on ends in `text`."""
+    found = _JSON_SPACE.match(text, position)
+    return found.end() if found is not None else position
 
 
 def _more(stream: IO[str], held: int, where: str) -> str:

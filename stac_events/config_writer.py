@@ -220,7 +220,7 @@ def _round_trip_constructor() -> Any:
     from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor
     from ruamel.yaml.error import YAMLError
 
-    class Constructor(RoundTripConstructor):  # type: ignore[misc]
+    class Constructor(RoundTripConstructor):
         def construct_object(self, node: Any, deep: bool = False) -> Any:
             try:
                 return super().construct_object(node, deep=deep)

@@ -34,6 +34,7 @@ exit status).
 
 from __future__ import annotations
 
+import functools
 import gzip
 import itertools
 import math
@@ -349,7 +350,7 @@ class _Delivery:
             try:
                 return _Item(claimed.body(), claimed.header.events, claimed)
             except Corrupt as why:  # larger than any request: it can never be sent
-                self._tidy(lambda claimed=claimed, why=why: claimed.set_corrupt(str(why)))
+                self._tidy(functools.partial(claimed.set_corrupt, str(why)))
             except OSError as error:  # unreadable now: left in the queue, the rest goes on
                 self._trouble(error)
                 self._tidy(claimed.release)

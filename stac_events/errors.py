@@ -16,7 +16,7 @@ from stac_events.status import ExitStatus
 class StacEventsError(Exception):
     """An expected failure, shown to the user as one line."""
 
-    status: ExitStatus = ExitStatus.INTERNAL_ERROR
+    status: int = ExitStatus.INTERNAL_ERROR
     kind: str = "internal"
 
     def __init__(self, message: str, *, hint: Optional[str] = None) -> None:

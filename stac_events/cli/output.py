@@ -173,7 +173,7 @@ class Output:
         if isatty or self.mask(text) != text:
             masked = redact_value(json.loads(body), *self.secrets)
             shape = {"indent": 2} if isatty else {"separators": (",", ":")}
-            text = json.dumps(masked, ensure_ascii=False, **shape)  # type: ignore[arg-type]
+            text = json.dumps(masked, ensure_ascii=False, **shape)
         if isatty and self.env.color_for(True):
             from rich.console import Console
             from rich.syntax import Syntax

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import ipaddress
 import json
 import math
@@ -27,7 +28,7 @@ from collections import Counter
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Dict, List, NamedTuple, Optional, Set, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Set, Tuple, cast
 from urllib.parse import parse_qs, urlsplit
 
 from stac_events.parse import InvalidValue, parse_since, shortened
@@ -300,6 +301,7 @@ class _Handler(BaseHTTPRequestHandler):
     _answered = False
     _body_read = False
     _wait: _Wait
+    raw_requestline: bytes  # http.server's, read by handle_one_request
 
     def setup(self) -> None:
         super().setup()
@@ -313,7 +315,8 @@ class _Handler(BaseHTTPRequestHandler):
         waits = self.server.waits
         self._answered = self._body_read = False  # the last request's, when kept alive
         waits.start(self._wait, IDLE_TIMEOUT_S, idle=True)
-        if not self.rfile.peek(1) or self._wait.cut:  # closed, by the sender or for idling
+        # closed by the sender, or cut for idling
+        if not cast(io.BufferedReader, self.rfile).peek(1) or self._wait.cut:
             self.close_connection = True
             return
         waits.start(self._wait, REQUEST_TIMEOUT_S, idle=False)
@@ -322,7 +325,7 @@ class _Handler(BaseHTTPRequestHandler):
     def parse_request(self) -> bool:
         """http.server's reading of the request line and headers, for HTTP/1.x only: an
         HTTP/0.9 answer has no status line, and HTTP/2 is another protocol."""
-        self.command = None  # the last request's, when kept alive
+        self.command = None  # type: ignore[assignment]  # the last request's; as http.server does
         self.requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
         if self._wait.cut:  # the line came in part
             self.send_error(HTTPStatus.REQUEST_TIMEOUT)
@@ -514,14 +517,15 @@ class _Handler(BaseHTTPRequestHandler):
         if length > max_body:
             raise _Problem(413, f"the body is {length} bytes, more than the {max_body} taken",
                            close=True)  # fmt: skip
-        body = bytearray()
-        while len(body) < length and not self._wait.cut:
-            chunk = self.rfile.read1(min(length - len(body), _READ_SIZE))
+        received = bytearray()
+        while len(received) < length and not self._wait.cut:
+            chunk = self.rfile.read1(min(length - len(received), _READ_SIZE))
             if not chunk:
                 break
-            body += chunk
+            received += chunk
             self.server.waits.extend(self._wait, len(chunk) / MIN_BODY_RATE)
         self._arrived()
+        body = bytes(received)
         if len(body) < length:
             raise _Problem(400, "the body ended before its Content-Length", close=True)
         self._body_read = True
