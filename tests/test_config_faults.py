@@ -129,36 +129,28 @@ def in_place(home: Path, where: str, text: str) -> tuple:
 # A value YAML cannot make: a configuration error at its line, wherever it sits.
 
 
+@pytest.mark.parametrize(
+    ("template", "keys"),
+    [(WITH_KEY, "instances.default.clients.default.api_key"),
+     (IGNORED, "instances.default.base_api.since.1")],  # a section stac-events never reads
+    ids=["the key", "an ignored section"],
+)  # fmt: skip
 @pytest.mark.parametrize("command", list(COMMANDS))
 @pytest.mark.parametrize(("value", "hidden"), UNMAKEABLE.values(), ids=list(UNMAKEABLE))
-def test_a_key_yaml_cannot_make_is_a_config_error_at_its_line(
-    cli: Cli, home: Path, receiver: HTTPServer, command: str, value: str, hidden: Optional[str]
-) -> None:
-    text = WITH_KEY.format(url=receiver.url_for("/receiver"), value=value)
+def test_a_value_yaml_cannot_make_is_a_config_error_at_its_line(
+    cli: Cli, home: Path, receiver: HTTPServer, command: str, value: str, hidden: Optional[str],
+    template: str, keys: str,
+) -> None:  # fmt: skip
+    text = template.format(url=receiver.url_for("/receiver"), value=value)
     path = write(home / "conf.yaml", text)
     expect = 0 if command == "config path" else 3
     result = cli("--config", str(path), *COMMANDS[command], expect=expect)
     sound(result, *([hidden] if hidden else []))
     if expect == 3:
-        assert f"error: {path}:7: instances.default.clients.default.api_key: " in result.stderr
+        assert f"error: {path}:7: {keys}: " in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert path.read_text(encoding="utf-8") == text  # `config init` did not touch it
     assert not receiver.log  # nothing was sent with a file that does not load
-
-
-@pytest.mark.parametrize("command", list(COMMANDS))
-@pytest.mark.parametrize(("value", "hidden"), UNMAKEABLE.values(), ids=list(UNMAKEABLE))
-def test_a_value_yaml_cannot_make_in_an_ignored_section_is_a_config_error(
-    cli: Cli, home: Path, receiver: HTTPServer, command: str, value: str, hidden: Optional[str]
-) -> None:
-    text = IGNORED.format(url=receiver.url_for("/receiver"), value=value)
-    path = write(home / "conf.yaml", text)
-    expect = 0 if command == "config path" else 3
-    result = cli("--config", str(path), *COMMANDS[command], expect=expect)
-    sound(result, *([hidden] if hidden else []))
-    if expect == 3:
-        assert f"error: {path}:7: instances.default.base_api.since.1: " in result.stderr
-    assert path.read_text(encoding="utf-8") == text
 
 
 @pytest.mark.parametrize("where", ["--config", "$STAC_EVENTS_CONFIG", "user config dir",

@@ -113,6 +113,12 @@ def sender_env(receiver: Any) -> Dict[str, str]:
 # 1. Endless stdin: read as a stream, validated while read, never copied whole
 
 
+def send_from(command: str, home: Path, environ: Dict[str, str], tmp: Path) -> Ran:
+    """`event send --file -` reading what `command` writes, with a small TMPDIR."""
+    with producer(command) as stdin:
+        return run(home, environ, *SEND, "--file", "-", stdin=stdin, env={"TMPDIR": str(tmp)})
+
+
 @pytest.mark.parametrize(
     ("command", "message"),
     [
@@ -126,9 +132,7 @@ def sender_env(receiver: Any) -> Dict[str, str]:
 def test_endless_stdin_stops_at_its_first_bad_event(
     home: Path, isolated_environ: Dict[str, str], small_tmp: Path, command: str, message: str
 ) -> None:
-    with producer(command) as stdin:
-        ran = run(home, isolated_environ, *SEND, "--file", "-", stdin=stdin,
-                  env={"TMPDIR": str(small_tmp)})  # fmt: skip
+    ran = send_from(command, home, isolated_environ, small_tmp)
     one_line(ran, 2, message)
     assert ran.peak_mib < 200
 
@@ -145,9 +149,7 @@ def test_endless_stdin_stops_at_its_first_bad_event(
 def test_an_endless_piece_is_refused_with_bounded_memory(
     home: Path, isolated_environ: Dict[str, str], small_tmp: Path, command: str, piece: str
 ) -> None:
-    with producer(command) as stdin:
-        ran = run(home, isolated_environ, *SEND, "--file", "-", stdin=stdin,
-                  env={"TMPDIR": str(small_tmp)})  # fmt: skip
+    ran = send_from(command, home, isolated_environ, small_tmp)
     one_line(ran, 2, f"--file: {piece} is longer than 128 MiB, more than any request carries")
     # one piece of 128 Mi characters, and a copy or two of it while it is joined; no more
     assert ran.peak_mib < 768
