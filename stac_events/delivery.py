@@ -40,7 +40,7 @@ import itertools
 import math
 import time
 import zlib
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Generator, Iterable, Iterator, List, Optional, Tuple
 
 from stac_events.errors import (
     DeliveryError,
@@ -295,7 +295,7 @@ class _Delivery:
         self.own = first is not None  # a run with events of its own, not a flush
         if first is not None:
             self.fresh = itertools.chain([first], self.fresh)
-        self.claims: Optional[Iterator[Claimed]] = (
+        self.claims: Optional[Generator[Claimed, None, None]] = (
             self.spool.claim() if self.spool is not None else None
         )
         # the queued payloads' turn ends by then, when the run has its own to send
@@ -361,9 +361,7 @@ class _Delivery:
     def _end_spool_turn(self, why: str) -> None:
         """Leave the queued payloads not yet tried for a later run: the run's own come now."""
         if self.claims is not None:
-            close = getattr(self.claims, "close", None)
-            if close is not None:
-                close()  # claims are made one at a time: none is left made
+            self.claims.close()  # claims are made one at a time: none is left made
             self.claims = None
         self.outcome.flushed.left = self.outcome.flushed.left or why
 

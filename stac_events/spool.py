@@ -34,7 +34,7 @@ import secrets
 import stat
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Dict, Generator, List, NamedTuple, Optional, Sequence, Tuple
 
 from stac_events.environment import make_private_folders
 from stac_events.errors import ConfigError
@@ -258,7 +258,7 @@ class Spool:
         finally:
             temporary.unlink(missing_ok=True)  # after a failure or a signal: no half file
 
-    def claim(self) -> Iterator[Claimed]:
+    def claim(self) -> Generator[Claimed, None, None]:
         """Claim pending payloads one at a time, oldest first, skipping others' claims.
 
         Unreadable files go to corrupt/ on the way. Raises `OSError` when the queue cannot
