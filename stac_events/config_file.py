@@ -223,6 +223,8 @@ def parse(text: str, path: Path) -> Tuple[Any, Any]:
             return None, None
         _check_size(root, path)  # before anything follows the aliases
         return root, loader.construct_document(root)
+    except yaml.reader.ReaderError as error:
+        raise _forbidden_character(error, text, path) from None
     except yaml.YAMLError as error:
         raise _not_loaded(error, root, path) from None
     except RecursionError:
@@ -246,6 +248,17 @@ def _loader() -> Any:
             super().__init__(problem=reason, problem_mark=node.start_mark)
 
     class Loader(yaml.SafeLoader):
+        def scan_flow_scalar_non_spaces(self, double: bool, start_mark: Any) -> Any:
+            try:
+                return super().scan_flow_scalar_non_spaces(double, start_mark)
+            except (ValueError, OverflowError):  # chr() of a `\U` escape past the last
+                raise yaml.scanner.ScannerError(
+                    "while scanning a double-quoted scalar",
+                    start_mark,
+                    _NO_SUCH_CHARACTER,
+                    self.get_mark(),
+                ) from None
+
         def construct_object(self, node: Any, deep: bool = False) -> Any:
             if (
                 node.tag in _NUMBERS
@@ -261,6 +274,10 @@ def _loader() -> Any:
                 raise
             except Exception as error:  # whatever a constructor raises for a bad value
                 raise Unreadable(node, _unreadable(self, node, error)) from None
+            if type(data) is int and _has_too_many_digits(data):
+                # `0x` and 4,298 hex digits is short, but its decimal form is longer than
+                # Python will write: any message or model that shows it would fail later.
+                raise Unreadable(node, _too_large(_max_digits()))
             if isinstance(data, str) and _SURROGATE.search(data):
                 # "\ud800" makes half a character, which no file, header or message can
                 # hold: UTF-8 cannot encode it.
@@ -281,6 +298,26 @@ _MAX_NUMBER = 4300  # characters, as Python reads no whole number of more digits
 
 def _too_long(limit: int) -> str:
     return f"a number of more than {limit:,} characters, too long to read"
+
+
+def _too_large(limit: int) -> str:
+    return f"a number of more than {limit:,} digits once written out, too large to use"
+
+
+_NO_SUCH_CHARACTER = "a \\U escape past \\U0010FFFF names no character"
+
+
+def _max_digits() -> int:
+    """Python's bound on the digits of a whole number it writes or reads (0: none); the
+    bound came in 3.10.7, 3.11."""
+    return int(getattr(sys, "get_int_max_str_digits", lambda: 0)())
+
+
+def _has_too_many_digits(number: int) -> bool:
+    limit = _max_digits()
+    # Below 3 bits a digit, a number is below 10 ** limit: only one above that has the
+    # power worked out.
+    return bool(limit) and number.bit_length() > 3 * limit and abs(number) >= 10**limit
 
 
 # What a scalar of each type must look like, for the message about one that does not.
@@ -307,6 +344,25 @@ def _unreadable(loader: Any, node: Any, error: Exception) -> str:
     if plain and loader.resolve(yaml.ScalarNode, node.value, (True, False)) == tag:
         return f"YAML takes this value for {kind}, and it is not one; quote it if it is text"
     return f"the value tagged {short} is not {kind}"
+
+
+def _forbidden_character(error: Any, text: str, path: Path) -> ConfigError:
+    """PyYAML's refusal of a character no YAML file may hold (a NUL, a control
+    character), at its line: PyYAML says only where in the text it stands."""
+    import unicodedata
+
+    line = len(_LINE_BREAK.findall(text, 0, error.position)) + 1
+    code = error.character if isinstance(error.character, int) else 0
+    kind = "a control character" if unicodedata.category(chr(code)) == "Cc" else "a character"
+    escape = f"\\x{code:02X}" if code <= 0xFF else f"\\u{code:04X}"
+    return ConfigError(
+        f"{path}:{line}: not valid YAML: it holds U+{code:04X}, {kind} that YAML does not "
+        f"allow; remove it, or write it as {escape} inside double quotes"
+    )
+
+
+# Where YAML starts a new line, as PyYAML counts lines for its own marks.
+_LINE_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")
 
 
 def _not_loaded(error: Any, root: Any, path: Path) -> ConfigError:

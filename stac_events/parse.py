@@ -299,6 +299,14 @@ def strict_json(text: str) -> Any:
     return json.loads(text, parse_constant=strict_constant, parse_float=strict_float)
 
 
+def one_line(text: str) -> str:
+    """Control characters escaped: what someone else wrote (a sender's event, a path with a
+    newline in it) cannot break a line, forge one, or move a terminal's cursor."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def shortened(text: str, limit: int = 40) -> str:
     """`text` as a message quotes it: long ones cut."""
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -247,15 +247,26 @@ def _ask(run: Run, question: str, *, secret: bool = False, required: bool = True
     import getpass
 
     env = run.env
+    asked = question.split(" (")[0]  # without its example
     while True:
-        if secret:
-            answer = getpass.getpass(f"{question}: ", stream=env.stderr)
-        else:
-            env.stderr.write(f"{question}: ")
-            env.stderr.flush()
-            answer = env.stdin.readline()
-            if not answer:
-                raise UsageError("no answer given: the input ended")
+        try:
+            if secret:  # Ctrl-D on an empty line raises EOFError
+                answer = getpass.getpass(f"{question}: ", stream=env.stderr)
+            else:
+                env.stderr.write(f"{question}: ")
+                env.stderr.flush()
+                answer = env.stdin.readline()
+                if not answer:  # the input's end: an empty line is "\n"
+                    raise EOFError
+        except EOFError:
+            env.stderr.write("\n")  # the error on a line of its own, not after the question
+            raise UsageError(f"no answer to {asked!r}: the input ended") from None
+        except UnicodeDecodeError:  # a terminal set to another encoding, or a stray byte
+            if secret:  # not echoed: nor was the Enter that ended it
+                env.stderr.write("\n")
+            raise UsageError(f"the answer to {asked!r} is not UTF-8 text") from None
+        except OSError as error:  # EIO: asked from a background job, or a terminal gone
+            raise UsageError(f"the terminal cannot be read ({_why(error)})") from None
         answer = answer.strip()
         if answer or not required:
             return answer

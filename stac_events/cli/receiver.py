@@ -11,8 +11,8 @@ from stac_events.cli.run import Run
 from stac_events.cli.usage import UsageError
 from stac_events.environment import expand_user
 from stac_events.errors import ConfigError, Terminated
-from stac_events.parse import InvalidValue, parse_since
-from stac_events.receiver.rules import one_line, summary
+from stac_events.parse import InvalidValue, one_line, parse_since
+from stac_events.receiver.rules import summary
 
 if TYPE_CHECKING:
     from stac_events.receiver import Arrival, Filters, LocalReceiver, Refusal, Store

@@ -238,14 +238,6 @@ def _a(value: Any) -> str:
     return kind if kind == "null" else f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
 
 
-def one_line(text: str) -> str:
-    """Control characters escaped: what a sender wrote cannot break a line or move a
-    terminal's cursor."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-
-
 def summary(reasons: List[Reason], limit: Optional[int] = None) -> str:
     """The reasons in one line: `a: x; b: y (and 3 more)`."""
     shown = reasons if limit is None else reasons[:limit]

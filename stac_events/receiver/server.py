@@ -5,8 +5,9 @@ senders never wait on each other's network, and nothing to install. Requests are
 answered as StackState's receiver answers them (202, 401, 413), and a payload StackState
 would drop gets 400 with its reasons (`rules`). The database is the one point where
 requests meet, one transaction each (`store`). A connection that waits too long for its
-request gives its thread and descriptor back (`_Waits`), so idle or dripping ones cannot
-keep senders out.
+request, or for its answer to be taken, gives its thread and descriptor back (`_Waits`),
+so idle, dripping or unread ones cannot keep senders out, nor hold the receiver when it
+stops.
 """
 
 from __future__ import annotations
@@ -28,17 +29,11 @@ from collections import Counter
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Dict, List, NamedTuple, Optional, Set, Tuple, cast
-from urllib.parse import parse_qs, urlsplit
+from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Set, Tuple, cast
+from urllib.parse import SplitResult, parse_qs, urlsplit
 
-from stac_events.parse import InvalidValue, parse_since, shortened
-from stac_events.receiver.rules import (
-    DEFAULT_MAX_AGE_S,
-    Checked,
-    Reason,
-    check_payload,
-    one_line,
-)
+from stac_events.parse import InvalidValue, one_line, parse_since, shortened
+from stac_events.receiver.rules import DEFAULT_MAX_AGE_S, Checked, Reason, check_payload
 from stac_events.receiver.store import Filters, Store
 
 INTAKE_PATHS = ("/stsAgent/intake", "/receiver/stsAgent/intake")
@@ -58,12 +53,18 @@ IDLE_TIMEOUT_S = 5.0  # for a request's first byte: Apache's keep-alive wait; po
 # Apache's MinRate).
 REQUEST_TIMEOUT_S = 10.0
 MIN_BODY_RATE = 64 * 1024  # bytes a second
+# An answer is read by a program on this machine or its network, at many MiB a second; one
+# that is not read (a sender that asks for /events and stops there) is given up after this,
+# and a second more for each MiB of it.
+ANSWER_TIMEOUT_S = 10.0
+MIN_ANSWER_RATE = 1024 * 1024  # bytes a second
 SHED_AFTER_S = 1.0  # out of descriptors: connections waiting this long are closed first
 ACCEPT_PAUSE_S = 0.1  # out of descriptors: accepting again at once would only fail again
 REAP_EVERY_S = 0.1  # how often the serve loop looks for connections past their deadline
 _TOO_SLOW = (f"the request did not arrive within {REQUEST_TIMEOUT_S:g} s (and a second more "
              f"for each {MIN_BODY_RATE // 1024} KiB of its body)")  # fmt: skip
 _READ_SIZE = 256 * 1024
+_MAX_LENGTH_DIGITS = 19  # as many as the largest length a file can have (2 ** 63 - 1)
 _OUT_OF_DESCRIPTORS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 
 
@@ -124,6 +125,11 @@ class LocalReceiver:
         self._thread: Optional[threading.Thread] = None
         self._busy = 0
         self._idle = threading.Condition()
+        # One request at a time uses the store (its own lock would have it so anyway), and
+        # none once `stop()` gave up waiting: the store can then be closed at once, not
+        # after every request queued for its lock.
+        self._store_gate = threading.Lock()
+        self._store_closed = False
 
     @property
     def port(self) -> int:
@@ -151,16 +157,29 @@ class LocalReceiver:
         threading.Thread(target=self._server.shutdown, daemon=True).start()
 
     def stop(self, grace: float = 5.0) -> None:
-        """Stop taking requests, and give those in progress `grace` seconds to finish."""
+        """Stop taking requests, and give those in progress `grace` seconds to finish;
+        then close every connection left, and let no request use the store any more."""
         if self._thread is not None:
             self._server.shutdown()
             self._thread.join()
             self._thread = None
         self._server.server_close()
+        waits = self._server.waits
+        waits.stop_taking()
         deadline = time.monotonic() + grace
         with self._idle:
             while self._busy and time.monotonic() < deadline:
                 self._idle.wait(deadline - time.monotonic())
+        self._store_closed = True
+        # Wakes the threads blocked on a sender that reads nothing, or drips its request.
+        waits.cut_all()
+
+    @contextlib.contextmanager
+    def _using_store(self) -> Iterator[Store]:
+        with self._store_gate:
+            if self._store_closed:
+                raise _Problem(503, "the receiver is stopping", close=True)
+            yield self.store
 
     def _enter(self) -> None:
         with self._idle:
@@ -172,33 +191,50 @@ class LocalReceiver:
             self._idle.notify_all()
 
 
+IDLE, ARRIVING, ANSWERING = "idle", "arriving", "answering"
+
+
 @dataclass(eq=False)
 class _Wait:
-    """A connection waiting for a request: `idle` until its first byte, then arriving."""
+    """A connection waiting on its sender: for a request (`IDLE` until its first byte,
+    then `ARRIVING`), or for its answer to be taken (`ANSWERING`)."""
 
     connection: socket.socket
-    idle: bool = True
+    state: str = IDLE
     since: float = 0.0
     deadline: float = math.inf
-    cut: bool = False  # its time ran out: its reading side was shut down
+    cut: bool = False  # its time ran out: it was shut down, for reading at least
 
 
 class _Waits:
-    """The connections waiting for a request, each until its deadline. Past it, the serve
-    loop shuts the connection's reading side down, which wakes its thread's blocked read
+    """The connections waiting on their senders, each until its deadline. Past it, the
+    serve loop shuts the connection down, which wakes its thread's blocked read or write
     (closing it from another thread would not); when descriptors run out, the ones that
     waited longest go first, so that senders queued behind them get in."""
 
     def __init__(self) -> None:
         self._waiting: Set[_Wait] = set()
+        self._open: Set[_Wait] = set()  # every connection, waiting or not: for stopping
         self._lock = threading.Lock()
         self._next_reap = 0.0
+        self._stopping = False
 
-    def start(self, wait: _Wait, seconds: float, *, idle: bool) -> None:
+    def opened(self, wait: _Wait) -> None:
+        with self._lock:
+            self._open.add(wait)
+
+    def closed(self, wait: _Wait) -> None:
+        with self._lock:
+            self._open.discard(wait)
+            self._waiting.discard(wait)
+
+    def start(self, wait: _Wait, seconds: float, *, state: str) -> None:
         now = time.monotonic()
         with self._lock:
-            wait.idle, wait.since, wait.deadline = idle, now, now + seconds
-            if not wait.cut:
+            wait.state, wait.since, wait.deadline = state, now, now + seconds
+            if self._stopping and state == IDLE:
+                self._cut(wait)  # no new request is taken
+            elif not wait.cut or state == ANSWERING:  # a request cut off still gets its 408
                 self._waiting.add(wait)
 
     def extend(self, wait: _Wait, seconds: float) -> None:
@@ -206,7 +242,7 @@ class _Waits:
             wait.deadline += seconds
 
     def stop(self, wait: _Wait) -> bool:
-        """The request is in (or the connection done): no deadline; False if it was cut."""
+        """The request is in, or its answer written: no deadline; False if it was cut."""
         with self._lock:
             self._waiting.discard(wait)
         return not wait.cut
@@ -222,20 +258,38 @@ class _Waits:
 
     def shed(self) -> None:
         """Make room: cut the connections idle for SHED_AFTER_S, else those whose request
-        has been arriving that long (a sender just accepted has had no time to write)."""
+        has been arriving that long, or whose answer has waited that long to be taken (a
+        sender just accepted has had no time to write, nor one just answered to read)."""
         now = time.monotonic()
         with self._lock:
             old = [w for w in self._waiting if now - w.since >= SHED_AFTER_S]
-            for wait in [w for w in old if w.idle] or old:
+            for wait in [w for w in old if w.state == IDLE] or old:
                 self._cut(wait)
 
-    def _cut(self, wait: _Wait) -> None:
+    def stop_taking(self) -> None:
+        """Take no new request: the connections waiting for one are closed, now and as
+        each answer in progress is written."""
+        with self._lock:
+            self._stopping = True
+            for wait in [w for w in self._waiting if w.state == IDLE]:
+                self._cut(wait)
+
+    def cut_all(self) -> None:
+        """Close every connection both ways, whatever it waits on."""
+        with self._lock:
+            for wait in list(self._open):
+                self._cut(wait, socket.SHUT_RDWR)
+
+    def _cut(self, wait: _Wait, how: Optional[int] = None) -> None:
         self._waiting.discard(wait)
         wait.cut = True
-        # An idle one is closed both ways: there is nothing to answer. A request cut while
-        # arriving can still be answered (408), so only reading ends.
+        if how is None:
+            # A request cut while arriving can still be answered (408), so only reading
+            # ends; any other is closed both ways: there is nothing to answer, or the
+            # answer is not being taken.
+            how = socket.SHUT_RD if wait.state == ARRIVING else socket.SHUT_RDWR
         with contextlib.suppress(OSError):  # closed already
-            wait.connection.shutdown(socket.SHUT_RDWR if wait.idle else socket.SHUT_RD)
+            wait.connection.shutdown(how)
 
 
 class _Server(ThreadingHTTPServer):
@@ -296,7 +350,7 @@ class _Handler(BaseHTTPRequestHandler):
     # the client's delayed ACK and cost 40 ms a request.
     wbufsize = 1 << 16
     disable_nagle_algorithm = True
-    timeout = 60  # a sender that stops reading its answer frees its thread (reads: _Waits)
+    timeout = 60  # a backstop: reading a request and writing its answer have deadlines (_Waits)
     server_version = "stac-events-receiver"
     _answered = False
     _body_read = False
@@ -306,20 +360,21 @@ class _Handler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         super().setup()
         self._wait = _Wait(self.connection)
+        self.server.waits.opened(self._wait)
 
     def finish(self) -> None:
-        self.server.waits.stop(self._wait)
+        self.server.waits.closed(self._wait)
         super().finish()
 
     def handle_one_request(self) -> None:
         waits = self.server.waits
         self._answered = self._body_read = False  # the last request's, when kept alive
-        waits.start(self._wait, IDLE_TIMEOUT_S, idle=True)
+        waits.start(self._wait, IDLE_TIMEOUT_S, state=IDLE)
         # closed by the sender, or cut for idling
         if not cast(io.BufferedReader, self.rfile).peek(1) or self._wait.cut:
             self.close_connection = True
             return
-        waits.start(self._wait, REQUEST_TIMEOUT_S, idle=False)
+        waits.start(self._wait, REQUEST_TIMEOUT_S, state=ARRIVING)
         super().handle_one_request()
 
     def parse_request(self) -> bool:
@@ -389,7 +444,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if not self._has_body():
                 self._arrived()
-            target = urlsplit(self.path)
+            target = _target(self.path)
             path = target.path.rstrip("/") or "/"
             query = parse_qs(target.query, keep_blank_values=True)
             self._check_origin()
@@ -426,8 +481,11 @@ class _Handler(BaseHTTPRequestHandler):
         if checked.reasons:
             raise _Problem(400, "StackState would drop this payload", reasons=checked.reasons)
         try:
-            stored = receiver.store.add(checked.events, host=checked.host, received=received,
-                                        body=text)  # fmt: skip
+            with receiver._using_store() as store:
+                stored = store.add(checked.events, host=checked.host, received=received,
+                                   body=text)  # fmt: skip
+        except _Problem:
+            raise
         except Exception as error:  # sqlite3.Error, OSError: a full disk, a locked file
             raise _Problem(503, f"the receiver could not store the events: {error}") from None
         self._answer(202, {"accepted": stored, "notes": _listed(checked.notes)})
@@ -441,7 +499,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         filters = self._events_request(path, query)
         try:
-            found = list(self.server.receiver.store.events(filters))
+            with self.server.receiver._using_store() as store:
+                found = list(store.events(filters))
         except sqlite3.Error as error:
             raise _Problem(503, f"the receiver could not read the events: {error}") from None
         body = ("[" + ",".join(stored.to_json() for stored in found) + "]").encode()
@@ -450,7 +509,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _clearing(self, path: str, query: Dict[str, List[str]]) -> None:
         filters = self._events_request(path, query)
         try:
-            deleted = self.server.receiver.store.clear(filters)
+            with self.server.receiver._using_store() as store:
+                deleted = store.clear(filters)
         except sqlite3.Error as error:
             raise _Problem(503, f"the receiver could not delete the events: {error}") from None
         self._answer(200, {"deleted": deleted})
@@ -478,7 +538,11 @@ class _Handler(BaseHTTPRequestHandler):
             raise _Problem(403, "requests from web pages (with an Origin header) are refused")
         if not self.server.receiver.loopback:
             return
-        host = urlsplit("//" + self.headers.get("Host", "")).hostname or ""
+        try:
+            host = urlsplit("//" + self.headers.get("Host", "")).hostname or ""
+        except ValueError:  # `[::1` or `[x]`: brackets that hold no IPv6 address
+            raise _Problem(400, "the Host header names no host; send Host: 127.0.0.1",
+                           close=True) from None  # fmt: skip
         if host not in _LOOPBACK_NAMES:
             raise _Problem(403, f"Host {one_line(host)!r} is not this machine; the receiver "
                                 f"answers 127.0.0.1, ::1 or localhost")  # fmt: skip
@@ -513,7 +577,11 @@ class _Handler(BaseHTTPRequestHandler):
             raise _Problem(411, "a POST needs a Content-Length", close=True)
         if len(lengths) > 1 or not (lengths[0].isascii() and lengths[0].isdigit()):
             raise _Problem(400, "Content-Length is not one length in digits", close=True)
-        length = int(lengths[0])
+        digits = lengths[0].lstrip("0") or "0"  # int() refuses 4,301 digits, zeros or not
+        if len(digits) > _MAX_LENGTH_DIGITS:
+            raise _Problem(400, f"Content-Length has more than {_MAX_LENGTH_DIGITS} digits; "
+                                f"no body is that long", close=True)  # fmt: skip
+        length = int(digits)
         if length > max_body:
             raise _Problem(413, f"the body is {length} bytes, more than the {max_body} taken",
                            close=True)  # fmt: skip
@@ -545,15 +613,24 @@ class _Handler(BaseHTTPRequestHandler):
         self._answered = True
         if not self._body_read and self._has_body():
             self.close_connection = True  # a body left unread must not pass for a request
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-        self.wfile.flush()
+        # A timeout on each write never fires while the sender takes a byte now and then,
+        # and not at all for one that reads nothing until the socket's own 60 s: the answer
+        # has a deadline of its own, and can be shed for room as a request can.
+        waits = self.server.waits
+        waits.start(self._wait, ANSWER_TIMEOUT_S + len(body) / MIN_ANSWER_RATE,
+                    state=ANSWERING)  # fmt: skip
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            if self.close_connection:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+            self.wfile.flush()
+        finally:
+            waits.stop(self._wait)
 
 
 def _decoded(body: bytes, encoding: str, max_body: int) -> bytes:
@@ -576,6 +653,16 @@ def _decoded(body: bytes, encoding: str, max_body: int) -> bytes:
 
 
 _LOOPBACK_NAMES = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+def _target(path: str) -> SplitResult:
+    """The request's target as `urlsplit` has it; one it cannot split (`http://[::1/`) is
+    a 400."""
+    try:
+        return urlsplit(path)
+    except ValueError:
+        raise _Problem(400, f"{one_line(shortened(path, 60))!r} is not a path to ask for",
+                       close=True) from None  # fmt: skip
 
 
 def _json(text: str) -> Any:
