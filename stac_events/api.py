@@ -113,6 +113,7 @@ def prepare(
         max_bytes=max_request_bytes,
         ci=ci_run(settings, os.environ if environ is None else environ),
         label="events",
+        secrets=settings.secrets,
     )
     try:
         for message in prepared.warnings:

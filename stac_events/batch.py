@@ -31,11 +31,13 @@ from stac_events.parse import (
     InvalidValue,
     check_event_name,
     check_text,
+    json_error_words,
     parse_timestamp,
     strict_constant,
     strict_float,
     strict_json,
 )
+from stac_events.redact import Masker
 
 _CHUNK = 1 << 16
 _MAX_WARNINGS = 5
@@ -200,13 +202,9 @@ def _by_json(line: str, error: ValueError, where: str) -> Any:
 
 def _not_json(error: ValueError, where: str) -> InvalidInput:
     """What the JSON parsers say of a piece that is not JSON, in a user's words."""
-    said = str(error.msg if isinstance(error, json.JSONDecodeError) else error)
-    if _RECURSION in said:
+    if _RECURSION in str(error):
         return _too_deep(where)
-    if said.startswith(("number out of range", "Exceeds the limit")):
-        # pydantic-core's and Python's words for a whole number of more than 4300 digits
-        said = "a number longer than 4300 digits; send it as text"
-    return InvalidInput(f"not valid JSON ({said[:80]})", where=where)
+    return InvalidInput(f"not valid JSON ({json_error_words(error)})", where=where)
 
 
 def _rest_of_document(first_line: str, stream: IO[str], where: str) -> str:
@@ -433,8 +431,10 @@ def validate_all(
     *,
     now: float,
     packer: Packer,
+    mask: Optional[Masker] = None,
 ) -> Validated:
-    """First pass: every event filled, validated and serialized; the first problem stops all."""
+    """First pass: every event filled, validated and serialized (`mask`ed: no secret goes
+    out in an event); the first problem stops all."""
     filler = Filler(defaults)
     try:
         store = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the second pass, closed there
@@ -460,6 +460,8 @@ def validate_all(
                     key = keys[name] = json.dumps(name).encode()
                 event = validate_event(fields)
                 serialized = wire(event)
+                if mask is not None:
+                    serialized = mask(serialized)
             except InvalidValue as error:
                 raise InvalidInput(str(error), where=describe(where)) from None
             except ValidationError as error:

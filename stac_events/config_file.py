@@ -40,8 +40,12 @@ KNOWN_KEYS: Dict[str, Tuple[str, ...]] = {
 
 KeyPath = Tuple[str, ...]
 # What names a secret in a config file, whatever the section: the stac CLI's own
-# `api_key`, `password` and `apitoken_auth.token`, and their misspellings.
-_SECRET = re.compile(r"key|token|password|passwd|secret|credential", re.IGNORECASE)
+# `api_key`, `password` and `apitoken_auth.token`, their misspellings, and the names
+# people give to credentials of their own.
+_SECRET = re.compile(
+    r"key|token|password|passwd|secret|credential|auth|bearer|private",
+    re.IGNORECASE,
+)
 
 
 class Candidate(NamedTuple):
@@ -59,27 +63,11 @@ class ConfigFile(NamedTuple):
     config: StacConfig
     lines: Dict[KeyPath, int]
     raw: Any = None  # the file's data as read, for the keys the schema ignores
+    secrets: Tuple[str, ...] = ()  # see `_secrets`
 
     def origin(self, *keys: str) -> str:
         line = self.lines.get(tuple(keys))
         return f"{self.path}:{line}" if line else str(self.path)
-
-    def secrets(self) -> List[str]:
-        """Every value the file holds under a name that says it is secret (`api_key`,
-        `password`, a `token`), in any section, used or not: none may ever be shown."""
-        found: List[str] = []
-        stack: List[Tuple[Any, str]] = [(self.raw, "")]
-        while stack:
-            node, name = stack.pop()
-            if isinstance(node, dict):
-                stack += [(item, str(key)) for key, item in node.items()]
-            elif isinstance(node, list):
-                stack += [(item, name) for item in node]
-            elif node is not None and not isinstance(node, bool) and _SECRET.search(name):
-                text = str(node).strip()
-                if text:
-                    found.append(text)
-        return found
 
     def holds_a_key(self) -> bool:
         return any(
@@ -207,7 +195,41 @@ def load(path: Path) -> ConfigFile:
             hint = "put the value in quotes: YAML reads a bare 5, yes or 0123 as no text"
         raise ConfigError(f"{where}: {'.'.join(keys)}: {problem['msg'].lower()}",
                           hint=hint) from None  # fmt: skip
-    return ConfigFile(path=path, config=config, lines=lines, raw=data)
+    secrets = _secrets(root, text) if root is not None else ()
+    return ConfigFile(path=path, config=config, lines=lines, raw=data, secrets=secrets)
+
+
+def _secrets(root: Any, text: str) -> Tuple[str, ...]:
+    """Every value the file holds under a name that says it is secret (`api_key`,
+    `password`, a `token`), in any section, used or not: none may ever be shown. Each as
+    YAML reads it and as the file writes it (`'it''s'` is `it's`, `0123456` is 42798), and
+    a value over several lines line by line, as `cat conf.yaml` shows them."""
+    import yaml
+
+    found = set()
+    stack: List[Tuple[Any, str]] = [(root, "")]
+    seen = set()  # an alias names a node twice
+    while stack:
+        node, name = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            stack += [(value, str(key.value)) for key, value in node.value]
+        elif isinstance(node, yaml.SequenceNode):
+            stack += [(item, name) for item in node.value]
+        elif isinstance(node, yaml.ScalarNode) and _SECRET.search(name):
+            if node.tag in _NO_SECRET_TAGS:  # `use_auth: false` names no secret
+                continue
+            written = text[node.start_mark.index : node.end_mark.index]
+            found |= {str(node.value), written, written.strip("'\""), *written.splitlines()}
+    return tuple(sorted(form.strip() for form in found if form.strip() not in _NO_SECRET))
+
+
+# What a value under a secret's name may be that holds no secret: a switch, a null, a
+# block scalar's indicator, empty quotes. Masking them would mask every text.
+_NO_SECRET_TAGS = frozenset({"tag:yaml.org,2002:bool", "tag:yaml.org,2002:null"})
+_NO_SECRET = frozenset({"", "|", ">", "|-", ">-", "|+", ">+", "''", '""'})
 
 
 def parse(text: str, path: Path) -> Tuple[Any, Any]:

@@ -11,13 +11,14 @@ each answer does (SPEC section 7):
 - Any other refusal (401, 403, 404, 405, a 3xx, ...): the key or the address is at
   fault, and every payload would get the same answer. Everything stops; the spool stays
   as it is.
-- 5xx after the retries: the payload is held while the next one is tried, once. If that
-  one gets through, the held one is passed over (a queued one moves to failed/ after
-  `PASSED_OVER_LIMIT` runs); if it fails with a 5xx too it is held as well, up to
-  `HELD_LIMIT` payloads, so that a few bad payloads in a row are still told from an
+- 5xx after the retries, and for a queued payload no answer in time from a receiver that
+  took the request (a payload that hangs it): the payload is held while the next one is
+  tried, once. If that one gets through, the held one is passed over (a queued one moves
+  to failed/ after `PASSED_OVER_LIMIT` runs); if it fails so too it is held as well, up
+  to `HELD_LIMIT` payloads, so that a few bad payloads in a row are still told from an
   outage; past that, or on any other failure, the receiver is down: everything left is
   queued, in order.
-- Connection errors, timeouts, 408, 429, and running out of `--max-time`: the receiver
+- Connection errors, other timeouts, 408, 429, and running out of `--max-time`: the receiver
   is down; everything left is queued, in order.
 
 A run's own payloads are always tried, whatever the spool holds: queued payloads get at
@@ -321,12 +322,15 @@ class _Delivery:
         finally:
             if self.spool is not None:
                 self.outcome.flushed.corrupt = self.spool.corrupted
+                for error in self.spool.unclaimable[:1]:  # the others say the same, mostly
+                    self._trouble(error)
 
     def interrupted(self, stop: BaseException) -> None:
-        """Leave the spool as it was and, on SIGTERM, queue what was not delivered."""
+        """Leave the spool as it was and, on Ctrl-C or a terminating signal, queue what was
+        not delivered."""
         if isinstance(stop, (KeyboardInterrupt, Terminated)):
             self.outcome.interrupted = stop
-        self._stop(queue_new=isinstance(stop, Terminated))
+        self._stop(queue_new=isinstance(stop, (KeyboardInterrupt, Terminated)))
 
     def _next(self) -> Optional[_Item]:
         if self.front:
@@ -358,6 +362,25 @@ class _Delivery:
             return _Item(body, events)
         return None
 
+    def _call_judge(self) -> None:
+        """Try the newest queued payload next, out of turn: poisons queued in a row (a
+        batch of bad events) are told from an outage by one that came after them."""
+        if self.spool is None:
+            return
+        claimed = self._tidy(self.spool.claim_newest)
+        if not isinstance(claimed, Claimed):
+            return  # none: the next in line is the judge
+        if claimed.header.address != self.address:
+            self._tidy(claimed.release)
+            return
+        try:
+            self.front.insert(0, _Item(claimed.body(), claimed.header.events, claimed))
+        except Corrupt as why:
+            self._tidy(functools.partial(claimed.set_corrupt, str(why)))
+        except OSError as error:
+            self._trouble(error)
+            self._tidy(claimed.release)
+
     def _end_spool_turn(self, why: str) -> None:
         """Leave the queued payloads not yet tried for a later run: the run's own come now."""
         if self.claims is not None:
@@ -376,7 +399,9 @@ class _Delivery:
             receipt = self.sender.post(
                 item.body,
                 encoding=encoding,
-                retries=0 if self.held else None,  # a probe: one try tells enough
+                # One try tells enough of a probe, and of a queued payload: the spool is its
+                # retries, and a payload that hangs the receiver must not take a run's time
+                retries=0 if self.held or item.claimed is not None else None,
                 until=until,
             )
         except RejectedError as error:
@@ -394,11 +419,17 @@ class _Delivery:
             if not error.transient:
                 self.outcome.failure = error
                 return False
-            if (error.status_code or 0) >= 500 and len(self.held) < HELD_LIMIT:
+            # a queued payload that the receiver took and did not answer may be one that
+            # hangs it: judged by the next, as a 5xx is
+            unanswered = error.unanswered and item.claimed is not None
+            if ((error.status_code or 0) >= 500 or unanswered) and len(self.held) < HELD_LIMIT:
                 self.held.append((item, error))
                 self.current = None
-                if len(self.held) == HELD_LIMIT and item.claimed is not None and self.own:
-                    self._end_spool_turn(f"{HELD_LIMIT} in a row failed: {error.message}")
+                if len(self.held) == HELD_LIMIT and item.claimed is not None:
+                    if self.own:  # the run's own event is the next one, and judges them
+                        self._end_spool_turn(f"{HELD_LIMIT} in a row failed: {error.message}")
+                    else:  # a flush: the newest queued payload judges them
+                        self._call_judge()
                 return True
             if item.claimed is not None and self.own:  # the run's own are tried all the same
                 self._tidy(item.claimed.release)
@@ -522,19 +553,23 @@ def deliver(
     spool: Optional[Spool],
     *,
     encoding: Optional[str] = None,
+    on_start: Optional[Callable[[], None]] = None,
 ) -> Outcome:
     """Send the spool's payloads, then these, in order; queue what cannot be sent now.
 
     Never raises for what the receiver, the network or the spool did: that is in the
     outcome (see `Outcome.problem`). A `KeyboardInterrupt` or `Terminated` is raised
-    again once the spool is in order (on `Terminated`, what was not delivered is
-    queued), with the outcome as its `outcome` attribute.
+    again once the spool is in order and what was not delivered is queued, with the
+    outcome as its `outcome` attribute. `on_start` is called first, inside that care: a
+    caller that held a signal until delivery lets it act there.
     """
     outcome = Outcome(spool)
     # The spool keeps the address without its password, if it has one: never a secret
     delivery = _Delivery(outcome, redact(target.address), payloads, encoding,
                          spool_share=options.max_time * SPOOL_SHARE)  # fmt: skip
     try:
+        if on_start is not None:
+            on_start()  # may raise what a signal held until now: the payloads are queued
         with Sender(target, options) as sender:  # imports requests: a SIGTERM may come
             delivery.run(sender)
     except BaseException as stop:

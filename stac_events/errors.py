@@ -110,11 +110,15 @@ class DeliveryError(StacEventsError):
         hint: Optional[str] = None,
         transient: bool = True,
         attempts: int = 1,
+        unanswered: bool = False,
     ) -> None:
         super().__init__(message, hint=hint)
         self.status_code = status_code
         self.transient = transient  # worth queueing: trying later may work
         self.attempts = attempts
+        # the receiver took the request and gave no answer in time: like a 5xx, a fault of
+        # this payload's as much as the receiver's, when the next payload gets through
+        self.unanswered = unanswered
 
     def details(self) -> Dict[str, Any]:
         found: Dict[str, Any] = {**super().details(), "attempts": self.attempts}
@@ -184,6 +188,9 @@ def interruption(stop: BaseException) -> Interrupted:
     problem = outcome.problem() if outcome is not None else None
     if isinstance(problem, Interrupted):
         return problem
+    # Stopped before any delivery began: nothing was sent, nor queued, and it says so
     if isinstance(stop, Terminated):
-        return Interrupted(stop.words, status=stop.status, kind="terminated")
-    return Interrupted("interrupted", status=ExitStatus.INTERRUPTED, kind="interrupted")
+        return Interrupted(f"{stop.words}; nothing was sent", status=stop.status,
+                           kind="terminated")  # fmt: skip
+    return Interrupted("interrupted; nothing was sent", status=ExitStatus.INTERRUPTED,
+                       kind="interrupted")  # fmt: skip

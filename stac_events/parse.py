@@ -323,7 +323,7 @@ def _json_object(text: str, what: str) -> Dict[str, Any]:
     except InvalidValue as error:
         raise InvalidValue(f"{what} is not valid JSON: {error}") from None
     except ValueError as error:
-        raise InvalidValue(f"{what} is not valid JSON ({_short(error)})") from None
+        raise InvalidValue(f"{what} is not valid JSON ({json_error_words(error)})") from None
     if not isinstance(value, dict):
         raise InvalidValue(
             f"{what} holds a JSON {json_kind(value)}; data must be a JSON object like "
@@ -335,6 +335,16 @@ def _json_object(text: str, what: str) -> Dict[str, Any]:
         raise InvalidValue(
             f"{what}: {error}" if what.startswith("data file") else str(error)
         ) from None
+
+
+def json_error_words(error: ValueError) -> str:
+    """What a JSON parser says of text that is not JSON, in a user's words, one short line:
+    not Python's advice about Python (`sys.set_int_max_str_digits()`)."""
+    said = str(error.msg if isinstance(error, json.JSONDecodeError) else error)
+    if said.startswith(("number out of range", "Exceeds the limit")):
+        # pydantic-core's and Python's words for a whole number of more than 4300 digits
+        return "a number longer than 4300 digits; send it as text"
+    return said.split("\n", 1)[0][:80]
 
 
 def json_kind(value: Any) -> str:
@@ -361,6 +371,8 @@ def read_text_file(path: str, what: str) -> str:
     into `InvalidValue`."""
     from stac_events.inputs import open_input, read_bounded_text
 
+    if not path.strip():
+        raise InvalidValue(f"no {what} file is named after '@'; e.g. @{what}.txt")
     try:
         with open_input(str(expand_user(path))) as source:
             return read_bounded_text(source, f"{what} file {path!r}")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
-from typing import Any, Optional, Set
+from typing import Any, Iterable, List, Optional, Set
 from urllib.parse import quote, quote_plus
 
 MASK = "***"
@@ -17,6 +18,8 @@ _QUERY_KEY = re.compile(r"(api_key=)[^&#;\s'\"\\]+", re.IGNORECASE)
 # The user info runs to the last "@" before the host: a password may hold an "@", and
 # the user name may be empty.
 _URL_PASSWORD = re.compile(r"(://[^/?#@:\s]*:)[^/?#\s]*(?=@)")
+_URL_PASSWORD_BYTES = re.compile(_URL_PASSWORD.pattern.encode())
+_QUERY_KEY_BYTES = re.compile(_QUERY_KEY.pattern.encode(), re.IGNORECASE)
 
 
 def redact(text: str, *secrets: Optional[str]) -> str:
@@ -29,8 +32,7 @@ def redact(text: str, *secrets: Optional[str]) -> str:
         secret = (secret or "").strip()  # as a key is taken; white space alone is none
         if not secret:
             continue
-        # the longest form first, so that one holding another is masked whole
-        for form in sorted(_forms(secret), key=len, reverse=True):
+        for form in forms_of(secret):
             text = text.replace(form, MASK)
     text = _URL_PASSWORD.sub(rf"\g<1>{MASK}", text)
     return _QUERY_KEY.sub(rf"\g<1>{MASK}", text)
@@ -49,8 +51,9 @@ def redact_value(value: Any, *secrets: Optional[str]) -> Any:
     return value
 
 
-def _forms(secret: str) -> Set[str]:
-    """The ways a secret may be written: as it is, URL-encoded, and inside a JSON string.
+def forms_of(secret: str) -> List[str]:
+    """The ways a secret may be written: as it is, URL-encoded, and inside a JSON string;
+    the longest first, so that one holding another is masked whole.
 
     A key read from a variable or argv may hold bytes that are not UTF-8 (kept as
     surrogates): they are quoted as the bytes they were; any other lone surrogate as its
@@ -63,4 +66,34 @@ def _forms(secret: str) -> Set[str]:
         except UnicodeEncodeError:
             continue
         break
-    return {form for form in forms if form}
+    return sorted((form for form in forms if form), key=len, reverse=True)
+
+
+class Masker:
+    """Masks a serialized JSON document (an event, a request body) in its texts, as
+    `redact_value` does, when anything in it needs masking: a secret, an address's
+    password or an `api_key=` value. Most need none, and are handed back as they are,
+    after a look that costs a few substring searches."""
+
+    def __init__(self, secrets: Iterable[Optional[str]]) -> None:
+        self.secrets = [secret.strip() for secret in secrets if secret and secret.strip()]
+        found: Set[bytes] = set()
+        for secret in self.secrets:
+            for form in forms_of(secret):
+                with contextlib.suppress(UnicodeEncodeError):  # a lone surrogate: no body has it
+                    found.add(form.encode("utf-8"))
+        self.forms = sorted(found, key=len, reverse=True)
+        self.longest = max((len(form) for form in self.forms), default=0)
+
+    def __call__(self, document: bytes) -> bytes:
+        if not self.needed(document):
+            return document
+        masked = redact_value(json.loads(document), *self.secrets)
+        return json.dumps(masked, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+    def needed(self, document: bytes) -> bool:
+        if any(form in document for form in self.forms):
+            return True
+        if b"@" in document and _URL_PASSWORD_BYTES.search(document):
+            return True
+        return _QUERY_KEY_BYTES.search(document) is not None

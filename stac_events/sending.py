@@ -7,12 +7,24 @@ The command line and `stac_events.send` both come through here.
 
 from __future__ import annotations
 
-from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, Iterator, List, NamedTuple, Optional
+from typing import (
+    IO,
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Iterable,
+    Iterator,
+    List,
+    NamedTuple,
+    Optional,
+    Sequence,
+)
 
 from stac_events.errors import InvalidInput
 from stac_events.events import EventDefaults, build_event
 from stac_events.model import Packer, Payload, envelope
 from stac_events.parse import LARGEST_REQUEST_BYTES, InvalidValue
+from stac_events.redact import Masker
 from stac_events.settings import Settings
 
 if TYPE_CHECKING:
@@ -62,15 +74,20 @@ def prepare_one(
     now: float,
     ci: Optional[CiRun] = None,
     max_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+    secrets: Sequence[str] = (),
 ) -> Prepared:
     """The body for the one event that `defaults` describe, at most `max_bytes` long: a
-    larger one the receiver would refuse (413), and a retry could never mend that."""
+    larger one the receiver would refuse (413), and a retry could never mend that.
+
+    `secrets` (and any address's password or `api_key=` value) are masked in its texts:
+    an event is no place for a key, whoever put it there."""
     name, event, warnings = build_event(defaults, now=now, ci=ci)
     try:
         body = envelope({name: [event]}, hostname=hostname, collection_timestamp=int(now))
     except InvalidValue as error:  # text that cannot be UTF-8, named by its field
         field, _, reason = str(error).partition(": ")
         raise InvalidInput(reason, field=field) from None
+    body = Masker(secrets)(body)
     if len(body) > max_bytes:
         raise InvalidInput(
             f"the event makes a body of {len(body)} bytes, over the request size limit of "
@@ -91,12 +108,14 @@ def prepare_many(
     ci: Optional[CiRun] = None,
     label: str = "the input",
     head: Optional[Head] = None,
+    secrets: Sequence[str] = (),
 ) -> Prepared:
     """Validate every event first (all or nothing); then pack bodies of at most `max_bytes`.
 
     `events` yields `(where, fields)`, as `batch.read_events` does; the defaults fill in
     what each event lacks. A common JSON object's own `head` (read with the events) wins
-    over `hostname` and `now` in the bodies, unless its `hostname_given`.
+    over `hostname` and `now` in the bodies, unless its `hostname_given`. `secrets` are
+    masked as `prepare_one` masks them.
     """
     from stac_events import batch
 
@@ -109,7 +128,8 @@ def prepare_many(
     if ci is not None:
         defaults = defaults.with_ci(ci)
     packer = Packer(hostname=hostname, collection_timestamp=int(now), max_bytes=max_bytes)
-    validated = batch.validate_all(events, defaults, now=now, packer=packer)
+    validated = batch.validate_all(events, defaults, now=now, packer=packer,
+                                   mask=Masker(secrets))  # fmt: skip
     if validated.events == 0:
         validated.store.close()
         raise InvalidInput("no events in it", where=label)
@@ -160,6 +180,7 @@ def send(
     gzip: bool = False,
     backoff: float = 0.5,
     progress: Optional[Callable[[int], None]] = None,
+    on_start: Optional[Callable[[], None]] = None,
 ) -> Outcome:
     """Deliver the bodies as the settings say: the spool's first, then these, in order.
 
@@ -178,6 +199,7 @@ def send(
         settings.delivery_options(backoff=backoff),
         settings.spool(),
         encoding=GZIP if gzip else None,
+        on_start=on_start,
     )
 
 

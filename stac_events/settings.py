@@ -13,7 +13,10 @@ key:     --api-key, $STAC_EVENTS_API_KEY, $STACKSTATE_RECEIVER_API_KEY, $STS_API
 
 from __future__ import annotations
 
+import base64
+import ipaddress
 import math
+import re
 from pathlib import Path
 from typing import (
     TYPE_CHECKING,
@@ -27,11 +30,12 @@ from typing import (
     Tuple,
     TypeVar,
 )
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from stac_events import config_file
 from stac_events.environment import KEY_VARIABLES, Environment, expand_user
 from stac_events.errors import ConfigError, InvalidInput
+from stac_events.parse import shortened
 from stac_events.redact import MASK, redact
 
 if TYPE_CHECKING:
@@ -150,6 +154,28 @@ class Target(NamedTuple):
     def masked_url(self) -> str:
         return redact(self.url, self.api_key)
 
+    @property
+    def credentials(self) -> Optional[Tuple[str, str]]:
+        """The basic auth to send: the config's, else the address's own user and password
+        (`https://user:password@host`), decoded."""
+        if self.basic_auth is not None:
+            return self.basic_auth
+        parts = urlsplit(self.address)
+        if parts.password is None:
+            return None
+        return unquote(parts.username or ""), unquote(parts.password)
+
+    @property
+    def secrets(self) -> List[str]:
+        """What must never be shown of this target: the key, a password, and the basic-auth
+        header value built from them (a receiver may echo it back)."""
+        found = [self.api_key]
+        if self.credentials is not None:
+            user, password = self.credentials
+            token = base64.b64encode(f"{user}:{password}".encode()).decode()
+            found += [password, token]
+        return found
+
 
 class Settings(NamedTuple):
     """Every setting of a run, each with its origin; made by `resolve`."""
@@ -242,6 +268,9 @@ def _env(env: Environment, name: str) -> Source:
 def resolve(overrides: Overrides, env: Environment, *, origin_of: OriginOf) -> Settings:
     """Resolve every setting, once, from the caller's overrides, environment variables and
     the config file. `origin_of` says how the caller gave an override (`--url`)."""
+    for name, given in (("url", overrides.url), ("api_key", overrides.api_key)):
+        if given is not None and not given.strip():  # given, and empty: never "not given"
+            raise InvalidInput("is empty; give a value, or leave it out", field=name)
     search = config_file.search_path(env, overrides.config, given_by=origin_of("config"))
     found = config_file.locate(search)
     conf = config_file.load(found.path) if found and found.path else None
@@ -289,7 +318,7 @@ def resolve(overrides: Overrides, env: Environment, *, origin_of: OriginOf) -> S
     read_secrets = [overrides.api_key, key_in_address]
     read_secrets += [env.environ.get(name, "").strip() for name in KEY_VARIABLES]
     if conf is not None:  # every client's and instance's, not only those in use
-        read_secrets += conf.secrets()
+        read_secrets += conf.secrets
     hostname = first(
         [
             (origin_of("hostname"), lambda: overrides.hostname),
@@ -539,10 +568,17 @@ def normalize_address(
         parts = urlsplit(raw)
         port = parts.port
     except ValueError as error:
-        raise ConfigError(f"{origin}: {redact(text)!r} is not a URL ({error})") from None
+        shown = shortened(redact(text), 80)
+        raise ConfigError(f"{origin}: {shown!r} is not a URL ({error})") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(
-            f"{origin}: {redact(text)!r} is not an http(s) URL",
+            f"{origin}: {shortened(redact(text), 80)!r} is not an http(s) URL",
+            hint="e.g. https://stackstate.example.com/receiver",
+        )
+    problem = _host_problem(parts.hostname)
+    if problem is not None:
+        raise ConfigError(
+            f"{origin}: {shortened(redact(text), 80)!r} is not an http(s) URL: {problem}",
             hint="e.g. https://stackstate.example.com/receiver",
         )
     netloc, path = parts.netloc, parts.path.rstrip("/")
@@ -558,6 +594,37 @@ def normalize_address(
         linux = linux_port is not None or port == LINUX_RECEIVER_PORT
         path = INTAKE_PATH if linux else "/receiver" + INTAKE_PATH
     return urlunsplit((parts.scheme, netloc, path, parts.query, ""))
+
+
+_LABEL = re.compile(r"[a-z0-9_-]{1,63}\Z")  # as hosts, containers and DNS name them, leniently
+
+
+def _host_problem(host: str) -> Optional[str]:
+    """Why `host` (as `urlsplit` gives it: lowercased, no brackets) can name no machine;
+    None when it can. Such an address could never be delivered to: its events would only
+    ever be queued."""
+    try:
+        ipaddress.ip_address(host)
+        return None
+    except ValueError:
+        pass
+    if len(host) > 253:
+        return f"its host name is {len(host)} characters long, more than a name can be (253)"
+    for label in host.removesuffix(".").split("."):
+        try:
+            ascii_label = label.encode("idna").decode("ascii") if not label.isascii() else label
+        except UnicodeError:
+            ascii_label = " "  # a name no DNS could ask for
+        if not label:
+            why = "an empty part (two dots in a row, or one at the start)"
+        elif len(ascii_label) > 63:
+            why = "a part longer than 63 characters"
+        elif not _LABEL.match(ascii_label):
+            why = "a character no name can hold"
+        else:
+            continue
+        return f"its host name {shortened(host)!r} has {why}"
+    return None
 
 
 def with_query_key(address: str, api_key: str) -> str:

@@ -205,6 +205,7 @@ class Spool:
         self.pending = root / "pending"
         self.tmp = root / "tmp"
         self.corrupted = 0  # files this process set aside to corrupt/
+        self.unclaimable: List[OSError] = []  # why files could not be claimed: left as they are
 
     @classmethod
     def trusted(cls, root: Path) -> Spool:
@@ -261,8 +262,9 @@ class Spool:
     def claim(self) -> Generator[Claimed, None, None]:
         """Claim pending payloads one at a time, oldest first, skipping others' claims.
 
-        Unreadable files go to corrupt/ on the way. Raises `OSError` when the queue cannot
-        be read or a claim cannot be made (a read-only disk, a folder not ours).
+        Unreadable files go to corrupt/ on the way; one that cannot be claimed (renamed: an
+        immutable file, a read-only disk) is passed over, with why in `unclaimable`. Raises
+        `OSError` when the queue cannot be read.
         """
         self._recover_stale()
         for path in _listed(self.pending, SUFFIX):
@@ -271,6 +273,9 @@ class Spool:
                 os.rename(path, claimed)
             except FileNotFoundError:
                 continue  # another process claimed it first
+            except OSError as error:
+                self.unclaimable.append(error)
+                continue
             try:
                 header = _read_header(claimed)
                 os.utime(claimed, follow_symlinks=False)  # the claim's age, for the stale rule
@@ -283,6 +288,25 @@ class Spool:
                 _rename_if_there(claimed, path)
                 raise
             yield Claimed(self, claimed, path.name, header)
+
+    def claim_newest(self) -> Optional[Claimed]:
+        """Claim the newest pending payload that can be read, if any (an unreadable one is
+        set aside on the way); `OSError` as `claim` raises it."""
+        for path in reversed(_listed(self.pending, SUFFIX)):
+            claimed = path.with_name(f"{path.name}.{os.getpid()}{CLAIM}")
+            try:
+                os.rename(path, claimed)
+            except OSError:
+                continue  # claimed by another process, or not to be claimed at all
+            try:
+                header = _read_header(claimed)
+            except Corrupt as why:
+                self._set_corrupt(claimed, path.name, str(why))
+                continue
+            except FileNotFoundError:
+                continue
+            return Claimed(self, claimed, path.name, header)
+        return None
 
     def entries(self) -> List[Entry]:
         """Every file in the spool: pending and claimed ones oldest first, then those set

@@ -6,11 +6,14 @@ import enum
 import signal
 
 # The signals whose default action ends a process, and that a user, a terminal, a CI
-# runner or a supervisor sends to end one (SIGINT aside: Ctrl-C is the user's own "stop").
+# runner, a supervisor or a limit (`ulimit -t`: SIGXCPU) sends to end one; Ctrl-C (SIGINT)
+# is handled alike, as KeyboardInterrupt.
 # Each ends a run cleanly: what was not delivered is queued first, then it exits 128+N.
+_TERMINATING = ["SIGHUP", "SIGQUIT", "SIGTERM", "SIGUSR1", "SIGUSR2", "SIGALRM", "SIGXCPU",
+                "SIGVTALRM", "SIGPROF"]  # fmt: skip
 TERMINATING_SIGNALS = tuple(
     getattr(signal, name)
-    for name in ("SIGHUP", "SIGQUIT", "SIGTERM", "SIGUSR1", "SIGUSR2", "SIGALRM")
+    for name in _TERMINATING
     if hasattr(signal, name)  # not all are there on Windows
 )
 

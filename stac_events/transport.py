@@ -209,7 +209,10 @@ class Sender:
         self.deadline = time.monotonic() + options.max_time
         self.watchdog = Watchdog()
         self.session = requests.Session()
-        self.session.auth = target.basic_auth
+        credentials = target.credentials
+        if credentials is not None:  # in UTF-8: requests would encode them as Latin-1, or fail
+            self.session.auth = tuple(part.encode("utf-8", "surrogateescape")
+                                      for part in credentials)  # type: ignore[assignment]  # fmt: skip
         base = _trusting_adapter(options) if options.ca_certs else HTTPAdapter
         adapter = _watched_adapter(base, _watched_pools(self.watchdog))(max_retries=0)
         self.session.mount("https://", adapter)
@@ -317,10 +320,9 @@ class Sender:
         host = host_of(self.target.address)
         if limit < self.options.read_timeout:  # cut short by the time left for delivery
             return DeliveryError(f"{host} did not answer before the time allowed for delivery "
-                                 f"ran out", attempts=attempts)  # fmt: skip
-        return DeliveryError(
-            f"{host} did not answer within {self.options.read_timeout:g} s", attempts=attempts
-        )
+                                 f"ran out", attempts=attempts, unanswered=True)  # fmt: skip
+        return DeliveryError(f"{host} did not answer within {self.options.read_timeout:g} s",
+                             attempts=attempts, unanswered=True)  # fmt: skip
 
     def _out_of_time(self, last: Optional[Exception], attempts: int) -> DeliveryError:
         """The deadline passed: give up on this payload for now (it is queued)."""
@@ -332,6 +334,7 @@ class Sender:
             f"{message}; stopped retrying, as the next attempt would outlast the {spent}",
             status_code=getattr(last, "status_code", None),
             attempts=attempts,
+            unanswered=getattr(last, "unanswered", False),
         )
 
     def _network_error(
@@ -341,7 +344,7 @@ class Sender:
         import requests
 
         host = host_of(self.target.address)
-        detail = redact(str(error), self.target.api_key)
+        detail = redact(str(error), *self.target.secrets)
         log.debug("request failed: %s", detail)
         if isinstance(error, requests.exceptions.SSLError):
             return _tls_error(detail, self.target.address, self.options, attempts)
@@ -354,6 +357,7 @@ class Sender:
             return DeliveryError(
                 f"{host} did not answer within {self.options.read_timeout:g} s",
                 attempts=attempts,
+                unanswered=True,
             )
         if isinstance(error, requests.exceptions.ConnectionError):
             return DeliveryError(
@@ -547,7 +551,7 @@ def _status_error(
         return None
     what = f"{status} {response.reason or ''}".strip()
     if 300 <= status < 400:
-        location = redact(response.headers.get("Location", "(no Location header)"), target.api_key)
+        location = redact(response.headers.get("Location", "(no Location header)"), *target.secrets)
         return RejectedError(
             f"the receiver redirected ({what}) to {location}; redirects are not followed, "
             f"so the API key is never sent elsewhere",
@@ -606,7 +610,9 @@ def _reasons(response: requests.Response, said: bytes) -> List[str]:
 
 
 def _excerpt(text: str, target: Target, limit: int = 200) -> str:
-    text = " ".join(text.split())
+    """The start of what the receiver said, on one line: masked, then cut (a secret cut in
+    two would not be known)."""
+    text = redact(" ".join(text.split()), *target.secrets)
     if len(text) > limit:
         text = text[: limit - 1] + "…"
-    return redact(text, target.api_key)
+    return text

@@ -15,9 +15,10 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import IO, Any, Callable, Deque, Dict, List, Optional, Sequence
+from typing import IO, Any, Callable, Deque, Dict, List, Optional, Sequence, Tuple
 
 from stac_events.environment import Environment
+from stac_events.redact import Masker, redact
 from stac_events.status import TERMINATING_SIGNALS
 
 _CHUNK = 1 << 14
@@ -51,19 +52,9 @@ class Finished:
     tail: List[str] = field(default_factory=list)
     problem: Optional[str] = None  # why it could not start, if it did not
     signalled: Optional[int] = None  # the first signal that came to end it, passed on
-
-    @property
-    def command_line(self) -> str:
-        """The command line as a shell would take it; the end of a very long one cut."""
-        line = shlex.join(self.argv)
-        if len(line) > COMMAND_LINE_CHARS:
-            return line[: COMMAND_LINE_CHARS - 1] + _CUT
-        return line
-
-    @property
-    def name(self) -> str:
-        name = os.path.basename(self.argv[0])
-        return name if len(name) <= 100 else name[:99] + _CUT
+    # as a shell would take it, its secrets masked, and then the end of a long one cut
+    command_line: str = ""
+    name: str = ""  # of the program, masked and cut as well
 
     @property
     def title(self) -> str:
@@ -93,15 +84,27 @@ class Finished:
 
 class _Tail:
     """The last lines of the output of both streams, in the order they arrived: at most
-    `keep` lines and `TAIL_BYTES` bytes of them (a longer line keeps its end)."""
+    `keep` lines and `TAIL_BYTES` bytes of them (a longer line keeps its end).
 
-    def __init__(self, keep: int) -> None:
+    Each line is masked as it comes, before it is ever cut: a secret cut in two would
+    not be known by either half."""
+
+    def __init__(self, keep: int, masker: Masker) -> None:
         self.lines: Deque[bytes] = deque(maxlen=keep)
         self.size = 0
+        self.masker = masker
+        # The end of a line not yet ended is kept with this much more than TAIL_BYTES: a
+        # secret its cut start cut in two lies in it, and is dropped with it.
+        self.margin = masker.longest
 
-    def add(self, line: bytes) -> None:
+    def add(self, line: bytes, *, cut: bool = False) -> None:
+        """Keep `line`; `cut`: it lost its start, and a piece of a secret may open it."""
         if not self.lines.maxlen:
             return
+        if self.masker.needed(line):
+            line = redact(line.decode("utf-8", "replace"), *self.masker.secrets).encode()
+        if cut:
+            line = _CUT.encode() + line[self.margin :]
         if len(line) > TAIL_BYTES:
             line = _CUT.encode() + line[-TAIL_BYTES + len(_CUT.encode()) :]
         if len(self.lines) == self.lines.maxlen:
@@ -129,7 +132,8 @@ class _Stream:
         self.sink = sink
         self.binary = getattr(sink, "buffer", None)
         self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        self.partial = b""  # the end of a line not yet ended, at most TAIL_BYTES of it
+        self.partial = b""  # the end of a line not yet ended, bounded (see `_Tail`)
+        self.partial_cut = False  # its start was dropped
         self.after_cr = False  # the last chunk ended in \r: a \n next ends no other line
 
     def copy(self, chunk: bytes, tail: _Tail) -> bool:
@@ -141,11 +145,14 @@ class _Stream:
         self.after_cr = chunk.endswith(b"\r")
         for end in _LINE_END.finditer(chunk, start):
             line = self.partial + chunk[start : end.start()]
-            self.partial = b""
             if line or end.group() != b"\r":
-                tail.add(line)
+                tail.add(line, cut=self.partial_cut)
+            self.partial, self.partial_cut = b"", False
             start = end.end()
-        self.partial = (self.partial + chunk[start:])[-TAIL_BYTES - 1 :]
+        self.partial += chunk[start:]
+        bound = TAIL_BYTES + 1 + tail.margin
+        if len(self.partial) > bound:
+            self.partial, self.partial_cut = self.partial[-bound:], True
         try:
             if self.binary is not None:
                 self.binary.write(chunk)
@@ -153,7 +160,8 @@ class _Stream:
             else:
                 self.sink.write(self.decoder.decode(chunk))
                 self.sink.flush()
-        except (OSError, ValueError):  # e.g. the reader of `wrap ... | head` has gone
+        except Exception:  # whatever a sink raises, it takes no more: the reader of
+            # `wrap ... | head` gone, a stdout closed before the start
             return False
         return True
 
@@ -162,10 +170,10 @@ class _Stream:
             return
         self.pipe.close()
         if self.partial:
-            tail.add(self.partial)
-            self.partial = b""
+            tail.add(self.partial, cut=self.partial_cut)
+            self.partial, self.partial_cut = b"", False
         if self.binary is None:
-            with contextlib.suppress(OSError, ValueError):
+            with contextlib.suppress(Exception):  # a sink that takes no more, as above
                 self.sink.write(self.decoder.decode(b"", final=True))
 
 
@@ -255,13 +263,24 @@ def _group_of_its_own() -> Dict[str, Any]:
     return {"preexec_fn": os.setpgrp}
 
 
-def run_command(argv: Sequence[str], env: Environment, *, tail_lines: int) -> Finished:
+def run_command(
+    argv: Sequence[str],
+    env: Environment,
+    *,
+    tail_lines: int,
+    secrets: Sequence[str] = (),
+    on_exit: Optional[Callable[[], None]] = None,
+) -> Finished:
     """Run `argv` with this process's stdin; stdout and stderr stream through live.
 
     Returns once the command has exited, even while processes it started still hold its
-    output open; the signals that end a job are passed on to the command's process group."""
+    output open; the signals that end a job are passed on to the command's process group.
+    What it says of the command (its line, its output's tail) has `secrets` masked.
+    `on_exit` is called once the command has exited, before the signal handlers this
+    replaced are put back (a caller may want to hold signals from then on)."""
     argv = list(argv)
-    tail = _Tail(tail_lines)
+    masker = Masker(secrets)
+    tail = _Tail(tail_lines, masker)
     started = time.monotonic()
     # At a terminal the command stays in this, the foreground, group: the terminal signals
     # the group whole on Ctrl-C, job control works, and a command in a background group
@@ -277,9 +296,9 @@ def run_command(argv: Sequence[str], env: Environment, *, tail_lines: int) -> Fi
             **(_group_of_its_own() if own_group else {}),
         )
     except FileNotFoundError:
-        return _not_started(argv, env, 127, "command not found", started)
+        return _not_started(argv, env, 127, "command not found", started, masker)
     except (PermissionError, OSError) as error:
-        return _not_started(argv, env, 126, error.strerror or str(error), started)
+        return _not_started(argv, env, 126, error.strerror or str(error), started, masker)
     assert process.stdout is not None
     assert process.stderr is not None
     streams = [_Stream(process.stdout, env.stdout), _Stream(process.stderr, env.stderr)]
@@ -301,17 +320,45 @@ def run_command(argv: Sequence[str], env: Environment, *, tail_lines: int) -> Fi
             os.close(exited)
         code = process.wait()
     finally:
+        if on_exit is not None:
+            on_exit()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     exit_code = code if code >= 0 else 128 - code  # killed by signal N: 128+N, as shells say
     signalled = came[0] if came else None
-    return Finished(argv, exit_code, exited_at - started, tail.text(), signalled=signalled)
+    line, name = _described(argv, masker)
+    return Finished(argv, exit_code, exited_at - started, tail.text(), signalled=signalled,
+                    command_line=line, name=name)  # fmt: skip
 
 
 def _not_started(
-    argv: List[str], env: Environment, code: int, reason: str, started: float
+    argv: List[str], env: Environment, code: int, reason: str, started: float, masker: Masker
 ) -> Finished:
     message = f"{argv[0]}: {reason}"
     env.stderr.write(message + "\n")
     env.stderr.flush()
-    return Finished(argv, code, time.monotonic() - started, problem=reason)
+    line, name = _described(argv, masker)
+    return Finished(argv, code, time.monotonic() - started, problem=reason, command_line=line,
+                    name=name)  # fmt: skip
+
+
+def _described(argv: List[str], masker: Masker) -> Tuple[str, str]:
+    """The command line and the program's name as the event shows them: masked, then cut
+    (a secret cut in two would not be known)."""
+    line = redact(_printable(shlex.join(argv)), *masker.secrets)
+    name = redact(_printable(os.path.basename(argv[0])), *masker.secrets)
+    return _cut_to(line, COMMAND_LINE_CHARS), _cut_to(name, 100)
+
+
+def _printable(text: str) -> str:
+    """Text an event can carry: bytes of an argument that were not UTF-8 (which Python
+    keeps as surrogates) shown as escapes, `caf\\xe9`, rather than refusing the event."""
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate no byte made: as its code point
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return raw.decode("utf-8", "backslashreplace")
+
+
+def _cut_to(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + _CUT

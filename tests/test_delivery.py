@@ -245,9 +245,7 @@ def test_concurrent_flushes_deliver_each_payload_once(
     assert spool_files(home) == []
 
 
-def test_ctrl_c_leaves_no_half_written_spool_file(
-    own_server: HTTPServer, home: Path, isolated_environ: dict
-):
+def test_ctrl_c_queues_the_event_whole(own_server: HTTPServer, home: Path, isolated_environ: dict):
     import signal
 
     arrived, release = threading.Event(), threading.Event()
@@ -269,8 +267,9 @@ def test_ctrl_c_leaves_no_half_written_spool_file(
     _, stderr = process.communicate(timeout=20)
     release.set()
     assert process.returncode == 130
-    assert stderr == "stac-events: interrupted; the event was not sent\n"
+    assert stderr == "stac-events: interrupted; the event was queued for later\n"
     assert not [p for p in spool_files(home) if p.suffix in (".tmp", ".claimed")]
+    assert [p.suffix for p in spool_files(home)] == [".payload"]  # whole, and waiting
 
 
 # TLS

@@ -21,7 +21,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from tests.conftest import API_KEY, INTAKE, Cli, Result, env_for, received_events
-from tests.test_spool_lifecycle import answering, files_in, listed, queue, texts
+from tests.test_spool_lifecycle import answering, files_in, listed, queue, send, texts
 
 EXE = str(Path(sys.executable).with_name("stac-events"))
 NOBODY = 65534
@@ -295,3 +295,107 @@ def test_what_lists_and_flushes_is_never_exit_1_for_a_spool_entry(
     assert texts(httpserver) == ["fine"]
     assert "cannot be read" in runs[3].stderr
     assert all("Traceback" not in r.stderr and "internal error" not in r.stderr for r in runs)
+
+
+# 5. More that an attack found: a payload the receiver never answers, poisons in a row
+#    in a flush, a file that cannot be claimed, a set-aside file that cannot be put back.
+
+
+def stalling_on(word: bytes, release: threading.Event):
+    """An answer that never comes for a body holding `word` (until the test ends); 202
+    for the rest, each connection on a thread of its own."""
+
+    def answer(connection: socket.socket, body: bytes) -> None:
+        if word in body:
+            release.wait(timeout=60)
+        connection.sendall(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n")
+
+    return answer
+
+
+def readdress(home: Path, old_base: str, new_base: str) -> None:
+    """Point the queued payloads at another receiver: the same address, to stac-events."""
+    for path in files_in(home, "pending"):
+        header, _, body = path.read_bytes().partition(b"\n")
+        fields = json.loads(header)
+        fields["address"] = fields["address"].replace(old_base, new_base)
+        path.write_bytes(json.dumps(fields).encode() + b"\n" + body)
+
+
+def raw_env(receiver) -> Dict[str, str]:
+    return {"STAC_EVENTS_RECEIVER_URL": f"{receiver.url}/receiver", "STAC_EVENTS_API_KEY": API_KEY}
+
+
+def bodies_holding(receiver, word: bytes) -> int:
+    return sum(word in body for body in receiver.bodies)
+
+
+def test_a_payload_the_receiver_never_answers_is_passed_over_and_the_queue_flows(
+    cli: Cli, own_server: HTTPServer, raw_receiver
+):
+    queue(cli, own_server, "hangs the receiver", "good 1", "good 2")
+    release = threading.Event()
+    receiver = raw_receiver(stalling_on(b"hangs the receiver", release))
+    readdress(cli.home, own_server.url_for("/").rstrip("/"), receiver.url)
+    try:
+        flushed = cli("spool", "flush", "--timeout", "2", "-o", "json", env=raw_env(receiver))
+        assert flushed.json()["delivered"] == 2  # the ones behind it flowed at once
+        assert bodies_holding(receiver, b"good") == 2
+        for run in range(2, 6):  # and each new event judges it again
+            cli("event", "send", "DeployEvent", "--title", "t", "-m", f"new {run}", "--timeout",
+                "2", env=raw_env(receiver))  # fmt: skip
+        assert bodies_holding(receiver, b"new") == 4
+        (entry,) = listed(cli)
+        assert entry["state"] == "failed"  # passed over five times: set aside
+        assert "did not answer within 2 s" in entry["reason"]
+    finally:
+        release.set()
+
+
+def test_a_flush_tells_poisons_in_a_row_from_an_outage_by_the_newest(
+    cli: Cli, httpserver: HTTPServer
+):
+    queue(cli, httpserver, "poison 1", "poison 2", "poison 3", "poison 4", "good 1", "good 2")
+    httpserver.expect_request(INTAKE).respond_with_handler(
+        answering(lambda body: 500 if b"poison" in body else 202)
+    )
+    result = cli("spool", "flush", "-o", "json", env=env_for(httpserver))
+    assert result.json()["delivered"] == 2
+    assert sorted(texts(httpserver)) == ["good 1", "good 2"]
+    assert [e.get("passed_over", 0) for e in listed(cli)] == [1, 1, 1, 1]
+
+
+def test_a_queued_file_that_cannot_be_claimed_holds_no_other_back(cli: Cli, httpserver: HTTPServer):
+    queue(cli, httpserver, "immutable", "fine")
+    stuck = files_in(cli.home, "pending")[0]
+    if subprocess.run(["chattr", "+i", str(stuck)], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i is not available here")
+    try:
+        httpserver.expect_request(INTAKE).respond_with_data("", status=202)
+        result = cli("spool", "flush", env=env_for(httpserver))
+        assert texts(httpserver) == ["fine"]
+        assert "Operation not permitted" in result.stderr
+        sent = send(cli, "new", httpserver)
+        assert texts(httpserver) == ["fine", "new"]
+        assert "the spool could not be used as it should" in sent.stderr
+    finally:
+        subprocess.run(["chattr", "-i", str(stuck)], check=False)
+
+
+def test_retry_all_puts_back_every_payload_it_can(
+    cli: Cli, httpserver: HTTPServer, isolated_environ: Dict[str, str]
+):
+    needs_root()
+    queue(cli, httpserver, "one", "two", "three")
+    httpserver.expect_request(INTAKE).respond_with_data("bad", status=400)
+    cli("spool", "flush", env=env_for(httpserver), expect=4)
+    first = files_in(cli.home, "rejected")[0]
+    first.chmod(0)
+    result = run(cli.home, isolated_environ, "spool", "retry", "--all", "-o", "json",
+                 ordinary_user=True)  # fmt: skip
+    assert result.status == 0, result.stderr
+    assert result.json()["requeued"] == 2
+    (left,) = result.json()["not_requeued"]
+    assert left["id"] == first.name.removesuffix(".payload")
+    assert "Permission denied" in left["reason"]
+    assert len(files_in(cli.home, "pending")) == 2

@@ -448,3 +448,86 @@ def test_an_array_element_cut_anywhere_by_a_read_is_read_whole(
     assert [e["msg_title"] for e in sent] == [pad, "second"]
     assert all(e["context"]["data"] == event("")["context"]["data"] for e in sent)
     assert all(e["msg_text"] == 'caf\u00e9 "q" \\' for e in sent)
+
+
+# 8. Answers an attack found missing: empty values given, addresses no host can have,
+#    paths that would forge a line, a basic-auth password that is not Latin-1.
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--url", ""], "--url: is empty"),
+        (["--api-key", " "], "--api-key: is empty"),
+        (["-m", "-"], "--text: stdin holds no text"),
+        (["-m", "@/dev/null"], "--text: /dev/null holds no text"),
+        (["-m", "@"], "--text: no text file is named after '@'"),
+    ],
+)
+def test_an_empty_value_given_is_a_usage_error(
+    home: Path, isolated_environ: Dict[str, str], args: List[str], message: str
+) -> None:
+    environ = {**isolated_environ, "STAC_EVENTS_RECEIVER_URL": "http://127.0.0.1:9/receiver",
+               "STAC_EVENTS_API_KEY": "any-key-1234"}  # fmt: skip
+    with producer("printf '  \\n'") as stdin:
+        ran = run(home, environ, *ONE, *args, stdin=stdin)
+    one_line(ran, 2, message)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://a..b.com", "not a url", "http://.com", f"http://{'a' * 64}.com",
+     f"http://{'a' * 100000}.com"],
+    ids=["two dots", "spaces", "a leading dot", "a 64-character part", "100,000 characters"],
+)  # fmt: skip
+@pytest.mark.parametrize("command", ["send", "wrap", "check"])
+def test_an_address_no_host_can_have_is_a_configuration_error(
+    home: Path, isolated_environ: Dict[str, str], url: str, command: str
+) -> None:
+    environ = {**isolated_environ, "STAC_EVENTS_RECEIVER_URL": url,
+               "STAC_EVENTS_API_KEY": "any-key-1234"}  # fmt: skip
+    argv = {"send": ["event", "send", "DeployEvent", "--title", "t"],
+            "wrap": ["event", "wrap", "--", "touch", str(home / "ran")],
+            "check": ["check"]}[command]  # fmt: skip
+    ran = run(home, environ, *argv)
+    one_line(ran, 3, "is not an http(s) URL")
+    assert len(ran.stderr) < 400
+    assert not (home / "ran").exists()  # wrap stops before the command runs
+    assert not list(home.rglob("*.payload"))  # nothing queued for an address never reached
+
+
+def test_a_path_with_a_newline_cannot_forge_a_line(
+    home: Path, isolated_environ: Dict[str, str]
+) -> None:
+    ran = run(home, isolated_environ, *SEND, "--file", "x\nstac-events: sent 5 events")
+    one_line(ran, 2, "cannot read x\\nstac-events: sent 5 events")
+
+
+def test_a_basic_auth_password_that_is_not_latin_1_is_sent_in_utf_8(
+    home: Path, isolated_environ: Dict[str, str], httpserver: Any, tmp_path: Path
+) -> None:
+    import base64
+
+    seen: List[str] = []
+
+    def handler(request: Any) -> Any:
+        from werkzeug import Response
+
+        seen.append(request.headers.get("Authorization", ""))
+        return Response("", status=202)
+
+    httpserver.expect_request("/receiver/stsAgent/intake").respond_with_handler(handler)
+    config = tmp_path / "conf.yaml"
+    config.write_text(
+        "instances:\n  default:\n    receiver_api:\n"
+        f"      url: {httpserver.url_for('/receiver')}\n"
+        '      basic_auth: {username: bob, password: "päss中"}\n'
+        "    clients:\n      default:\n        api_key: any-key-1234\n",
+        encoding="utf-8",
+    )
+    config.chmod(0o600)
+    ran = run(home, isolated_environ, "--config", str(config), "event", "send", "DeployEvent",
+              "--title", "t")  # fmt: skip
+    assert ran.status == 0, ran.stderr
+    (header,) = seen
+    assert base64.b64decode(header.split()[1]).decode("utf-8") == "bob:päss中"

@@ -116,7 +116,7 @@ def test_sigkill_mid_batch_loses_nothing_the_senders_were_told_was_stored(
 def test_a_database_on_a_read_only_disk_can_still_be_listed(tmp_path, run_script, receiver_factory):
     with mounted_tmpfs(tmp_path / "artifact", "4m") as disk:
         receiver = receiver_factory("-q", db=disk / "events.db")
-        env = {"STAC_EVENTS_RECEIVER_URL": receiver.url, "STAC_EVENTS_API_KEY": "k"}
+        env = {"STAC_EVENTS_RECEIVER_URL": receiver.url, "STAC_EVENTS_API_KEY": "local-key"}
         run_script("stac-events", "event", "send", "DeployEvent", "--title", "kept", env=env)
         assert receiver.stop()[0] == 0
         subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)

@@ -90,7 +90,7 @@ def test_a_signalled_wrap_queues_its_event_within_a_short_grace(
 @pytest.mark.parametrize(
     "sig",
     [signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGALRM,
-     signal.SIGTERM],
+     signal.SIGTERM, signal.SIGXCPU, signal.SIGVTALRM, signal.SIGPROF],
 )  # fmt: skip
 def test_a_terminating_signal_while_a_send_waits_queues_the_event(
     own_server: HTTPServer, home: Path, isolated_environ: Dict[str, str], sig: signal.Signals
@@ -233,3 +233,80 @@ def test_a_tls_failure_with_a_closed_stdout_is_still_exit_5(
                                     "json"], environ, home)  # fmt: skip
     assert completed.returncode == 5, completed.stderr
     assert "TLS certificate check failed" in completed.stderr
+
+
+# 4. More that an attack found: a closed stdout under wrap, a signal right after the
+#    command exits, Ctrl-C while wrap's event is on its way.
+
+
+def test_wrap_with_a_closed_stdout_waits_for_its_command_and_sends(
+    receiver: HTTPServer, home: Path, isolated_environ: Dict[str, str]
+):
+    marker = home / "marker"
+    script = f"echo hi; sleep 0.5; touch {marker}; exit 7"
+    completed = subprocess.run(
+        [EXE, "event", "wrap", "--", "sh", "-c", script], stdout=None, stderr=subprocess.PIPE,
+        text=True, env={**isolated_environ, **env_for(receiver)}, cwd=home, timeout=60,
+        preexec_fn=lambda: os.close(1), check=False,
+    )  # fmt: skip
+    assert completed.returncode == 7, completed.stderr  # the command's, which ran to its end
+    assert marker.exists()
+    ((request, _),) = receiver.log
+    (event,) = json.loads(request.get_data())["events"]["CommandEvent"]
+    assert event["context"]["data"]["exit_code"] == 7
+
+
+def test_a_signal_right_after_the_command_exits_still_queues_the_event(
+    home: Path, isolated_environ: Dict[str, str]
+):
+    """The command's own child signals wrap as the command exits: whenever it lands, the
+    event is delivered or queued, never lost, and the command's exit code stands."""
+    environ = {**isolated_environ, "STAC_EVENTS_RECEIVER_URL": "http://127.0.0.1:9/receiver",
+               "STAC_EVENTS_API_KEY": API_KEY}  # fmt: skip
+    for run in range(12):
+        delay = f"0.{run:02d}"
+        script = f"w=$PPID; (sleep {delay}; kill -TERM $w) >/dev/null 2>&1 & exit 3"
+        completed = subprocess.run(
+            [EXE, "event", "wrap", "--retries", "2", "--", "sh", "-c", script],
+            capture_output=True, text=True, env=environ, cwd=home, timeout=60,
+            start_new_session=True, check=False,
+        )  # fmt: skip
+        assert completed.returncode == 3, completed.stderr
+        assert len(queued_events(home)) == run + 1, (delay, completed.stderr)
+
+
+def test_ctrl_c_while_wrap_sends_queues_the_event_and_keeps_the_commands_code(
+    raw_receiver, home: Path, isolated_environ: Dict[str, str]
+):
+    arrived, release = threading.Event(), threading.Event()
+    receiver = raw_receiver(hanging(arrived, release))
+    environ = {**isolated_environ, "STAC_EVENTS_RECEIVER_URL": f"{receiver.url}/receiver",
+               "STAC_EVENTS_API_KEY": API_KEY}  # fmt: skip
+    process = subprocess.Popen(
+        [EXE, "event", "wrap", "--", "sh", "-c", "exit 4"], env=environ, cwd=home,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        assert arrived.wait(timeout=30)  # the event is on its way
+        os.kill(process.pid, signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        release.set()
+        process.kill()
+    assert process.returncode == 4, stderr
+    assert "interrupted; the event was queued for later" in stderr
+    assert len(queued_events(home)) == 1
+
+
+def test_a_queued_event_is_told_in_one_line_when_others_wait_too(
+    home: Path, isolated_environ: Dict[str, str]
+):
+    environ = {**isolated_environ, "STAC_EVENTS_RECEIVER_URL": "http://127.0.0.1:9/receiver",
+               "STAC_EVENTS_API_KEY": API_KEY}  # fmt: skip
+    for expected_lines in (1, 1):
+        completed = subprocess.run(
+            [EXE, "event", "send", "DeployEvent", "--title", "t", "--retries", "0"],
+            capture_output=True, text=True, env=environ, cwd=home, timeout=60, check=False,
+        )  # fmt: skip
+        assert completed.returncode == 75
+        assert len(completed.stderr.splitlines()) == expected_lines, completed.stderr

@@ -96,5 +96,5 @@ def test_ctrl_c_during_a_send_exits_130_in_one_line(own_server: HTTPServer, home
     stdout, stderr = process.communicate(timeout=20)
     release.set()
     assert process.returncode == 130
-    assert stderr == "stac-events: interrupted; the event was not sent\n"
+    assert stderr == "stac-events: interrupted; the event was queued for later\n"
     assert stdout == ""

@@ -6,8 +6,10 @@ its text ends with what the command printed last."""
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
@@ -96,3 +98,16 @@ def test_an_event_too_large_for_a_request_is_never_sent(
     to_receiver("event", "send", "DeployEvent", "--title", "t", "-m", f"@{big}",
                 "--max-request-bytes", str(4 << 20))  # fmt: skip
     assert len(local_receiver.events()) == 1
+
+
+def test_an_argument_that_is_not_utf_8_is_shown_escaped_not_a_lost_event(
+    run_script, home: Any, isolated_environ: Any, local_receiver: Any
+):
+    env = {"STAC_EVENTS_RECEIVER_URL": local_receiver.url, "STAC_EVENTS_API_KEY": "any-key-1234"}
+    # bash hands the bytes as they are; Python keeps them as surrogates
+    script = f"\"{Path(sys.executable).with_name('stac-events')}\" event wrap -- true $'caf\\xe9'"
+    done = subprocess.run(["bash", "-c", script], capture_output=True, text=True,
+                          env={**isolated_environ, **env}, cwd=home, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    (stored,) = local_receiver.events()
+    assert stored["event"]["context"]["data"]["command"] == "true 'caf\\xe9'"

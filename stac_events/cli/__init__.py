@@ -14,14 +14,14 @@ import contextlib
 import errno
 import io
 import os
-import signal
 import sys
-from typing import IO, Any, NoReturn, Optional, Sequence
+from typing import IO, NoReturn, Optional, Sequence
 
+from stac_events.cli import signals
 from stac_events.cli.output import Output, ReaderGone, UnwritableStdout, guarded
 from stac_events.environment import KEY_VARIABLES, Environment
 from stac_events.errors import StacEventsError, Terminated, interruption
-from stac_events.status import TERMINATING_SIGNALS, ExitStatus
+from stac_events.status import ExitStatus
 
 PROGRAMS = ("stac-events", "stac")
 
@@ -37,7 +37,9 @@ def main(
     output = Output(env, prog=prog_name, mode=argv.output_mode(args) or "text",
                     debug="--debug" in args)  # fmt: skip
     # Masked from the first message on, before the settings say which key is used
-    output.secrets.extend(argv.given_values(args, "--api-key"))
+    # (`config init --api-key -` reads the key from stdin: "-" is no key, and masked it
+    # would mask every dash)
+    output.secrets.extend(key for key in argv.given_values(args, "--api-key") if key != "-")
     output.secrets.extend(env.environ.get(name, "").strip() for name in KEY_VARIABLES)
     try:
         return _reported(args, env, output, prog_name)
@@ -129,10 +131,7 @@ def run() -> NoReturn:
     prog_name = os.path.basename(sys.argv[0]) or PROGRAMS[0]
     if prog_name not in PROGRAMS:
         prog_name = PROGRAMS[0]
-    for signum in TERMINATING_SIGNALS:
-        # one ignored from the start stays ignored: `nohup` asks for that of a SIGHUP
-        if signal.getsignal(signum) is signal.SIG_DFL:
-            signal.signal(signum, _terminate)
+    signals.install()
     # A stream closed before the start (`2>&-`) is None in `sys`: stderr then says nothing,
     # and stdout is one that cannot be written (a run that prints nothing still works).
     stderr = sys.stderr or open(os.devnull, "w")  # noqa: SIM115 - open for the whole process
@@ -174,14 +173,3 @@ class _Closed(io.TextIOBase):
 
     def write(self, text: str) -> int:
         raise OSError(errno.EBADF, "stdout is closed")  # as writing to the closed fd would
-
-
-def _terminate(signum: int, frame: Any) -> None:
-    """SIGTERM (a CI step's timeout, `kill`), SIGHUP (a closed SSH session) and the other
-    terminating signals: stop what is being done, as Ctrl-C does, but queue what was not
-    delivered. Later ones are ignored, so that the queueing finishes."""
-    for each in TERMINATING_SIGNALS:
-        with contextlib.suppress(OSError, ValueError):
-            if signal.getsignal(each) is _terminate:
-                signal.signal(each, signal.SIG_IGN)
-    raise Terminated(signum)

@@ -97,14 +97,23 @@ def _parsed_as(flag: str, parse: Callable[[Any], T], value: Any) -> Optional[T]:
 def read_text(value: str, stdin: Optional[IO[str]]) -> str:
     """`--text` values: '-' reads stdin, '@PATH' reads a file, anything else is the text.
 
-    Trailing newlines of stdin and files are dropped, as shell `$(...)` does.
+    Trailing newlines of stdin and files are dropped, as shell `$(...)` does. Text that is
+    empty, or white space alone, is refused as `--text ""` is: never taken as "not given".
     """
     if value == "-":
-        return _read_stdin(stdin).rstrip("\n")
-    if value.startswith("@"):
-        text = _parsed(o.BODY_TEXT, lambda path: read_text_file(path, "text"), value[1:])
-        return str(text).rstrip("\n")
-    return value
+        text, source = _read_stdin(stdin).rstrip("\n"), "stdin"
+    elif value.startswith("@"):
+        text = str(_parsed(o.BODY_TEXT, lambda path: read_text_file(path, "text"), value[1:]))
+        text, source = text.rstrip("\n"), value[1:]
+    else:
+        return value
+    if not text.strip():
+        raise UsageError(
+            f"{source} holds no text",
+            option=o.BODY_TEXT.long,
+            hint="give the text there, or leave --text out (the title is used)",
+        )
+    return text
 
 
 def _read_stdin(stdin: Optional[IO[str]]) -> str:

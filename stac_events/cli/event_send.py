@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import io
-from typing import IO, Optional
+from typing import IO, Callable, Optional
 
 from stac_events import sending
-from stac_events.cli import argv
+from stac_events.cli import argv, signals
 from stac_events.cli import options as o
 from stac_events.cli.event_flags import check_typed, event_defaults
 from stac_events.cli.run import Run
@@ -30,11 +30,15 @@ def send(run: Run) -> int:
         raise UsageError("stdin cannot hold both the events and the text", option=o.BODY_TEXT.long)
     run.settings()  # a configuration that cannot be used stops the command first
     defaults = event_defaults(run, event_type=given.event_type)
-    prepared = prepare(run, defaults)
-    try:
-        return deliver(run, prepared, dry_run=given.dry_run, gzip=given.gzip)
-    finally:
-        prepared.close()
+    # Once the flags made an event, a signal is held until its delivery starts, which acts
+    # on it: the event is queued, not lost. A batch being read can be stopped at once.
+    with signals.deferred(holding=given.file is None) as deferral:
+        prepared = prepare(run, defaults)
+        try:
+            return deliver(run, prepared, dry_run=given.dry_run, gzip=given.gzip,
+                           on_start=deferral.end)  # fmt: skip
+        finally:
+            prepared.close()
 
 
 def prepare(run: Run, defaults: EventDefaults) -> Prepared:
@@ -50,7 +54,7 @@ def prepare(run: Run, defaults: EventDefaults) -> Prepared:
     if file is None:
         largest = run.given.get("max_request_bytes", DEFAULT_MAX_REQUEST_BYTES)  # wrap: none
         prepared = sending.prepare_one(defaults, hostname=hostname, now=now, ci=ci,
-                                       max_bytes=largest)  # fmt: skip
+                                       max_bytes=largest, secrets=settings.secrets)  # fmt: skip
     else:
         from stac_events.batch import Head
 
@@ -60,6 +64,7 @@ def prepare(run: Run, defaults: EventDefaults) -> Prepared:
             prepared = sending.prepare_many(
                 sending.read_many(stream, label, head), defaults, hostname=hostname, now=now,
                 max_bytes=run.given.max_request_bytes, ci=ci, label=label, head=head,
+                secrets=settings.secrets,
             )  # fmt: skip
     for warning in prepared.warnings:
         run.output.warn(warning)
@@ -90,8 +95,16 @@ def _open(run: Run, file: str) -> tuple[IO[str], str]:
         raise UsageError(f"cannot read {file}: {error.strerror}", option=o.FILE.long) from None
 
 
-def deliver(run: Run, prepared: Prepared, *, dry_run: bool, gzip: bool) -> int:
-    """Print the payloads (--dry-run), or send them and say what happened."""
+def deliver(
+    run: Run,
+    prepared: Prepared,
+    *,
+    dry_run: bool,
+    gzip: bool,
+    on_start: Optional[Callable[[], None]] = None,
+) -> int:
+    """Print the payloads (--dry-run), or send them and say what happened; `on_start` is
+    called as their delivery starts."""
     settings = run.settings()
     out = run.output
     if dry_run:
@@ -105,7 +118,7 @@ def deliver(run: Run, prepared: Prepared, *, dry_run: bool, gzip: bool) -> int:
     target = settings.target()
     with out.progress(prepared.events, "sending events") as advance:
         outcome = sending.send(prepared, settings, gzip=gzip, backoff=run.env.retry_backoff,
-                               progress=advance)  # fmt: skip
+                               progress=advance, on_start=on_start)  # fmt: skip
     out.spool_report(outcome)
     problem = outcome.problem()
     if problem is not None:

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+from typing import TYPE_CHECKING
+
 from stac_events.cli import options as o
+from stac_events.cli import signals
 from stac_events.cli.event_flags import event_defaults
 from stac_events.cli.event_send import deliver, prepare
 from stac_events.cli.run import Run
+from stac_events.cli.signals import Deferral
 from stac_events.cli.usage import UsageError, named_by_flag
 from stac_events.errors import InvalidInput, StacEventsError, Terminated, interruption
-from stac_events.events import build_event
-from stac_events.redact import redact, redact_value
+from stac_events.events import EventDefaults, build_event
 from stac_events.settings import Setting
+
+if TYPE_CHECKING:
+    from stac_events.wrapped_command import Finished
 
 # After a signal came to end the command (a CI job cancelled, a step timed out), what is
 # left of the job's life is short: a runner's SIGKILL follows within seconds. The event
@@ -38,25 +45,43 @@ def wrap(run: Run) -> int:
 
     from stac_events.wrapped_command import run_command
 
-    finished = run_command(given.command, run.env, tail_lines=given.tail_lines)
+    # From the command's exit on, a signal is held until the event's delivery starts,
+    # which acts on it: the event is queued, rather than lost on the way.
+    with signals.deferred(holding=False) as deferral:
+        finished = run_command(given.command, run.env, tail_lines=given.tail_lines,
+                               secrets=settings.secrets, on_exit=deferral.hold)  # fmt: skip
+        try:
+            _report(run, finished, defaults, deferral)
+        except StacEventsError as error:
+            run.output.failure(named_by_flag(error))  # reported; the command's code stands
+        except (KeyboardInterrupt, Terminated) as stop:  # a cancelled job: the event is
+            run.output.failure(interruption(stop))  # queued, and the command's code stands
+        with contextlib.suppress(KeyboardInterrupt, Terminated):
+            deferral.end()  # held, never acted on: nothing was sent, as was said
+    return finished.exit_code
+
+
+def _report(run: Run, finished: Finished, defaults: EventDefaults, deferral: Deferral) -> None:
+    """Send the event about the command, as the flags say (or not: `--on failure`)."""
+    given = run.given
     if given.on == "failure" and finished.exit_code == 0:
-        return finished.exit_code
+        deferral.end()
+        return
+    settings = run.settings()
     if finished.signalled is not None and settings.max_time.value > SIGNALLED_GRACE_S:
-        settings = run.limit_delivery(
+        run.limit_delivery(
             Setting(SIGNALLED_GRACE_S, f"the grace after signal {finished.signalled}")
         )
-    # The command's output and line may show the key (`set -x`, a curl line), and so may
-    # flags built from them: the event never holds a secret this run knows.
-    secrets = settings.secrets
+    # The command's output and line may show the key (`set -x`, a curl line): they come
+    # masked, and the whole event is masked as it is prepared, flags built from them too.
     defaults = defaults._replace(
-        title=redact(defaults.title or finished.title, *secrets),
-        text=redact(defaults.text or finished.text(), *secrets),
-        data=redact_value({**finished.data(), **(defaults.data or {})}, *secrets),  # -d wins
+        title=defaults.title or finished.title,
+        text=defaults.text or finished.text(),
+        data={**finished.data(), **(defaults.data or {})},  # -d keys win
     )
+    prepared = prepare(run, defaults)
     try:
-        deliver(run, prepare(run, defaults), dry_run=given.dry_run, gzip=False)
-    except StacEventsError as error:
-        run.output.failure(named_by_flag(error))  # reported; the command's exit code stands
-    except Terminated as stop:  # a CI step's timeout: the event is queued, CMD's code stands
-        run.output.failure(interruption(stop))
-    return finished.exit_code
+        deliver(run, prepared, dry_run=given.dry_run, gzip=False, on_start=deferral.end)
+    finally:
+        prepared.close()
+    deferral.end()  # a dry run sent nothing: a signal held acts now

@@ -20,6 +20,7 @@ from typing import IO, TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optio
 
 from stac_events.environment import Environment
 from stac_events.errors import Interrupted, StacEventsError
+from stac_events.parse import one_line
 from stac_events.redact import redact, redact_value
 from stac_events.status import ExitStatus
 
@@ -135,7 +136,8 @@ class Output:
         prefix = f"{self.prog}: {label}:"
         if self.env.color_for(self.env.stderr_isatty):
             prefix = f"\x1b[1;{_ANSI[color]}m{prefix}\x1b[0m"
-        self.env.stderr.write(f"{prefix} {self.mask(self.named(message))}\n")
+        # one line, whatever a path or a value in it holds: no newline can forge another
+        self.env.stderr.write(f"{prefix} {one_line(self.mask(self.named(message)))}\n")
         self.env.stderr.flush()
 
     def mask(self, text: str) -> str:
@@ -303,7 +305,9 @@ class Output:
                 f"{flushed.corrupt} queued payload(s) could not be read or trusted; they were "
                 f"set aside to corrupt/, see 'stac-events spool list'"
             )
-        if flushed.left is not None and outcome.accepted:
+        # said when the run's own events got through (when they are queued too, the error
+        # line says what waits)
+        if flushed.left is not None and outcome.accepted and outcome.events == outcome.accepted:
             waiting = outcome.waiting()
             if waiting:
                 self.note(f"{waiting} queued payload(s) wait for a later run ({flushed.left})")

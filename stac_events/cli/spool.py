@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, List, Tuple, TypeVar
+from typing import TYPE_CHECKING, Callable, Dict, List, Tuple, TypeVar
 
 from stac_events.cli.run import Run
 from stac_events.cli.usage import UsageError
@@ -71,20 +71,31 @@ def retry(run: Run) -> int:
         raise UsageError(
             "give the id of one payload, or --all", hint="see 'stac-events spool list'"
         )
-    if run.given.all:
-        chosen = [(s, p) for s, p in _using(spool, lambda: spool.find("")) if s in _SET_ASIDE]
-    else:
-        chosen = [_one(spool, run.given.id)]
-    for state, path in chosen:
+    passed: List[Dict[str, str]] = []  # those that could not be put back, and why
+    if not run.given.all:
+        state, path = _one(spool, run.given.id)
         if state not in (*_SET_ASIDE, "corrupt"):  # corrupt: once mended, by its id
             raise UsageError(f"{_id(path)} is {state}, not set aside: there is nothing to retry")
-        _using(spool, lambda path=path: spool.retry(path))
-    count = len(chosen)
+        _using(spool, lambda: spool.retry(path))
+        put_back = [path]
+    else:  # each that can be put back is, whatever the others hold
+        put_back = []
+        for state, path in _using(spool, lambda: spool.find("")):
+            if state in _SET_ASIDE:
+                try:
+                    _using(spool, lambda path=path: spool.retry(path))
+                    put_back.append(path)
+                except (UsageError, ConfigError) as error:
+                    passed.append({"id": _id(path), "reason": error.message})
+    for left in passed:
+        run.output.warn(f"{left['id']} stays where it is: {left['reason']}")
+    count = len(put_back)
     run.output.result(
-        {"requeued": count, "ids": [_id(path) for _, path in chosen]},
+        {"requeued": count, "ids": [_id(path) for path in put_back],
+         **({"not_requeued": passed} if passed else {})},
         f"put {count} payload(s) back in the queue; the next 'event send' or "
         f"'stac-events spool flush' delivers them",
-    )
+    )  # fmt: skip
     return 0
 
 
