@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import signal
+import threading
 
 # The signals whose default action ends a process, and that a user, a terminal, a CI
 # runner, a supervisor or a limit (`ulimit -t`: SIGXCPU) sends to end one; Ctrl-C (SIGINT)
@@ -16,6 +17,22 @@ TERMINATING_SIGNALS = tuple(
     for name in _TERMINATING
     if hasattr(signal, name)  # not all are there on Windows
 )
+ENDING_SIGNALS = (signal.SIGINT, *TERMINATING_SIGNALS)
+
+
+def start_deaf(thread: threading.Thread) -> None:
+    """Start a helper thread that never takes the signals that end a run. The kernel hands
+    a process's signal to any thread that does not block it, and Python then runs the
+    handler in the main thread only when that thread next runs: asleep in a retry's wait,
+    it would not wake for a SIGTERM that a helper thread took."""
+    if not hasattr(signal, "pthread_sigmask"):  # Windows: no such signals to take
+        thread.start()
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, ENDING_SIGNALS)
+    try:
+        thread.start()  # with this thread's mask: the signals blocked
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 class ExitStatus(enum.IntEnum):

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional, Tuple
 from stac_events.errors import DeliveryError, RejectedError, StacEventsError
 from stac_events.redact import redact
 from stac_events.settings import DeliveryOptions, Target, host_of
+from stac_events.status import start_deaf
 from stac_events.version import __version__
 
 if TYPE_CHECKING:
@@ -128,7 +129,7 @@ class Watchdog:
             self.fired, self._socket = False, None
             self._timer = threading.Timer(seconds, self._fire)
             self._timer.daemon = True
-            self._timer.start()
+            start_deaf(self._timer)
 
     def disarm(self) -> None:
         with self._lock:

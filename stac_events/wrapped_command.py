@@ -19,7 +19,7 @@ from typing import IO, Any, Callable, Deque, Dict, List, Optional, Sequence, Tup
 
 from stac_events.environment import Environment
 from stac_events.redact import Masker, redact
-from stac_events.status import TERMINATING_SIGNALS
+from stac_events.status import TERMINATING_SIGNALS, start_deaf
 
 _CHUNK = 1 << 14
 # A daemon the command started holds its pipes open for as long as it runs: once the
@@ -312,9 +312,9 @@ def run_command(
     try:
         exited, exited_writer = os.pipe()
         try:
-            threading.Thread(
-                target=_wait_then_close, args=(process, exited_writer), daemon=True
-            ).start()
+            # deaf to signals: one it took would reach the forwarder only at the next output
+            start_deaf(threading.Thread(target=_wait_then_close, args=(process, exited_writer),
+                                        daemon=True))  # fmt: skip
             exited_at = _pump(streams, exited, tail)
         finally:
             os.close(exited)

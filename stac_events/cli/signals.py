@@ -16,9 +16,7 @@ import signal
 from typing import Any, Iterator, Optional
 
 from stac_events.errors import Terminated
-from stac_events.status import TERMINATING_SIGNALS
-
-HANDLED = (signal.SIGINT, *TERMINATING_SIGNALS)
+from stac_events.status import ENDING_SIGNALS as HANDLED
 
 
 class Deferral:

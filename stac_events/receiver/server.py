@@ -66,6 +66,9 @@ _TOO_SLOW = (f"the request did not arrive within {REQUEST_TIMEOUT_S:g} s (and a 
 _READ_SIZE = 256 * 1024
 _MAX_LENGTH_DIGITS = 19  # as many as the largest length a file can have (2 ** 63 - 1)
 _OUT_OF_DESCRIPTORS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+# What a handler meets on a connection the serve loop cut (to make room, or at its
+# deadline) while it was using it: the sender's business, as a reset is.
+_GONE = frozenset({errno.EBADF, errno.ENOTCONN, errno.EPIPE, errno.ESHUTDOWN})
 
 
 class Limits(NamedTuple):
@@ -320,6 +323,8 @@ class _Server(ThreadingHTTPServer):
         line, as a refusal: never a traceback on the receiver's terminal."""
         error = sys.exc_info()[1]
         if isinstance(error, (ConnectionError, TimeoutError)) or self.receiver.on_refusal is None:
+            return
+        if isinstance(error, OSError) and error.errno in _GONE:  # a connection cut under it
             return
         self.receiver.on_refusal(Refusal(500, [Reason("", f"a request failed: {error!r}")]))
 
