@@ -43,6 +43,27 @@ class Ran(NamedTuple):
     peak_mib: float  # the process's peak resident memory
 
 
+# Runs a command under an address-space limit, and reports its peak resident memory. The
+# command is forked from this small interpreter, not from the test's: Linux counts in a
+# process's peak the memory of the process it was forked from (pytest's, hundreds of MiB
+# late in a suite run), and this one holds a few.
+MEASURED = """
+import os, resource, signal, sys
+limit, report, argv = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+pid = os.fork()
+if pid == 0:
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    os.execv(argv[0], argv)
+_, status, usage = os.wait4(pid, 0)
+with open(report, "w") as out:
+    out.write(str(usage.ru_maxrss))
+if os.WIFSIGNALED(status):
+    signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
+    os.kill(os.getpid(), os.WTERMSIG(status))
+sys.exit(os.WEXITSTATUS(status))
+"""
+
+
 def run(
     home: Path,
     environ: Dict[str, str],
@@ -51,28 +72,28 @@ def run(
     env: Optional[Dict[str, str]] = None,
     timeout: float = 120,
 ) -> Ran:
-    """`stac-events ARGS` as a real process; killed (and the test failed) if it outlives
-    `timeout`, which is only a safety net: every run here is meant to end on its own."""
-
-    # the limit set by the shell that then becomes stac-events (`exec`), as a user's would be
-    limited = ["sh", "-c", f'ulimit -v {ADDRESS_SPACE >> 10} && exec "$@"', "sh", EXE, *args]
+    """`stac-events ARGS` as a real process, its address space limited as a user's `ulimit
+    -v` would; killed (and the test failed) if it outlives `timeout`, which is only a
+    safety net: every run here is meant to end on its own."""
+    report = home / "peak"
+    limited = [sys.executable, "-c", MEASURED, str(ADDRESS_SPACE), str(report), EXE, *args]
     # the package the suite imports, also when PYTHONPATH names another checkout of it
     inherited = {name: os.environ[name] for name in ("PYTHONPATH",) if name in os.environ}
     with open(home / "out", "w+b") as out, open(home / "err", "w+b") as err:
         process = subprocess.Popen(limited, stdin=stdin, stdout=out, stderr=err, cwd=home,
-                                   env={**environ, **inherited, **(env or {})})  # fmt: skip
-        killer = threading.Timer(timeout, process.kill)
+                                   env={**environ, **inherited, **(env or {})},
+                                   start_new_session=True)  # fmt: skip
+        killer = threading.Timer(timeout, lambda: os.killpg(process.pid, signal.SIGKILL))
         killer.start()
         try:
-            _, wait_status, usage = os.wait4(process.pid, 0)
+            status = process.wait()
         finally:
             killer.cancel()
-        process.returncode = status = os.waitstatus_to_exitcode(wait_status)
         assert status != -signal.SIGKILL, f"still running after {timeout} s: {args}"
         out.seek(0)
         err.seek(0)
-        return Ran(status, out.read(), err.read().decode(errors="replace"),
-                   usage.ru_maxrss / 1024)  # fmt: skip
+        peak = int(report.read_text()) / 1024
+        return Ran(status, out.read(), err.read().decode(errors="replace"), peak)
 
 
 @contextlib.contextmanager
