@@ -543,11 +543,10 @@ class _Handler(BaseHTTPRequestHandler):
             raise _Problem(403, "requests from web pages (with an Origin header) are refused")
         if not self.server.receiver.loopback:
             return
-        try:
-            host = urlsplit("//" + self.headers.get("Host", "")).hostname or ""
-        except ValueError:  # `[::1` or `[x]`: brackets that hold no IPv6 address
+        host = _host_named(self.headers.get("Host", ""))
+        if host is None:
             raise _Problem(400, "the Host header names no host; send Host: 127.0.0.1",
-                           close=True) from None  # fmt: skip
+                           close=True)  # fmt: skip
         if host not in _LOOPBACK_NAMES:
             raise _Problem(403, f"Host {one_line(host)!r} is not this machine; the receiver "
                                 f"answers 127.0.0.1, ::1 or localhost")  # fmt: skip
@@ -658,6 +657,22 @@ def _decoded(body: bytes, encoding: str, max_body: int) -> bytes:
 
 
 _LOOPBACK_NAMES = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+def _host_named(header: str) -> Optional[str]:
+    """The host a Host header names, or None when it names none: `[::1` or `[zz]`,
+    brackets that hold no IPv6 address. Checked here, not left to urlsplit, which
+    lets `[zz]` through on Python 3.10 and refuses it on 3.11."""
+    try:
+        host = urlsplit("//" + header).hostname or ""
+    except ValueError:
+        return None
+    if header.startswith("["):
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            return None
+    return host
 
 
 def _target(path: str) -> SplitResult:
