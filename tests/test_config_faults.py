@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 import yaml
@@ -112,7 +112,7 @@ def sound(result: Result, *secrets: str) -> None:
     assert no_secret(result, [API_KEY, FILE_KEY, *secrets]), result.output
 
 
-def in_place(home: Path, where: str, text: str) -> tuple:
+def in_place(home: Path, where: str, text: str) -> Tuple[Path, List[str], Dict[str, str]]:
     """Put a config file with `text` where `where` says; the file, and the flags and
     variables that make it the one read."""
     if where == "--config":

@@ -22,6 +22,7 @@ from pytest_httpserver import HTTPServer
 
 from stac_events.status import ExitStatus
 from tests.conftest import API_KEY, Cli, Result, no_secret
+from tests.test_config_faults import in_place, write
 
 URL = "https://sts.example.com/receiver"
 FILE_KEY = "FILE-secret-key-0123"
@@ -70,27 +71,6 @@ DOCUMENTED = {int(status) for status in ExitStatus} - {ExitStatus.INTERNAL_ERROR
 def config_text(place: str, value: str, url: str = URL) -> str:
     values = {"note": "plain", "hostname": "web-1", "internal_hostname": "web-1.internal"}
     return TEMPLATE.format(url=url, **{**values, place: value})
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    path.chmod(0o600)
-    return path
-
-
-def in_place(home: Path, where: str, text: str) -> Tuple[Path, List[str], Dict[str, str]]:
-    """A config file with `text` where `where` says; the file, and the flags and variables
-    that make it the one read."""
-    if where == "--config":
-        path = write(home / "work" / "conf.yaml", text)
-        return path, ["--config", str(path)], {}
-    if where == "$STAC_EVENTS_CONFIG":
-        path = write(home / "work" / "conf.yaml", text)
-        return path, [], {"STAC_EVENTS_CONFIG": str(path)}
-    if where == "user config dir":
-        return write(home / ".config" / "stac-events" / "conf.yaml", text), [], {}
-    return write(home / ".stackstate" / "cli" / "conf.yaml", text), [], {}
 
 
 def sound(result: Result, hidden: str) -> None:

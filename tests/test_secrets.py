@@ -430,13 +430,19 @@ CONFIG_SECRETS = [f"{word}-47{n}" for n, word in enumerate(
      "STAGING-PASS", "STAGING-KEY", "MISSPELT-KEY"], start=11)]  # fmt: skip
 
 
+def config_for(httpserver: HTTPServer, tmp_path: Path, template: str) -> Path:
+    """A private config file from `template`, its address `httpserver`, which takes events."""
+    httpserver.expect_request(INTAKE).respond_with_data("", status=202)
+    config = tmp_path / "conf.yaml"
+    config.write_text(template.format(url=httpserver.url_for("/receiver")))
+    config.chmod(0o600)
+    return config
+
+
 def test_wrap_masks_every_secret_of_the_config_file_used_or_not(
     cli: Cli, httpserver: HTTPServer, tmp_path: Path
 ):
-    httpserver.expect_request(INTAKE).respond_with_data("", status=202)
-    config = tmp_path / "conf.yaml"
-    config.write_text(MANY_SECRETS.format(url=httpserver.url_for("/receiver")))
-    config.chmod(0o600)
+    config = config_for(httpserver, tmp_path, MANY_SECRETS)
     result = cli("--config", str(config), "event", "wrap", "--tail-lines", "100", "--", "cat",
                  str(config))  # fmt: skip
     assert "OTHER-CLIENT-KEY-4716" in result.stdout  # the command's own output is its own
@@ -609,10 +615,7 @@ instances:
 def test_wrap_masks_config_secrets_as_the_file_writes_them(
     cli: Cli, httpserver: HTTPServer, tmp_path: Path
 ):
-    httpserver.expect_request(INTAKE).respond_with_data("", status=202)
-    config = tmp_path / "conf.yaml"
-    config.write_text(QUOTED_SECRETS.format(url=httpserver.url_for("/receiver")))
-    config.chmod(0o600)
+    config = config_for(httpserver, tmp_path, QUOTED_SECRETS)
     cli("--config", str(config), "event", "wrap", "--tail-lines", "100", "--", "cat", str(config),
         env={"STAC_EVENTS_API_KEY": API_KEY})  # fmt: skip
     sent = json.dumps(received_events(httpserver), ensure_ascii=False)
