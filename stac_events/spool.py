@@ -268,45 +268,42 @@ class Spool:
         """
         self._recover_stale()
         for path in _listed(self.pending, SUFFIX):
-            claimed = path.with_name(f"{path.name}.{os.getpid()}{CLAIM}")
-            try:
-                os.rename(path, claimed)
-            except FileNotFoundError:
-                continue  # another process claimed it first
-            except OSError as error:
-                self.unclaimable.append(error)
-                continue
-            try:
-                header = _read_header(claimed)
-                os.utime(claimed, follow_symlinks=False)  # the claim's age, for the stale rule
-            except Corrupt as why:
-                self._set_corrupt(claimed, path.name, str(why))
-                continue
-            except FileNotFoundError:
-                continue  # taken over meanwhile
-            except OSError:
-                _rename_if_there(claimed, path)
-                raise
-            yield Claimed(self, claimed, path.name, header)
+            found = self._claim(path)
+            if found is not None:
+                yield found
 
     def claim_newest(self) -> Optional[Claimed]:
         """Claim the newest pending payload that can be read, if any (an unreadable one is
         set aside on the way); `OSError` as `claim` raises it."""
         for path in reversed(_listed(self.pending, SUFFIX)):
-            claimed = path.with_name(f"{path.name}.{os.getpid()}{CLAIM}")
-            try:
-                os.rename(path, claimed)
-            except OSError:
-                continue  # claimed by another process, or not to be claimed at all
-            try:
-                header = _read_header(claimed)
-            except Corrupt as why:
-                self._set_corrupt(claimed, path.name, str(why))
-                continue
-            except FileNotFoundError:
-                continue
-            return Claimed(self, claimed, path.name, header)
+            found = self._claim(path)
+            if found is not None:
+                return found
         return None
+
+    def _claim(self, path: Path) -> Optional[Claimed]:
+        """Claim one pending file by renaming it; None when another process took it first,
+        when it cannot be renamed (in `unclaimable`) or read (set aside to corrupt/)."""
+        claimed = path.with_name(f"{path.name}.{os.getpid()}{CLAIM}")
+        try:
+            os.rename(path, claimed)
+        except FileNotFoundError:
+            return None  # another process claimed it first
+        except OSError as error:
+            self.unclaimable.append(error)
+            return None
+        try:
+            header = _read_header(claimed)
+            os.utime(claimed, follow_symlinks=False)  # the claim's age, for the stale rule
+        except Corrupt as why:
+            self._set_corrupt(claimed, path.name, str(why))
+            return None
+        except FileNotFoundError:
+            return None  # taken over meanwhile
+        except OSError:
+            _rename_if_there(claimed, path)
+            raise
+        return Claimed(self, claimed, path.name, header)
 
     def entries(self) -> List[Entry]:
         """Every file in the spool: pending and claimed ones oldest first, then those set

@@ -399,3 +399,38 @@ def test_retry_all_puts_back_every_payload_it_can(
     assert left["id"] == first.name.removesuffix(".payload")
     assert "Permission denied" in left["reason"]
     assert len(files_in(cli.home, "pending")) == 2
+
+
+def test_the_payload_a_flush_judges_by_is_no_stale_claim_to_another_flush(
+    cli: Cli, own_server: HTTPServer, raw_receiver, home: Path, isolated_environ: Dict[str, str]
+):
+    """A payload queued long ago, claimed as the judge of three poisons, is a fresh claim:
+    a second flush meanwhile leaves it to the first, and it is sent once."""
+    queue(cli, own_server, "poison 1", "poison 2", "poison 3", "judge")
+    judging, release = threading.Event(), threading.Event()
+
+    def answer(connection: socket.socket, body: bytes) -> None:
+        if b"poison" in body:
+            connection.sendall(b"HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n\r\n")
+            return
+        judging.set()
+        release.wait(timeout=60)
+        connection.sendall(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n")
+
+    receiver = raw_receiver(answer)
+    readdress(cli.home, own_server.url_for("/").rstrip("/"), receiver.url)
+    twenty_minutes_ago = time.time() - 1200  # queued long ago: older than a stale claim
+    for path in files_in(cli.home, "pending"):
+        os.utime(path, (twenty_minutes_ago, twenty_minutes_ago))
+    first = subprocess.Popen([EXE, "spool", "flush", "--retries", "0"], cwd=home,
+                             env={**isolated_environ, **raw_env(receiver)},
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        assert judging.wait(timeout=60), first.stderr.read() if first.stderr else ""
+        cli("spool", "flush", "--retries", "0", "--timeout", "1", "--max-time", "3",
+            env=raw_env(receiver))  # fmt: skip
+        assert bodies_holding(receiver, b"judge") == 1
+    finally:
+        release.set()
+        first.wait(timeout=60)
+    assert bodies_holding(receiver, b"judge") == 1
