@@ -6,6 +6,7 @@ import contextlib
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -16,6 +17,19 @@ import pytest
 
 from stac_events.cli import main
 from stac_events.environment import Environment
+from stac_events.status import ENDING_SIGNALS
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The processes the suite starts get the signals a user's shell gives them, also when
+    the suite itself runs under `nohup` or in a background job: a signal ignored here
+    would be ignored in each of them (as stac-events keeps it), and the tests that send
+    it would see nothing happen. The one test about `nohup` ignores SIGHUP itself."""
+    for number in ENDING_SIGNALS:
+        if signal.getsignal(number) == signal.SIG_IGN:
+            default = signal.default_int_handler if number == signal.SIGINT else signal.SIG_DFL
+            signal.signal(number, default)
+
 
 NOW = 1_700_000_000.0
 API_KEY = "s3cr3t-K3y/with+chars"
