@@ -41,11 +41,24 @@ KNOWN_KEYS: Dict[str, Tuple[str, ...]] = {
 KeyPath = Tuple[str, ...]
 # What names a secret in a config file, whatever the section: the stac CLI's own
 # `api_key`, `password` and `apitoken_auth.token`, their misspellings, and the names
-# people give to credentials of their own.
-_SECRET = re.compile(
-    r"key|token|password|passwd|secret|credential|auth|bearer|private",
-    re.IGNORECASE,
-)
+# people give to credentials of their own. A name is taken apart into its words
+# (`apiToken2` is api, token; `auth_header` is auth, header) and judged by its last one,
+# so that `key_file`, `auth_retries` and `max_keys`, which name no secret, are not taken
+# for one: their values (a path, a 1) would be masked in every text.
+_SECRET_WORDS = frozenset({
+    "key", "apikey", "token", "apitoken", "password", "passwd", "pwd", "passphrase", "secret",
+    "credential", "credentials", "bearer", "auth", "authorization",
+})  # fmt: skip
+_WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+
+
+def _names_a_secret(name: str) -> bool:
+    words = [word.lower() for word in _WORDS.findall(name)]
+    if not words:
+        return False
+    if words[-1] in ("header", "value") and len(words) > 1:
+        return words[-2] in ("auth", "authorization", "bearer")  # `auth_header`
+    return words[-1] in _SECRET_WORDS
 
 
 class Candidate(NamedTuple):
@@ -218,7 +231,7 @@ def _secrets(root: Any, text: str) -> Tuple[str, ...]:
             stack += [(value, str(key.value)) for key, value in node.value]
         elif isinstance(node, yaml.SequenceNode):
             stack += [(item, name) for item in node.value]
-        elif isinstance(node, yaml.ScalarNode) and _SECRET.search(name):
+        elif isinstance(node, yaml.ScalarNode) and _names_a_secret(name):
             if node.tag in _NO_SECRET_TAGS:  # `use_auth: false` names no secret
                 continue
             written = text[node.start_mark.index : node.end_mark.index]

@@ -502,3 +502,20 @@ def _moment_seconds(moment: datetime, shown: str) -> int:
             f"{shown} is out of range for a timestamp; give a time after 1970 and before {latest}"
         )
     return int(seconds)
+
+
+def hostname_of(netloc: str) -> str:
+    """The host a URL's `netloc` (or a `Host` header) names, as `urlsplit` gives it:
+    lowercased, without brackets, "" for none. `ValueError` when it cannot be taken apart,
+    brackets that hold no IPv6 address (`[zz]`) included: checked here, since `urlsplit`
+    lets those through on Python 3.10 and refuses them on 3.11."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    host = urlsplit("//" + netloc).hostname or ""
+    if netloc.rpartition("@")[2].startswith("["):
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise ValueError(f"{host!r} does not appear to be an IPv4 or IPv6 address") from None
+    return host

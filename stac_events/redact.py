@@ -28,27 +28,7 @@ def redact(text: str, *secrets: Optional[str]) -> str:
 
     A secret is masked wherever it stands, however short: glued to other text (`x${KEY}y`)
     it is still the secret."""
-    for secret in secrets:
-        secret = (secret or "").strip()  # as a key is taken; white space alone is none
-        if not secret:
-            continue
-        for form in forms_of(secret):
-            text = text.replace(form, MASK)
-    text = _URL_PASSWORD.sub(rf"\g<1>{MASK}", text)
-    return _QUERY_KEY.sub(rf"\g<1>{MASK}", text)
-
-
-def redact_value(value: Any, *secrets: Optional[str]) -> Any:
-    """`value` (decoded JSON) with `redact` applied to every text in it, however deep:
-    masked this way, JSON stays JSON whatever the secrets hold. Names are left as they are:
-    they are a payload's structure (`events`), which a one-letter key would wreck."""
-    if isinstance(value, str):
-        return redact(value, *secrets)
-    if isinstance(value, dict):
-        return {key: redact_value(item, *secrets) for key, item in value.items()}
-    if isinstance(value, list):
-        return [redact_value(item, *secrets) for item in value]
-    return value
+    return Masker(secrets).text(text)
 
 
 def forms_of(secret: str) -> List[str]:
@@ -69,26 +49,56 @@ def forms_of(secret: str) -> List[str]:
     return sorted((form for form in forms if form), key=len, reverse=True)
 
 
+# What is never a secret, wherever it is given as one: nothing, and `-`, which stands for
+# stdin in `--api-key -` (masked, it would mask every dash of every message).
+_NO_SECRET = frozenset({"", "-"})
+
+
 class Masker:
-    """Masks a serialized JSON document (an event, a request body) in its texts, as
-    `redact_value` does, when anything in it needs masking: a secret, an address's
+    """Masks texts, decoded JSON and serialized JSON documents (an event, a request body)
+    with the forms of its secrets worked out once. A document is masked in its texts (see
+    `value`) when anything in it needs masking: a secret, an address's
     password or an `api_key=` value. Most need none, and are handed back as they are,
     after a look that costs a few substring searches."""
 
     def __init__(self, secrets: Iterable[Optional[str]]) -> None:
-        self.secrets = [secret.strip() for secret in secrets if secret and secret.strip()]
+        # as a key is taken: white space around it is not part of it
+        kept = {secret.strip() for secret in secrets if secret} - _NO_SECRET
+        self.text_forms = sorted({form for secret in kept for form in forms_of(secret)},
+                                 key=len, reverse=True)  # fmt: skip
         found: Set[bytes] = set()
-        for secret in self.secrets:
-            for form in forms_of(secret):
-                with contextlib.suppress(UnicodeEncodeError):  # a lone surrogate: no body has it
-                    found.add(form.encode("utf-8"))
+        for form in self.text_forms:
+            with contextlib.suppress(UnicodeEncodeError):  # a lone surrogate: no body has it
+                found.add(form.encode("utf-8"))
         self.forms = sorted(found, key=len, reverse=True)
         self.longest = max((len(form) for form in self.forms), default=0)
+
+    def text(self, text: str) -> str:
+        """`text` masked: the longest forms first, so that a secret holding another is
+        masked whole."""
+        for form in self.text_forms:
+            if form in text:
+                text = text.replace(form, MASK)
+        if "://" in text:
+            text = _URL_PASSWORD.sub(rf"\g<1>{MASK}", text)
+        return _QUERY_KEY.sub(rf"\g<1>{MASK}", text)
+
+    def value(self, value: Any) -> Any:
+        """`value` (decoded JSON) with every text in it masked, however deep: masked this
+        way, JSON stays JSON whatever the secrets hold. Names are left as they are: they
+        are a payload's structure (`events`), which a one-letter key would wreck."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {key: self.value(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self.value(item) for item in value]
+        return value
 
     def __call__(self, document: bytes) -> bytes:
         if not self.needed(document):
             return document
-        masked = redact_value(json.loads(document), *self.secrets)
+        masked = self.value(json.loads(document))
         return json.dumps(masked, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
     def needed(self, document: bytes) -> bool:
@@ -97,3 +107,7 @@ class Masker:
         if b"@" in document and _URL_PASSWORD_BYTES.search(document):
             return True
         return _QUERY_KEY_BYTES.search(document) is not None
+
+    def needed_in(self, text: str) -> bool:
+        """Whether `text` holds anything to mask (as `needed`, for a text)."""
+        return self.text(text) != text

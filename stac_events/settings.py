@@ -35,7 +35,7 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 from stac_events import config_file
 from stac_events.environment import KEY_VARIABLES, Environment, expand_user
 from stac_events.errors import ConfigError, InvalidInput
-from stac_events.parse import shortened
+from stac_events.parse import hostname_of, shortened
 from stac_events.redact import MASK, redact
 
 if TYPE_CHECKING:
@@ -202,11 +202,14 @@ class Settings(NamedTuple):
 
     @property
     def secrets(self) -> List[str]:
-        """Values that must never be shown: the key and a basic-auth password, and those
-        the run read but did not use (a key of a source that lost, a password kept for
-        another host)."""
-        found = [self.api_key.value] if self.api_key else []
-        found += [self.basic_auth.value[1]] if self.basic_auth else []
+        """Values that must never be shown: what the target's are (the key, a basic-auth
+        password, the address's own, and the header value built of them), and those the
+        run read but did not use (a key of a source that lost, a password kept for another
+        host)."""
+        auth = self.basic_auth.value if self.basic_auth else None
+        address, key = self.address, self.api_key
+        known = Target(address.value if address else "", key.value if key else "", auth)
+        found = [secret for secret in known.secrets if secret]
         return found + [secret for secret in self.read_secrets.value if secret not in found]
 
     def delivery_options(self, *, backoff: float = 0.5) -> DeliveryOptions:
@@ -567,6 +570,7 @@ def normalize_address(
     try:
         parts = urlsplit(raw)
         port = parts.port
+        hostname_of(parts.netloc)
     except ValueError as error:
         shown = shortened(redact(text), 80)
         raise ConfigError(f"{origin}: {shown!r} is not a URL ({error})") from None

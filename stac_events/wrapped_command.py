@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any, Callable, Deque, Dict, List, Optional, Sequence, Tuple
 
 from stac_events.environment import Environment
-from stac_events.redact import Masker, redact
+from stac_events.redact import Masker
 from stac_events.status import TERMINATING_SIGNALS, start_deaf
 
 _CHUNK = 1 << 14
@@ -102,7 +102,7 @@ class _Tail:
         if not self.lines.maxlen:
             return
         if self.masker.needed(line):
-            line = redact(line.decode("utf-8", "replace"), *self.masker.secrets).encode()
+            line = self.masker.text(line.decode("utf-8", "replace")).encode()
         if cut:
             line = _CUT.encode() + line[self.margin :]
         if len(line) > TAIL_BYTES:
@@ -345,8 +345,8 @@ def _not_started(
 def _described(argv: List[str], masker: Masker) -> Tuple[str, str]:
     """The command line and the program's name as the event shows them: masked, then cut
     (a secret cut in two would not be known)."""
-    line = redact(_printable(shlex.join(argv)), *masker.secrets)
-    name = redact(_printable(os.path.basename(argv[0])), *masker.secrets)
+    line = masker.text(_printable(shlex.join(argv)))
+    name = masker.text(_printable(os.path.basename(argv[0])))
     return _cut_to(line, COMMAND_LINE_CHARS), _cut_to(name, 100)
 
 

@@ -517,6 +517,17 @@ def test_an_address_no_host_can_have_is_a_configuration_error(
     assert not list(home.rglob("*.payload"))  # nothing queued for an address never reached
 
 
+def test_brackets_that_hold_no_ipv6_address_are_a_configuration_error(
+    home: Path, isolated_environ: Dict[str, str]
+) -> None:
+    """On every Python: 3.10's urlsplit takes `[zz]` for a host name, 3.11's refuses it."""
+    environ = {**isolated_environ, "STAC_EVENTS_RECEIVER_URL": "http://[zz]:7077/receiver",
+               "STAC_EVENTS_API_KEY": "any-key-1234"}  # fmt: skip
+    ran = run(home, environ, "event", "send", "DeployEvent", "--title", "t")
+    one_line(ran, 3, "'zz' does not appear to be an IPv4 or IPv6 address")
+    assert not list(home.rglob("*.payload"))
+
+
 def test_a_path_with_a_newline_cannot_forge_a_line(
     home: Path, isolated_environ: Dict[str, str]
 ) -> None:

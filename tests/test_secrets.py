@@ -627,3 +627,52 @@ def test_wrap_masks_config_secrets_as_the_file_writes_them(
 def test_the_stdin_marker_is_no_key_to_mask(cli: Cli):
     result = cli("config", "init", "--api-key", "-", "--bogus", expect=2)
     assert "--bogus" in result.stderr
+
+
+SETTINGS_NAMED_LIKE_SECRETS = """\
+instances:
+  default:
+    receiver_api:
+      url: "{url}"
+      auth_retries: 1
+      key_file: "0"
+      max_keys: 5
+      token_ttl: 60
+    clients:
+      default:
+        api_key: "THE-KEY-4720"
+"""
+
+
+def test_config_values_whose_names_only_mention_a_secret_are_not_masked(
+    cli: Cli, httpserver: HTTPServer, tmp_path: Path
+):
+    """`auth_retries: 1` names no secret: masking it would turn every 1 in every event into
+    ***, in what is sent."""
+    config = config_for(httpserver, tmp_path, SETTINGS_NAMED_LIKE_SECRETS)
+    cli("--config", str(config), "event", "send", "DeployEvent", "--title",
+        "deploy 1.2.1 of web", "-m", "took 10 s, 5 of 60 checks, exit 0")  # fmt: skip
+    (event,) = received_events(httpserver)
+    assert event["msg_title"] == "deploy 1.2.1 of web"
+    assert event["msg_text"] == "took 10 s, 5 of 60 checks, exit 0"
+
+
+def test_an_address_password_standing_alone_is_masked_in_the_event(
+    cli: Cli, httpserver: HTTPServer
+):
+    """The address's own password, and the basic-auth value made of it, are secrets of the
+    run as a config file's password is: a command that prints them alone shows ***."""
+    httpserver.expect_request(INTAKE).respond_with_data("", status=202)
+    url = httpserver.url_for("/receiver").replace("://", "://bob:S3cretPassw0rd@")
+    token = "Ym9iOlMzY3JldFBhc3N3MHJk"  # base64 of bob:S3cretPassw0rd
+    cli("event", "wrap", "--url", url, "-m", "pw S3cretPassw0rd", "--", "echo",
+        f"pw S3cretPassw0rd auth {token}", env={"STAC_EVENTS_API_KEY": API_KEY})  # fmt: skip
+    (event,) = received_events(httpserver)
+    assert "S3cretPassw0rd" not in json.dumps(event)
+    assert token not in json.dumps(event)
+    assert "pw ***" in event["msg_text"]
+
+
+def test_the_stdin_marker_masks_no_dash_in_any_message(cli: Cli):
+    result = cli("config", "init", "--api-key", "-", "--url", "", stdin="k3y\n", expect=2)
+    assert result.stderr == "stac-events: error: --url: is empty\n"

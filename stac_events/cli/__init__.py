@@ -37,9 +37,7 @@ def main(
     output = Output(env, prog=prog_name, mode=argv.output_mode(args) or "text",
                     debug="--debug" in args)  # fmt: skip
     # Masked from the first message on, before the settings say which key is used
-    # (`config init --api-key -` reads the key from stdin: "-" is no key, and masked it
-    # would mask every dash)
-    output.secrets.extend(key for key in argv.given_values(args, "--api-key") if key != "-")
+    output.secrets.extend(argv.given_values(args, "--api-key"))
     output.secrets.extend(env.environ.get(name, "").strip() for name in KEY_VARIABLES)
     try:
         return _reported(args, env, output, prog_name)

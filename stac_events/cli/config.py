@@ -128,8 +128,6 @@ def init(run: Run) -> int:
     reads_stdin = (
         api_key is not None and api_key.value == FROM_STDIN and api_key.origin == flag_of("api_key")
     )
-    if reads_stdin:  # `-` names no key: masking it would garble every "--api-key -" said
-        run.output.secrets[:] = [secret for secret in run.output.secrets if secret != FROM_STDIN]
     if not interactive and (url is None or api_key is None):
         missing = [
             f"{flag_of(name)} (or ${variable})"

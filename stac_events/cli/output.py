@@ -21,7 +21,7 @@ from typing import IO, TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optio
 from stac_events.environment import Environment
 from stac_events.errors import Interrupted, StacEventsError
 from stac_events.parse import one_line
-from stac_events.redact import redact, redact_value
+from stac_events.redact import Masker
 from stac_events.status import ExitStatus
 
 if TYPE_CHECKING:
@@ -129,6 +129,8 @@ class Output:
         self.debug = debug
         self.data_on_stderr = False
         self.secrets: List[str] = []
+        self._masker: Optional[Masker] = None
+        self._masked_for: List[str] = []
 
     # stderr: messages for people
 
@@ -141,7 +143,14 @@ class Output:
         self.env.stderr.flush()
 
     def mask(self, text: str) -> str:
-        return redact(text, *self.secrets)
+        return self.masker().text(text)
+
+    def masker(self) -> Masker:
+        """A masker of `secrets` as they are now (they grow as a run learns them), worked
+        out again only when they changed."""
+        if self._masker is None or self._masked_for != self.secrets:
+            self._masker, self._masked_for = Masker(self.secrets), list(self.secrets)
+        return self._masker
 
     def named(self, text: str) -> str:
         """A message's commands as the user types the program: `'stac spool list'` when
@@ -172,8 +181,9 @@ class Output:
         for a secret in them, masked in their texts: JSON stays JSON for `jq`)."""
         stream, isatty = self._data_stream()
         text = body.decode()
-        if isatty or self.mask(text) != text:
-            masked = redact_value(json.loads(body), *self.secrets)
+        masker = self.masker()
+        if isatty or masker.needed(body):
+            masked = masker.value(json.loads(body))
             shape = {"indent": 2} if isatty else {"separators": (",", ":")}
             text = json.dumps(masked, ensure_ascii=False, **shape)
         if isatty and self.env.color_for(True):
@@ -282,7 +292,11 @@ class Output:
     def data(self, document: Any) -> None:
         """One JSON document on stdout (see `data_on_stderr`), for scripts; secrets masked."""
         stream, _ = self._data_stream()
-        stream.write(json.dumps(redact_value(document, *self.secrets), ensure_ascii=False) + "\n")
+        masker = self.masker()
+        text = json.dumps(document, ensure_ascii=False)
+        if masker.needed_in(text):  # most results hold nothing to mask: one look at them
+            text = json.dumps(masker.value(document), ensure_ascii=False)
+        stream.write(text + "\n")
         stream.flush()
 
     def spool_report(self, outcome: Outcome) -> None:

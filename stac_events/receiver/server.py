@@ -32,7 +32,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Set, Tuple, cast
 from urllib.parse import SplitResult, parse_qs, urlsplit
 
-from stac_events.parse import InvalidValue, one_line, parse_since, shortened
+from stac_events.parse import InvalidValue, hostname_of, one_line, parse_since, shortened
 from stac_events.receiver.rules import DEFAULT_MAX_AGE_S, Checked, Reason, check_payload
 from stac_events.receiver.store import Filters, Store
 
@@ -543,10 +543,11 @@ class _Handler(BaseHTTPRequestHandler):
             raise _Problem(403, "requests from web pages (with an Origin header) are refused")
         if not self.server.receiver.loopback:
             return
-        host = _host_named(self.headers.get("Host", ""))
-        if host is None:
+        try:
+            host = hostname_of(self.headers.get("Host", ""))
+        except ValueError:  # `[::1` or `[zz]`: brackets that hold no IPv6 address
             raise _Problem(400, "the Host header names no host; send Host: 127.0.0.1",
-                           close=True)  # fmt: skip
+                           close=True) from None  # fmt: skip
         if host not in _LOOPBACK_NAMES:
             raise _Problem(403, f"Host {one_line(host)!r} is not this machine; the receiver "
                                 f"answers 127.0.0.1, ::1 or localhost")  # fmt: skip
@@ -657,22 +658,6 @@ def _decoded(body: bytes, encoding: str, max_body: int) -> bytes:
 
 
 _LOOPBACK_NAMES = frozenset({"127.0.0.1", "::1", "localhost"})
-
-
-def _host_named(header: str) -> Optional[str]:
-    """The host a Host header names, or None when it names none: `[::1` or `[zz]`,
-    brackets that hold no IPv6 address. Checked here, not left to urlsplit, which
-    lets `[zz]` through on Python 3.10 and refuses it on 3.11."""
-    try:
-        host = urlsplit("//" + header).hostname or ""
-    except ValueError:
-        return None
-    if header.startswith("["):
-        try:
-            ipaddress.IPv6Address(host)
-        except ValueError:
-            return None
-    return host
 
 
 def _target(path: str) -> SplitResult:
