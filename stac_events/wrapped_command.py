@@ -19,15 +19,14 @@ from typing import IO, Any, Callable, Deque, Dict, List, Optional, Sequence, Tup
 
 from stac_events.environment import Environment
 from stac_events.redact import Masker
-from stac_events.status import TERMINATING_SIGNALS, start_deaf
+from stac_events.status import ENDING_SIGNALS, ExitStatus, start_deaf
 
 _CHUNK = 1 << 14
 # A daemon the command started holds its pipes open for as long as it runs: once the
 # command itself has exited, what is still in them is read for this long, and no longer.
 _GRACE_S = 0.5
-# Ctrl-C, a CI job's `timeout` or cancel, a closed SSH session: each is passed on to the
-# command (and, where it leads a group of its own, to all it started).
-_FORWARDED = (signal.SIGINT, *TERMINATING_SIGNALS)
+# Ctrl-C, a CI job's `timeout` or cancel, a closed SSH session (ENDING_SIGNALS): each is
+# passed on to the command (and, where it leads a group of its own, to all it started).
 # At a terminal, Ctrl-C, Ctrl-\ and a hangup reach the whole foreground group, the
 # command included: passed on again, a second Ctrl-C would mean "stop at once" to some.
 _BY_THE_TERMINAL = tuple(getattr(signal, name) for name in ("SIGINT", "SIGQUIT", "SIGHUP")
@@ -307,7 +306,7 @@ def run_command(
     if threading.current_thread() is threading.main_thread():
         forward = _forwarder(process, to_group=own_group, came=came)
         # one ignored from the start stays ignored, for the command too (`nohup`)
-        previous = {sig: signal.signal(sig, forward) for sig in _FORWARDED
+        previous = {sig: signal.signal(sig, forward) for sig in ENDING_SIGNALS
                     if signal.getsignal(sig) is not signal.SIG_IGN}  # fmt: skip
     try:
         exited, exited_writer = os.pipe()
@@ -324,7 +323,7 @@ def run_command(
             on_exit()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    exit_code = code if code >= 0 else 128 - code  # killed by signal N: 128+N, as shells say
+    exit_code = code if code >= 0 else ExitStatus.for_signal(-code)  # as shells say it
     signalled = came[0] if came else None
     line, name = _described(argv, masker)
     return Finished(argv, exit_code, exited_at - started, tail.text(), signalled=signalled,
