@@ -160,18 +160,30 @@ def _objects(
     while line:
         if len(line) > LARGEST_PIECE:
             raise _too_long("the line", line_at.format(number))
+        repeated: Optional[Repeated] = None
         try:
-            document = from_json(line, allow_inf_nan=False)
-        except ValueError as error:
-            if number == first_number and str(error).startswith(_CUT):
-                # the start of one object over several lines: the whole input is one document
-                where = (line_at, number)
-                text = _rest_of_document(line, stream, describe(where))
-                yield from _expanded(_document(text, where), where, head, text)
-                return
-            document = _BLANK if line.isspace() else _by_json(line, error, line_at.format(number))
+            if '"events"' in line:  # a common JSON object, likely: parsed once, with its names
+                document, repeated = _with_names(line)
+            else:
+                document = from_json(line, allow_inf_nan=False)
+        except (ValueError, RecursionError):
+            try:
+                document = from_json(line, allow_inf_nan=False)
+            except ValueError as error:
+                if number == first_number and str(error).startswith(_CUT):
+                    # the start of one object over several lines: the whole input is one
+                    # document
+                    where = (line_at, number)
+                    text = _rest_of_document(line, stream, describe(where))
+                    yield from _expanded(*_document(text, where), where, head)
+                    return
+                document = (
+                    _BLANK if line.isspace() else _by_json(line, error, line_at.format(number))
+                )
         if type(document) is dict and "events" in document:
-            yield from _expanded(document, (line_at, number), head, line)
+            if repeated is None:  # `"ev\u0065nts"`: a name the look above did not see
+                repeated = _names_of(line)
+            yield from _expanded(document, repeated, (line_at, number), head)
         elif document is not _BLANK:
             yield (line_at, number), document
         number += 1
@@ -215,8 +227,11 @@ def _rest_of_document(first_line: str, stream: IO[str], where: str) -> str:
     return text
 
 
-def _expanded(document: Any, where: Where, head: Head, text: str) -> Iterator[Tuple[Where, Any]]:
-    """An event as it is; a whole common JSON object (`text`) as the events in it, named."""
+def _expanded(
+    document: Any, repeated: Repeated, where: Where, head: Head
+) -> Iterator[Tuple[Where, Any]]:
+    """An event as it is; a whole common JSON object as the events in it, named (`repeated`:
+    the objects in it that give a name twice)."""
     is_common = (
         isinstance(document, dict)
         and isinstance(document.get("events"), dict)
@@ -225,7 +240,7 @@ def _expanded(document: Any, where: Where, head: Head, text: str) -> Iterator[Tu
     if not is_common:
         yield where, document
         return
-    _check_names_once(text, describe(where))
+    _check_names_once(document, repeated, describe(where))
     _read_head(document, describe(where), head)
     prefix = describe(where).replace("{", "{{").replace("}", "}}")
     for name, events in document["events"].items():
@@ -236,14 +251,14 @@ def _expanded(document: Any, where: Where, head: Head, text: str) -> Iterator[Tu
             yield (at, index), {**event, "name": name} if isinstance(event, dict) else event
 
 
-def _check_names_once(text: str, where: str) -> None:
-    """Refuse a common JSON object that gives a field, or an event name, twice.
+# The objects of a JSON document that give a name twice, each with the name.
+Repeated = List[Tuple[Dict[str, Any], str]]
 
-    JSON parsers keep the last of a repeated name, so a repeated event name would drop
-    every list of events but the last without a word. An event's own repeated field is
-    left to them (last wins): checking every event would halve a batch's pace.
-    """
-    repeated: List[Tuple[Dict[str, Any], str]] = []
+
+def _with_names(text: str) -> Tuple[Any, Repeated]:
+    """`text` as strict JSON (see `strict_json`), and the objects in it that give a name
+    twice: JSON parsers keep the last of a repeated name, and say nothing."""
+    repeated: Repeated = []
 
     def pairs_hook(pairs: List[Tuple[str, Any]]) -> Dict[str, Any]:
         found = dict(pairs)
@@ -256,10 +271,24 @@ def _check_names_once(text: str, where: str) -> None:
                 seen.add(key)
         return found
 
+    document = json.loads(text, object_pairs_hook=pairs_hook, parse_constant=strict_constant,
+                          parse_float=strict_float)  # fmt: skip
+    return document, repeated
+
+
+def _names_of(text: str) -> Repeated:
+    """The objects of `text` that give a name twice; none when json cannot read it (what
+    pydantic-core took and json does not: nothing it could repeat)."""
     try:
-        top = json.loads(text, object_pairs_hook=pairs_hook)
+        return _with_names(text)[1]
     except (ValueError, RecursionError):
-        return  # what pydantic-core took and json does not: nothing it could repeat
+        return []
+
+
+def _check_names_once(top: Dict[str, Any], repeated: Repeated, where: str) -> None:
+    """Refuse a common JSON object that gives a field, or an event name, twice: a repeated
+    event name would drop every list of events but the last without a word. An event's
+    own repeated field is left to the parsers (last wins), as for every other event."""
     for found, name in repeated:
         if found is top:
             raise InvalidInput(
@@ -408,10 +437,11 @@ def _maybe_cut(error: json.JSONDecodeError, text: str) -> bool:
     return error.msg.startswith("Unterminated string") or error.pos >= len(text) - 9
 
 
-def _document(text: str, where: Where) -> Any:
-    """One JSON document over several lines; an error names its own line."""
+def _document(text: str, where: Where) -> Tuple[Any, Repeated]:
+    """One JSON document over several lines, and its objects that give a name twice; an
+    error names its own line."""
     try:
-        return strict_json(text)
+        return _with_names(text)
     except RecursionError:
         raise _too_deep(describe(where)) from None
     except InvalidValue as error:
