@@ -484,6 +484,16 @@ def test_another_host_than_loopback_is_warned_about(receiver_factory):
     assert "warning: listening on 0.0.0.0, not only this machine" in err
 
 
+def test_a_sigterm_right_after_the_listening_line_stops_it_cleanly(receiver_factory):
+    """A script that stops the receiver as soon as it said it listens: each time a clean
+    stop, exit 0, never 143 for a signal that came before the stop was ready for it."""
+    for _ in range(10):
+        receiver = receiver_factory("--host", "0.0.0.0")  # noqa: S104
+        status, _, err = receiver.stop()  # SIGTERM at once, the line just read
+        assert status == 0, err
+        assert "stopped; 0 event(s) received" in err
+
+
 def test_the_default_database_is_under_the_user_state_dir(run_script, home, isolated_environ):
     process = subprocess.Popen(
         [sys.executable, "-m", "stac_events", "receiver", "--port", "0", "-q"],
