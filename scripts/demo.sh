@@ -6,10 +6,14 @@ set -euo pipefail
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/stac-events-demo.XXXXXX")"
 receiver_pid=""
+log_pid=""
 finish() {
     if [ -n "$receiver_pid" ] && kill -0 "$receiver_pid" 2>/dev/null; then
         kill -TERM "$receiver_pid" 2>/dev/null || true
         wait "$receiver_pid" 2>/dev/null || true
+    fi
+    if [ -n "$log_pid" ]; then
+        wait "$log_pid" 2>/dev/null || true  # ends with the receiver's output
     fi
     rm -rf "$work"
 }
@@ -23,16 +27,22 @@ unset STAC_EVENTS_CONFIG XDG_CACHE_HOME
 mkdir -p "$HOME"
 
 echo "== Starting a local receiver"
-STAC_EVENTS_RECEIVER_KEY=demo-key \
-    stac-events receiver --port 0 --db "$work/events.db" >"$work/receiver.log" 2>&1 &
+# Its output comes through a pipe: the first line says where it listens, once it does.
+# What it prints after goes on to a log, so that the pipe never fills.
+exec 3< <(STAC_EVENTS_RECEIVER_KEY=demo-key \
+    exec stac-events receiver --port 0 --db "$work/events.db" 2>&1)
 receiver_pid=$!
-for _ in $(seq 100); do
-    url="$(sed -n 's/^Listening on \(http:[^ ]*\) .*/\1/p' "$work/receiver.log")"
-    [ -n "$url" ] && break
-    kill -0 "$receiver_pid" 2>/dev/null || { cat "$work/receiver.log"; exit 1; }
-    sleep 0.1
+url=""
+while IFS= read -r -t 300 line <&3; do
+    case "$line" in
+        "Listening on http://"*) url="${line#Listening on }"; url="${url%% *}"; break ;;
+        *) echo "   $line" ;;
+    esac
 done
-[ -n "$url" ] || { echo "the receiver did not start:"; cat "$work/receiver.log"; exit 1; }
+[ -n "$url" ] || { echo "the receiver did not start"; exit 1; }
+cat <&3 >"$work/receiver.log" &
+log_pid=$!
+exec 3<&-
 echo "   $url"
 export STAC_EVENTS_RECEIVER_URL="$url" STAC_EVENTS_API_KEY=demo-key
 
