@@ -46,8 +46,9 @@ KeyPath = Tuple[str, ...]
 # so that `key_file`, `auth_retries` and `max_keys`, which name no secret, are not taken
 # for one: their values (a path, a 1) would be masked in every text.
 _SECRET_WORDS = frozenset({
-    "key", "apikey", "token", "apitoken", "password", "passwd", "pwd", "passphrase", "secret",
-    "credential", "credentials", "bearer", "auth", "authorization",
+    "key", "apikey", "token", "tokens", "apitoken", "password", "passwd", "pass", "pwd",
+    "passphrase", "secret", "secrets", "credential", "credentials", "bearer", "auth",
+    "authorization",
 })  # fmt: skip
 _WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
 
@@ -214,29 +215,36 @@ def load(path: Path) -> ConfigFile:
 
 def _secrets(root: Any, text: str) -> Tuple[str, ...]:
     """Every value the file holds under a name that says it is secret (`api_key`,
-    `password`, a `token`), in any section, used or not: none may ever be shown. Each as
-    YAML reads it and as the file writes it (`'it''s'` is `it's`, `0123456` is 42798), and
-    a value over several lines line by line, as `cat conf.yaml` shows them."""
+    `password`, a `token`), in any section, used or not, and every value in a mapping or
+    list so named (`credentials: {github: ...}`) but for the names of who it is for (a
+    `username`): none may ever be shown. Each as YAML reads it and as the file writes it
+    (`'it''s'` is `it's`, `0123456` is 42798), and a value over several lines line by
+    line, as `cat conf.yaml` shows them."""
     import yaml
 
     found = set()
-    stack: List[Tuple[Any, str]] = [(root, "")]
-    seen = set()  # an alias names a node twice
+    stack: List[Tuple[Any, str, bool]] = [(root, "", False)]
+    seen = set()  # an alias names a node twice: again only if it is secret the second time
     while stack:
-        node, name = stack.pop()
-        if id(node) in seen:
+        node, name, secret = stack.pop()
+        secret = (secret and name.lower() not in _WHO) or _names_a_secret(name)
+        if (id(node), secret) in seen:
             continue
-        seen.add(id(node))
+        seen.add((id(node), secret))
         if isinstance(node, yaml.MappingNode):
-            stack += [(value, str(key.value)) for key, value in node.value]
+            stack += [(value, str(key.value), secret) for key, value in node.value]
         elif isinstance(node, yaml.SequenceNode):
-            stack += [(item, name) for item in node.value]
-        elif isinstance(node, yaml.ScalarNode) and _names_a_secret(name):
+            stack += [(item, "", secret) for item in node.value]
+        elif isinstance(node, yaml.ScalarNode) and secret:
             if node.tag in _NO_SECRET_TAGS:  # `use_auth: false` names no secret
                 continue
             written = text[node.start_mark.index : node.end_mark.index]
             found |= {str(node.value), written, written.strip("'\""), *written.splitlines()}
     return tuple(sorted(form.strip() for form in found if form.strip() not in _NO_SECRET))
+
+
+# Who a secret is for, beside it in a mapping named as a secret (`basic_auth`): no secret.
+_WHO = frozenset({"username", "user", "login", "name", "url", "host", "hostname", "type"})
 
 
 # What a value under a secret's name may be that holds no secret: a switch, a null, a

@@ -392,20 +392,30 @@ def _first_difference(old: Any, new: Any, keys: Tuple[str, ...] = ()) -> Optiona
     return None if old == new else keys
 
 
-def _write_private(path: Path, text: str) -> None:
-    """Replace `path` atomically by a file readable by its owner only from its first byte."""
-    import tempfile
+# A file made new (never one that was there, nor a link's target); binary on Windows, as
+# the text written is already what the file is to hold.
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
 
+
+def _write_private(path: Path, text: str) -> None:
+    """Replace `path` atomically by a file readable by its owner only from its first byte.
+
+    The temporary file is named before it is made, inside the `try` that removes it
+    whatever happens next: `mkstemp` names it only once it is made, so a signal at that
+    instant left an empty `.conf.yaml.XXXX.tmp` beside the config for good.
+    """
     make_private_folders(path.parent)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    temporary = Path(name)
+    temporary = path.with_name(f".{path.name}.{os.urandom(8).hex()}.tmp")
     try:
-        os.chmod(temporary, 0o600)  # mkstemp asks for 0600; a umask may have taken more
+        fd = os.open(temporary, _NEW_FILE, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as stream:
+            os.chmod(temporary, 0o600)  # as asked of os.open; a umask may have taken more
             stream.write(text)
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, path)
+    except FileExistsError:
+        raise  # only os.open says so: the file of that name was there before, not ours
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise

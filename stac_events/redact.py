@@ -49,6 +49,16 @@ def forms_of(secret: str) -> List[str]:
     return sorted((form for form in forms if form), key=len, reverse=True)
 
 
+# The names of the Receiver API's payloads, and of a `--file` event's own `name`: their
+# structure, never masked.
+STRUCTURE = frozenset({
+    "events", "collection_timestamp", "internalHostname", "metrics", "service_checks",
+    "topologies", "health", "event_type", "msg_title", "msg_text", "timestamp",
+    "source_type_name", "tags", "context", "source", "category", "element_identifiers",
+    "data", "source_links", "source_identifier", "title", "url", "name",
+})  # fmt: skip
+_LONG = 6  # a secret this long is masked inside a number too
+
 # What is never a secret, wherever it is given as one: nothing, and `-`, which stands for
 # stdin in `--api-key -` (masked, it would mask every dash of every message).
 _NO_SECRET = frozenset({"", "-"})
@@ -85,14 +95,22 @@ class Masker:
 
     def value(self, value: Any) -> Any:
         """`value` (decoded JSON) with every text in it masked, however deep: masked this
-        way, JSON stays JSON whatever the secrets hold. Names are left as they are: they
-        are a payload's structure (`events`), which a one-letter key would wreck."""
+        way, JSON stays JSON whatever the secrets hold. Names are masked too (an event's
+        name, its data's keys), but for the Receiver API's own (`events`, `msg_title`),
+        which a one-letter key would wreck; a number is masked when it is a secret, or
+        holds one of at least `_LONG` characters (a timestamp holds a one-digit key)."""
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, dict):
-            return {key: self.value(item) for key, item in value.items()}
+            return {key if key in STRUCTURE else self.text(key): self.value(item)
+                    for key, item in value.items()}  # fmt: skip
         if isinstance(value, list):
             return [self.value(item) for item in value]
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and self.text_forms:
+            digits = repr(value)
+            if any(form == digits or (len(form) >= _LONG and form in digits)
+                   for form in self.text_forms):  # fmt: skip
+                return MASK
         return value
 
     def __call__(self, document: bytes) -> bytes:

@@ -63,6 +63,10 @@ READ_TIMEOUT_S = 30.0
 MAX_TIMEOUT_S = 86400.0  # a day: more is a typo, and beyond what sockets take
 RETRIES = 3
 MAX_TIME_S = 60.0  # a CI step's own timeout is rarely shorter; what is left is queued
+# The longest receiver address, in UTF-8 bytes. A queued payload's spool header holds its
+# address as JSON, in which a byte takes at most 6 (`\u0001`): 48 KiB of the header's 64
+# KiB (spool.HEADER_BYTES), with room left for the reason a payload is set aside.
+ADDRESS_BYTES = 8 * 1024
 
 
 # Value types are NamedTuples rather than dataclasses: a dataclass costs about a
@@ -565,6 +569,12 @@ def normalize_address(
     form `BASE:PORT/stsAgent/intake` when `linux_port` is given or the port is 7077.
     """
     raw = text.strip()
+    size = len(raw.encode("utf-8", "surrogatepass"))
+    if size > ADDRESS_BYTES:  # a queued payload could not be read back: it would never go
+        raise ConfigError(
+            f"{origin}: {shortened(redact(text), 80)!r} is {size} bytes long, more than a "
+            f"receiver address may be ({ADDRESS_BYTES} bytes)"
+        )
     if "://" not in raw:
         raw = "https://" + raw
     try:

@@ -47,6 +47,7 @@ CLAIM = ".claimed"
 # by default); a claim this old is abandoned even when its PID was reused by another process.
 STALE_CLAIM_S = 600
 STALE_TMP_S = 3600
+LARGEST_PID = 2**31 - 1  # a pid_t's; Linux gives at most 2**22
 PASSED_OVER_LIMIT = 5  # runs in which a payload failed while the one after it got through
 ASIDE = ("rejected", "failed", "corrupt")  # states out of the queue, kept for a person
 ENCODINGS = (None, "gzip")
@@ -529,7 +530,10 @@ def _number(value: Any) -> bool:
 
 
 def _claimant_alive(pid: str) -> bool:
-    if not pid.isdigit() or int(pid) <= 0:
+    """Whether the process a claim names may still hold it. A suffix that is no PID (not
+    ASCII digits, as `²` is not; 0; or more than a pid_t holds, which `os.kill` cannot
+    even ask about) was never a process's: its claim is taken over at once."""
+    if not (pid.isascii() and pid.isdigit()) or not 0 < int(pid) <= LARGEST_PID:
         return False
     if int(pid) == os.getpid():
         # Not a claim of this flush, which has made none yet: one left by an earlier

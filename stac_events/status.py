@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import enum
+import os
+import select
 import signal
 import threading
+import time
+from typing import Optional
 
 # The signals whose default action ends a process, and that a user, a terminal, a CI
 # runner, a supervisor or a limit (`ulimit -t`: SIGXCPU) sends to end one; Ctrl-C (SIGINT)
@@ -33,6 +37,59 @@ def start_deaf(thread: threading.Thread) -> None:
         thread.start()  # with this thread's mask: the signals blocked
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
+# The read end of the pipe Python writes a byte to whenever a signal comes (`wake_on_signals`):
+# a wait that watches it cannot miss one that came just before the wait began.
+_wakeup: Optional[int] = None
+
+
+def wake_on_signals() -> None:
+    """From now on, let `pause` and the waits that watch `wakeup_fd()` end as a signal
+    comes. Python runs a signal's handler between two steps of Python code: one that comes
+    just before a blocking wait begins (a retry's sleep, a select) is left for after it,
+    however long that is. The byte the signal writes wakes such a wait at once. Called in
+    the main thread, once a process; the CLI does, a library caller need not."""
+    global _wakeup
+    if _wakeup is not None or threading.current_thread() is not threading.main_thread():
+        return
+    reader, writer = os.pipe()
+    os.set_blocking(reader, False)
+    os.set_blocking(writer, False)
+    signal.set_wakeup_fd(writer, warn_on_full_buffer=False)
+    _wakeup = reader
+
+
+def wakeup_fd() -> Optional[int]:
+    """What a select may watch to wake as a signal comes (None: nothing to watch)."""
+    return _wakeup
+
+
+def drain_wakeup() -> None:
+    """Empty the wakeup pipe: the handlers of what it announced run once Python code does."""
+    if _wakeup is None:
+        return
+    try:
+        while os.read(_wakeup, 512):
+            pass
+    except BlockingIOError:
+        pass
+
+
+def pause(seconds: float) -> None:
+    """`time.sleep(seconds)`, but ended by a signal whose handler raises, also one that
+    came just before it began; a signal that is only noted (held, or passed on) does not
+    shorten it."""
+    deadline = time.monotonic() + seconds
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        if _wakeup is None:
+            time.sleep(left)
+            return
+        if select.select([_wakeup], [], [], left)[0]:
+            drain_wakeup()  # the handler runs now, between this line and the next
 
 
 class ExitStatus(enum.IntEnum):

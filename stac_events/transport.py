@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional, Tuple
 from stac_events.errors import DeliveryError, RejectedError, StacEventsError
 from stac_events.redact import redact
 from stac_events.settings import DeliveryOptions, Target, host_of
-from stac_events.status import start_deaf
+from stac_events.status import pause, start_deaf
 from stac_events.version import __version__
 
 if TYPE_CHECKING:
@@ -202,14 +202,13 @@ class Sender:
     """
 
     def __init__(self, target: Target, options: DeliveryOptions) -> None:
-        import requests
         from requests.adapters import HTTPAdapter
 
         self.target = target
         self.options = options
         self.deadline = time.monotonic() + options.max_time
         self.watchdog = Watchdog()
-        self.session = requests.Session()
+        self.session = _session_class()()
         credentials = target.credentials
         if credentials is not None:  # in UTF-8: requests would encode them as Latin-1, or fail
             self.session.auth = tuple(part.encode("utf-8", "surrogateescape")
@@ -283,7 +282,7 @@ class Sender:
             if wait >= deadline - time.monotonic():
                 raise self._out_of_time(failure, attempts)
             log.debug("retrying in %.2f s: %s", wait, failure.message)
-            time.sleep(wait)
+            pause(wait)  # a signal that comes just before it still ends it
 
     def _attempt(
         self, body: bytes, headers: Dict[str, str], attempts: int, deadline: float
@@ -365,6 +364,25 @@ class Sender:
                 f"cannot connect to {host}: {_connection_reason(detail)}", attempts=attempts
             )
         return DeliveryError(f"the request to {host} failed: {detail}", attempts=attempts)
+
+
+def _session_class() -> type[requests.Session]:
+    """A requests session that never works out where a redirect leads.
+
+    Even with `allow_redirects=False`, `Session.send` prepares the request a redirect
+    would make next (for `Response.next`): it decodes the Location as UTF-8, parses it as
+    a URL and reads the redirect's whole body, unbounded. A Location that is not UTF-8
+    (`café` in Latin-1) or not a URL (`http://[x`) then raised out of the send, and the
+    event was lost. A redirect is reported, never followed (see `_status_error`): there
+    is nothing to work out, and its answer is read as any other, a bounded part of it.
+    """
+    import requests
+
+    class NeverRedirecting(requests.Session):
+        def get_redirect_target(self, resp: requests.Response) -> Optional[str]:
+            return None
+
+    return NeverRedirecting
 
 
 def _trusting_adapter(options: DeliveryOptions) -> type:
@@ -552,7 +570,7 @@ def _status_error(
         return None
     what = f"{status} {response.reason or ''}".strip()
     if 300 <= status < 400:
-        location = redact(response.headers.get("Location", "(no Location header)"), *target.secrets)
+        location = redact(_location(response), *target.secrets)
         return RejectedError(
             f"the receiver redirected ({what}) to {location}; redirects are not followed, "
             f"so the API key is never sent elsewhere",
@@ -572,6 +590,20 @@ def _status_error(
         413: "the payload is too large for the receiver",
     }
     return RejectedError(message, status_code=status, hint=hints.get(status), reasons=reasons)
+
+
+def _location(response: requests.Response) -> str:
+    """Where a redirect points, as its sender most likely meant it: http.client reads a
+    header's bytes as Latin-1, but a Location that is not ASCII is UTF-8 far more often
+    (requests reads it so too). Bytes that are not UTF-8 are shown percent-escaped."""
+    location = response.headers.get("Location")
+    if location is None:
+        return "(no Location header)"
+    try:
+        text = location.encode("latin-1").decode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # not as http.client reads headers: leave it as it is
+        return location
+    return re.sub("[\udc80-\udcff]", lambda byte: f"%{ord(byte.group()) - 0xDC00:02X}", text)
 
 
 def faults_key_or_address(error: RejectedError) -> bool:

@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from typing import IO, Any, Callable, Deque, Dict, List, Optional, Sequence, Tuple
 
 from stac_events.environment import Environment
+from stac_events.parse import one_line
 from stac_events.redact import Masker
-from stac_events.status import ENDING_SIGNALS, ExitStatus, start_deaf
+from stac_events.status import ENDING_SIGNALS, ExitStatus, drain_wakeup, start_deaf, wakeup_fd
 
 _CHUNK = 1 << 14
 # A daemon the command started holds its pipes open for as long as it runs: once the
@@ -187,13 +188,19 @@ def _pump(streams: List[_Stream], exited: int, tail: _Tail) -> float:
             for stream in streams:
                 selector.register(stream.fd, selectors.EVENT_READ, stream)
             selector.register(exited, selectors.EVENT_READ)
-            while selector.get_map():
+            wakeup = wakeup_fd()  # a signal that comes just before a select still wakes it,
+            if wakeup is not None:  # and its handler passes it on to the command at once
+                selector.register(wakeup, selectors.EVENT_READ)
+            while len(selector.get_map()) > (wakeup is not None):
                 timeout = None
                 if exited_at is not None:
                     timeout = exited_at + _GRACE_S - time.monotonic()
                     if timeout <= 0:
                         break
                 for key, _ in selector.select(timeout):
+                    if key.fd == wakeup:
+                        drain_wakeup()
+                        continue
                     if key.fd == exited:
                         selector.unregister(exited)
                         exited_at = time.monotonic()
@@ -333,8 +340,8 @@ def run_command(
 def _not_started(
     argv: List[str], env: Environment, code: int, reason: str, started: float, masker: Masker
 ) -> Finished:
-    message = f"{argv[0]}: {reason}"
-    env.stderr.write(message + "\n")
+    message = f"{masker.text(_printable(argv[0]))}: {reason}"  # as a shell says it, masked
+    env.stderr.write(one_line(message) + "\n")
     env.stderr.flush()
     line, name = _described(argv, masker)
     return Finished(argv, code, time.monotonic() - started, problem=reason, command_line=line,
@@ -344,7 +351,9 @@ def _not_started(
 def _described(argv: List[str], masker: Masker) -> Tuple[str, str]:
     """The command line and the program's name as the event shows them: masked, then cut
     (a secret cut in two would not be known)."""
-    line = masker.text(_printable(shlex.join(argv)))
+    # each argument masked before the quoting, which would cut a secret holding a quote
+    # in pieces (`it's` is written 'it'"'"'s'); the line again after, for one that spans two
+    line = masker.text(shlex.join(masker.text(_printable(arg)) for arg in argv))
     name = masker.text(_printable(os.path.basename(argv[0])))
     return _cut_to(line, COMMAND_LINE_CHARS), _cut_to(name, 100)
 

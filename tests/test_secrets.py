@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from tests.conftest import API_KEY, INTAKE, Cli, Result, received_events
+from tests.conftest import API_KEY, INTAKE, Cli, Result, no_secret, received_events
 
 
 def config_text(url: str, key: str = "file-key-0123456789") -> str:
@@ -469,9 +469,10 @@ def test_a_dry_run_with_a_key_that_is_in_every_payload_stays_json(cli: Cli, key:
                  "--timestamp", "1700000001", "--url", "http://127.0.0.1:9/receiver",
                  "--api-key", key, "--dry-run")  # fmt: skip
     payload = json.loads(result.stdout)  # as `jq` would read it
-    event = payload["events"]["DeployEvent"][0]
+    (events,) = payload["events"].values()  # its name masked too, for the key "e"
+    event = events[0]
     assert key not in event["msg_title"] + event["msg_text"]
-    assert event["timestamp"] == 1700000001  # numbers are no text: left as they are
+    assert event["timestamp"] == 1700000001  # a short key inside a number: left as it is
 
 
 # What an attack found still leaking: the key in an event's own texts and in the spool,
@@ -676,3 +677,73 @@ def test_an_address_password_standing_alone_is_masked_in_the_event(
 def test_the_stdin_marker_masks_no_dash_in_any_message(cli: Cli):
     result = cli("config", "init", "--api-key", "-", "--url", "", stdin="k3y\n", expect=2)
     assert result.stderr == "stac-events: error: --url: is empty\n"
+
+
+def test_wrap_masks_a_secret_holding_a_quote_on_its_command_line(cli: Cli):
+    """The quoting of the command line writes `it's` as 'it'"'"'s': masked before it."""
+    key = "k-it's-0123"
+    result = cli("event", "wrap", "--dry-run", "--", "echo", f"-u{key}", key,
+                 env={"STAC_EVENTS_API_KEY": key})  # fmt: skip
+    (payload,) = [line for line in result.stderr.splitlines() if line.startswith("{")]
+    assert "s-0123" not in payload
+    (event,) = json.loads(payload)["events"]["CommandEvent"]
+    assert event["context"]["data"]["command"] == "echo '-u***' '***'"
+
+
+def test_wrap_masks_the_key_in_its_own_not_found_line(cli: Cli):
+    result = cli("event", "wrap", "--dry-run", "--", f"/nowhere/{API_KEY}",
+                 env={"STAC_EVENTS_API_KEY": API_KEY}, expect=127)  # fmt: skip
+    assert no_secret(result, [API_KEY]), result.output
+    assert "/nowhere/***: command not found" in result.stderr
+
+
+SECRETS_BY_THEIR_SECTION = """\
+instances:
+  default:
+    receiver_api:
+      url: "{url}"
+      basic_auth: {{username: admin, password: BA-PASS-4731}}
+    clients:
+      default: {{api_key: THE-KEY-4732}}
+common: &c ANCHORED-4733
+other: *c
+extras: [{{password: *c}}]
+credentials:
+  github: ghp_AAAA4734
+secrets: {{prod: PROD-4735}}
+auth: {{user: bob, pw: AUTH-PW-4736}}
+tokens: [{{name: ci, value: TOKVAL-4737}}]
+pass: PASS-4738
+pwd: PWD-4739
+max_keys: 5
+"""
+
+
+def test_wrap_masks_what_a_section_named_as_secret_holds(
+    cli: Cli, httpserver: HTTPServer, tmp_path: Path
+):
+    """A value is secret by its own name or by its section's (`credentials: {github:
+    ...}`), and an anchored value by any name it is used under; who it is for is not."""
+    config = config_for(httpserver, tmp_path, SECRETS_BY_THEIR_SECTION)
+    cli("--config", str(config), "event", "wrap", "--tail-lines", "100", "--", "cat", str(config))
+    sent = json.dumps(received_events(httpserver))
+    for n in range(4731, 4740):
+        assert f"{n}" not in sent, n
+    for shown in ("username: admin", "user: bob", "name: ci", "max_keys: 5"):
+        assert shown in sent, shown
+
+
+def test_the_key_is_masked_in_names_and_numbers_too(cli: Cli, httpserver: HTTPServer):
+    """An event's name, its data's keys and a number that is the key are the event's too;
+    the Receiver API's own names are left whole, so that the receiver still takes it."""
+    key = "9876543210"
+    httpserver.expect_request(INTAKE).respond_with_data("", status=202)
+    env = {"STAC_EVENTS_RECEIVER_URL": httpserver.url_for("/receiver"), "STAC_EVENTS_API_KEY": key}
+    cli("event", "send", "DeployEvent", "--title", "t", "--name", f"{key}Event", "-d",
+        f'{{"{key}": 1, "n": {key}, "when": 1{key}, "id": 7}}', env=env)  # fmt: skip
+    (body,) = [request.get_data() for request, _ in httpserver.log]
+    assert key.encode() not in body
+    (event,) = received_events(httpserver)
+    assert event["_name"] == "***Event"
+    assert event["context"]["data"] == {"***": 1, "n": "***", "when": "***", "id": 7}
+    assert event["event_type"] == "DeployEvent"

@@ -144,6 +144,36 @@ def test_a_hangup_ignored_from_the_start_stays_ignored(
     assert pending(home) == []
 
 
+@pytest.mark.parametrize("pair", [(signal.SIGTERM, signal.SIGHUP), (signal.SIGINT, signal.SIGTERM),
+                                  (signal.SIGUSR1, signal.SIGUSR2)], ids=str)  # fmt: skip
+def test_two_signals_at_once_end_the_run_in_one_line(
+    own_server: HTTPServer, home: Path, isolated_environ: Dict[str, str], pair: tuple
+):
+    """Both pending when Python looks: the first acts, the other is ignored, and nothing
+    says "ignored due to race condition" in a traceback."""
+    arrived = threading.Event()
+
+    def busy(request: Request) -> Response:
+        arrived.set()
+        return Response("busy", status=503, headers={"Retry-After": "30"})
+
+    own_server.expect_request(INTAKE).respond_with_handler(busy)
+    process = subprocess.Popen(
+        [EXE, "event", "send", "DeployEvent", "--title", "t"],
+        env={**isolated_environ, **env_for(own_server)}, cwd=home, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    assert arrived.wait(timeout=30)
+    for sig in pair:
+        os.kill(process.pid, sig)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode in {128 + sig for sig in pair}, stderr
+    assert "Traceback" not in stderr, stderr
+    assert "race condition" not in stderr, stderr
+    assert len(stderr.splitlines()) == 1, stderr
+    assert [event["msg_title"] for event in queued_events(home)] == ["t"]
+
+
 # 3. A stdout that is closed or full never turns a documented status into exit 1; the
 #    delivery's own status wins, and a delivered event is never answered with a status
 #    that invites a retry.

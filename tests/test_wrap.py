@@ -166,3 +166,13 @@ def test_json_output(cli: Cli, receiver: HTTPServer):
     result = cli("event", "wrap", "-o", "json", "--", "sh", "-c", "exit 0", env=env_for(receiver))
     assert result.stdout == ""  # stdout is the command's: wrap's own object is on stderr
     assert json.loads(result.stderr.splitlines()[-1])["ok"] is True
+
+
+@pytest.mark.parametrize("lines", ["10001", "9223372036854775808", "1" + "0" * 40])
+def test_a_tail_longer_than_any_event_keeps_is_a_usage_error(cli: Cli, tmp_path: Path, lines):
+    ran = tmp_path / "ran"
+    result = cli("event", "wrap", "--tail-lines", lines, "--dry-run", "--", "touch", str(ran),
+                 expect=2)  # fmt: skip
+    assert result.stderr.endswith("is too large; give 10000 or less\n"), result.stderr
+    assert len(result.stderr.splitlines()) == 1
+    assert not ran.exists()  # stopped before the command ran

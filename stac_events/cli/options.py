@@ -254,9 +254,11 @@ WRAP_EVENT_TYPE = Opt("event_type", ("--event-type",), "The event's type. Defaul
 WRAP_ON = Opt("on", ("--on",), "'failure' sends only when the command fails. Default: always.",
               COMMAND, CHOICE, metavar="always|failure", choices=("always", "failure"),
               convert=choice("always", "failure"), default="always")  # fmt: skip
+MOST_TAIL_LINES = 10_000  # more could never fit the 4 KiB kept of the output
 TAIL_LINES = Opt("tail_lines", ("--tail-lines",),
-                 "How many of the last output lines go into the event's text. Default: 20.",
-                 COMMAND, metavar="N", convert=count(0), default=20)  # fmt: skip
+                 "How many of the last output lines go into the event's text, at most 4 KiB "
+                 "of them. Default: 20; at most 10000.",
+                 COMMAND, metavar="N", convert=count(0, MOST_TAIL_LINES), default=20)  # fmt: skip
 WRAP_OPTIONS = (WRAP_EVENT_TYPE, WRAP_ON, TAIL_LINES)
 WRAP_TITLE = TITLE._replace(
     help="Title of the event. Default: '<cmd> succeeded' or '<cmd> failed (exit N)'."

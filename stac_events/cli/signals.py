@@ -17,6 +17,7 @@ from typing import Any, Iterator, Optional
 
 from stac_events.errors import Terminated
 from stac_events.status import ENDING_SIGNALS as HANDLED
+from stac_events.status import wake_on_signals
 
 
 class Deferral:
@@ -42,7 +43,8 @@ _deferral: Optional[Deferral] = None
 
 
 def install() -> None:
-    """Handle the signals that end a run, as the module says."""
+    """Handle the signals that end a run, as the module says; waits wake as they come."""
+    wake_on_signals()
     for signum in HANDLED:
         default = signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL
         if signal.getsignal(signum) is default:
@@ -67,11 +69,18 @@ def _handle(signum: int, frame: Any) -> None:
     for each in HANDLED:
         with contextlib.suppress(OSError, ValueError):
             if signal.getsignal(each) is _handle:
-                signal.signal(each, signal.SIG_IGN)
+                # Not SIG_IGN: a second signal that came with this one is already pending,
+                # and Python, finding it ignored, would raise "Signal N ignored due to race
+                # condition" in the middle of the queueing.
+                signal.signal(each, _ignore)
     if _deferral is not None and _deferral.active:
         _deferral.came = _deferral.came or signum
         return
     raise _stop(signum)
+
+
+def _ignore(signum: int, frame: Any) -> None:
+    """A signal after the first: the run is already ending, and queueing what is left."""
 
 
 def _stop(signum: int) -> BaseException:

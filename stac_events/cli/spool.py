@@ -10,6 +10,7 @@ from stac_events.cli.run import Run
 from stac_events.cli.usage import UsageError
 from stac_events.errors import ConfigError
 from stac_events.events import duration_in_words
+from stac_events.parse import one_line
 
 if TYPE_CHECKING:
     from stac_events.spool import Spool
@@ -34,7 +35,9 @@ def list_entries(run: Run) -> int:
         )
         if "reason" in entry:
             line += f"  ({entry['reason']})"
-        run.env.stdout.write(line + "\n")
+        # A reason is what a receiver said, and a file's header anything at all: masked as
+        # `-o json` masks it, and one line whatever it holds (no ESC reaches the terminal).
+        run.env.stdout.write(one_line(run.output.mask(line)) + "\n")
     return 0
 
 
