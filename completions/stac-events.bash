@@ -38,7 +38,8 @@ _stac_events_words() {
                 known=0  # not the line we thought: take the words as bash gave them
             fi
         fi
-        last="${words[${#words[@]}-1]:-}"
+        last=""  # bash 5.2 calls an index of -1 into no words a bad array subscript
+        ((${#words[@]})) && last="${words[${#words[@]}-1]}"
         if ((i > 0 && !spaced)) && [[ "${last: -1}" == [@:=] || "$word" == [@:=]* ]]; then
             words[${#words[@]}-1]="$last$word"
         else

@@ -159,7 +159,7 @@ complete -c stac-events -n '__stac_events_at \'event send\'' -l client -x -d 'Cl
 complete -c stac-events -n '__stac_events_at \'event send\'' -l help -s h -d 'Show this message and exit.'
 complete -c stac-events -n '__stac_events_at \'event wrap\'' -l event-type -x -d 'The event\'s type. Default: CommandEvent.'
 complete -c stac-events -n '__stac_events_at \'event wrap\'' -l on -x -a 'always failure' -d '\'failure\' sends only when the command fails. Default: always.'
-complete -c stac-events -n '__stac_events_at \'event wrap\'' -l tail-lines -x -d 'How many of the last output lines go into the event\'s text. Default: 20.'
+complete -c stac-events -n '__stac_events_at \'event wrap\'' -l tail-lines -x -d 'How many of the last output lines go into the event\'s text, at most 4 KiB of them. Default: 20; at most 10000.'
 complete -c stac-events -n '__stac_events_at \'event wrap\'' -l title -x -d 'Title of the event. Default: \'<cmd> succeeded\' or \'<cmd> failed (exit N)\'.'
 complete -c stac-events -n '__stac_events_at \'event wrap\'' -l text -s m -x -a '(__stac_events_at_files)' -d 'Body text. \'-\' reads stdin, \'@PATH\' reads a file. Default: the title.'
 complete -c stac-events -n '__stac_events_at \'event wrap\'' -l tags -s t -x -d 'Tags, \'key:value\' or plain: -t env:prod team:web.'

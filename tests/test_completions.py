@@ -110,6 +110,7 @@ printf '%s\\n' "${{COMPREPLY[@]}}"
     completed = subprocess.run(["bash", "--norc", "--noprofile", "-c", program], cwd=home,
                                capture_output=True, text=True, env={"HOME": str(home)},
                                check=True)  # fmt: skip
+    assert completed.stderr == "", completed.stderr  # what a user sees at every TAB
     return [line for line in completed.stdout.splitlines() if line]
 
 
@@ -225,6 +226,7 @@ def fish_complete(line: str, home: Path) -> List[str]:
         ["fish", "--no-config", "-c", f"source {script}; complete -C {line!r}"],
         cwd=home, capture_output=True, text=True, env={"HOME": str(home)}, check=True,
     )  # fmt: skip
+    assert completed.stderr == "", completed.stderr
     return [c.split("\t")[0] for c in completed.stdout.splitlines() if c]
 
 
