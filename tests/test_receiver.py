@@ -377,6 +377,14 @@ def test_filters_and_clear(local_receiver, run_script):
     assert titles("--since", str(int(time.time()) + 60)) == []
     assert [s["event"]["msg_title"] for s in local_receiver.events("?type=DeployEvent")] == ["one"]
     assert requests.get(f"{local_receiver.url}/events?since=soon", timeout=30).status_code == 400
+    # a filter it does not know is refused, not ignored (which would list every event)
+    for typo in ("event_type=NoSuchEvent", "type=DeployEvent&limit=1", "Type=AlertEvent"):
+        refused = requests.get(f"{local_receiver.url}/events?{typo}", timeout=30)
+        assert refused.status_code == 400, typo
+        assert "unknown query parameter" in refused.json()["error"]
+    cleared_none = requests.delete(f"{local_receiver.url}/events?tpye=DeployEvent", timeout=30)
+    assert cleared_none.status_code == 400
+    assert len(local_receiver.events()) == 2  # nothing deleted by a typo either
 
     bad = run_script("stac-events", "receiver", "events", *db, "--since", "soon", expect=2)
     assert "--since" in bad.stderr

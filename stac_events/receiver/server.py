@@ -708,7 +708,20 @@ def _unique(pairs: List[Tuple[str, Any]]) -> Dict[str, Any]:
     return found
 
 
+# What `/events` takes: its filters, and the key (`api_key`, as the intake takes it).
+_EVENTS_PARAMETERS = ("type", "identifier", "since", "api_key")
+
+
 def _filters(query: Dict[str, List[str]]) -> Filters:
+    """The filters a query asks for. One it does not know is refused, not ignored: a typo
+    (`event_type=...`) would otherwise list every event, and a test that asks whether
+    something arrived would pass whatever did."""
+    unknown = sorted(name for name in query if name not in _EVENTS_PARAMETERS)
+    if unknown:
+        names = ", ".join(repr(shortened(one_line(name), 40)) for name in unknown[:5])
+        raise _Problem(400, f"unknown query parameter(s) {names}; /events takes "
+                            f"{', '.join(_EVENTS_PARAMETERS)}")  # fmt: skip
+
     def one(name: str) -> Optional[str]:
         values = query.get(name)
         return values[-1] if values else None
