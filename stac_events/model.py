@@ -11,9 +11,17 @@ in before (see `stac_events.events`). A body is assembled from events serialized
 from __future__ import annotations
 
 import json
+import time
 from typing import Annotated, Any, Dict, List, Literal, Optional, Tuple
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 from pydantic_core import PydanticSerializationError
 
 from stac_events.parse import (
@@ -69,7 +77,8 @@ class EventContext(BaseModel):
 
 
 class Event(BaseModel):
-    """One event. `msg_text` defaults to the title and `timestamp` to now when sent."""
+    """One event. `msg_text` defaults to the title and `timestamp` to now, as on the
+    command line: an event made without them is one the receiver takes."""
 
     model_config = _STRICT
 
@@ -80,6 +89,15 @@ class Event(BaseModel):
     source_type_name: Optional[str] = None
     tags: Optional[List[str]] = None
     timestamp: Optional[EpochSeconds] = None
+
+    @model_validator(mode="after")
+    def _defaults(self) -> Event:
+        # the command line fills both in before it validates: this costs a batch nothing
+        if self.msg_text is None:
+            self.msg_text = self.msg_title
+        if self.timestamp is None:
+            self.timestamp = int(time.time())
+        return self
 
 
 # Batches validate and serialize one event at a time: straight to pydantic-core, past the

@@ -314,3 +314,25 @@ def test_a_terminated_send_queues_and_carries_its_outcome(
     outcome = raised.value.outcome  # type: ignore[attr-defined]
     assert outcome.counts() == {"delivered": 0, "refused": 0, "queued": 1, "not_sent": 0}
     assert outcome.problem().status == ExitStatus.TERMINATED
+
+
+def test_an_event_made_in_python_has_the_command_lines_defaults(tmp_path: Path) -> None:
+    """A title alone makes an event the receiver takes, posted as it is: its text is the
+    title and its timestamp now; and `Store` takes a path given as text."""
+    import requests
+
+    from stac_events.receiver import LocalReceiver, Store
+
+    before = int(time.time())
+    event = Event(event_type="XEvent", msg_title="t")
+    assert event.msg_text == "t"
+    assert event.timestamp is not None
+    assert before <= event.timestamp <= int(time.time())
+    body = {"collection_timestamp": before, "internalHostname": "h",
+            "events": {"XEvent": [event.model_dump(exclude_none=True)]},
+            "metrics": [], "service_checks": [], "topologies": [], "health": []}  # fmt: skip
+    with LocalReceiver(Store(str(tmp_path / "events.db")), port=0) as receiver:
+        answer = requests.post(f"{receiver.url}/stsAgent/intake", json=body, timeout=30)
+        assert answer.status_code == 202, answer.text
+        (stored,) = receiver.store.events()
+    assert stored.event["msg_text"] == "t"

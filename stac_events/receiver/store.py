@@ -14,7 +14,7 @@ import sqlite3
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Tuple
+from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Tuple, Union
 
 from stac_events.environment import make_private_folders
 from stac_events.receiver.rules import Received
@@ -162,8 +162,10 @@ class Store:
     `OSError` when it cannot be used (a read-only file to write to, a folder, not SQLite).
     """
 
-    def __init__(self, path: Path, *, read_only: bool = False, create: bool = True) -> None:
-        self.path = path
+    def __init__(
+        self, path: Union[str, os.PathLike[str]], *, read_only: bool = False, create: bool = True
+    ) -> None:
+        self.path = path = Path(path)
         self._lock = threading.Lock()
         if (read_only or not create) and not path.is_file():
             raise FileNotFoundError(f"no database at {path}")
