@@ -56,10 +56,10 @@ def args_of(*argv: str) -> List[str]:
         ("event wrap -i a b make", "event wrap -i a -i b -i make"),  # `--` marks CMD there
         ("event wrap -i a -- make -j4 -i x", "event wrap -i a -- make -j4 -i x"),
         ("event wrap --tail-lines 5 sh -c 'exit 3'", "event wrap --tail-lines 5 -- sh -c 'exit 3'"),
-        # bare groups and commands that need arguments show their help
+        # bare groups show their help; a bare command runs, and says what it lacks
         ("", "--help"),
         ("event", "event --help"),
-        ("event send", "event send --help"),
+        ("event send", "event send"),
         ("--config c.yaml", "--config c.yaml --help"),
         # a command that runs with nothing runs
         ("config path", "config path"),
@@ -139,12 +139,12 @@ def test_a_flag_that_takes_a_value_needs_one(typed: str, flag: str) -> None:
 
 @pytest.mark.parametrize("path", [c.path for c in COMMANDS] + [g.path for g in GROUPS])
 def test_alone_each_command_runs_and_each_group_shows_its_help(path: str) -> None:
-    """Only a command that needs an argument, or a group that is not a command too, turns
-    a line that ends at its name into `--help`."""
+    """Only a group that is not a command too turns a line that ends at its name into
+    `--help`; a command that needs an argument runs, and says which it lacks."""
     command = COMMANDS_BY_PATH.get(path)
     line = read(path.split(), SHAPES)
     assert line.path == tuple(path.split())
-    assert line.bare is (command is None or bool(command.arguments))
+    assert line.bare is (command is None)
 
 
 @pytest.mark.parametrize(

@@ -174,13 +174,29 @@ def test_argument_help_is_in_help(cli: Cli, args: List[str], argument_help: str)
     assert result.stderr == ""
 
 
-@pytest.mark.parametrize(
-    "args", [[], ["event"], ["config"], ["spool"], ["event", "send"], ["event", "wrap"]]
-)
-def test_a_bare_command_prints_its_help_and_no_error(cli: Cli, args: List[str]) -> None:
+@pytest.mark.parametrize("args", [[], ["event"], ["config"], ["spool"]])
+def test_a_bare_group_prints_its_help_and_no_error(cli: Cli, args: List[str]) -> None:
     result = cli(*args, expect=2)
     assert "Usage: stac-events" in result.stdout
     assert result.stderr == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "lacks"),
+    [(["event", "send"], "Missing argument 'EVENT_TYPE'"),
+     (["event", "wrap"], "give the command to run after '--'"),
+     (["spool", "retry"], "give the id of one payload, or --all"),
+     (["spool", "drop"], "give the id of the payload to drop")],
+)  # fmt: skip
+def test_a_bare_command_says_what_it_lacks_in_one_line(
+    cli: Cli, args: List[str], lacks: str
+) -> None:
+    """Not a screen of help on stdout, where a script would take it for output."""
+    result = cli(*args, expect=2)
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"stac-events: error: {lacks}")
+    assert line.endswith(f"'stac-events {' '.join(args)} --help' says more")
 
 
 def test_a_typer_usage_error_is_one_line_or_one_json_object(cli: Cli) -> None:

@@ -324,7 +324,7 @@ def shapes() -> Dict[str, Shape]:
             command.options,
             subcommands=children(command.path),  # a group that runs too has some
             rest=command.runs_a_command,
-            help_when_bare=bool(command.arguments),
+            help_when_bare=False,  # a command given nothing says what it lacks, in one line
             runnable=True,
         )
     return found

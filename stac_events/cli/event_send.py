@@ -24,7 +24,8 @@ def send(run: Run) -> int:
         where = "it goes before the flags that take several values, " if run.line.several() else ""
         raise UsageError(
             "Missing argument 'EVENT_TYPE'",
-            hint=f"{where}e.g. {argv.join([run.output.prog, *line])}",
+            hint=f"{where}e.g. {argv.join([run.output.prog, *line])}"
+            + ("" if run.line.flags else f"; '{run.output.prog} event send --help' says more"),
         )
     if given.text == "-" and given.file == "-":
         raise UsageError("stdin cannot hold both the events and the text", option=o.BODY_TEXT.long)

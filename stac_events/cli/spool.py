@@ -72,7 +72,9 @@ def retry(run: Run) -> int:
     spool = run.spool()
     if run.given.all == bool(run.given.id):
         raise UsageError(
-            "give the id of one payload, or --all", hint="see 'stac-events spool list'"
+            "give the id of one payload, or --all",
+            hint="'stac-events spool list' shows the ids; "
+            "'stac-events spool retry --help' says more",
         )
     passed: List[Dict[str, str]] = []  # those that could not be put back, and why
     if not run.given.all:
@@ -105,7 +107,11 @@ def retry(run: Run) -> int:
 def drop(run: Run) -> int:
     spool = run.spool()
     if not run.given.id:
-        raise UsageError("give the id of the payload to drop", hint="see 'stac-events spool list'")
+        raise UsageError(
+            "give the id of the payload to drop",
+            hint="'stac-events spool list' shows the ids; "
+            "'stac-events spool drop --help' says more",
+        )
     state, path = _one(spool, run.given.id)
     if state == "claimed":
         raise UsageError(f"{_id(path)} is being delivered right now; try again when it is not")
