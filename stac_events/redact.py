@@ -93,19 +93,21 @@ class Masker:
             text = _URL_PASSWORD.sub(rf"\g<1>{MASK}", text)
         return _QUERY_KEY.sub(rf"\g<1>{MASK}", text)
 
-    def value(self, value: Any) -> Any:
+    def value(self, value: Any, *, names: bool = True) -> Any:
         """`value` (decoded JSON) with every text in it masked, however deep: masked this
         way, JSON stays JSON whatever the secrets hold. Names are masked too (an event's
         name, its data's keys), but for the Receiver API's own (`events`, `msg_title`),
         which a one-letter key would wreck; a number is masked when it is a secret, or
-        holds one of at least `_LONG` characters (a timestamp holds a one-digit key)."""
+        holds one of at least `_LONG` characters (a timestamp holds a one-digit key).
+        `names=False`: no name is masked (a document of stac-events' own, a result, whose
+        names are all its structure)."""
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, dict):
-            return {key if key in STRUCTURE else self.text(key): self.value(item)
-                    for key, item in value.items()}  # fmt: skip
+            return {key if key in STRUCTURE or not names else self.text(key):
+                    self.value(item, names=names) for key, item in value.items()}  # fmt: skip
         if isinstance(value, list):
-            return [self.value(item) for item in value]
+            return [self.value(item, names=names) for item in value]
         if isinstance(value, (int, float)) and not isinstance(value, bool) and self.text_forms:
             digits = repr(value)
             if any(form == digits or (len(form) >= _LONG and form in digits)

@@ -747,3 +747,12 @@ def test_the_key_is_masked_in_names_and_numbers_too(cli: Cli, httpserver: HTTPSe
     assert event["_name"] == "***Event"
     assert event["context"]["data"] == {"***": 1, "n": "***", "when": "***", "id": 7}
     assert event["event_type"] == "DeployEvent"
+
+
+def test_a_short_key_leaves_the_names_of_a_json_result_whole(cli: Cli, httpserver: HTTPServer):
+    """`ok`, `delivered`: a result's names are its structure, whatever a one-letter key."""
+    httpserver.expect_request(INTAKE).respond_with_data("", status=202)
+    env = {"STAC_EVENTS_RECEIVER_URL": httpserver.url_for("/receiver"), "STAC_EVENTS_API_KEY": "k"}
+    result = cli("event", "send", "DeployEvent", "--title", "t", "-o", "json", env=env)
+    assert result.json()["ok"] is True
+    assert result.json()["delivered"] == 1

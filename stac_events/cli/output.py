@@ -295,7 +295,8 @@ class Output:
         masker = self.masker()
         text = json.dumps(document, ensure_ascii=False)
         if masker.needed_in(text):  # most results hold nothing to mask: one look at them
-            text = json.dumps(masker.value(document), ensure_ascii=False)
+            # its names are its structure (`ok`, `delivered`), whatever a short key holds
+            text = json.dumps(masker.value(document, names=False), ensure_ascii=False)
         stream.write(text + "\n")
         stream.flush()
 
