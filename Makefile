@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint install dist completions bench chaos fuzz clean
+.PHONY: demo test lint install dist completions bench chaos fuzz stress clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -72,6 +72,12 @@ FUZZ_EXAMPLES ?= 20000
 fuzz: $(VENV)/.installed-test
 	STAC_EVENTS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/test_fuzz.py \
 	    -q -p no:randomly --hypothesis-show-statistics
+
+# The process- and signal-heavy tests and the demo, STRESS_ROUNDS times in a row (10),
+# with a CPU hog on every core: races that a quiet machine hides. CI runs one round.
+STRESS_ROUNDS ?= 10
+stress: $(VENV)/.installed-test
+	STRESS_ROUNDS=$(STRESS_ROUNDS) PYTHON_BIN=$(BIN)/python scripts/stress.sh
 
 clean:
 	rm -rf $(VENV) dist .pytest_cache .ruff_cache .hypothesis

@@ -58,13 +58,23 @@ def _joined(env: Env, template: str, *names: str) -> Optional[str]:
     return None if None in values else template.format(*values)
 
 
+def _github_run(env: Env) -> Optional[str]:
+    """The run's page, at the attempt that is running: a re-run is an attempt of its own,
+    and the run's page shows the latest, not the one that sent the event."""
+    run = _joined(env, "{}/{}/actions/runs/{}", "GITHUB_SERVER_URL", "GITHUB_REPOSITORY",
+                  "GITHUB_RUN_ID")  # fmt: skip
+    attempt = _get(env, "GITHUB_RUN_ATTEMPT")
+    if run is None or attempt is None or not attempt.isascii() or not attempt.isdigit():
+        return run
+    return f"{run}/attempts/{attempt}"
+
+
 PROVIDERS: List[Provider] = [
     Provider(
         "github-actions",
         "GitHub Actions run",
         lambda env: env.get("GITHUB_ACTIONS") == "true",
-        lambda env: _joined(env, "{}/{}/actions/runs/{}",
-                            "GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID"),
+        lambda env: _github_run(env),
         {
             "pipeline": ("GITHUB_WORKFLOW",),
             "run_id": ("GITHUB_RUN_ID",),

@@ -87,6 +87,12 @@ class FlushReport:
         what += [f"failed on {self.failed}"] if self.failed else []
         return f"the receiver {' and '.join(what)} queued payload(s); they were moved aside"
 
+    def __repr__(self) -> str:
+        counted = ("delivered", "events", "rejected", "failed", "passed_over", "elsewhere",
+                   "corrupt")  # fmt: skip
+        shown = ", ".join(f"{name}={getattr(self, name)}" for name in counted)
+        return f"FlushReport({shown}" + (f", left={self.left!r})" if self.left else ")")
+
 
 class Outcome:
     """What happened to the payloads of one run: its own, and those queued before.
@@ -136,6 +142,10 @@ class Outcome:
         """What became of the run's own events, for `--output json`."""
         return {"delivered": self.events, "refused": self.refused, "queued": self.queued,
                 "not_sent": self.unsent}  # fmt: skip
+
+    def __repr__(self) -> str:
+        counted = ", ".join(f"{name}={count}" for name, count in self.counts().items())
+        return f"Outcome({counted}, status={self.status}, flushed={self.flushed!r})"
 
     def problem(self) -> Optional[StacEventsError]:
         """The error this outcome amounts to, or None when all is well.

@@ -336,3 +336,13 @@ def test_an_event_made_in_python_has_the_command_lines_defaults(tmp_path: Path) 
         assert answer.status_code == 202, answer.text
         (stored,) = receiver.store.events()
     assert stored.event["msg_text"] == "t"
+
+
+def test_an_outcome_says_what_it_holds(receiver: HTTPServer, environ: Dict[str, str]) -> None:
+    settings = settings_for(environ, receiver.url_for("/receiver"))
+    outcome = stac_events.send(Event(event_type="XEvent", msg_title="t"), settings=settings)
+    assert repr(outcome) == (
+        "Outcome(delivered=1, refused=0, queued=0, not_sent=0, status=202, "
+        "flushed=FlushReport(delivered=0, events=0, rejected=0, failed=0, passed_over=0, "
+        "elsewhere=0, corrupt=0))"
+    )

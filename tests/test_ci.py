@@ -143,7 +143,10 @@ def test_switch_from_the_environment_and_the_config(cli: Cli, tmp_path) -> None:
 
 def test_switch_outside_ci_says_so(cli: Cli) -> None:
     result = cli("event", "send", "DeployEvent", "--title", "t", "--dry-run", "--ci-context")
-    assert "no CI system detected" in result.stderr
+    assert "no CI system detected, so nothing CI-specific is added\n" in result.stderr
+    variable = cli("event", "send", "DeployEvent", "--title", "t", "--dry-run",
+                   env={"STAC_EVENTS_CI_CONTEXT": "1"})  # fmt: skip
+    assert "nothing CI-specific is added (asked for by $STAC_EVENTS_CI_CONTEXT)" in variable.stderr
     assert "context" not in json.loads(result.stdout)["events"]["DeployEvent"][0]
 
 
@@ -163,3 +166,11 @@ def test_bad_switch_value(cli: Cli) -> None:
     result = cli("event", "send", "DeployEvent", "--title", "t", "--dry-run",
                  env={"STAC_EVENTS_CI_CONTEXT": "maybe"}, expect=3)  # fmt: skip
     assert "$STAC_EVENTS_CI_CONTEXT is 'maybe'; use 1 or 0" in result.stderr
+
+
+def test_a_github_re_run_links_to_its_own_attempt(cli: Cli) -> None:
+    """A re-run is an attempt of its own; the run's page would show the latest one."""
+    env = {**PROVIDERS["github-actions"][0], "GITHUB_RUN_ATTEMPT": "2"}
+    event = dry_event(cli, "--ci-context", env=env)
+    link = event["context"]["source_links"][0]["url"]
+    assert link == "https://github.com/acme/shop/actions/runs/42/attempts/2"

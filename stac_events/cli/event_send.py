@@ -48,8 +48,9 @@ def prepare(run: Run, defaults: EventDefaults) -> Prepared:
     now = run.env.clock()
     ci = sending.ci_run(settings, run.env.environ)
     if settings.ci_context.value and ci is None:
-        run.output.note(f"no CI system detected, so nothing CI-specific is added "
-                        f"(--ci-context from {settings.ci_context.origin})")  # fmt: skip
+        origin = settings.ci_context.origin
+        asked = "" if origin == "--ci-context" else f" (asked for by {origin})"
+        run.output.note(f"no CI system detected, so nothing CI-specific is added{asked}")
     hostname = settings.hostname.value
     file = run.given.get("file")
     if file is None:
