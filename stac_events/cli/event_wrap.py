@@ -28,8 +28,10 @@ SIGNALLED_GRACE_S = 5.0
 def wrap(run: Run) -> int:
     given = run.given
     if not given.command:
-        raise UsageError("give the command to run after '--'",
-                         hint="e.g. -- make deploy; 'stac-events event wrap --help' says more")
+        raise UsageError(
+            "give the command to run after '--'",
+            hint="e.g. -- make deploy; 'stac-events event wrap --help' says more",
+        )
     if given.text == "-":
         raise UsageError("stdin belongs to the command; use @PATH", option=o.BODY_TEXT.long)
     settings = run.settings()
