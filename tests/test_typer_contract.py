@@ -311,3 +311,18 @@ def test_stdout_of_a_typer_run_is_restored(home: Path) -> None:
     typer_app.invoke(app_with(signed([])), ["go", "--help"], "t", run_in(home))
     assert sys.stdout is before
     assert isinstance(run_in(home).env.stdout, io.StringIO)
+
+
+@pytest.mark.parametrize("args", [["topology", "list"], ["stackpack", "list"], ["graph"]])
+def test_an_old_stac_command_says_what_stac_events_covers(cli: Cli, args: List[str]) -> None:
+    result = cli(*args, expect=2)
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"stac-events: error: '{args[0]}' was a command of StackState's old "
+                           "stac CLI; stac-events covers 'stac event send' only")  # fmt: skip
+    assert "sts CLI does the rest" in line
+
+
+def test_a_mistyped_command_is_still_no_such_command(cli: Cli) -> None:
+    result = cli("topolgy", expect=2)
+    assert result.stderr.startswith("stac-events: error: No such command 'topolgy'")

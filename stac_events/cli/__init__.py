@@ -14,6 +14,7 @@ import contextlib
 import errno
 import io
 import os
+import re
 import sys
 from typing import IO, NoReturn, Optional, Sequence
 
@@ -93,6 +94,11 @@ def _run(args: Sequence[str], env: Environment, output: Output, prog_name: str) 
     except typer_app.UsageProblem as problem:
         message = problem.format_message().rstrip(".")
         hint = _see_help(prog_name, line.path)
+        old = _OLD_STAC_COMMAND.fullmatch(message) if not line.path else None
+        if old is not None and old.group(1) in OLD_STAC_COMMANDS:
+            message = (f"'{old.group(1)}' was a command of StackState's old stac CLI; "
+                       "stac-events covers 'stac event send' only")  # fmt: skip
+            hint = "StackState's new sts CLI does the rest (docs: setup/cli/cli-sts)"
         if message.startswith("Got unexpected extra argument"):
             # Typer quotes them back, and one may be a key typed in the wrong place
             message = "more arguments than the command takes (not shown: one may be a secret)"
@@ -105,6 +111,16 @@ def _run(args: Sequence[str], env: Environment, output: Output, prog_name: str) 
     if status == ExitStatus.INTERRUPTED:  # Typer's answer to a Ctrl-C while parsing
         raise KeyboardInterrupt
     return run.status if status is None else status
+
+
+# The commands of StackState's old `stac` CLI besides `event`: a line written for it says
+# what stac-events is, rather than "No such command".
+OLD_STAC_COMMANDS = frozenset({
+    "agent", "anomaly", "api-token", "graph", "health", "metric", "permission", "script",
+    "serverlog", "stackpack", "subject", "subscribe", "subscription", "topic", "topology",
+    "trace",
+})  # fmt: skip
+_OLD_STAC_COMMAND = re.compile(r"No such command '([^']*)'")
 
 
 def _told(output: Output, error: StacEventsError) -> int:
