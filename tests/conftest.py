@@ -392,9 +392,11 @@ def start_receiver(
     port: int = 0,
     environ: Optional[Dict[str, str]] = None,
     cwd: Optional[Path] = None,
+    preexec_fn: Optional[Any] = None,
 ) -> ReceiverProcess:
     """Start `stac-events receiver` on `db` (a free port unless told), and wait for the
-    address it prints. Tests start it through `receiver_factory`, which stops it after."""
+    address it prints. Tests start it through `receiver_factory`, which stops it after;
+    `preexec_fn` runs in the child before Python starts (a limit of its own)."""
     import re
     import select
 
@@ -406,6 +408,7 @@ def start_receiver(
         text=True,
         env=environ if environ is not None else dict(os.environ),
         cwd=cwd,
+        preexec_fn=preexec_fn,
     )
     assert process.stdout is not None
     # The address line comes first, or the process ends. A busy machine may take long to

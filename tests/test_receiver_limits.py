@@ -12,8 +12,6 @@ import resource
 import select
 import selectors
 import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -23,7 +21,7 @@ import pytest
 import requests
 
 from stac_events.receiver.server import IDLE_TIMEOUT_S, REQUEST_TIMEOUT_S
-from tests.conftest import ReceiverProcess
+from tests.conftest import ReceiverProcess, start_receiver
 
 # Safety nets only: each is many times what the receiver needs on an idle machine.
 ANSWER_WAIT_S = 30.0
@@ -79,23 +77,8 @@ def start_limited_receiver(db: Path, environ: Dict[str, str], cwd: Path) -> Rece
     def limited() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (DESCRIPTOR_LIMIT, DESCRIPTOR_LIMIT))
 
-    process = subprocess.Popen(
-        [sys.executable, "-m", "stac_events", "receiver", "--port", "0", "--db", str(db)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=environ,
-        cwd=cwd,
-        preexec_fn=limited,  # a real limit, set in the child before Python starts
-    )
-    assert process.stdout is not None
-    first = process.stdout.readline()  # the address line comes first, or the process ends
-    found = re.search(r"Listening on (http://\S+) ", first)
-    if found is None:
-        process.kill()
-        out, err = process.communicate(timeout=30)
-        pytest.fail(f"the receiver did not start: {first}{out}\n{err}", pytrace=False)
-    return ReceiverProcess(process, found.group(1), db, [first])
+    # a real limit, set in the child before Python starts
+    return start_receiver(db, environ=environ, cwd=cwd, preexec_fn=limited)
 
 
 @pytest.fixture

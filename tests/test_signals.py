@@ -87,14 +87,11 @@ def test_a_signalled_wrap_queues_its_event_within_a_short_grace(
 #    event is queued, then the run ends with 128+N.
 
 
-@pytest.mark.parametrize(
-    "sig",
-    [signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGALRM,
-     signal.SIGTERM, signal.SIGXCPU, signal.SIGVTALRM, signal.SIGPROF],
-)  # fmt: skip
-def test_a_terminating_signal_while_a_send_waits_queues_the_event(
-    own_server: HTTPServer, home: Path, isolated_environ: Dict[str, str], sig: signal.Signals
-):
+def waiting_to_retry(
+    own_server: HTTPServer, home: Path, environ: Dict[str, str], *more: str
+) -> subprocess.Popen:
+    """`event send` as a real process, once the receiver told it to retry in 30 s: the
+    request has arrived, and its answer is on its way."""
     arrived = threading.Event()
 
     def busy(request: Request) -> Response:
@@ -103,11 +100,23 @@ def test_a_terminating_signal_while_a_send_waits_queues_the_event(
 
     own_server.expect_request(INTAKE).respond_with_handler(busy)
     process = subprocess.Popen(
-        [EXE, "event", "send", "DeployEvent", "--title", "t", "-o", "json"],
-        env={**isolated_environ, **env_for(own_server)}, cwd=home, stdout=subprocess.PIPE,
+        [EXE, "event", "send", "DeployEvent", "--title", "t", *more],
+        env={**environ, **env_for(own_server)}, cwd=home, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
     assert arrived.wait(timeout=30)
+    return process
+
+
+@pytest.mark.parametrize(
+    "sig",
+    [signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGALRM,
+     signal.SIGTERM, signal.SIGXCPU, signal.SIGVTALRM, signal.SIGPROF],
+)  # fmt: skip
+def test_a_terminating_signal_while_a_send_waits_queues_the_event(
+    own_server: HTTPServer, home: Path, isolated_environ: Dict[str, str], sig: signal.Signals
+):
+    process = waiting_to_retry(own_server, home, isolated_environ, "-o", "json")
     os.kill(process.pid, sig)
     stdout, stderr = process.communicate(timeout=30)
     assert process.returncode == 128 + sig, stderr
@@ -151,19 +160,7 @@ def test_two_signals_at_once_end_the_run_in_one_line(
 ):
     """Both pending when Python looks: the first acts, the other is ignored, and nothing
     says "ignored due to race condition" in a traceback."""
-    arrived = threading.Event()
-
-    def busy(request: Request) -> Response:
-        arrived.set()
-        return Response("busy", status=503, headers={"Retry-After": "30"})
-
-    own_server.expect_request(INTAKE).respond_with_handler(busy)
-    process = subprocess.Popen(
-        [EXE, "event", "send", "DeployEvent", "--title", "t"],
-        env={**isolated_environ, **env_for(own_server)}, cwd=home, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, start_new_session=True,
-    )  # fmt: skip
-    assert arrived.wait(timeout=30)
+    process = waiting_to_retry(own_server, home, isolated_environ)
     for sig in pair:
         os.kill(process.pid, sig)
     _, stderr = process.communicate(timeout=30)
