@@ -471,7 +471,7 @@ def validate_all(
     except OSError as error:
         raise _no_room(error) from None
     keys: Dict[str, bytes] = {}  # event name -> its JSON key, checked once
-    count = largest = stored = 0
+    count = largest = stored = unshown = 0
     warnings: List[str] = []
     room = packer.max_bytes - packer.smallest_body(b"", b"")
     try:
@@ -504,8 +504,11 @@ def validate_all(
                     f"bytes, over the request size limit of {packer.max_bytes}",
                     where=describe(where),
                 )
-            if len(warnings) < _MAX_WARNINGS:
-                warnings += [f"{describe(where)}: {note}" for note in advisories(event, now=now)]
+            for note in advisories(event, now=now):  # the first few shown, the rest counted
+                if len(warnings) < _MAX_WARNINGS:
+                    warnings.append(f"{describe(where)}: {note}")
+                else:
+                    unshown += 1
             record = key + b"\t" + serialized + b"\n"
             stored += len(record)
             if stored > LARGEST_BATCH_BYTES:
@@ -527,7 +530,9 @@ def validate_all(
         with contextlib.suppress(OSError):  # closing writes what is buffered, and fails again
             store.close()
         raise
-    return Validated(store, count, warnings[:_MAX_WARNINGS], largest)
+    if unshown:
+        warnings.append(f"{unshown} more {'warning' if unshown == 1 else 'warnings'} not shown")
+    return Validated(store, count, warnings, largest)
 
 
 def _no_room(error: OSError) -> ConfigError:

@@ -72,6 +72,22 @@ def test_one_event_object(cli: Cli, receiver: HTTPServer):
     assert [e["msg_title"] for e in received_events(receiver)] == ["one"]
 
 
+@pytest.mark.parametrize(("count", "last"), [(5, None), (6, "1 more warning not shown"),
+                                            (40, "35 more warnings not shown")])  # fmt: skip
+def test_warnings_stop_after_five_and_say_how_many_more(
+    cli: Cli, receiver: HTTPServer, count: int, last: str
+) -> None:
+    lines = "".join(
+        json.dumps({"event_type": f"deploy{n}", "msg_title": "t"}) + "\n" for n in range(count)
+    )
+    result = cli("event", "send", "--file", "-", stdin=lines, env=env_for(receiver))
+    warnings = [line for line in result.stderr.splitlines() if "warning:" in line]
+    assert [w.split("stdin line ")[1].split(":")[0] for w in warnings[:5]] == list("12345")
+    assert len(warnings) == (5 if last is None else 6)
+    assert last is None or warnings[-1].endswith(f"warning: {last}")
+    assert len(received_events(receiver)) == count  # warned about, sent all the same
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

@@ -4,15 +4,18 @@ result counts what was delivered, refused and queued, interrupted or not."""
 
 from __future__ import annotations
 
+import array
+import fcntl
 import json
 import signal
 import socket
 import subprocess
 import sys
+import termios
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List
+from typing import IO, Callable, Dict, Iterator, List
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -75,6 +78,19 @@ def start(home: Path, environ: Dict[str, str], *args: str, stdin: str = "") -> s
     process.stdin.close()
     process.stdin = None  # given: communicate() has nothing more to write
     return process
+
+
+def wait_until_read(pipe: IO[str], timeout: float = 60) -> None:
+    """Until the process at the other end of `pipe` has read all that was written to it:
+    the pipe's own count of unread bytes (FIONREAD) says so, and no time guess does."""
+    unread = array.array("i", [0])
+    deadline = time.monotonic() + timeout
+    while True:
+        fcntl.ioctl(pipe.fileno(), termios.FIONREAD, unread)
+        if unread[0] == 0:
+            return
+        assert time.monotonic() < deadline, f"{unread[0]} bytes still unread after {timeout} s"
+        time.sleep(0.01)
 
 
 # 8. --timeout bounds each attempt as a whole; --max-time the whole delivery.
@@ -175,8 +191,7 @@ def test_sigterm_during_a_retry_wait_queues_the_event(
     own_server.expect_request(INTAKE).respond_with_handler(busy)
     process = start(home, {**isolated_environ, **env_for(own_server)},
                     "event", "send", "DeployEvent", "--title", "t")  # fmt: skip
-    assert arrived.wait(timeout=20)
-    time.sleep(0.3)  # into the 20 s wait
+    assert arrived.wait(timeout=20)  # the answer, and the 20 s wait it asks for, are next
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=20)
     assert process.returncode == 143, stderr
@@ -205,7 +220,7 @@ def test_sigterm_while_reading_the_input_exits_143_plainly(home: Path, isolated_
     assert process.stdin is not None
     process.stdin.write('{"event_type": "AEvent", "msg_title": "t"}\n')
     process.stdin.flush()  # and left open: the command waits for the rest
-    time.sleep(1)
+    wait_until_read(process.stdin)  # so it is reading, its signal handlers long installed
     process.send_signal(signal.SIGTERM)
     stdout, stderr = process.communicate(timeout=20)
     assert process.returncode == 143

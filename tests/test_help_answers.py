@@ -229,6 +229,58 @@ def test_wrap_help_gives_wraps_own_defaults(cli: Cli) -> None:
     assert "required for one event" in option_help(send, "--title")
 
 
+def test_wrap_help_says_what_its_text_is_made_of(cli: Cli) -> None:
+    text = option_help(cli("event", "wrap", "--help").stdout, "--text")
+    assert "Default: the command line, its exit code and duration, and the last lines" in text
+    assert "the title" not in text
+    assert "reads stdin" not in text  # stdin is the command's
+
+
+def every_help_path() -> List[List[str]]:
+    from stac_events.cli.commands import COMMANDS, GROUPS
+
+    return [[], *(g.path.split() for g in GROUPS if g.path), *(c.path.split() for c in COMMANDS)]
+
+
+@pytest.mark.parametrize("args", every_help_path(), ids=" ".join)
+def test_help_shows_the_words_a_person_reads(cli: Cli, args: List[str]) -> None:
+    """No Python types (`<bool>`, `<str>`, `<list[str]>`) and no value after a flag."""
+    from stac_events.cli import options
+    from stac_events.cli.commands import COMMANDS
+
+    shown = cli(*args, "--help", env={"COLUMNS": "200"}).stdout
+    assert not re.search(r"<(bool|str|int|float|list\[\w+\])>", shown), shown
+    rows = {m.group(1): m.group(2) for m in re.finditer(r"│ (--[a-z-]+)(.*?)│$", shown, re.M)}
+    every = [*options.ROOT_OPTIONS, options.HELP, *(o for c in COMMANDS for o in c.options)]
+    flags = {opt.long for opt in every if opt.kind == options.FLAG}
+    for flag in set(rows) & flags:  # a flag's row: its short form at most, then the help
+        assert re.fullmatch(r" *(-[a-zA-Z])? +[A-Z][^│]*", rows[flag]), (flag, rows[flag])
+    assert rows["--help"].split() == ["-h", "Show", "this", "help", "and", "exit."]
+
+
+def test_usage_lines_read_as_a_person_types_them(cli: Cli) -> None:
+    def usage(*args: str) -> str:
+        return re.search(r"Usage: (.*)", cli(*args, "--help").stdout).group(1).strip()
+
+    assert usage("event", "wrap") == "stac-events event wrap [OPTIONS] -- CMD [ARG]..."
+    assert usage("event", "send") == "stac-events event send [OPTIONS] [EVENT_TYPE]"
+    assert usage("spool", "drop") == "stac-events spool drop [OPTIONS] [ID]"
+    wrap = cli("event", "wrap", "--help").stdout
+    assert "CMD [ARG]...: The command to run, after '--'." in flat(wrap)
+    send = flat(cli("event", "send", "--help").stdout)
+    assert "EVENT_TYPE: What happened, e.g. DeployEvent." in send
+
+
+def test_a_wrapped_command_that_looks_like_an_option_is_the_commands(
+    cli: Cli, tmp_path: Path
+) -> None:
+    """After `--` the line is the command's, even `--help` or a flag wrap does not know."""
+    result = cli("event", "wrap", "--dry-run", "--", sys.executable, "-c",
+                 "import sys; print(sys.argv[1:])", "--help", "--bogus")  # fmt: skip
+    assert "['--help', '--bogus']" in result.stdout + result.stderr
+    assert "Usage:" not in result.stdout + result.stderr
+
+
 def test_help_names_the_variables_settings_read(cli: Cli) -> None:
     from stac_events.config_file import CONFIG_ENV
     from stac_events.environment import KEY_VARIABLES

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any, Dict
 
@@ -153,8 +152,7 @@ def test_signals_reach_the_command(
         start_new_session=True,  # no terminal: the wrapper alone gets the signal
     )  # fmt: skip
     assert process.stdout is not None
-    assert process.stdout.readline() == "ready\n"
-    time.sleep(0.1)
+    assert process.stdout.readline() == "ready\n"  # its trap is set; wrap's handlers before
     os.kill(process.pid, sig)
     stdout, stderr = process.communicate(timeout=30)
     assert stdout == "caught\n"

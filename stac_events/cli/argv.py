@@ -61,6 +61,7 @@ class Line(NamedTuple):
     command_at: int = 0  # where in argv the command's own part starts
     bare: bool = False  # nothing was given after the command: help is shown instead
     flags: FrozenSet[str] = frozenset()  # the options typed in the command's part
+    command: Tuple[str, ...] = ()  # another command's line, for a command that runs one
 
     def typed_only(self, known: FrozenSet[str]) -> bool:
         """Whether every option typed is one of `known`, and none asks for help."""
@@ -145,7 +146,7 @@ def read(argv: Sequence[str], shapes: Dict[str, Shape]) -> Line:
                 i += 1
         if i == len(argv) and shape.help_when_bare:
             return Line(argv, tuple(path), (*out, "--help"), command_at=i, bare=True)
-        args, positionals, runs = _command_part(argv, i, shape)
+        args, positionals, runs, command = _command_part(argv, i, shape)
     except UnusableLine as error:
         raise UnusableLine(str(error), error.flag, tuple(path)) from None
     end = args.index("--") if "--" in args else len(args)
@@ -159,7 +160,10 @@ def read(argv: Sequence[str], shapes: Dict[str, Shape]) -> Line:
             own[0],
             tuple(path),
         )
-    return Line(argv, tuple(path), (*out, *args), positionals, runs, command_at=i, flags=flags)
+    return Line(
+        argv, tuple(path), (*out, *args), positionals, runs, command_at=i, flags=flags,
+        command=command,
+    )  # fmt: skip
 
 
 class _Taken(NamedTuple):
@@ -226,7 +230,9 @@ def _options(
 
 def _command_part(
     argv: Tuple[str, ...], start: int, shape: Shape
-) -> Tuple[List[str], Tuple[str, ...], Tuple[Run, ...]]:
+) -> Tuple[List[str], Tuple[str, ...], Tuple[Run, ...], Tuple[str, ...]]:
+    """The command's part for Typer, its positionals, its runs of values, and the line of
+    the command it runs (Typer never sees that one: it is not this command's to read)."""
     out: List[str] = []
     positionals: List[str] = []
     runs: List[Run] = []
@@ -234,15 +240,15 @@ def _command_part(
     while i < len(argv):
         token = argv[i]
         if token == "--":
+            if shape.rest_is_a_command:
+                return out, tuple(positionals), tuple(runs), argv[i + 1 :]
             out += argv[i:]
-            if not shape.rest_is_a_command:
-                positionals += argv[i + 1 :]
+            positionals += argv[i + 1 :]
             break
         parts = _split(token, shape)
         if parts is None and not looks_like_option(token):
             if shape.rest_is_a_command:
-                out += ["--", *argv[i:]]
-                break
+                return out, tuple(positionals), tuple(runs), argv[i:]
             positionals.append(token)
             out.append(token)
             i += 1
@@ -256,7 +262,7 @@ def _command_part(
         if taken.run is not None:
             runs.append(taken.run)
         i = taken.next
-    return out, tuple(positionals), tuple(runs)
+    return out, tuple(positionals), tuple(runs), ()
 
 
 def shape_of(

@@ -138,7 +138,7 @@ EVENT_TYPE = Arg(
     "the flags that take several values (-i a b). With --file, the type of events that "
     "have none.",
 )
-CMD = Arg("command", "-- CMD [ARG]...",
+CMD = Arg("command", "CMD [ARG]...",
           "The command to run, after '--'. Its output streams live.", rest=True)  # fmt: skip
 
 SPOOL_ID = Arg("id", "ID", "A payload's id as 'spool list' shows it, or the start of it.")
@@ -177,7 +177,7 @@ COMMANDS: Tuple[Command, ...] = (
         "queued in the spool, but never changes it. Flags and settings are checked before "
         "the command runs.",
         o.WRAP_OPTIONS,
-        (o.WRAP_TITLE, o.BODY_TEXT, o.TAGS, o.SOURCE_TYPE_NAME, o.NAME),
+        (o.WRAP_TITLE, o.WRAP_TEXT, o.TAGS, o.SOURCE_TYPE_NAME, o.NAME),
         (
             o.IDENTIFIERS,
             o.SOURCE,

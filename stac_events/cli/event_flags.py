@@ -111,7 +111,7 @@ def read_text(value: str, stdin: Optional[IO[str]]) -> str:
         raise UsageError(
             f"{source} holds no text",
             option=o.BODY_TEXT.long,
-            hint="give the text there, or leave --text out (the title is used)",
+            hint="give the text there, or leave --text out for the default text",
         )
     return text
 

@@ -263,6 +263,10 @@ WRAP_OPTIONS = (WRAP_EVENT_TYPE, WRAP_ON, TAIL_LINES)
 WRAP_TITLE = TITLE._replace(
     help="Title of the event. Default: '<cmd> succeeded' or '<cmd> failed (exit N)'."
 )
+WRAP_TEXT = BODY_TEXT._replace(
+    help="Body text; '@PATH' reads a file (stdin is the command's). Default: the command "
+    "line, its exit code and duration, and the last lines of its output."
+)
 WRAP_CATEGORY = CATEGORY._replace(help=CATEGORY.help.replace("Others.", "Changes."),
                                   default="Changes")  # fmt: skip
 
@@ -323,6 +327,7 @@ RECEIVER_EVENTS_OPTIONS = (
 # The root command's own.
 
 SHELLS = ("bash", "zsh", "fish", "powershell")
+HELP = Opt("help", ("--help", "-h"), "Show this help and exit.", "Options", FLAG)
 VERSION = Opt("version", ("--version",), "Print the version and exit.", SELECTION, FLAG,
               default=False)  # fmt: skip
 INSTALL_COMPLETION = Opt(

@@ -26,6 +26,7 @@ from typing import Annotated, Any, Callable, Dict, List, Optional, Sequence
 import typer
 
 from stac_events.cli import options as o
+from stac_events.cli.argv import Line
 from stac_events.cli.commands import (
     COMMANDS_BY_PATH,
     GROUPS_BY_PATH,
@@ -40,7 +41,8 @@ from stac_events.cli.usage import UsageError
 from stac_events.errors import Terminated
 from stac_events.parse import InvalidValue
 
-CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
+# Typer's own help option shows its type (`<bool>`): every command declares `o.HELP` instead.
+CONTEXT_SETTINGS: Dict[str, Any] = {"help_option_names": []}
 UsageProblem = typer.TyperException  # what Typer raises for a line it cannot parse
 
 
@@ -95,7 +97,8 @@ def _add_children(app: typer.Typer, path: str, typed: Sequence[str], run: Run) -
             sub = _typer(run, group.help, group.epilog)
             runs = COMMANDS_BY_PATH.get(child)
             if runs is None:
-                sub.callback()(_described(lambda: None, _text(run, group.help) or ""))
+                help_text = _text(run, group.help) or ""
+                sub.callback()(_with_signature(_nothing, [_help(run)], help_text))
             else:
                 sub.callback(invoke_without_command=True)(_group_function(runs, run))
             _add_children(sub, child, typed, run)
@@ -103,9 +106,10 @@ def _add_children(app: typer.Typer, path: str, typed: Sequence[str], run: Run) -
                           short_help=_text(run, group.short_help))  # fmt: skip
         else:
             command = COMMANDS_BY_PATH[child]
-            declare = app.command(name, help=_text(run, command.help),
+            declare = app.command(name, help=_help_text(run, command),
                                   short_help=_text(run, command.short_help),
-                                  epilog=_text(run, command.epilog))  # fmt: skip
+                                  epilog=_text(run, command.epilog),
+                                  options_metavar=_options_metavar(command))  # fmt: skip
             declare(_command_function(command, run))
 
 
@@ -127,7 +131,7 @@ def _command_function(command: Command, run: Run) -> Callable[..., None]:
 
     def call(**values: Any) -> None:
         try:
-            run.given = _given(command, values)
+            run.given = _given(command, values, run.line)
             _start(run)
             module, _, function = command.handler.partition(":")
             handler = getattr(importlib.import_module(module), function)
@@ -135,9 +139,10 @@ def _command_function(command: Command, run: Run) -> Callable[..., None]:
         except (Exception, KeyboardInterrupt, Terminated) as error:
             run.raised = error  # for main() to handle: Typer would turn some into exit 1
 
-    parameters = [_argument(run, argument) for argument in command.arguments]
+    parameters = [_argument(argument) for argument in command.arguments if not argument.rest]
     parameters += [_option(run, opt) for opt in declared]
-    return _with_signature(call, parameters, _text(run, command.help) or "")
+    parameters.append(_help(run))
+    return _with_signature(call, parameters, _help_text(run, command) or "")
 
 
 def _group_function(command: Command, run: Run) -> Callable[..., None]:
@@ -169,6 +174,7 @@ def _root_function(run: Run) -> Callable[..., None]:
         _option(run, opt, callback=_eager(run, actions[opt.name]) if opt.name in actions else None)
         for opt in o.ROOT_OPTIONS
     ]
+    parameters.append(_help(run))
     return _with_signature(root, parameters, _text(run, ROOT.help) or "")
 
 
@@ -200,12 +206,11 @@ def _completion(verb: str) -> Callable[[Run, Any], None]:
     return action
 
 
-def _given(command: Command, values: Dict[str, Any]) -> Given:
+def _given(command: Command, values: Dict[str, Any], line: Line) -> Given:
     """The command's values, converted, with defaults where none was given."""
     found: Dict[str, Any] = {}
     for argument in command.arguments:
-        value = values.get(argument.name)
-        found[argument.name] = list(value or ()) if argument.rest else value
+        found[argument.name] = list(line.command) if argument.rest else values.get(argument.name)
     for opt in command.options:
         value = values.get(opt.name)
         if opt.kind == MANY:
@@ -234,13 +239,44 @@ def _start(run: Run) -> None:
         output.enable_debug_log()
 
 
+def _help(run: Run) -> inspect.Parameter:
+    """`-h/--help`, as Typer's own but for the type it would show."""
+
+    def show(ctx: typer.Context, value: bool) -> None:
+        if value:
+            help_text = ctx.get_help()  # Typer prints it when Rich formats it, else returns it
+            run.env.stdout.write(help_text + "\n" if help_text else "")
+            raise typer.Exit()
+
+    return _option(run, o.HELP, callback=show)
+
+
+def _help_text(run: Run, command: Command) -> Optional[str]:
+    """The command's help, then what each of its arguments is: one to a line."""
+    lines = [f"{argument.metavar}: {argument.help}" for argument in command.arguments]
+    return _text(run, "\n\n".join([command.help, "\n".join(lines)]) if lines else command.help)
+
+
+def _options_metavar(command: Command) -> str:
+    """What the usage line shows after the command: `[OPTIONS] -- CMD [ARG]...` for wrap.
+
+    The command that `event wrap` runs is never Typer's to parse (`cli.argv` takes it
+    off the line), so it is named here rather than declared as an argument.
+    """
+    rest = [f"-- {argument.metavar}" for argument in command.arguments if argument.rest]
+    return " ".join(["[OPTIONS]", *rest])
+
+
 def _option(
-    run: Run, opt: Opt, *, callback: Optional[Callable[[Any], None]] = None
+    run: Run,
+    opt: Opt,
+    *,
+    callback: Optional[Callable[..., None]] = None,
 ) -> inspect.Parameter:
     declared = typer.Option(
         *opt.flags,
         help=_text(run, opt.help),
-        metavar=opt.metavar,
+        metavar="" if opt.kind == FLAG else opt.metavar,  # a flag takes no value to name
         rich_help_panel=opt.panel,
         show_default=False,
         callback=callback,
@@ -256,12 +292,11 @@ def _option(
     return _parameter(opt.name, Annotated[kind, declared], default)
 
 
-def _argument(run: Run, argument: Arg) -> inspect.Parameter:
-    declared = typer.Argument(
-        metavar=argument.metavar, help=_text(run, argument.help), show_default=False
-    )
-    kind: Any = Optional[List[str]] if argument.rest else Optional[str]
-    return _parameter(argument.name, Annotated[kind, declared], None)
+def _argument(argument: Arg) -> inspect.Parameter:
+    """An argument, described in the command's help (`_help_text`): Typer's table of
+    arguments would show the type of its value (`<str>`) beside it."""
+    declared = typer.Argument(metavar=argument.metavar, hidden=True, show_default=False)
+    return _parameter(argument.name, Annotated[Optional[str], declared], None)
 
 
 def _parameter(name: str, annotation: Any, default: Any) -> inspect.Parameter:
@@ -277,6 +312,10 @@ def _with_signature(
     function.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     function.__annotations__ = {p.name: p.annotation for p in parameters}
     return _described(function, help_text)
+
+
+def _nothing(**values: Any) -> None:
+    """A group's callback: the group only names its commands."""
 
 
 def _described(function: Callable[..., None], help_text: str) -> Callable[..., None]:
