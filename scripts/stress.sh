@@ -13,6 +13,9 @@ tests=(
     tests/test_receiver.py tests/test_receiver_faults.py tests/test_receiver_limits.py
     tests/test_receiver_more_limits.py tests/test_delivery_faults.py tests/test_deadlines.py
     tests/test_spool_lifecycle.py tests/test_odd_inputs.py tests/test_demo.py
+    tests/test_delivery.py tests/test_startup.py tests/test_help_answers.py
+    tests/test_config_init.py tests/test_config_faults.py tests/test_config_more_faults.py
+    tests/test_receiver_docs.py
 )
 
 hogs=()
