@@ -519,3 +519,13 @@ def hostname_of(netloc: str) -> str:
         except ValueError:
             raise ValueError(f"{host!r} does not appear to be an IPv4 or IPv6 address") from None
     return host
+
+
+def printable(text: str) -> str:
+    """Text that can be shown and sent: bytes of an argument that were not UTF-8 (which
+    Python keeps as surrogates) shown as escapes, `caf\\xe9`, rather than refused."""
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate no byte made: as its code point
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return raw.decode("utf-8", "backslashreplace")

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any, Callable, Deque, Dict, List, Optional, Sequence, Tuple
 
 from stac_events.environment import Environment
-from stac_events.parse import one_line
+from stac_events.parse import one_line, printable
 from stac_events.redact import Masker
 from stac_events.status import ENDING_SIGNALS, ExitStatus, drain_wakeup, start_deaf, wakeup_fd
 
@@ -227,25 +227,41 @@ def _wait_then_close(process: subprocess.Popen, fd: int) -> None:
         os.close(fd)
 
 
-def _forwarder(
-    process: subprocess.Popen, *, to_group: bool, came: List[int]
-) -> Callable[[int, Any], None]:
-    """A handler that passes a signal on to the command (`to_group`: its whole group), and
-    remembers in `came` that one came: the event then goes out within a short grace."""
+class _Forwarder:
+    """The handler that passes a signal on to the command (`to_group`: its whole group),
+    and remembers in `came` that one came: the event then goes out within a short grace.
 
-    def forward_to_group(signum: int, frame: Any) -> None:
-        came.append(signum)
-        with contextlib.suppress(ProcessLookupError, PermissionError):  # the group may be gone
-            os.killpg(process.pid, signum)
+    It is in place before the command starts: one that comes while the command is being
+    started (its own child may signal this process at once) waits in `pending` and is
+    passed on as soon as there is a process to pass it to.
+    """
 
-    def forward_to_command(signum: int, frame: Any) -> None:
-        came.append(signum)
-        if signum in _BY_THE_TERMINAL and _in_terminal_foreground():
+    def __init__(self, *, to_group: bool) -> None:
+        self.to_group = to_group
+        self.process: Optional[subprocess.Popen[bytes]] = None
+        self.came: List[int] = []
+        self.pending: List[int] = []
+
+    def handle(self, signum: int, frame: Any) -> None:
+        self.came.append(signum)
+        if self.process is None:
+            self.pending.append(signum)
+        else:
+            self._pass_on(self.process, signum)
+
+    def started(self, process: subprocess.Popen[bytes]) -> None:
+        self.process = process  # from here on the handler passes signals on itself
+        while self.pending:
+            self._pass_on(process, self.pending.pop(0))
+
+    def _pass_on(self, process: subprocess.Popen[bytes], signum: int) -> None:
+        if self.to_group:
+            with contextlib.suppress(ProcessLookupError, PermissionError):  # may be gone
+                os.killpg(process.pid, signum)
+        elif signum in _BY_THE_TERMINAL and _in_terminal_foreground():
             return  # the terminal signals the whole foreground group, CMD included
-        if process.poll() is None:
+        elif process.poll() is None:
             process.send_signal(signum)
-
-    return forward_to_group if to_group else forward_to_command
 
 
 def _in_terminal_foreground() -> bool:
@@ -293,6 +309,12 @@ def run_command(
     # would be stopped on reading the terminal. Elsewhere nothing signals the group whole
     # but this process, so the command leads a group of its own for it to signal.
     own_group = not _in_terminal_foreground()
+    forwarder = _Forwarder(to_group=own_group)
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        # one ignored from the start stays ignored, for the command too (`nohup`)
+        previous = {sig: signal.signal(sig, forwarder.handle) for sig in ENDING_SIGNALS
+                    if signal.getsignal(sig) is not signal.SIG_IGN}  # fmt: skip
     try:
         process = subprocess.Popen(
             argv,
@@ -301,20 +323,17 @@ def run_command(
             env=dict(env.environ),  # this run's variables, which may not be the process's
             **(_group_of_its_own() if own_group else {}),
         )
-    except FileNotFoundError:
-        return _not_started(argv, env, 127, "command not found", started, masker)
-    except (PermissionError, OSError) as error:
+    except OSError as error:  # `''` too, which the system finds no more than a shell does
+        _put_back(previous)
+        if forwarder.pending:  # it came for this run, and no command took it: it acts now
+            signal.raise_signal(forwarder.pending[0])
+        if isinstance(error, FileNotFoundError) or not argv[0]:
+            return _not_started(argv, env, 127, "command not found", started, masker)
         return _not_started(argv, env, 126, error.strerror or str(error), started, masker)
+    forwarder.started(process)
     assert process.stdout is not None
     assert process.stderr is not None
     streams = [_Stream(process.stdout, env.stdout), _Stream(process.stderr, env.stderr)]
-    previous = {}
-    came: List[int] = []
-    if threading.current_thread() is threading.main_thread():
-        forward = _forwarder(process, to_group=own_group, came=came)
-        # one ignored from the start stays ignored, for the command too (`nohup`)
-        previous = {sig: signal.signal(sig, forward) for sig in ENDING_SIGNALS
-                    if signal.getsignal(sig) is not signal.SIG_IGN}  # fmt: skip
     try:
         exited, exited_writer = os.pipe()
         try:
@@ -328,19 +347,23 @@ def run_command(
     finally:
         if on_exit is not None:
             on_exit()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        _put_back(previous)
     exit_code = code if code >= 0 else ExitStatus.for_signal(-code)  # as shells say it
-    signalled = came[0] if came else None
+    signalled = forwarder.came[0] if forwarder.came else None
     line, name = _described(argv, masker)
     return Finished(argv, exit_code, exited_at - started, tail.text(), signalled=signalled,
                     command_line=line, name=name)  # fmt: skip
 
 
+def _put_back(handlers: Dict[int, Any]) -> None:
+    for sig, handler in handlers.items():
+        signal.signal(sig, handler)
+
+
 def _not_started(
     argv: List[str], env: Environment, code: int, reason: str, started: float, masker: Masker
 ) -> Finished:
-    message = f"{masker.text(_printable(argv[0]))}: {reason}"  # as a shell says it, masked
+    message = f"{masker.text(printable(argv[0]))}: {reason}"  # as a shell says it, masked
     env.stderr.write(one_line(message) + "\n")
     env.stderr.flush()
     line, name = _described(argv, masker)
@@ -353,19 +376,9 @@ def _described(argv: List[str], masker: Masker) -> Tuple[str, str]:
     (a secret cut in two would not be known)."""
     # each argument masked before the quoting, which would cut a secret holding a quote
     # in pieces (`it's` is written 'it'"'"'s'); the line again after, for one that spans two
-    line = masker.text(shlex.join(masker.text(_printable(arg)) for arg in argv))
-    name = masker.text(_printable(os.path.basename(argv[0])))
+    line = masker.text(shlex.join(masker.text(printable(arg)) for arg in argv))
+    name = masker.text(printable(os.path.basename(argv[0])))
     return _cut_to(line, COMMAND_LINE_CHARS), _cut_to(name, 100)
-
-
-def _printable(text: str) -> str:
-    """Text an event can carry: bytes of an argument that were not UTF-8 (which Python
-    keeps as surrogates) shown as escapes, `caf\\xe9`, rather than refusing the event."""
-    try:
-        raw = text.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:  # a surrogate no byte made: as its code point
-        return text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return raw.decode("utf-8", "backslashreplace")
 
 
 def _cut_to(text: str, limit: int) -> str:

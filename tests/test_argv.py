@@ -73,7 +73,7 @@ def args_of(*argv: str) -> List[str]:
         ("--show-completion=zsh", "--show-completion zsh"),
         ("--show-completion tcsh", "--show-completion tcsh"),  # refused by the command itself
         ("--show-completion event", "--show-completion auto event"),
-        ("--install-completion --help", "--install-completion auto --help"),
+        ("--install-completion --help", "--help"),  # help, and nothing installed
         # what the rules do not know is left for Typer to refuse
         ("evnt send -i a b", "evnt send -i a b"),
         ("event send E --frobnicate a b", "event send E --frobnicate a b"),

@@ -473,3 +473,66 @@ def test_hints_in_messages_name_the_program_as_typed(cli: Cli) -> None:
     assert "stac-events" not in result.stderr
     as_json = cli("spool", "drop", "zzz", "-o", "json", prog="stac", expect=2).json()
     assert as_json["error"]["hint"] == "see 'stac spool list'"
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["--install-completion -h", "--show-completion --help", "--show-completion bash -h",
+     "-h --show-completion", "-h --install-completion", "-h event send"],
+)  # fmt: skip
+def test_help_wins_over_the_options_that_act_alone(cli: Cli, home: Path, line: str) -> None:
+    """Asked for anywhere, help is all that happens: nothing is installed or printed
+    instead, and a completion option given no shell is no usage error."""
+    result = cli(*line.split())
+    assert "Usage: stac-events [OPTIONS] COMMAND [ARGS]..." in result.stdout
+    assert "complete -F" not in result.stdout
+    assert result.stderr == ""
+    assert not [p for p in home.rglob("*") if "completion" in str(p)]
+
+
+def test_the_version_wins_over_a_completion_option_given_no_shell(cli: Cli) -> None:
+    from stac_events import __version__
+
+    assert cli("--version", "--show-completion").stdout == f"stac-events {__version__}\n"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--insecure=no"], ["--dry-run=false"], ["--quiet=no"], ["--help=x"], ["--gzip=1"]],
+)
+def test_a_flag_given_a_value_is_a_usage_error(cli: Cli, args: List[str]) -> None:
+    """`--insecure=no` turned the checks off: a flag given a value is refused, as argparse
+    refuses it, rather than taken and its value dropped."""
+    flag = args[0].split("=")[0]
+    result = cli("event", "send", "DeployEvent", "--title", "t", *args, "--dry-run", expect=2)
+    assert result.stderr == (
+        f"stac-events: error: {flag}: takes no value; give {flag} alone; "
+        "see 'stac-events event send --help'\n"
+    )
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("COLUMNS", "99999999999999999999"), ("COLUMNS", "100000"), ("COLUMNS", "0"),
+     ("COLUMNS", "1"), ("COLUMNS", "abc"), ("TERMINAL_WIDTH", "abc"),
+     ("TERMINAL_WIDTH", "-5"), ("TERMINAL_WIDTH", "99999999999999999999")],
+)  # fmt: skip
+def test_help_at_any_terminal_width_a_variable_claims(
+    run_script, variable: str, value: str
+) -> None:
+    """A width too large for memory, none, or one too narrow to hold a letter: help is
+    drawn between 40 and 1000 columns, whatever COLUMNS or TERMINAL_WIDTH say."""
+    result = run_script("stac-events", "event", "send", "--help", env={variable: value})
+    lines = result.stdout.splitlines()
+    assert "Usage: stac-events event send" in result.stdout
+    assert "Send one event" in result.stdout
+    assert 40 <= max(len(line) for line in lines) <= 1000
+    assert result.stderr == ""
+
+
+def test_a_wrapped_command_keeps_the_width_it_was_given(run_script) -> None:
+    """Only Rich's drawing is kept within bounds: the command sees COLUMNS as it was set."""
+    result = run_script("stac-events", "event", "wrap", "--dry-run", "-q", "--", "sh", "-c",
+                        'printf "%s" "$COLUMNS"', env={"COLUMNS": "100000"})  # fmt: skip
+    assert result.stdout.startswith("100000")

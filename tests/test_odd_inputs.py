@@ -269,3 +269,41 @@ def test_a_full_disk_as_config_init_writes_leaves_no_temporary_file(cli: Cli, ho
         left = os.listdir(folder)
         assert [name for name in left if name.endswith(".tmp")] == [], left
         assert "conf.yaml" not in left
+
+
+# 6. What a command line holds that a user did not mean, said as the user typed it.
+
+
+def test_an_empty_command_is_not_found_as_a_shell_says(cli: Cli) -> None:
+    result = cli("event", "wrap", "--dry-run", "--", "", expect=127)
+    assert result.stderr.startswith(": command not found\n")
+    assert '"exit_code":127' in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [([b"\xff"], "No such command '\\xff'"),
+     ([b"caf\xe9"], "No such command 'caf\\xe9'"),
+     ([b"event", b"wrap", b"--\xff", b"--", b"true"], "No such option: --\\xff")],
+)  # fmt: skip
+def test_bytes_that_are_not_utf8_are_quoted_as_typed(
+    home: Path, isolated_environ: Dict[str, str], args: List[bytes], message: str
+) -> None:
+    exe = Path(sys.executable).with_name("stac-events")
+    completed = subprocess.run([bytes(exe), *args], capture_output=True, env=isolated_environ,
+                               cwd=home, timeout=60, check=False)  # fmt: skip
+    assert completed.returncode == 2
+    stderr = completed.stderr.decode()
+    assert message in stderr
+    assert "\\udc" not in stderr
+    assert len(stderr.splitlines()) == 1
+
+
+def test_a_flag_that_took_the_command_says_so(cli: Cli) -> None:
+    """`-i urn:a make`: -i takes several values, so `make` was one; the error says that
+    rather than ask for a command that was typed."""
+    result = cli("event", "wrap", "--dry-run", "-i", "urn:a", "make", expect=2)
+    assert result.stderr == (
+        "stac-events: error: -i: took 'make' as one of its values, so no command is left "
+        "to run; put '--' before the command: -- make deploy\n"
+    )

@@ -244,3 +244,16 @@ def test_readme_python_examples_send_their_events(isolated_environ: dict, httpse
         assert "sent 1 event(s), the receiver answered 202" in done.stdout
     events = [json.loads(request.get_data())["events"] for request, _ in httpserver.log]
     assert [list(group) for group in events] == [["DeployEvent"]] * len(blocks)
+
+
+def test_timings_are_given_once_in_the_performance_section() -> None:
+    """A figure measured once is stated once: prose elsewhere points at the table, so that
+    two places cannot give two start-up times. Sample output in code blocks is exempt."""
+    text = (ROOT / "README.md").read_text()
+    prose = re.sub(r"^```.*?^```", "", text, flags=re.S | re.M)
+    sections = re.split(r"^## ", prose, flags=re.M)
+    outside = [s for s in sections if not s.startswith("Performance\n")]
+    timings = [m.group(0) for s in outside for m in re.finditer(r"\b\d[\d,.]* ?ms\b", s)]
+    assert timings == [], timings
+    performance = next(s for s in sections if s.startswith("Performance\n"))
+    assert "starting the CLI (`stac-events --version`)" in performance

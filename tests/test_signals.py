@@ -286,13 +286,17 @@ def test_wrap_with_a_closed_stdout_waits_for_its_command_and_sends(
 def test_a_signal_right_after_the_command_exits_still_queues_the_event(
     home: Path, isolated_environ: Dict[str, str]
 ):
-    """The command's own child signals wrap as the command exits: whenever it lands, the
-    event is delivered or queued, never lost, and the command's exit code stands."""
+    """The command signals wrap as it starts, or its own child does as it exits: whenever
+    the signal lands (while wrap is still starting the command, too), the event is
+    delivered or queued, never lost, and the command's exit code stands. The command
+    ignores the signal wrap passes on to it, so its code is always 3."""
     environ = {**isolated_environ, "STAC_EVENTS_RECEIVER_URL": "http://127.0.0.1:9/receiver",
                "STAC_EVENTS_API_KEY": API_KEY}  # fmt: skip
-    for run in range(12):
-        delay = f"0.{run:02d}"
-        script = f"w=$PPID; (sleep {delay}; kill -TERM $w) >/dev/null 2>&1 & exit 3"
+    at_once = ["trap '' TERM; kill -TERM $PPID; exit 3"] * 4
+    later = [f"trap '' TERM; w=$PPID; (sleep 0.{n:02d}; kill -TERM $w) >/dev/null 2>&1 & exit 3"
+             for n in range(12)]  # fmt: skip
+    for run, script in enumerate(at_once + later):
+        delay = script
         completed = subprocess.run(
             [EXE, "event", "wrap", "--retries", "2", "--", "sh", "-c", script],
             capture_output=True, text=True, env=environ, cwd=home, timeout=60,

@@ -16,12 +16,13 @@ import io
 import os
 import re
 import sys
-from typing import IO, NoReturn, Optional, Sequence
+from typing import IO, MutableMapping, NoReturn, Optional, Sequence
 
 from stac_events.cli import signals
 from stac_events.cli.output import Output, ReaderGone, UnwritableStdout, guarded
 from stac_events.environment import KEY_VARIABLES, Environment
 from stac_events.errors import StacEventsError, Terminated, interruption
+from stac_events.parse import printable
 from stac_events.status import ExitStatus
 
 PROGRAMS = ("stac-events", "stac")
@@ -92,7 +93,9 @@ def _run(args: Sequence[str], env: Environment, output: Output, prog_name: str) 
     try:
         status = typer_app.invoke(app, line.args, prog_name, run)
     except typer_app.UsageProblem as problem:
-        message = problem.format_message().rstrip(".")
+        # A byte that was not UTF-8, as the line was typed: `\xff`, whether Typer put it
+        # in as it came (a surrogate) or quoted it with repr() (the text `\udcff`)
+        message = _SURROGATE_REPR.sub(r"\\x\1", printable(problem.format_message())).rstrip(".")
         hint = _see_help(prog_name, line.path)
         old = _OLD_STAC_COMMAND.fullmatch(message) if not line.path else None
         if old is not None and old.group(1) in OLD_STAC_COMMANDS:
@@ -121,6 +124,7 @@ OLD_STAC_COMMANDS = frozenset({
     "trace",
 })  # fmt: skip
 _OLD_STAC_COMMAND = re.compile(r"No such command '([^']*)'")
+_SURROGATE_REPR = re.compile(r"\\udc([89a-f][0-9a-f])")  # repr() of a byte not UTF-8
 
 
 def _told(output: Output, error: StacEventsError) -> int:
@@ -150,6 +154,7 @@ def run() -> NoReturn:
     # and stdout is one that cannot be written (a run that prints nothing still works).
     stderr = sys.stderr or open(os.devnull, "w")  # noqa: SIM115 - open for the whole process
     env = Environment(stdout=sys.stdout or _Closed(), stderr=stderr)
+    _sane_widths(os.environ)  # for Rich alone: the run's own variables (env.environ) stay
     try:
         status = main(sys.argv[1:], env, prog_name=prog_name)
     except KeyboardInterrupt:  # between commands: while importing or exiting
@@ -159,6 +164,26 @@ def run() -> NoReturn:
     for stream in (sys.stdout, sys.stderr):
         _let_go_if_broken(stream)
     sys.exit(status)
+
+
+# The widths Rich draws help and tables at, from COLUMNS (and Typer's TERMINAL_WIDTH):
+# a narrower one draws box lines alone, a wider one pads every line with spaces.
+WIDTHS = range(40, 1001)
+
+
+def _sane_widths(environ: MutableMapping[str, str]) -> None:
+    """Put COLUMNS and TERMINAL_WIDTH within `WIDTHS`, or drop them when they say no width
+    (`abc`, `0`): as given, Rich draws nothing or fails on a width too large for memory,
+    and Typer fails on a TERMINAL_WIDTH that is not a number."""
+    for name in ("COLUMNS", "TERMINAL_WIDTH"):
+        value = environ.get(name)
+        if value is None:
+            continue
+        digits = value.strip()
+        if not digits.isascii() or not digits.isdigit() or int(digits) == 0:
+            del environ[name]
+        else:
+            environ[name] = str(min(max(int(digits), WIDTHS.start), WIDTHS.stop - 1))
 
 
 def _last_word(stderr: IO[str], message: str, status: int) -> int:

@@ -127,6 +127,8 @@ def read(argv: Sequence[str], shapes: Dict[str, Shape]) -> Line:
             if parts is not None and len(parts) == 1 and parts[0][0] in shape.optional_value:
                 # An option that acts alone (`--show-completion [SHELL]`): the rest is Typer's.
                 flag, value = parts[0]
+                if not HELP_FLAGS.isdisjoint(_before_dashes(argv[i + 1 :])):
+                    return Line(argv, tuple(path), (*out, "--help"), command_at=i)  # help only
                 given = argv[i + 1] if i + 1 < len(argv) else None
                 free = given is not None and not looks_like_option(given)
                 if value is None and free and given not in shape.subcommands:
@@ -137,6 +139,9 @@ def read(argv: Sequence[str], shapes: Dict[str, Shape]) -> Line:
                 taken = _options(argv, i, parts, shape)
                 out += taken.tokens
                 i = taken.next
+            elif parts is not None and i + 1 < len(argv) and _switches_only(parts, shape):
+                out += [flag for flag, _ in parts]  # `--version`, `-h`: what follows is read on
+                i += 1
             elif looks_like_option(token) or token not in shape.subcommands:
                 return Line(argv, tuple(path), (*out, *argv[i:]), command_at=i)  # Typer says
             else:
@@ -204,6 +209,15 @@ def _split(token: str, shape: Shape) -> Optional[List[Tuple[str, Optional[str]]]
     return parts
 
 
+def _switches_only(parts: List[Tuple[str, Optional[str]]], shape: Shape) -> bool:
+    return all(value is None and flag in shape.switches | HELP_FLAGS for flag, value in parts)
+
+
+def _before_dashes(argv: Sequence[str]) -> Sequence[str]:
+    """The part of a line before `--`: what comes after it is never an option."""
+    return argv[: argv.index("--")] if "--" in argv else argv
+
+
 def _options(
     argv: Tuple[str, ...], i: int, parts: List[Tuple[str, Optional[str]]], shape: Shape
 ) -> _Taken:
@@ -211,6 +225,8 @@ def _options(
     tokens = [flag for flag, _ in parts[:-1]]
     flag, attached = parts[-1]
     if flag not in shape.takes_value:
+        if attached is not None:  # `--insecure=no` must not switch the checks off
+            raise UnusableLine(f"takes no value; give {flag} alone", flag, ())
         return _Taken([*tokens, flag], i + 1)
     if attached is not None:
         return _Taken([*tokens, flag, attached], i + 1)  # a value attached is the only one

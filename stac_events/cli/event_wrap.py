@@ -28,6 +28,15 @@ SIGNALLED_GRACE_S = 5.0
 def wrap(run: Run) -> int:
     given = run.given
     if not given.command:
+        several = run.line.several()
+        if several:  # `-i urn:a make`: the flag took the command for one of its values
+            last = several[-1]
+            raise UsageError(
+                f"took {run.line.argv[last.end - 1]!r} as one of its values, so no command "
+                f"is left to run",
+                option=last.flag,
+                hint="put '--' before the command: -- make deploy",
+            )
         raise UsageError(
             "give the command to run after '--'",
             hint="e.g. -- make deploy; 'stac-events event wrap --help' says more",
