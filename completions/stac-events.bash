@@ -74,6 +74,16 @@ _stac_events_at_files() {
     return 0
 }
 
+_stac_events_command() {
+    # The words from $1 on are a command `event wrap` runs: its name, then file names.
+    if (($1 == $2)); then
+        COMPREPLY=($(compgen -c -- "$cur"))
+    else
+        compopt -o filenames 2>/dev/null
+        COMPREPLY=($(compgen -f -- "$cur"))
+    fi
+}
+
 _stac_events_candidates() {
     # COMPREPLY for the word `cur` after `prev`, in the command at `path`.
     case "$prev" in
@@ -121,6 +131,8 @@ _stac_events_candidates() {
                     "spool retry") opts="--all --output -o --quiet -q --debug --config --instance --client --help -h" ;;
                 esac
                 COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+            elif ((!many)) && [[ "$path" == @("event wrap") ]]; then
+                COMPREPLY=($(compgen -c -- "$cur"))  # the command to run
             elif ((!opted)); then
                 case "$path" in
                     "") COMPREPLY=($(compgen -W "check config event receiver spool" -- "$cur")) ;;
@@ -137,7 +149,7 @@ _stac_events() {
     local -a words
     _stac_events_words
     local cword=$((${#words[@]} - 1))
-    local word="${words[cword]}" cur prev path="" i skip=0 opted=0
+    local word="${words[cword]}" cur prev path="" i skip=0 opted=0 many=0
     cur="$word"
     prev="${words[cword-1]:-}"
     if [[ "$cur" == --*=* ]]; then  # --option=value
@@ -146,9 +158,23 @@ _stac_events() {
     fi
     for ((i = 1; i < cword; i++)); do
         if ((skip)); then skip=0; continue; fi
-        [[ "${words[i]}" == "--" ]] && return 0
-        # A group's own option: it runs itself (`receiver --port 1`), names no subcommand
-        [[ -n "$path" && "${words[i]}" == -* ]] && opted=1
+        if [[ "${words[i]}" == "--" ]]; then
+            [[ "$path" == @("event wrap") ]] && _stac_events_command $((i + 1)) $cword
+            return 0
+        fi
+        if [[ "${words[i]}" == -* ]]; then
+            many=0
+            # A group's own option: it runs itself (`receiver --port 1`), names no subcommand
+            [[ -n "$path" ]] && opted=1
+        elif ((many)); then
+            continue  # one more value of an option that takes several
+        elif [[ "$path" == @("event wrap") ]]; then
+            _stac_events_command $i $cword  # the command to run starts here
+            return 0
+        fi
+        case " --data --identifier --links --tags -d -i -t " in
+            *" ${words[i]} "*) many=1 ;;
+        esac
         case " --config --instance --client --install-completion --show-completion --url --api-key --hostname --timeout --ca-cert --output -o --retries --max-time --title --text -m --tags -t --timestamp --source-type-name --name --identifier -i --source -s --category -c --data -d --links --source-identifier --file -f --max-request-bytes --event-type --on --tail-lines --port --host --db --max-age --max-body --type --since " in
             *" ${words[i]} "*) skip=1; continue ;;
         esac

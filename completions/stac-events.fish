@@ -3,24 +3,43 @@
 # Install: copy to ~/.config/fish/completions/stac-events.fish (and stac.fish).
 
 set -g __stac_events_value_options --config --instance --client --install-completion --show-completion --url --api-key --hostname --timeout --ca-cert --output -o --retries --max-time --title --text -m --tags -t --timestamp --source-type-name --name --identifier -i --source -s --category -c --data -d --links --source-identifier --file -f --max-request-bytes --event-type --on --tail-lines --port --host --db --max-age --max-body --type --since
+set -g __stac_events_many_options --data --identifier --links --tags -d -i -t
+set -g __stac_events_runners 'event wrap'
 set -g __stac_events_transitions ':check' ':config' ':event' ':receiver' ':spool' 'config:init' 'config:path' 'config:show' 'event:send' 'event:wrap' 'receiver:events' 'spool:clear' 'spool:drop' 'spool:flush' 'spool:list' 'spool:retry'
 
 function __stac_events_path --description 'The subcommand path typed so far'
+    # Fails within a command that `event wrap` runs, after setting __stac_events_wrapped
+    # to its words (none yet when the cursor is on its name)
     set -l tokens (commandline -opc)
     set -e tokens[1]
     set -l path ''
     set -l skip 0
+    set -l many 0
+    set -l at 0
     set -g __stac_events_opted 0
+    set -g __stac_events_wrapped
     for word in $tokens
+        set at (math $at + 1)
         if test $skip -eq 1
             set skip 0
             continue
         end
-        test "$word" = '--'; and return 1
-        # A group's own option: it runs itself (`receiver --port 1`), names no subcommand
-        if test -n "$path"; and string match -q -- '-*' $word
-            set -g __stac_events_opted 1
+        if test "$word" = '--'
+            contains -- "$path" $__stac_events_runners; or return 1
+            set -g __stac_events_wrapped $tokens[(math $at + 1)..-1]
+            return 2
         end
+        if string match -q -- '-*' $word
+            set many 0
+            # A group's own option: it runs itself (`receiver --port 1`), names no subcommand
+            test -n "$path"; and set -g __stac_events_opted 1
+        else if test $many -eq 1
+            continue  # one more value of an option that takes several
+        else if contains -- "$path" $__stac_events_runners
+            set -g __stac_events_wrapped $tokens[$at..-1]
+            return 2
+        end
+        contains -- $word $__stac_events_many_options; and set many 1
         if contains -- $word $__stac_events_value_options
             set skip 1
             continue
@@ -30,7 +49,21 @@ function __stac_events_path --description 'The subcommand path typed so far'
             set path (string trim -- "$path $word")
         end
     end
+    if test $skip -eq 0 -a $many -eq 0; and contains -- "$path" $__stac_events_runners
+        # the command's name may come next, unless an option is being typed
+        string match -q -- '-*' (commandline -ct); or return 2
+    end
     echo $path
+end
+
+function __stac_events_in_command --description 'Is the cursor in the command event wrap runs?'
+    __stac_events_path >/dev/null
+    test $status -eq 2
+end
+
+function __stac_events_command --description 'Complete the command event wrap runs'
+    __stac_events_path >/dev/null
+    complete -C (string join ' ' -- (string escape -- $__stac_events_wrapped) (commandline -ct))
 end
 
 function __stac_events_at --description 'Is the typed subcommand path this one?'
@@ -61,6 +94,7 @@ end
 
 complete -c stac-events -f
 complete -c stac -w stac-events
+complete -c stac-events -n __stac_events_in_command -x -a '(__stac_events_command)'
 complete -c stac-events -n '__stac_events_names \'\'' -a check -d 'Check the receiver: POST a common JSON object with no events, report what happened.'
 complete -c stac-events -n '__stac_events_names \'\'' -a config -d 'Show, locate and create the configuration (the stac CLI\'s conf.yaml format).'
 complete -c stac-events -n '__stac_events_names \'\'' -a event -d 'Send events to StackState: one from flags, many from a file, or one about a command.'

@@ -43,6 +43,8 @@ Register-ArgumentCompleter -Native -CommandName 'stac-events', 'stac' -ScriptBlo
     }
     $files = @('--config', '--ca-cert', '--file', '-f', '--db')
     $takesValue = @('--config', '--instance', '--client', '--install-completion', '--show-completion', '--url', '--api-key', '--hostname', '--timeout', '--ca-cert', '--output', '-o', '--retries', '--max-time', '--title', '--text', '-m', '--tags', '-t', '--timestamp', '--source-type-name', '--name', '--identifier', '-i', '--source', '-s', '--category', '-c', '--data', '-d', '--links', '--source-identifier', '--file', '-f', '--max-request-bytes', '--event-type', '--on', '--tail-lines', '--port', '--host', '--db', '--max-age', '--max-body', '--type', '--since')
+    $several = @('--data', '--identifier', '--links', '--tags', '-d', '-i', '-t')
+    $runners = @('event wrap')
 
     $words = @($commandAst.CommandElements | Select-Object -Skip 1 | ForEach-Object { $_.ToString() })
     if ($wordToComplete -ne '' -and $words.Count -gt 0) {
@@ -51,10 +53,19 @@ Register-ArgumentCompleter -Native -CommandName 'stac-events', 'stac' -ScriptBlo
     $path = ''
     $skip = $false
     $opted = $false  # a group's own option: it runs itself, names no subcommand
+    $many = $false  # in the values of an option that takes several
     foreach ($word in $words) {
         if ($skip) { $skip = $false; continue }
-        if ($word -eq '--') { return }
-        if ($path -ne '' -and $word -like '-*') { $opted = $true }
+        if ($word -eq '--') { return }  # the command `event wrap` runs: PowerShell's own
+        if ($word -like '-*') {
+            $many = $false
+            if ($path -ne '') { $opted = $true }
+        } elseif ($many) {
+            continue
+        } elseif ($runners -contains $path) {
+            return
+        }
+        if ($several -contains $word) { $many = $true }
         if ($takesValue -contains $word) { $skip = $true; continue }
         if ($opted) { continue }
         if ($commands.ContainsKey($path) -and $commands[$path] -contains $word) {
@@ -73,6 +84,8 @@ Register-ArgumentCompleter -Native -CommandName 'stac-events', 'stac' -ScriptBlo
         return ''
     } elseif ($wordToComplete -like '-*') {
         $candidates = $options[$path]
+    } elseif ($runners -contains $path -and -not $many) {
+        return  # the command to run: PowerShell completes it itself
     } elseif ($commands.ContainsKey($path) -and -not $opted) {
         $candidates = $commands[$path]
     } else {

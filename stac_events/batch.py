@@ -473,6 +473,7 @@ def validate_all(
     keys: Dict[str, bytes] = {}  # event name -> its JSON key, checked once
     count = largest = stored = unshown = 0
     warnings: List[str] = []
+    noted: Set[str] = set()
     room = packer.max_bytes - packer.smallest_body(b"", b"")
     try:
         for where, raw in events:
@@ -505,7 +506,8 @@ def validate_all(
                     where=describe(where),
                 )
             for note in advisories(event, now=now):  # the first few shown, the rest counted
-                if len(warnings) < _MAX_WARNINGS:
+                if note not in noted and len(warnings) < _MAX_WARNINGS:
+                    noted.add(note)  # a flag's fault shows once, not once an event
                     warnings.append(f"{describe(where)}: {note}")
                 else:
                     unshown += 1

@@ -29,7 +29,9 @@ class StacEventsError(Exception):
         """The message and the hint, as one line."""
         if not self.hint:
             return self.message
-        return self.message + (" " if self.message.endswith(("?", ".")) else "; ") + self.hint
+        if self.message.endswith(("?", ".")):  # a sentence ended: the hint starts one
+            return f"{self.message} {self.hint[:1].upper()}{self.hint[1:]}"
+        return f"{self.message}; {self.hint}"
 
     def details(self) -> Dict[str, Any]:
         """Extra fields for the `error` object of `--output json`."""

@@ -73,6 +73,11 @@ ADDRESS_BYTES = 8 * 1024
 # millisecond to define, and a command line pays for every one it imports.
 
 
+# A key shorter than this is likely a stand-in (`x`, `test`), and masking it changes
+# ordinary words: `e` turns `release` into `r***l***as***`.
+SHORT_KEY = 6
+
+
 class Setting(Generic[T]):
     """A resolved value and where it came from (`--url`, `$STS_API_KEY`, `conf.yaml:7`).
 
@@ -343,6 +348,12 @@ def resolve(overrides: Overrides, env: Environment, *, origin_of: OriginOf) -> S
         warnings.append(
             f"TLS certificate checks are off ({origin_of('insecure')}): anyone between here "
             f"and the receiver can read the API key"
+        )
+    if api_key is not None and len(api_key.value) < SHORT_KEY:
+        warnings.append(
+            f"the API key ({api_key.origin}) is {len(api_key.value)} character(s) long: "
+            f"those characters are masked (***) wherever they stand, in the events' own text "
+            f"too; a receiver's real key is longer"
         )
     local = config_file.unread_local_file(env, overrides.config)
     if local is not None:

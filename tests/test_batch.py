@@ -88,6 +88,23 @@ def test_warnings_stop_after_five_and_say_how_many_more(
     assert len(received_events(receiver)) == count  # warned about, sent all the same
 
 
+def test_a_warning_the_flags_cause_shows_once_not_once_an_event(
+    cli: Cli, receiver: HTTPServer
+) -> None:
+    lines = "".join(json.dumps({"msg_title": f"t{n}"}) + "\n" for n in range(40))
+    old = str(int(NOW) - 7200)
+    result = cli("event", "send", "Deploy", "--file", "-", "--timestamp", old, stdin=lines,
+                 env=env_for(receiver))  # fmt: skip
+    warnings = [line for line in result.stderr.splitlines() if "warning:" in line]
+    assert [w.split("warning: ")[1] for w in warnings] == [
+        "stdin line 1: event type 'Deploy' does not end in 'Event' (StackState's convention, "
+        "e.g. DeployEvent)",
+        "stdin line 1: the timestamp is 2 hours old; StackState may ignore events that old",
+        "78 more warnings not shown",
+    ]
+    assert len(received_events(receiver)) == 40
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import pytest
 
@@ -96,7 +96,7 @@ def test_powershell_lists_each_commands_own_options() -> None:
 # bash: the completion function, called as bash calls it on TAB
 
 
-def bash_complete(line: str, home: Path) -> List[str]:
+def bash_complete(line: str, home: Path, path: str = "") -> List[str]:
     script = COMPLETIONS / FILE_NAMES["bash"]
     program = f"""
 source {script}
@@ -107,9 +107,9 @@ COMP_CWORD=$(( ${{#COMP_WORDS[@]}} - 1 ))
 _stac_events
 printf '%s\\n' "${{COMPREPLY[@]}}"
 """
+    env = {"HOME": str(home), **({"PATH": path} if path else {})}
     completed = subprocess.run(["bash", "--norc", "--noprofile", "-c", program], cwd=home,
-                               capture_output=True, text=True, env={"HOME": str(home)},
-                               check=True)  # fmt: skip
+                               capture_output=True, text=True, env=env, check=True)  # fmt: skip
     assert completed.stderr == "", completed.stderr  # what a user sees at every TAB
     return [line for line in completed.stdout.splitlines() if line]
 
@@ -175,6 +175,46 @@ def test_bash_completes_files_and_at_files_and_instances(home: Path) -> None:
     assert sorted(bash_complete("stac-events --instance ", home)) == ["default", "staging"]
 
 
+@pytest.fixture
+def a_tool(home: Path) -> str:
+    """A PATH with one command on it whose name no other command starts with, and a file
+    in the working folder: what completing a wrapped command offers is known."""
+    bin_dir = home / "bin"
+    bin_dir.mkdir()
+    tool = bin_dir / "zzwrapped-tool"
+    tool.write_text("#!/bin/sh\n")
+    tool.chmod(0o755)
+    (home / "data.json").write_text("{}")
+    return f"{bin_dir}:/usr/bin:/bin"
+
+
+WRAPPED = [
+    # the command `event wrap` runs: its name, then files, and none of wrap's options
+    ("stac-events event wrap zzwr", ["zzwrapped-tool"]),
+    ("stac-events event wrap -q -- zzwr", ["zzwrapped-tool"]),
+    ("stac-events event wrap --on failure zzwr", ["zzwrapped-tool"]),
+    ("stac-events event wrap zzwrapped-tool da", ["data.json"]),
+    ("stac-events event wrap -- zzwrapped-tool --on da", ["data.json"]),
+    # -i takes every value up to the next option: its words are no command
+    ("stac-events event wrap -i urn:a zzwr", []),
+    ("stac-events event wrap -i urn:a urn:b --o", ["--on", "--output"]),
+    ("stac-events event wrap --o", ["--on", "--output"]),
+]  # fmt: skip
+
+
+@needs["bash"]
+@pytest.mark.parametrize(("line", "expected"), WRAPPED)
+def test_bash_completes_the_command_wrap_runs(
+    line: str, expected: List[str], home: Path, a_tool: str
+) -> None:
+    assert sorted(set(bash_complete(line, home, a_tool))) == expected
+
+
+@needs["bash"]
+def test_bash_offers_no_wrap_option_after_the_command(home: Path, a_tool: str) -> None:
+    assert bash_complete("stac-events event wrap zzwrapped-tool --o", home, a_tool) == []
+
+
 # zsh: the completion function, with zsh's completion builtins recording their candidates
 
 
@@ -217,6 +257,39 @@ def test_zsh_offers_files_for_file_options(home: Path) -> None:
     assert zsh_complete("stac-events event send X --ca-cert ", home) == ["<files>"]
 
 
+@needs["zsh"]
+@pytest.mark.parametrize(
+    ("line", "handed"),
+    [("stac-events event wrap zzwr", "zzwr:1"),
+     ("stac-events event wrap -q -- zzwr", "zzwr:1"),
+     ("stac-events event wrap --on failure zzwr", "zzwr:1"),
+     ("stac-events event wrap zzwrapped-tool da", "zzwrapped-tool da:2"),
+     ("stac-events event wrap -- zzwrapped-tool --on da", "zzwrapped-tool --on da:3"),
+     ("stac-events event wrap -i urn:a zzwr", None)],
+)  # fmt: skip
+def test_zsh_hands_the_command_wrap_runs_to_its_own_completion(
+    line: str, handed: Optional[str], home: Path
+) -> None:
+    """zsh's `_normal` completes a command line as if typed alone: the words from the
+    command's name on, and where in them the cursor is."""
+    script = COMPLETIONS / FILE_NAMES["zsh"]
+    program = f"""
+compadd() {{ : }}
+_describe() {{ : }}
+_normal() {{ print -r -- "<normal:${{words[*]}}:$CURRENT>" }}
+compdef() {{ : }}
+source {script}
+words=(${{(z)LINE}})
+CURRENT=${{#words}}
+_stac_events
+"""
+    completed = subprocess.run(["zsh", "-f", "-c", program], cwd=home, capture_output=True,
+                               text=True, env={"HOME": str(home), "LINE": line},
+                               check=False)  # fmt: skip
+    assert completed.stderr == ""
+    assert completed.stdout == ("" if handed is None else f"<normal:{handed}>\n")
+
+
 # fish: its own `complete -C` lists what TAB would offer
 
 
@@ -244,6 +317,21 @@ def test_fish_offers_each_commands_own_options(line: str, expected: List[str], h
     longs = fish_complete(line + "-", home)
     shorts = [c for c in fish_complete(line, home) if not c.startswith("--")]
     assert sorted(set(longs + shorts)) == expected
+
+
+@needs["fish"]
+@pytest.mark.parametrize(("line", "expected"), WRAPPED)
+def test_fish_completes_the_command_wrap_runs(
+    line: str, expected: List[str], home: Path, a_tool: str
+) -> None:
+    script = COMPLETIONS / FILE_NAMES["fish"]
+    completed = subprocess.run(
+        ["fish", "--no-config", "-c", f"source {script}; complete -C {line!r}"],
+        cwd=home, capture_output=True, text=True, env={"HOME": str(home), "PATH": a_tool},
+        check=True,
+    )  # fmt: skip
+    assert completed.stderr == ""
+    assert sorted(c.split("\t")[0] for c in completed.stdout.splitlines()) == expected
 
 
 @needs["fish"]

@@ -756,3 +756,18 @@ def test_a_short_key_leaves_the_names_of_a_json_result_whole(cli: Cli, httpserve
     result = cli("event", "send", "DeployEvent", "--title", "t", "-o", "json", env=env)
     assert result.json()["ok"] is True
     assert result.json()["delivered"] == 1
+
+
+@pytest.mark.parametrize(("key", "warned"), [("Q", True), ("qzxjk", True), ("qzxjkv", False)])
+def test_a_key_short_enough_to_change_words_is_warned_about(
+    cli: Cli, key: str, warned: bool
+) -> None:
+    """Masking a stand-in key such as `e` changes ordinary words (`release`): the run says
+    so (in a line masked as every line is: these keys hold no letter of it)."""
+    env = {"STAC_EVENTS_API_KEY": key, "STAC_EVENTS_RECEIVER_URL": "http://127.0.0.1:9"}
+    result = cli("event", "send", "DeployEvent", "--title", "release one", "--dry-run", env=env)
+    warning = [line for line in result.stderr.splitlines() if "character(s) long" in line]
+    assert len(warning) == (1 if warned else 0), result.stderr
+    if warned:
+        assert f"is {len(key)} character(s) long" in warning[0]
+    assert key not in result.stderr.replace("***", "")

@@ -213,7 +213,7 @@ def test_a_typer_usage_error_is_one_line_or_one_json_object(cli: Cli) -> None:
 def test_no_such_command_is_a_usage_error(cli: Cli) -> None:
     result = cli("evnt", "send", expect=2)
     assert "No such command 'evnt'" in result.stderr
-    assert "see 'stac-events --help'" in result.stderr
+    assert "Did you mean 'event'? See 'stac-events --help'" in result.stderr  # a sentence
 
 
 # `receiver`: a group that is a command too

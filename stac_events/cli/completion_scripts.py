@@ -43,6 +43,7 @@ class OptionSpec(NamedTuple):
     choices: Tuple[str, ...] = ()
     at_file: bool = False  # also takes @PATH
     help: str = ""
+    many: bool = False  # takes every value up to the next option or `--`
 
     @property
     def long(self) -> str:
@@ -54,6 +55,7 @@ class CommandSpec(NamedTuple):
     help: str
     subcommands: Dict[str, str]  # name -> one-line help
     options: List[OptionSpec]
+    runs_a_command: bool = False  # `event wrap`: from CMD on, the words are CMD's
 
 
 _KINDS = {
@@ -73,6 +75,7 @@ def option_spec(opt: Opt) -> OptionSpec:
         choices=opt.choices if kind == "choice" else (),
         at_file=opt.at_file,
         help=" ".join(options.for_program(opt.help, PROGRAMS[0]).split()),
+        many=opt.kind == options.MANY,
     )
 
 
@@ -83,8 +86,10 @@ def command_tree() -> List[CommandSpec]:
     def visit(path: str, help_text: str, declared: Sequence[Opt]) -> None:
         names = children(path) if path in _GROUP_PATHS else ()
         subcommands = {name: _short_help(f"{path} {name}".strip()) for name in sorted(names)}
+        runs = path in COMMANDS_BY_PATH and COMMANDS_BY_PATH[path].runs_a_command
         found.append(CommandSpec(path, help_text, subcommands,
-                                 [option_spec(opt) for opt in (*declared, options.HELP)]))  # fmt: skip
+                                 [option_spec(opt) for opt in (*declared, options.HELP)],
+                                 runs))  # fmt: skip
         for name in sorted(names):
             child = f"{path} {name}".strip()
             command = COMMANDS_BY_PATH.get(child)
@@ -135,6 +140,16 @@ def elsewhere(tree: Sequence[CommandSpec], option: OptionSpec) -> Dict[str, Tupl
         for other in command.options
         if set(other.names) & set(option.names) and other.choices != option.choices
     }
+
+
+def many_options(tree: Sequence[CommandSpec]) -> List[str]:
+    """The names of the options that take every value up to the next option."""
+    return sorted({n for c in tree for o in c.options if o.many for n in o.names})
+
+
+def runners(tree: Sequence[CommandSpec]) -> List[str]:
+    """The commands that run another command (`event wrap`)."""
+    return [command.path for command in tree if command.runs_a_command]
 
 
 def _option_names(command: CommandSpec) -> List[str]:
@@ -190,6 +205,8 @@ def render_bash(tree: Sequence[CommandSpec]) -> str:
         for g in _groups(tree)
     )
     takes_value = _sh_words(values)
+    many = _sh_words(many_options(tree))
+    running = "|".join(f'"{path}"' for path in runners(tree))
     return f"""# bash completion for stac-events and its alias stac.
 # {HEADER}
 # Install: copy to ~/.local/share/bash-completion/completions/stac-events (and .../stac)
@@ -266,6 +283,16 @@ _stac_events_at_files() {{
     return 0
 }}
 
+_stac_events_command() {{
+    # The words from $1 on are a command `event wrap` runs: its name, then file names.
+    if (($1 == $2)); then
+        COMPREPLY=($(compgen -c -- "$cur"))
+    else
+        compopt -o filenames 2>/dev/null
+        COMPREPLY=($(compgen -f -- "$cur"))
+    fi
+}}
+
 _stac_events_candidates() {{
     # COMPREPLY for the word `cur` after `prev`, in the command at `path`.
     case "$prev" in
@@ -277,6 +304,8 @@ _stac_events_candidates() {{
 {option_cases}
                 esac
                 COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+            elif ((!many)) && [[ "$path" == @({running}) ]]; then
+                COMPREPLY=($(compgen -c -- "$cur"))  # the command to run
             elif ((!opted)); then
                 case "$path" in
 {command_cases}
@@ -289,7 +318,7 @@ _stac_events() {{
     local -a words
     _stac_events_words
     local cword=$((${{#words[@]}} - 1))
-    local word="${{words[cword]}}" cur prev path="" i skip=0 opted=0
+    local word="${{words[cword]}}" cur prev path="" i skip=0 opted=0 many=0
     cur="$word"
     prev="${{words[cword-1]:-}}"
     if [[ "$cur" == --*=* ]]; then  # --option=value
@@ -298,9 +327,23 @@ _stac_events() {{
     fi
     for ((i = 1; i < cword; i++)); do
         if ((skip)); then skip=0; continue; fi
-        [[ "${{words[i]}}" == "--" ]] && return 0
-        # A group's own option: it runs itself (`receiver --port 1`), names no subcommand
-        [[ -n "$path" && "${{words[i]}}" == -* ]] && opted=1
+        if [[ "${{words[i]}}" == "--" ]]; then
+            [[ "$path" == @({running}) ]] && _stac_events_command $((i + 1)) $cword
+            return 0
+        fi
+        if [[ "${{words[i]}}" == -* ]]; then
+            many=0
+            # A group's own option: it runs itself (`receiver --port 1`), names no subcommand
+            [[ -n "$path" ]] && opted=1
+        elif ((many)); then
+            continue  # one more value of an option that takes several
+        elif [[ "$path" == @({running}) ]]; then
+            _stac_events_command $i $cword  # the command to run starts here
+            return 0
+        fi
+        case " {many} " in
+            *" ${{words[i]}} "*) many=1 ;;
+        esac
         case " {takes_value} " in
             *" ${{words[i]}} "*) skip=1; continue ;;
         esac
@@ -383,6 +426,8 @@ def render_zsh(tree: Sequence[CommandSpec]) -> str:
     for group in _groups(tree):
         described = " ".join(_described(n, h) for n, h in group.subcommands.items())
         command_cases.append(f'    ("{group.path}") described=({described}) ;;')
+    many = " ".join(many_options(tree))
+    running = "|".join(f'"{path}"' for path in runners(tree))
     return f"""#compdef {" ".join(PROGRAMS)}
 # zsh completion for stac-events and its alias stac.
 # {HEADER}
@@ -398,18 +443,39 @@ _stac_events_instances() {{
   done
 }}
 
+_stac_events_command() {{
+  # The words from $1 on are a command `event wrap` runs: complete them as its own line.
+  words=("${{(@)words[$1,-1]}}")
+  ((CURRENT -= $1 - 1))
+  _normal
+}}
+
 _stac_events() {{
   local cur=${{words[CURRENT]}} prev=${{words[CURRENT-1]}}
   local cmdpath="" word
-  local -i i skip=0 opted=0
-  local -a takes_value described
+  local -i i skip=0 opted=0 many=0
+  local -a takes_value several described
   takes_value=({" ".join(values)})
+  several=({many})
   for ((i = 2; i < CURRENT; i++)); do
     word=${{words[i]}}
     if ((skip)); then skip=0; continue; fi
-    [[ $word == -- ]] && return 1
-    # A group's own option: it runs itself (`receiver --port 1`), names no subcommand
-    [[ -n $cmdpath && $word == -* ]] && opted=1
+    if [[ $word == -- ]]; then
+      [[ $cmdpath == ({running}) ]] || return 1
+      _stac_events_command $((i + 1))
+      return
+    fi
+    if [[ $word == -* ]]; then
+      many=0
+      # A group's own option: it runs itself (`receiver --port 1`), names no subcommand
+      [[ -n $cmdpath ]] && opted=1
+    elif ((many)); then
+      continue  # one more value of an option that takes several
+    elif [[ $cmdpath == ({running}) ]]; then
+      _stac_events_command $i  # the command to run starts here
+      return
+    fi
+    ((${{several[(Ie)$word]}})) && many=1
     if ((${{takes_value[(Ie)$word]}})); then skip=1; continue; fi
     ((opted)) && continue
     case "$cmdpath:$word" in
@@ -424,6 +490,10 @@ _stac_events() {{
 {chr(10).join(option_cases)}
     esac
     _describe -t options option described
+    return
+  fi
+  if ((!many)) && [[ $cmdpath == ({running}) ]]; then
+    _stac_events_command $CURRENT  # the command to run
     return
   fi
   ((opted)) && return 1
@@ -484,24 +554,43 @@ def render_fish(tree: Sequence[CommandSpec]) -> str:
 # Install: copy to ~/.config/fish/completions/stac-events.fish (and stac.fish).
 
 set -g __stac_events_value_options {" ".join(values)}
+set -g __stac_events_many_options {" ".join(many_options(tree))}
+set -g __stac_events_runners {" ".join(_fq(path) for path in runners(tree))}
 set -g __stac_events_transitions {transitions}
 
 function __stac_events_path --description 'The subcommand path typed so far'
+    # Fails within a command that `event wrap` runs, after setting __stac_events_wrapped
+    # to its words (none yet when the cursor is on its name)
     set -l tokens (commandline -opc)
     set -e tokens[1]
     set -l path ''
     set -l skip 0
+    set -l many 0
+    set -l at 0
     set -g __stac_events_opted 0
+    set -g __stac_events_wrapped
     for word in $tokens
+        set at (math $at + 1)
         if test $skip -eq 1
             set skip 0
             continue
         end
-        test "$word" = '--'; and return 1
-        # A group's own option: it runs itself (`receiver --port 1`), names no subcommand
-        if test -n "$path"; and string match -q -- '-*' $word
-            set -g __stac_events_opted 1
+        if test "$word" = '--'
+            contains -- "$path" $__stac_events_runners; or return 1
+            set -g __stac_events_wrapped $tokens[(math $at + 1)..-1]
+            return 2
         end
+        if string match -q -- '-*' $word
+            set many 0
+            # A group's own option: it runs itself (`receiver --port 1`), names no subcommand
+            test -n "$path"; and set -g __stac_events_opted 1
+        else if test $many -eq 1
+            continue  # one more value of an option that takes several
+        else if contains -- "$path" $__stac_events_runners
+            set -g __stac_events_wrapped $tokens[$at..-1]
+            return 2
+        end
+        contains -- $word $__stac_events_many_options; and set many 1
         if contains -- $word $__stac_events_value_options
             set skip 1
             continue
@@ -511,7 +600,21 @@ function __stac_events_path --description 'The subcommand path typed so far'
             set path (string trim -- "$path $word")
         end
     end
+    if test $skip -eq 0 -a $many -eq 0; and contains -- "$path" $__stac_events_runners
+        # the command's name may come next, unless an option is being typed
+        string match -q -- '-*' (commandline -ct); or return 2
+    end
     echo $path
+end
+
+function __stac_events_in_command --description 'Is the cursor in the command event wrap runs?'
+    __stac_events_path >/dev/null
+    test $status -eq 2
+end
+
+function __stac_events_command --description 'Complete the command event wrap runs'
+    __stac_events_path >/dev/null
+    complete -C (string join ' ' -- (string escape -- $__stac_events_wrapped) (commandline -ct))
 end
 
 function __stac_events_at --description 'Is the typed subcommand path this one?'
@@ -542,6 +645,7 @@ end
 
 complete -c stac-events -f
 complete -c stac -w stac-events
+complete -c stac-events -n __stac_events_in_command -x -a '(__stac_events_command)'
 {chr(10).join(lines)}
 """
 
@@ -587,6 +691,8 @@ Register-ArgumentCompleter -Native -CommandName {", ".join(_pq(p) for p in PROGR
     }}
     $files = {files}
     $takesValue = {_ps_list(list(values))}
+    $several = {_ps_list(many_options(tree))}
+    $runners = {_ps_list(runners(tree))}
 
     $words = @($commandAst.CommandElements | Select-Object -Skip 1 | ForEach-Object {{ $_.ToString() }})
     if ($wordToComplete -ne '' -and $words.Count -gt 0) {{
@@ -595,10 +701,19 @@ Register-ArgumentCompleter -Native -CommandName {", ".join(_pq(p) for p in PROGR
     $path = ''
     $skip = $false
     $opted = $false  # a group's own option: it runs itself, names no subcommand
+    $many = $false  # in the values of an option that takes several
     foreach ($word in $words) {{
         if ($skip) {{ $skip = $false; continue }}
-        if ($word -eq '--') {{ return }}
-        if ($path -ne '' -and $word -like '-*') {{ $opted = $true }}
+        if ($word -eq '--') {{ return }}  # the command `event wrap` runs: PowerShell's own
+        if ($word -like '-*') {{
+            $many = $false
+            if ($path -ne '') {{ $opted = $true }}
+        }} elseif ($many) {{
+            continue
+        }} elseif ($runners -contains $path) {{
+            return
+        }}
+        if ($several -contains $word) {{ $many = $true }}
         if ($takesValue -contains $word) {{ $skip = $true; continue }}
         if ($opted) {{ continue }}
         if ($commands.ContainsKey($path) -and $commands[$path] -contains $word) {{
@@ -617,6 +732,8 @@ Register-ArgumentCompleter -Native -CommandName {", ".join(_pq(p) for p in PROGR
         return ''
     }} elseif ($wordToComplete -like '-*') {{
         $candidates = $options[$path]
+    }} elseif ($runners -contains $path -and -not $many) {{
+        return  # the command to run: PowerShell completes it itself
     }} elseif ($commands.ContainsKey($path) -and -not $opted) {{
         $candidates = $commands[$path]
     }} else {{
