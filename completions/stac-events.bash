@@ -77,18 +77,26 @@ _stac_events_at_files() {
 _stac_events_command() {
     # The words from $1 on are a command `event wrap` runs: its name, then file names.
     if (($1 == $2)); then
-        COMPREPLY=($(compgen -c -- "$cur"))
+        _stac_events_lines < <(compgen -c -- "$cur")
     else
         compopt -o filenames 2>/dev/null
-        COMPREPLY=($(compgen -f -- "$cur"))
+        _stac_events_lines < <(compgen -f -- "$cur")
     fi
+}
+
+_stac_events_lines() {
+    # COMPREPLY gains each line read, whole: a file name may hold spaces or a '*'
+    local found
+    while IFS= read -r found; do
+        COMPREPLY+=("$found")
+    done
 }
 
 _stac_events_candidates() {
     # COMPREPLY for the word `cur` after `prev`, in the command at `path`.
     case "$prev" in
         --config|--ca-cert|--file|-f|--db)
-            compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")) ;;
+            compopt -o filenames 2>/dev/null; _stac_events_lines < <(compgen -f -- "$cur") ;;
         --instance)
             COMPREPLY=($(compgen -W "$(_stac_events_instances)" -- "$cur")) ;;
         --category|-c)
@@ -132,7 +140,7 @@ _stac_events_candidates() {
                 esac
                 COMPREPLY=($(compgen -W "$opts" -- "$cur"))
             elif ((!many)) && [[ "$path" == @("event wrap") ]]; then
-                COMPREPLY=($(compgen -c -- "$cur"))  # the command to run
+                _stac_events_lines < <(compgen -c -- "$cur")  # the command to run
             elif ((!opted)); then
                 case "$path" in
                     "") COMPREPLY=($(compgen -W "check config event receiver spool" -- "$cur")) ;;

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from datetime import datetime, timezone
 from typing import Any, Dict, Iterable, Optional, Tuple
 
@@ -301,10 +302,26 @@ def strict_json(text: str) -> Any:
 
 def one_line(text: str) -> str:
     """Control characters escaped: what someone else wrote (a sender's event, a path with a
-    newline in it) cannot break a line, forge one, or move a terminal's cursor."""
+    newline in it) cannot break a line, forge one, or move a terminal's cursor. A byte
+    that was not UTF-8 (kept as a surrogate) shows as typed: `\\xff`."""
     if text.isprintable():
         return text
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return "".join(c if c.isprintable() else _escaped(c) for c in text)
+
+
+def _escaped(character: str) -> str:
+    if "\udc80" <= character <= "\udcff":
+        return f"\\x{ord(character) - 0xDC00:02x}"
+    return repr(character)[1:-1]
+
+
+_SURROGATE_REPR = re.compile(r"\\udc([89a-f][0-9a-f])")
+
+
+def as_typed(message: str) -> str:
+    """A message with the bytes that were not UTF-8 in what it quotes as they were typed,
+    `\\xff`: quoted with repr(), Python writes them `\\udcff`."""
+    return _SURROGATE_REPR.sub(r"\\x\1", one_line(message))
 
 
 def shortened(text: str, limit: int = 40) -> str:

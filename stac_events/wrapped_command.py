@@ -252,7 +252,14 @@ class _Forwarder:
     def started(self, process: subprocess.Popen[bytes]) -> None:
         self.process = process  # from here on the handler passes signals on itself
         while self.pending:
-            self._pass_on(process, self.pending.pop(0))
+            signum = self.pending.pop(0)
+            if not self.to_group and signum in _BY_THE_TERMINAL and _in_terminal_foreground():
+                # The terminal's Ctrl-C reached no command before it ran: it goes to the
+                # foreground group now, as the terminal sends it (a shell waiting for its
+                # child heeds it only then), this process included, which passes it by.
+                os.killpg(os.getpgrp(), signum)
+            else:
+                self._pass_on(process, signum)
 
     def _pass_on(self, process: subprocess.Popen[bytes], signum: int) -> None:
         if self.to_group:

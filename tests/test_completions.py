@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -408,3 +409,54 @@ def test_show_completion_names_its_own_flag_when_the_shell_is_unknown(cli) -> No
     assert "name it: --show-completion bash|zsh|fish|powershell" in result.stderr
     named = cli("--show-completion", "tcsh", expect=2)
     assert "'tcsh' is not a shell stac-events completes" in named.stderr
+
+
+@needs["bash"]
+def test_bash_completes_file_names_whole(home: Path) -> None:
+    """A name with a space stays one, and a file named `*` is that file, not every file."""
+    (home / "fi le.txt").write_text("")
+    (home / "*").write_text("")
+    (home / "other").write_text("")
+    assert bash_complete("stac-events --config fi", home) == ["fi le.txt"]
+    assert bash_complete("stac-events event wrap -- ls fi", home) == ["fi le.txt"]
+    listed = bash_complete("stac-events event wrap -- ls ", home)
+    assert sorted(listed) == sorted(["*", "fi le.txt", "other"])
+
+
+@needs["zsh"]
+def test_zsh_completes_at_every_tab_of_a_session(home: Path, tmp_path: Path) -> None:
+    """Autoloaded from $fpath, as compinit loads it: the second TAB completes as the first
+    (the file is the completion function's body, run at each TAB)."""
+    import pty
+    import select
+    import time
+
+    functions = tmp_path / "functions"
+    functions.mkdir()
+    (functions / FILE_NAMES["zsh"]).write_text((COMPLETIONS / FILE_NAMES["zsh"]).read_text())
+    (home / ".zshrc").write_text(
+        f"fpath=({functions} $fpath)\nautoload -U compinit && compinit -u -D\n"
+        "PS1='READY> '\nsetopt nobeep\n"
+    )
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: an interactive zsh on a terminal of its own
+        os.execvpe("zsh", ["zsh", "-i"], {"HOME": str(home), "ZDOTDIR": str(home),
+                                          "TERM": "dumb", "PATH": "/usr/bin:/bin"})  # fmt: skip
+
+    def shown_until(pattern: bytes) -> bytes:
+        seen, deadline = b"", time.monotonic() + 30
+        while pattern not in seen and time.monotonic() < deadline:
+            if select.select([terminal], [], [], 0.2)[0]:
+                seen += os.read(terminal, 1 << 16)
+        return seen
+
+    try:
+        assert b"READY> " in shown_until(b"READY> ")
+        for tab in range(3):
+            os.write(terminal, b"stac-events ev\t")
+            assert b"stac-events event " in shown_until(b"stac-events event "), tab
+            os.write(terminal, b"\x15")  # Ctrl-U: the line is cleared for the next one
+    finally:
+        os.write(terminal, b"exit\n")
+        os.waitpid(pid, 0)
+        os.close(terminal)

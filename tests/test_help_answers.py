@@ -490,16 +490,24 @@ def test_help_wins_over_the_options_that_act_alone(cli: Cli, home: Path, line: s
     assert not [p for p in home.rglob("*") if "completion" in str(p)]
 
 
-def test_the_version_wins_over_a_completion_option_given_no_shell(cli: Cli) -> None:
+@pytest.mark.parametrize(
+    "after", [["--show-completion"], ["--config", "c.yaml"], ["--instance", "i", "--client", "c"]]
+)
+def test_the_version_wins_over_the_options_after_it(cli: Cli, after: List[str]) -> None:
     from stac_events import __version__
 
-    assert cli("--version", "--show-completion").stdout == f"stac-events {__version__}\n"
+    assert cli("--version", *after).stdout == f"stac-events {__version__}\n"
+
+
+def test_help_before_a_root_option_that_takes_a_value_is_help(cli: Cli) -> None:
+    assert "Usage: stac-events [OPTIONS]" in cli("-h", "--config", "c.yaml").stdout
 
 
 @pytest.mark.parametrize(
     "args",
-    [["--insecure=no"], ["--dry-run=false"], ["--quiet=no"], ["--help=x"], ["--gzip=1"]],
-)
+    [["--insecure=no"], ["--dry-run=false"], ["--quiet=no"], ["--help=x"], ["--gzip=1"],
+     ["-q=1"], ["-h="]],
+)  # fmt: skip
 def test_a_flag_given_a_value_is_a_usage_error(cli: Cli, args: List[str]) -> None:
     """`--insecure=no` turned the checks off: a flag given a value is refused, as argparse
     refuses it, rather than taken and its value dropped."""

@@ -202,6 +202,58 @@ def test_ctrl_c_at_a_terminal_reaches_the_command_once(isolated_environ: dict, h
     assert shown.count(b"caught\r\n") == 1  # as a line: not in the payload, where it is JSON
 
 
+# A signal that comes while wrap is starting the command: a fault put in at that moment,
+# by a start-up hook of the interpreter, since no timing can place it there every time.
+SIGNAL_AT_START = """
+import os, signal, subprocess
+wanted = os.environ.get("SIGNAL_AT_START", "")  # read, not taken: a launcher passes it on
+if wanted:
+    start = subprocess.Popen.__init__
+    def signalled_first(self, *args, **kwargs):
+        global wanted
+        if wanted:  # once, to this process, before the command exists
+            os.kill(os.getpid(), getattr(signal, wanted))
+            wanted = ""
+        start(self, *args, **kwargs)
+    subprocess.Popen.__init__ = signalled_first
+"""
+
+
+def signal_at_start(home: Path, environ: Dict[str, str], name: str) -> Dict[str, str]:
+    hook = home / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(SIGNAL_AT_START)
+    return {**environ, "PYTHONPATH": str(hook), "SIGNAL_AT_START": name}
+
+
+SLOW = "echo started; sleep 5; echo finished; exit 4"
+
+
+def test_a_signal_while_the_command_starts_reaches_it(isolated_environ: dict, home: Path):
+    """Passed on once the command exists: it ends it, and wrap says so with its code."""
+    process = subprocess.run(
+        [STAC_EVENTS, "event", "wrap", "--dry-run", "--", "sh", "-c", SLOW],
+        env=signal_at_start(home, isolated_environ, "SIGTERM"), cwd=home, capture_output=True,
+        text=True, timeout=60, start_new_session=True, check=False,
+    )  # fmt: skip
+    assert process.returncode == 143, process.stderr
+    assert "finished" not in process.stdout
+    assert '"exit_code":143' in process.stderr  # the event, printed by the dry run
+
+
+def test_a_ctrl_c_while_the_command_starts_at_a_terminal_reaches_it(
+    isolated_environ: dict, home: Path
+):
+    """At a terminal a Ctrl-C is the terminal's to pass to the command, but one that came
+    before the command existed reached none: wrap passes it on."""
+    _, status, shown = on_a_terminal(
+        ["event", "wrap", "--dry-run", "--", "sh", "-c", SLOW],
+        signal_at_start(home, isolated_environ, "SIGINT"), home,
+    )  # fmt: skip
+    assert status == 130, shown
+    assert b"\r\nfinished\r\n" not in b"\r\n" + shown  # as output: the event quotes it
+
+
 @pytest.mark.parametrize(
     ("script", "stdout", "stderr"),
     [

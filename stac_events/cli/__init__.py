@@ -22,7 +22,6 @@ from stac_events.cli import signals
 from stac_events.cli.output import Output, ReaderGone, UnwritableStdout, guarded
 from stac_events.environment import KEY_VARIABLES, Environment
 from stac_events.errors import StacEventsError, Terminated, interruption
-from stac_events.parse import printable
 from stac_events.status import ExitStatus
 
 PROGRAMS = ("stac-events", "stac")
@@ -93,9 +92,7 @@ def _run(args: Sequence[str], env: Environment, output: Output, prog_name: str) 
     try:
         status = typer_app.invoke(app, line.args, prog_name, run)
     except typer_app.UsageProblem as problem:
-        # A byte that was not UTF-8, as the line was typed: `\xff`, whether Typer put it
-        # in as it came (a surrogate) or quoted it with repr() (the text `\udcff`)
-        message = _SURROGATE_REPR.sub(r"\\x\1", printable(problem.format_message())).rstrip(".")
+        message = problem.format_message().rstrip(".")
         hint = _see_help(prog_name, line.path)
         old = _OLD_STAC_COMMAND.fullmatch(message) if not line.path else None
         if old is not None and old.group(1) in OLD_STAC_COMMANDS:
@@ -124,7 +121,6 @@ OLD_STAC_COMMANDS = frozenset({
     "trace",
 })  # fmt: skip
 _OLD_STAC_COMMAND = re.compile(r"No such command '([^']*)'")
-_SURROGATE_REPR = re.compile(r"\\udc([89a-f][0-9a-f])")  # repr() of a byte not UTF-8
 
 
 def _told(output: Output, error: StacEventsError) -> int:

@@ -116,10 +116,13 @@ def read(argv: Sequence[str], shapes: Dict[str, Shape]) -> Line:
     path: List[str] = []
     shape = shapes[""]
     i = 0
+    acted = False  # `--version` or `-h` was read on: the line is not bare, whatever follows
     try:
         while shape.subcommands:  # a group: its own options, then the name of a command
             if shape.runnable and (i == len(argv) or argv[i] not in shape.subcommands):
                 break  # no subcommand named: the group runs, as a command with its options
+            if i == len(argv) and acted:
+                return Line(argv, tuple(path), tuple(out), command_at=i)
             if i == len(argv):
                 return Line(argv, tuple(path), (*out, "--help"), command_at=i, bare=True)
             token = argv[i]
@@ -135,13 +138,15 @@ def read(argv: Sequence[str], shapes: Dict[str, Shape]) -> Line:
                     value, i = given, i + 1
                 out += [flag, AUTO if value is None else value]
                 return Line(argv, tuple(path), (*out, *argv[i + 1 :]), command_at=i + 1)
-            if parts is not None and parts[-1][0] in shape.takes_value:
-                taken = _options(argv, i, parts, shape)
+            if parts is not None and (
+                parts[-1][0] in shape.takes_value or parts[-1][1] is not None
+            ):
+                taken = _options(argv, i, parts, shape)  # or a switch given a value: refused
                 out += taken.tokens
                 i = taken.next
             elif parts is not None and i + 1 < len(argv) and _switches_only(parts, shape):
                 out += [flag for flag, _ in parts]  # `--version`, `-h`: what follows is read on
-                i += 1
+                acted, i = True, i + 1
             elif looks_like_option(token) or token not in shape.subcommands:
                 return Line(argv, tuple(path), (*out, *argv[i:]), command_at=i)  # Typer says
             else:
@@ -198,6 +203,9 @@ def _split(token: str, shape: Shape) -> Optional[List[Tuple[str, Optional[str]]]
         return [(flag, value if equals else None)]
     parts: List[Tuple[str, Optional[str]]] = []
     for at in range(1, len(token)):
+        if token[at] == "=" and parts:  # `-q=1`: a value given to the switch before it
+            parts[-1] = (parts[-1][0], token[at + 1 :])
+            return parts
         flag = "-" + token[at]
         if flag not in known:
             return None

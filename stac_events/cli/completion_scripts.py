@@ -174,7 +174,7 @@ def render_bash(tree: Sequence[CommandSpec]) -> str:
     ]
     value_cases = []
     for kind, action in (
-        ("file", 'compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur"))'),
+        ("file", 'compopt -o filenames 2>/dev/null; _stac_events_lines < <(compgen -f -- "$cur")'),
         ("instance", 'COMPREPLY=($(compgen -W "$(_stac_events_instances)" -- "$cur"))'),
     ):
         names = [n for n, o in values.items() if o.kind == kind]
@@ -286,11 +286,19 @@ _stac_events_at_files() {{
 _stac_events_command() {{
     # The words from $1 on are a command `event wrap` runs: its name, then file names.
     if (($1 == $2)); then
-        COMPREPLY=($(compgen -c -- "$cur"))
+        _stac_events_lines < <(compgen -c -- "$cur")
     else
         compopt -o filenames 2>/dev/null
-        COMPREPLY=($(compgen -f -- "$cur"))
+        _stac_events_lines < <(compgen -f -- "$cur")
     fi
+}}
+
+_stac_events_lines() {{
+    # COMPREPLY gains each line read, whole: a file name may hold spaces or a '*'
+    local found
+    while IFS= read -r found; do
+        COMPREPLY+=("$found")
+    done
 }}
 
 _stac_events_candidates() {{
@@ -305,7 +313,7 @@ _stac_events_candidates() {{
                 esac
                 COMPREPLY=($(compgen -W "$opts" -- "$cur"))
             elif ((!many)) && [[ "$path" == @({running}) ]]; then
-                COMPREPLY=($(compgen -c -- "$cur"))  # the command to run
+                _stac_events_lines < <(compgen -c -- "$cur")  # the command to run
             elif ((!opted)); then
                 case "$path" in
 {command_cases}
@@ -504,7 +512,10 @@ _stac_events() {{
   _describe -t commands command described
 }}
 
-if [[ ${{zsh_eval_context[-1]}} == loadautofunc ]]; then
+# Autoloaded from $fpath, this file is the body of the function _stac-events, run at every
+# TAB (first as `loadautofunc`, then as `shfunc`): each time it completes. Sourced, it
+# registers the completion for later.
+if [[ ${{zsh_eval_context[-1]}} == (loadautofunc|shfunc) ]]; then
   _stac_events "$@"
 else
   compdef _stac_events {" ".join(PROGRAMS)}

@@ -20,7 +20,7 @@ from typing import IO, TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optio
 
 from stac_events.environment import Environment
 from stac_events.errors import Interrupted, StacEventsError
-from stac_events.parse import one_line
+from stac_events.parse import as_typed
 from stac_events.redact import Masker
 from stac_events.status import ExitStatus
 
@@ -139,7 +139,7 @@ class Output:
         if self.env.color_for(self.env.stderr_isatty):
             prefix = f"\x1b[1;{_ANSI[color]}m{prefix}\x1b[0m"
         # one line, whatever a path or a value in it holds: no newline can forge another
-        self.env.stderr.write(f"{prefix} {one_line(self.mask(self.named(message)))}\n")
+        self.env.stderr.write(f"{prefix} {as_typed(self.mask(self.named(message)))}\n")
         self.env.stderr.flush()
 
     def mask(self, text: str) -> str:
@@ -226,7 +226,7 @@ class Output:
         message = str(error)
         if data and self.mode == "json" and not isinstance(error, UnwritableStdout):
             body: Dict[str, Any] = {"kind": error.kind, **error.details(),
-                                    "message": self.named(error.message)}  # fmt: skip
+                                    "message": as_typed(self.named(error.message))}  # fmt: skip
             if error.hint:
                 body["hint"] = self.named(error.hint)
             self.data({"ok": False, "error": body})
