@@ -521,6 +521,8 @@ class _Delivery:
                 self._leftover(item, queue_new)
         for body, events in self.fresh:
             self._leftover(_Item(body, events), queue_new)
+        if self.spool is not None:  # one a signal cut short, between claim and hand-over
+            self._tidy(self.spool.release_own_claims)
 
     def _leftover(self, item: _Item, queue_new: bool) -> None:
         stopped = self.outcome.stopped or self.outcome.failure

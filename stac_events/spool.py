@@ -392,6 +392,14 @@ class Spool:
             return
         self.corrupted += 1
 
+    def release_own_claims(self) -> None:
+        """Give back every claim this process still holds: one a signal interrupted between
+        its rename and its hand-over is no one's to give back otherwise, and would wait
+        until another run judged it stale."""
+        own = f".{os.getpid()}{CLAIM}"
+        for path in _listed(self.pending, own):
+            _rename_if_there(path, self.pending / path.name[: -len(own)])
+
     def _recover_stale(self) -> None:
         """Give back claims of processes that died or hung mid-flush; drop old temp files."""
         now = time.time()

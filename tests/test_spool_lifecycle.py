@@ -525,3 +525,33 @@ def test_spool_folders_are_private_whatever_the_umask(cli: Cli, own_server: HTTP
     root = spool_root(cli.home)
     for folder in (root, root / "pending", root / "tmp"):
         assert folder.stat().st_mode & 0o777 == 0o700, folder
+
+
+def test_a_claim_a_signal_cut_short_goes_back_when_the_run_ends(
+    cli: Cli, httpserver: HTTPServer
+) -> None:
+    """A signal between a claim's rename and its hand-over left the payload claimed by a
+    process that was ending: no one gave it back until another run judged it stale (the
+    suite saw a queued event missing from pending/). The run's end gives back every claim
+    of its own. Here the claim is made for it, by the receiver while the run waits for
+    its answer (`cli` runs in this process, so the claim is the run's own)."""
+    import os
+
+    from werkzeug import Response
+
+    queue(cli, httpserver, "one", "two")
+    made: List[str] = []
+
+    def claim_then_refuse(request: Request) -> Response:
+        if not made:
+            first = next(p for p in files_in(cli.home, "pending") if p.suffix == ".payload")
+            made.append(first.name)
+            first.rename(first.with_name(f"{first.name}.{os.getpid()}.claimed"))
+        return Response("down", status=503)
+
+    httpserver.expect_request(INTAKE).respond_with_handler(claim_then_refuse)
+    send(cli, "three", httpserver, expect=75)
+    names = sorted(p.name for p in files_in(cli.home, "pending"))
+    assert made[0] in names
+    assert not [name for name in names if name.endswith(".claimed")]
+    assert len(names) == 3
