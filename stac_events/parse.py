@@ -310,9 +310,8 @@ def one_line(text: str) -> str:
 
 
 def _escaped(character: str) -> str:
-    if "\udc80" <= character <= "\udcff":
-        return f"\\x{ord(character) - 0xDC00:02x}"
-    return repr(character)[1:-1]
+    shown = printable(character)  # a byte that was not UTF-8: `\xff`, as `printable` says it
+    return shown if shown != character else repr(character)[1:-1]
 
 
 _SURROGATE_REPR = re.compile(r"\\udc([89a-f][0-9a-f])")
