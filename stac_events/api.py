@@ -12,14 +12,27 @@ import os
 import time
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Optional, Tuple, Union
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Optional,
+    Tuple,
+    Union,
+)
 
+from stac_events import sending
+from stac_events import setting_specs as specs
 from stac_events.environment import Environment
 from stac_events.errors import InvalidInput
 from stac_events.events import EventDefaults
 from stac_events.model import Event
-from stac_events.sending import DEFAULT_MAX_REQUEST_BYTES, Prepared, prepare_many
-from stac_events.settings import Overrides, Settings, argument_origin, resolve
+from stac_events.sending import DEFAULT_MAX_REQUEST_BYTES, Prepared
+from stac_events.setting_specs import Overrides
+from stac_events.settings import Settings, argument_origin, resolve
 
 if TYPE_CHECKING:
     from stac_events.delivery import Outcome
@@ -31,50 +44,27 @@ class StacEventsWarning(UserWarning):
     """Something allowed but probably not meant: an old timestamp, a config others can read."""
 
 
-def resolve_settings(
-    *,
-    url: Optional[str] = None,
-    api_key: Optional[str] = None,
-    hostname: Optional[str] = None,
-    config: Optional[str] = None,
-    instance: Optional[str] = None,
-    client: Optional[str] = None,
-    ci_context: bool = False,
-    timeout: Optional[float] = None,
-    retries: Optional[int] = None,
-    max_time: Optional[float] = None,
-    insecure: bool = False,
-    ca_cert: Optional[str] = None,
-    spool: bool = True,
-    environ: Optional[Mapping[str, str]] = None,
-) -> Settings:
+def resolve_settings(*, environ: Optional[Mapping[str, str]] = None, **given: Any) -> Settings:
     """Settings as the command line resolves them: these arguments first, then the
-    environment variables (`environ`, default `os.environ`), then the config file."""
-    for name, value in (("url", url), ("api_key", api_key), ("hostname", hostname),
-                        ("instance", instance), ("client", client)):  # fmt: skip
-        _expect(name, value, str)
-    _expect("config", config, (str, os.PathLike))
-    _expect("ca_cert", ca_cert, (str, os.PathLike))
-    for name, value in (("ci_context", ci_context), ("insecure", insecure), ("spool", spool)):
-        _expect(name, value, bool, none=False)
-    _expect("timeout", timeout, (int, float))
-    _expect("max_time", max_time, (int, float))
-    _expect("retries", retries, int)
+    environment variables (`environ`, default `os.environ`), then the config file.
+
+    Each argument is a setting, named as its command-line option is (`--max-time` is
+    `max_time`); leave one out, or pass None, for the next source to decide it. A switch
+    is given by its non-default value (`insecure=True`, `spool=False`). The settings:
+
+    {settings}
+    """
+    unknown = sorted(set(given) - set(specs.BY_NAME))
+    if unknown:
+        raise TypeError(f"resolve_settings() got an unexpected keyword argument {unknown[0]!r}")
+    for name, value in given.items():
+        spec = specs.BY_NAME[name]
+        if not spec.accepts(value):
+            raise InvalidInput(f"give {spec.kind_name()}, not {type(value).__name__}", field=name)
     overrides = Overrides(
-        url=url,
-        api_key=api_key,
-        hostname=hostname,
-        config=None if config is None else os.fspath(config),
-        instance=instance,
-        client=client,
-        ci_context=ci_context,
-        timeout=timeout,
-        retries=retries,
-        max_time=max_time,
-        insecure=insecure,
-        ca_cert=None if ca_cert is None else os.fspath(ca_cert),
-        no_spool=not spool,
-    )
+        {name: os.fspath(value) if specs.BY_NAME[name].path and value is not None else value
+         for name, value in given.items()}
+    )  # fmt: skip
     variables = dict(os.environ if environ is None else environ)
     home = Path(variables["HOME"]) if variables.get("HOME") else Path.home()
     env = Environment(environ=variables, home=home)
@@ -82,6 +72,10 @@ def resolve_settings(
     for message in settings.warnings:
         warnings.warn(message, StacEventsWarning, stacklevel=2)
     return settings
+
+
+if resolve_settings.__doc__ is not None:  # None under `python -OO`
+    resolve_settings.__doc__ = resolve_settings.__doc__.format(settings=specs.described("    "))
 
 
 def prepare(
@@ -101,19 +95,16 @@ def prepare(
     temporary file a batch waits in. CI variables are read from `environ` (default
     `os.environ`) when the settings ask for CI context.
     """
-    from stac_events.sending import ci_run
-
     settings = settings or resolve_settings(environ=environ)
     _expect("max_request_bytes", max_request_bytes, int, none=False)
-    prepared = prepare_many(
-        _numbered(events),
+    prepared = sending.prepare(
         EventDefaults(name=name),
-        hostname=settings.hostname.value,
+        settings,
+        environ=os.environ if environ is None else environ,
         now=time.time(),
+        events=_numbered(events),
         max_bytes=max_request_bytes,
-        ci=ci_run(settings, os.environ if environ is None else environ),
         label="events",
-        secrets=settings.secrets,
     )
     try:
         for message in prepared.warnings:
@@ -131,6 +122,7 @@ def send(
     name: Optional[str] = None,
     gzip: bool = False,
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+    progress: Optional[Callable[[int], None]] = None,
     environ: Optional[Mapping[str, str]] = None,
 ) -> Outcome:
     """Send events to the receiver, after any queued before; returns what happened.
@@ -142,37 +134,35 @@ def send(
     events were delivered, refused, queued and not sent. A `KeyboardInterrupt` (or a
     `Terminated` you raise from a SIGTERM handler, which queues what was not delivered)
     passes through once the spool is in order, with the `Outcome` as its `outcome`.
+    `progress`, when given, is called with the number of events of each request body as
+    the receiver accepts it (or as it is queued).
     """
-    from stac_events import sending
-
     settings = settings or resolve_settings(environ=environ)
     settings.target()  # no receiver: say so before anything else
     with prepare(events, settings=settings, name=name, max_request_bytes=max_request_bytes,
                  environ=environ) as prepared:  # fmt: skip
-        outcome = sending.send(prepared, settings, gzip=gzip)
-    _raise_problem(outcome)
-    return outcome
+        return sending.send(prepared, settings, gzip=gzip, progress=progress,
+                            observe=_warn_of_spool)  # fmt: skip
 
 
 def flush_spool(settings: Optional[Settings] = None) -> Outcome:
-    """Deliver what the spool holds for the settings' receiver, oldest first."""
-    from stac_events import sending
+    """Deliver what the spool holds for the settings' receiver, oldest first.
 
-    outcome = sending.flush(settings or resolve_settings())
-    _raise_problem(outcome)
-    return outcome
+    The outcome's `flushed` (a `FlushReport`) says what became of the payloads:
+    `delivered`, `events`, `rejected`, `failed`, `passed_over`, `corrupt`, `elsewhere`
+    (waiting for another receiver address); `Outcome.waiting()` counts those left.
+    """
+    return sending.flush(settings or resolve_settings(), observe=_warn_of_spool)
 
 
-def _raise_problem(outcome: Outcome) -> None:
-    problem = outcome.problem()
-    if problem is not None:
-        raise problem
+def _warn_of_spool(outcome: Outcome) -> None:
+    """What the spool gave up on the way, as warnings: the command line prints them."""
     aside = outcome.flushed.moved_aside()
     if aside is not None:
-        warnings.warn(aside, StacEventsWarning, stacklevel=3)
+        warnings.warn(aside, StacEventsWarning, stacklevel=4)
     if outcome.spool_trouble:
         warnings.warn(f"the spool could not be used as it should: {outcome.spool_trouble}",
-                      StacEventsWarning, stacklevel=3)  # fmt: skip
+                      StacEventsWarning, stacklevel=4)  # fmt: skip
 
 
 def _expect(name: str, value: Any, kinds: Any, *, none: bool = True) -> None:

@@ -155,8 +155,9 @@ class Outcome:
         (exit 4), a failure that was not queued (exit 5), refused events (exit 4), queued
         ones (exit 75).
         """
-        if self.interrupted is not None:
-            return self._interrupted()
+        interruption = self.interruption()
+        if interruption is not None:
+            return interruption
         if not self.accepted:
             return self._flush_problem()
         error: Optional[StacEventsError] = None
@@ -209,6 +210,11 @@ class Outcome:
         if not waiting:
             return ""
         return f"; {waiting} queued payload(s) still wait in the spool, untouched"
+
+    def interruption(self) -> Optional[Interrupted]:
+        """What a Ctrl-C or a terminating signal during this delivery amounts to, with
+        what got through; None when none came."""
+        return None if self.interrupted is None else self._interrupted()
 
     def _interrupted(self) -> Interrupted:
         stop = self.interrupted

@@ -50,10 +50,6 @@ def expand_user(path: str) -> Path:
         return Path(path)
 
 
-# Variables that may hold the receiver's API key, in the order they win (SPEC section 5).
-KEY_VARIABLES = ("STAC_EVENTS_API_KEY", "STACKSTATE_RECEIVER_API_KEY", "STS_API_KEY")
-
-
 @dataclass
 class Environment:
     """Streams, variables, clock and host name of one run (HTTPie's idea of an environment)."""

@@ -187,9 +187,9 @@ def interruption(stop: BaseException) -> Interrupted:
     when that is known (`stac_events.delivery.deliver` leaves its outcome on the
     exception)."""
     outcome = getattr(stop, "outcome", None)
-    problem = outcome.problem() if outcome is not None else None
-    if isinstance(problem, Interrupted):
-        return problem
+    interrupted = outcome.interruption() if outcome is not None else None
+    if isinstance(interrupted, Interrupted):
+        return interrupted
     # Stopped before any delivery began: nothing was sent, nor queued, and it says so
     if isinstance(stop, Terminated):
         return Interrupted(f"{stop.words}; nothing was sent", status=stop.status,

@@ -1,8 +1,10 @@
 """Sending events: from events to request bodies, and from bodies to the receiver.
 
-`prepare_one` and `prepare_many` validate everything before anything is sent and hand
-out the bodies lazily; `send` delivers them through the spool as the settings say.
-The command line and `stac_events.send` both come through here.
+The core that both the command line and the library's functions (`stac_events.send`,
+`prepare`, `flush_spool`) call: `prepare` validates everything before anything is sent
+and hands out the bodies lazily; `send` delivers them through the spool as the settings
+say, and `flush` delivers what the spool holds. Both turn what happened into the one
+error it amounts to (`Outcome.problem`), here and nowhere else.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import (
     Iterable,
     Iterator,
     List,
+    Mapping,
     NamedTuple,
     Optional,
     Sequence,
@@ -45,6 +48,8 @@ class Prepared(NamedTuple):
     events: int
     warnings: List[str]
     store: Optional[IO[bytes]] = None  # where a batch waits to be packed
+    # who asked for CI context when no CI system was found (a setting's origin), else None
+    ci_not_found: Optional[str] = None
 
     def close(self) -> None:
         """Let go of the batch's temporary file, whether or not it was sent."""
@@ -58,7 +63,34 @@ class Prepared(NamedTuple):
         self.close()
 
 
-def ci_run(settings: Settings, environ: Any) -> Optional[CiRun]:
+def prepare(
+    defaults: EventDefaults,
+    settings: Settings,
+    *,
+    environ: Mapping[str, str],
+    now: float,
+    events: Optional[Iterator[tuple[Where, Any]]] = None,
+    max_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+    label: str = "the input",
+    head: Optional[Head] = None,
+) -> Prepared:
+    """The one event that `defaults` describe, or each of `events` completed by them,
+    validated and ready to be sent as the settings say (host name, CI context read from
+    `environ`, secrets masked); see `prepare_one` and `prepare_many`."""
+    ci = _ci_run(settings, environ)
+    hostname, secrets = settings.hostname.value, settings.secrets
+    if events is None:
+        prepared = prepare_one(defaults, hostname=hostname, now=now, ci=ci, max_bytes=max_bytes,
+                               secrets=secrets)  # fmt: skip
+    else:
+        prepared = prepare_many(events, defaults, hostname=hostname, now=now, max_bytes=max_bytes,
+                                ci=ci, label=label, head=head, secrets=secrets)  # fmt: skip
+    if settings.ci_context.value and ci is None:
+        prepared = prepared._replace(ci_not_found=settings.ci_context.origin)
+    return prepared
+
+
+def _ci_run(settings: Settings, environ: Mapping[str, str]) -> Optional[CiRun]:
     """The CI run to describe in events, when the settings ask for it and one is found."""
     if not settings.ci_context.value:
         return None
@@ -181,11 +213,15 @@ def send(
     backoff: float = 0.5,
     progress: Optional[Callable[[int], None]] = None,
     on_start: Optional[Callable[[], None]] = None,
+    observe: Optional[Callable[[Outcome], None]] = None,
 ) -> Outcome:
     """Deliver the bodies as the settings say: the spool's first, then these, in order.
 
-    What could not be delivered and was queued is in the outcome (see `Outcome.problem`);
-    a failure that could not be queued is raised.
+    `progress` is called with the events of each body as it is through, `on_start` as
+    delivery starts, and `observe` with the outcome before it is judged: the spool's own
+    news (payloads flushed, set aside) is there, whatever becomes of the run. An outcome
+    that amounts to an error raises it (`Outcome.problem`): `QueuedError`,
+    `RejectedError`, `DeliveryError` or `Interrupted`.
     """
     from stac_events.delivery import deliver
 
@@ -193,25 +229,43 @@ def send(
     payloads = gzipped(prepared.payloads) if gzip else prepared.payloads
     if progress is not None:
         payloads = _counted(payloads, progress)
-    return deliver(
+    outcome = deliver(
         payloads,
         target,
         settings.delivery_options(backoff=backoff),
-        settings.spool(),
+        settings.open_spool(),
         encoding=GZIP if gzip else None,
         on_start=on_start,
     )
+    return _judged(outcome, observe)
 
 
-def flush(settings: Settings, *, backoff: float = 0.5) -> Outcome:
+def flush(
+    settings: Settings,
+    *,
+    backoff: float = 0.5,
+    observe: Optional[Callable[[Outcome], None]] = None,
+) -> Outcome:
     """Deliver what the spool holds for the settings' receiver, oldest first; nothing new.
 
-    Its problem, if any, is the spool's (see `Outcome.problem`).
+    Its problem, if any, is the spool's, raised as `send` raises one; the outcome's
+    `flushed` says what became of each payload.
     """
     from stac_events.delivery import deliver
 
     options = settings.delivery_options(backoff=backoff)
-    return deliver([], settings.target(), options, settings.spool())
+    outcome = deliver([], settings.target(), options, settings.open_spool())
+    return _judged(outcome, observe)
+
+
+def _judged(outcome: Outcome, observe: Optional[Callable[[Outcome], None]]) -> Outcome:
+    """The outcome, once observed; the error it amounts to is raised."""
+    if observe is not None:
+        observe(outcome)
+    problem = outcome.problem()
+    if problem is not None:
+        raise problem
+    return outcome
 
 
 def _counted(payloads: Iterable[Payload], advance: Callable[[int], None]) -> Iterator[Payload]:

@@ -20,6 +20,7 @@ import re
 from pathlib import Path
 from typing import (
     TYPE_CHECKING,
+    Any,
     Callable,
     Dict,
     Generic,
@@ -33,10 +34,22 @@ from typing import (
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from stac_events import config_file
-from stac_events.environment import KEY_VARIABLES, Environment, expand_user
+from stac_events import setting_specs as specs
+from stac_events.environment import Environment, expand_user
 from stac_events.errors import ConfigError, InvalidInput
 from stac_events.parse import hostname_of, shortened
 from stac_events.redact import MASK, redact
+from stac_events.setting_specs import (
+    CA_BUNDLE_VARIABLE,
+    CI_CONTEXT_VARIABLE,
+    CONNECT_TIMEOUT_S,
+    MAX_TIME_S,
+    PORT_VARIABLE,
+    READ_TIMEOUT_S,
+    RETRIES,
+    Overrides,
+    SettingSpec,
+)
 
 if TYPE_CHECKING:
     from stac_events.config_schema import InstanceConfig
@@ -47,22 +60,8 @@ E = TypeVar("E")
 
 INTAKE_PATH = "/stsAgent/intake"
 LINUX_RECEIVER_PORT = 7077
-ADDRESS_VARIABLES = (
-    "STAC_EVENTS_RECEIVER_URL",
-    "STACKSTATE_RECEIVER_API_ADDRESS",
-    "STACKSTATE_BASE_URL",
-    "STS_STS_URL",
-)
-PORT_VARIABLE = "STACKSTATE_RECEIVER_PORT"
-HOSTNAME_VARIABLE = "STAC_EVENTS_HOSTNAME"
-CI_CONTEXT_VARIABLE = "STAC_EVENTS_CI_CONTEXT"
-CA_BUNDLE_VARIABLE = "REQUESTS_CA_BUNDLE"
 DEFAULT = "default"
-CONNECT_TIMEOUT_S = 5.0
-READ_TIMEOUT_S = 30.0
 MAX_TIMEOUT_S = 86400.0  # a day: more is a typo, and beyond what sockets take
-RETRIES = 3
-MAX_TIME_S = 60.0  # a CI step's own timeout is rarely shorter; what is left is queued
 # The longest receiver address, in UTF-8 bytes. A queued payload's spool header holds its
 # address as JSON, in which a byte takes at most 6 (`\u0001`): 48 KiB of the header's 64
 # KiB (spool.HEADER_BYTES), with room left for the reason a payload is set aside.
@@ -106,36 +105,16 @@ class Setting(Generic[T]):
 
 
 class DeliveryOptions(NamedTuple):
-    """How hard the transport tries, and whom it trusts (SPEC section 7)."""
+    """How hard the transport tries, and whom it trusts (SPEC section 7): the `Settings`
+    fields of the delivery settings (`SettingSpec.delivery`), and the backoff."""
 
     connect_timeout: float = CONNECT_TIMEOUT_S
     read_timeout: float = READ_TIMEOUT_S
     retries: int = RETRIES
     max_time: float = MAX_TIME_S  # for the whole delivery, retries and waits included
-    backoff: float = 0.5  # seconds before the first retry; doubles each time, capped at 10
-    insecure: bool = False
+    tls_verify: bool = True
     ca_certs: Tuple[str, ...] = ()  # added to the default trust store
-
-
-class Overrides(NamedTuple):
-    """Values the caller gives directly (flags, or arguments); they beat every other source.
-
-    None, or False for the switches, means "not given".
-    """
-
-    url: Optional[str] = None
-    api_key: Optional[str] = None
-    hostname: Optional[str] = None
-    config: Optional[str] = None
-    instance: Optional[str] = None
-    client: Optional[str] = None
-    ci_context: bool = False
-    timeout: Optional[float] = None
-    retries: Optional[int] = None
-    max_time: Optional[float] = None
-    insecure: bool = False
-    ca_cert: Optional[str] = None
-    no_spool: bool = False
+    backoff: float = 0.5  # seconds before the first retry; doubles each time, capped at 10
 
 
 # How the caller names an override in origins and errors: `--url` on the command line.
@@ -201,9 +180,9 @@ class Settings(NamedTuple):
     read_timeout: Setting[float] = Setting(READ_TIMEOUT_S, DEFAULT)
     retries: Setting[int] = Setting(RETRIES, DEFAULT)
     max_time: Setting[float] = Setting(MAX_TIME_S, DEFAULT)
-    verify_tls: Setting[bool] = Setting(True, DEFAULT)
+    tls_verify: Setting[bool] = Setting(True, DEFAULT)
     ca_certs: Setting[Tuple[str, ...]] = Setting((), DEFAULT)
-    spool_dir: Setting[Optional[str]] = Setting(None, DEFAULT)  # None: the spool is off
+    spool: Setting[Optional[str]] = Setting(None, DEFAULT)  # its folder; None: it is off
     warnings: Tuple[str, ...] = ()
     # every key and password the run read, used or not; a Setting, so that repr masks them
     read_secrets: Setting[Tuple[str, ...]] = Setting((), DEFAULT, secret=True)
@@ -222,25 +201,20 @@ class Settings(NamedTuple):
         return found + [secret for secret in self.read_secrets.value if secret not in found]
 
     def delivery_options(self, *, backoff: float = 0.5) -> DeliveryOptions:
-        """What the transport needs to know of these settings."""
-        return DeliveryOptions(
-            connect_timeout=self.connect_timeout.value,
-            read_timeout=self.read_timeout.value,
-            retries=self.retries.value,
-            max_time=self.max_time.value,
-            backoff=backoff,
-            insecure=not self.verify_tls.value,
-            ca_certs=self.ca_certs.value,
-        )
+        """What the transport needs to know of these settings: the fields of every
+        delivery setting, as resolved."""
+        resolved = self._asdict()
+        fields = (name for spec in specs.SPECS if spec.delivery for name in spec.fields)
+        return DeliveryOptions(backoff=backoff, **{name: resolved[name].value for name in fields})
 
-    def spool(self) -> Optional[Spool]:
+    def open_spool(self) -> Optional[Spool]:
         """The queue for payloads that cannot be delivered now; None when it is off. A
         `ConfigError` when another user could change what is in it."""
-        if self.spool_dir.value is None:
+        if self.spool.value is None:
             return None
         from stac_events.spool import Spool
 
-        return Spool.trusted(Path(self.spool_dir.value))
+        return Spool.trusted(Path(self.spool.value))
 
     def target(self) -> Target:
         """The receiver to send to; a `ConfigError` that says how to set what is missing."""
@@ -280,16 +254,32 @@ def _env(env: Environment, name: str) -> Source:
 def resolve(overrides: Overrides, env: Environment, *, origin_of: OriginOf) -> Settings:
     """Resolve every setting, once, from the caller's overrides, environment variables and
     the config file. `origin_of` says how the caller gave an override (`--url`)."""
-    for name, given in (("url", overrides.url), ("api_key", overrides.api_key)):
-        if given is not None and not given.strip():  # given, and empty: never "not given"
-            raise InvalidInput("is empty; give a value, or leave it out", field=name)
-    search = config_file.search_path(env, overrides.config, given_by=origin_of("config"))
+
+    def given(spec: SettingSpec[T]) -> Optional[Setting[T]]:
+        value = overrides.get(spec)
+        return None if value is None else Setting(value, origin_of(spec.name))
+
+    for spec in (specs.URL, specs.API_KEY):
+        text = overrides.get(spec)
+        if text is not None and not text.strip():  # given, and empty: never "not given"
+            raise InvalidInput("is empty; give a value, or leave it out", field=spec.name)
+    config = overrides.get(specs.CONFIG)
+    config_path = None if config is None else _fspath(config)
+    search = config_file.search_path(env, config_path, given_by=origin_of(specs.CONFIG.name))
     found = config_file.locate(search)
     conf = config_file.load(found.path) if found and found.path else None
-    instance = _chosen(origin_of("instance"), overrides.instance)
-    client = _chosen(origin_of("client"), overrides.client)
-    instance_conf = _named(conf, conf.config.instances, instance, "instance") if conf else None
-    client_conf = _named(conf, instance_conf.clients, client, "client") if instance_conf else None
+    instance, client = (
+        Setting(chosen, origin_of(spec.name))
+        if chosen
+        else Setting(config_file.DEFAULT_NAME, DEFAULT)
+        for spec in (specs.INSTANCE, specs.CLIENT)
+        for chosen in [overrides.get(spec)]
+    )
+    instance_conf = client_conf = None
+    if conf is not None:
+        instance_conf = _named(conf, conf.config.instances, instance, "instance")
+        if instance_conf is not None:
+            client_conf = _named(conf, instance_conf.clients, client, "client")
     file_keys = ("instances", instance.value)
     client_keys = (*file_keys, "clients", client.value)
 
@@ -298,8 +288,8 @@ def resolve(overrides: Overrides, env: Environment, *, origin_of: OriginOf) -> S
 
     raw_address = first(
         [
-            (origin_of("url"), lambda: overrides.url),
-            *(_env(env, name) for name in ADDRESS_VARIABLES),
+            (origin_of(specs.URL.name), lambda: overrides.get(specs.URL)),
+            *(_env(env, name) for name in specs.URL.variables),
             from_file(
                 instance_conf.receiver_api.url if instance_conf else None,
                 *file_keys, "receiver_api", "url",
@@ -317,8 +307,8 @@ def resolve(overrides: Overrides, env: Environment, *, origin_of: OriginOf) -> S
         key_in_address = dict(parse_qsl(urlsplit(normalized).query)).get("api_key")
     api_key = first(
         [
-            (origin_of("api_key"), lambda: overrides.api_key),
-            *(_env(env, name) for name in KEY_VARIABLES),
+            (origin_of(specs.API_KEY.name), lambda: overrides.get(specs.API_KEY)),
+            *(_env(env, name) for name in specs.API_KEY.variables),
             (f"the api_key in the address ({raw_address.origin})" if raw_address else "",
              lambda: key_in_address),
             from_file(client_conf.api_key if client_conf else None, *client_keys, "api_key"),
@@ -327,14 +317,14 @@ def resolve(overrides: Overrides, env: Environment, *, origin_of: OriginOf) -> S
     if api_key is not None:
         api_key = Setting(api_key.value, api_key.origin, secret=True)
         check_api_key(api_key.value, api_key.origin)
-    read_secrets = [overrides.api_key, key_in_address]
-    read_secrets += [env.environ.get(name, "").strip() for name in KEY_VARIABLES]
+    read_secrets = [overrides.get(specs.API_KEY), key_in_address]
+    read_secrets += [env.environ.get(name, "").strip() for name in specs.API_KEY.variables]
     if conf is not None:  # every client's and instance's, not only those in use
         read_secrets += conf.secrets
     hostname = first(
         [
-            (origin_of("hostname"), lambda: overrides.hostname),
-            _env(env, HOSTNAME_VARIABLE),
+            (origin_of(specs.HOSTNAME.name), lambda: overrides.get(specs.HOSTNAME)),
+            *(_env(env, name) for name in specs.HOSTNAME.variables),
             from_file(
                 client_conf.internal_hostname if client_conf else None,
                 *client_keys, "internal_hostname",
@@ -342,12 +332,12 @@ def resolve(overrides: Overrides, env: Environment, *, origin_of: OriginOf) -> S
         ]
     ) or Setting(env.hostname(), "this machine's host name")  # fmt: skip
 
-    ci_context = _ci_context(overrides, env, conf, instance_conf, file_keys, origin_of)
+    ci_context = given(specs.CI_CONTEXT) or _ci_context(env, conf, instance_conf, file_keys)
     warnings = []
-    if overrides.insecure:
+    if overrides.get(specs.INSECURE):
         warnings.append(
-            f"TLS certificate checks are off ({origin_of('insecure')}): anyone between here "
-            f"and the receiver can read the API key"
+            f"TLS certificate checks are off ({origin_of(specs.INSECURE.name)}): anyone "
+            f"between here and the receiver can read the API key"
         )
     if api_key is not None and len(api_key.value) < SHORT_KEY:
         warnings.append(
@@ -355,7 +345,7 @@ def resolve(overrides: Overrides, env: Environment, *, origin_of: OriginOf) -> S
             f"those characters are masked (***) wherever they stand, in the events' own text "
             f"too; a receiver's real key is longer"
         )
-    local = config_file.unread_local_file(env, overrides.config)
+    local = config_file.unread_local_file(env, config_path)
     if local is not None:
         warnings.append(local)
     if conf is not None:
@@ -367,6 +357,20 @@ def resolve(overrides: Overrides, env: Environment, *, origin_of: OriginOf) -> S
                 f"{conf.path} holds an API key and is readable by others (mode {mode:04o}); "
                 f"run: chmod 600 {conf.path}"
             )
+    timeout = given(specs.TIMEOUT)
+    if timeout is not None:
+        timeout = Setting(_seconds(timeout.value, specs.TIMEOUT.name), timeout.origin)
+    max_time = given(specs.MAX_TIME)
+    if max_time is not None:
+        max_time = Setting(_seconds(max_time.value, specs.MAX_TIME.name), max_time.origin)
+    retries = given(specs.RETRIES_SPEC)
+    if retries is not None and retries.value < 0:
+        raise InvalidInput(f"{retries.value} retries; give 0 or more", field="retries")
+    insecure = given(specs.INSECURE)
+    spool_off = given(specs.SPOOL)
+    spool: Setting[Optional[str]] = Setting(str(spool_dir(env)), DEFAULT)
+    if spool_off:
+        spool = Setting(None, spool_off.origin)
     return Settings(
         address=address,
         api_key=api_key,
@@ -376,43 +380,48 @@ def resolve(overrides: Overrides, env: Environment, *, origin_of: OriginOf) -> S
         config_file=Setting(str(conf.path), found.label) if conf and found else None,
         ci_context=ci_context,
         basic_auth=_basic_auth(conf, instance_conf, file_keys, address),
-        **_delivery(overrides, env, origin_of),
+        connect_timeout=timeout or Setting(CONNECT_TIMEOUT_S, DEFAULT),
+        read_timeout=timeout or Setting(READ_TIMEOUT_S, DEFAULT),
+        retries=retries or Setting(RETRIES, DEFAULT),
+        max_time=max_time or Setting(MAX_TIME_S, DEFAULT),
+        tls_verify=Setting(False, insecure.origin) if insecure else Setting(True, DEFAULT),
+        ca_certs=_ca_certs(given(specs.CA_CERT), env),
+        spool=spool,
         warnings=tuple(warnings),
         read_secrets=Setting(tuple(s for s in read_secrets if s), "what was read", secret=True),
-        given_as=(origin_of("url"), origin_of("api_key")),
+        given_as=(origin_of(specs.URL.name), origin_of(specs.API_KEY.name)),
     )
 
 
-def _delivery(overrides: Overrides, env: Environment, origin_of: OriginOf) -> Dict[str, Setting]:
-    """Timeouts, retries, trust and the spool: the caller's, else the defaults."""
-    found: Dict[str, Setting] = {}
-    if overrides.timeout is not None:
-        found["connect_timeout"] = found["read_timeout"] = Setting(
-            _seconds(overrides.timeout, "timeout"), origin_of("timeout")
-        )
-    if overrides.max_time is not None:
-        found["max_time"] = Setting(_seconds(overrides.max_time, "max_time"), origin_of("max_time"))
-    if overrides.retries is not None:
-        if overrides.retries < 0:
-            raise InvalidInput(f"{overrides.retries} retries; give 0 or more", field="retries")
-        found["retries"] = Setting(overrides.retries, origin_of("retries"))
-    if overrides.insecure:
-        found["verify_tls"] = Setting(False, origin_of("insecure"))
+def _fspath(path: Any) -> str:
+    import os
+
+    return str(os.fspath(path))
+
+
+def _named_in_file(
+    overrides: Overrides, spec: SettingSpec[str], origin_of: OriginOf
+) -> Setting[str]:
+    """The instance or client the caller chose; an empty name is none."""
+    chosen = overrides.get(spec)
+    if chosen:
+        return Setting(chosen, origin_of(spec.name))
+    return Setting(config_file.DEFAULT_NAME, DEFAULT)
+
+
+def _ca_certs(given: Optional[Setting[str]], env: Environment) -> Setting[Tuple[str, ...]]:
+    """The CA files to trust besides the system's: the caller's, then $REQUESTS_CA_BUNDLE."""
     ca_certs, origins = [], []
-    if overrides.ca_cert:
-        ca_certs.append(_ca_file(overrides.ca_cert, origin_of("ca_cert"), given=True))
-        origins.append(origin_of("ca_cert"))
+    if given is not None and given.value:
+        ca_certs.append(_ca_file(_fspath(given.value), given.origin, given=True))
+        origins.append(given.origin)
     bundle = env.environ.get(CA_BUNDLE_VARIABLE, "").strip()
     if bundle:
         ca_certs.append(_ca_file(bundle, f"${CA_BUNDLE_VARIABLE}", given=False))
         origins.append(f"${CA_BUNDLE_VARIABLE}")
-    if ca_certs:
-        found["ca_certs"] = Setting(tuple(ca_certs), ", ".join(origins))
-    if overrides.no_spool:
-        found["spool_dir"] = Setting(None, origin_of("no_spool"))
-    else:
-        found["spool_dir"] = Setting(str(spool_dir(env)), DEFAULT)
-    return found
+    if not ca_certs:
+        return Setting((), DEFAULT)
+    return Setting(tuple(ca_certs), ", ".join(origins))
 
 
 def _seconds(value: float, name: str) -> float:
@@ -498,15 +507,12 @@ def _unusable_ca_file(resolved: Path, path: str) -> Optional[Tuple[str, Optional
 
 
 def _ci_context(
-    overrides: Overrides,
     env: Environment,
     conf: Optional[config_file.ConfigFile],
     instance_conf: Optional[InstanceConfig],
     keys: Tuple[str, ...],
-    origin_of: OriginOf,
 ) -> Setting[bool]:
-    if overrides.ci_context:
-        return Setting(True, origin_of("ci_context"))
+    """Whether events describe the CI run, when no flag or argument said so."""
     text = env.environ.get(CI_CONTEXT_VARIABLE, "").strip().lower()
     if text:
         if text not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
@@ -515,12 +521,6 @@ def _ci_context(
     if conf is not None and instance_conf is not None and instance_conf.ci_context is not None:
         return Setting(instance_conf.ci_context, conf.origin(*keys, "ci_context"))
     return Setting(False, DEFAULT)
-
-
-def _chosen(origin: str, value: Optional[str]) -> Setting[str]:
-    if value:
-        return Setting(value, origin)
-    return Setting(config_file.DEFAULT_NAME, DEFAULT)
 
 
 def _named(

@@ -217,7 +217,7 @@ class Sender:
         adapter = _watched_adapter(base, _watched_pools(self.watchdog))(max_retries=0)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
-        if options.insecure:
+        if not options.tls_verify:
             import urllib3
 
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
@@ -300,7 +300,7 @@ class Sender:
                 headers=headers,
                 timeout=(min(self.options.connect_timeout, limit), limit),
                 allow_redirects=False,
-                verify=not self.options.insecure,
+                verify=self.options.tls_verify,
                 stream=True,  # the body is read below, a bounded part of it
             )
             said = _bounded_body(response)

@@ -8,7 +8,7 @@ import time
 import warnings
 from importlib import resources
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -346,3 +346,15 @@ def test_an_outcome_says_what_it_holds(receiver: HTTPServer, environ: Dict[str, 
         "flushed=FlushReport(delivered=0, events=0, rejected=0, failed=0, passed_over=0, "
         "elsewhere=0, corrupt=0))"
     )
+
+
+def test_send_reports_progress_as_the_receiver_takes_each_body(
+    receiver: HTTPServer, environ: Dict[str, str]
+) -> None:
+    seen: List[int] = []
+    events = [Event(event_type="AEvent", msg_title=f"n{i}", msg_text="x" * 600) for i in range(5)]
+    settings = settings_for(environ, receiver.url_for("/receiver"))
+    outcome = stac_events.send(events, settings=settings, max_request_bytes=2048,
+                               progress=seen.append)  # fmt: skip
+    assert len(receiver.log) == len(seen) > 1  # one call a request body
+    assert sum(seen) == outcome.events == 5

@@ -283,8 +283,12 @@ def test_a_wrapped_command_that_looks_like_an_option_is_the_commands(
 
 def test_help_names_the_variables_settings_read(cli: Cli) -> None:
     from stac_events.config_file import CONFIG_ENV
-    from stac_events.environment import KEY_VARIABLES
-    from stac_events.settings import ADDRESS_VARIABLES, HOSTNAME_VARIABLE, PORT_VARIABLE
+    from stac_events.setting_specs import (
+        ADDRESS_VARIABLES,
+        HOSTNAME_VARIABLE,
+        KEY_VARIABLES,
+        PORT_VARIABLE,
+    )
 
     send = cli("event", "send", "--help").stdout
     url = option_help(send, "--url")

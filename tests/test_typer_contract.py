@@ -20,13 +20,13 @@ import typer
 from stac_events.cli import typer_app
 from stac_events.cli.argv import Line
 from stac_events.cli.output import Output
-from stac_events.cli.run import Run
+from stac_events.cli.run import Run, started
 from tests.conftest import Cli, isolated_environment
 
 
-def run_in(home: Path) -> Run:
+def run_in(home: Path) -> Run[Any]:
     env = isolated_environment(home)
-    return Run(env, Output(env), Line((), (), ()))
+    return started(env, Output(env), Line((), (), ()))
 
 
 def app_with(function: Any) -> typer.Typer:

@@ -20,8 +20,9 @@ from typing import IO, MutableMapping, NoReturn, Optional, Sequence
 
 from stac_events.cli import signals
 from stac_events.cli.output import Output, ReaderGone, UnwritableStdout, guarded
-from stac_events.environment import KEY_VARIABLES, Environment
+from stac_events.environment import Environment
 from stac_events.errors import StacEventsError, Terminated, interruption
+from stac_events.setting_specs import KEY_VARIABLES
 from stac_events.status import ExitStatus
 
 PROGRAMS = ("stac-events", "stac")
@@ -74,7 +75,7 @@ def _reported(args: Sequence[str], env: Environment, output: Output, prog_name: 
 def _run(args: Sequence[str], env: Environment, output: Output, prog_name: str) -> int:
     from stac_events.cli import argv, typer_app
     from stac_events.cli.commands import COMMANDS_BY_PATH, shapes
-    from stac_events.cli.run import Run
+    from stac_events.cli.run import started
     from stac_events.cli.usage import UsageError
 
     try:
@@ -87,7 +88,7 @@ def _run(args: Sequence[str], env: Environment, output: Output, prog_name: str) 
     command = COMMANDS_BY_PATH.get(" ".join(line.path))
     # stdout stays the wrapped command's: what `event wrap` prints itself goes to stderr
     output.data_on_stderr = command is not None and command.runs_a_command
-    run = Run(env, output, line)
+    run = started(env, output, line)
     app = typer_app.build(run)
     try:
         status = typer_app.invoke(app, line.args, prog_name, run)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from stac_events.cli.records import CheckOptions
 from stac_events.cli.run import Run
 from stac_events.model import envelope
 
 
-def check(run: Run) -> int:
+def check(run: Run[CheckOptions]) -> int:
     settings = run.settings()
     target = settings.target()
     assert settings.address is not None  # target() made sure of both
@@ -23,7 +24,7 @@ def check(run: Run) -> int:
     with Sender(target, options) as sender:
         receipt = sender.post(body)
     parts = urlsplit(target.address)
-    verified = settings.verify_tls.value
+    verified = settings.tls_verify.value
     if parts.scheme != "https":
         tls, tls_word = "not used (plain http)", "none"
     elif verified:

@@ -8,11 +8,13 @@ the command and is imported only when that command runs.
 
 from __future__ import annotations
 
-from typing import Dict, NamedTuple, Optional, Tuple
+from typing import Callable, Dict, NamedTuple, Optional, Tuple
 
 from stac_events.cli import options as o
+from stac_events.cli import records as r
 from stac_events.cli.argv import Shape, shape_of
 from stac_events.cli.options import PROG, Opt
+from stac_events.cli.records import Record
 from stac_events.status import ExitStatus
 
 
@@ -42,6 +44,7 @@ class Command(NamedTuple):
     options: Tuple[Opt, ...]
     arguments: Tuple[Arg, ...] = ()
     epilog: Optional[str] = None
+    record: Callable[..., Record] = r.NoOptions  # what the handler gets: its arguments and options
 
     @property
     def short_help(self) -> str:
@@ -58,12 +61,14 @@ def _command(
     handler: str,
     help: str,
     *groups: Tuple[Opt, ...],
+    record: Callable[..., Record],
     arguments: Tuple[Arg, ...] = (),
     epilog: Optional[str] = None,
 ) -> Command:
     """A command taking these option groups, and the configuration options after its name."""
     declared = tuple(opt for group in groups for opt in group)
-    return Command(path, handler, help, (*declared, *o.SELECTION_OPTIONS), arguments, epilog)
+    return Command(path, handler, help, (*declared, *o.SELECTION_OPTIONS), arguments, epilog,
+                   record)  # fmt: skip
 
 
 # What each exit status means to a caller (SPEC section 6), for the help.
@@ -168,6 +173,7 @@ COMMANDS: Tuple[Command, ...] = (
         )
         + "\n\n"
         + EXIT_CODES_HELP,
+        record=r.SendOptions,
     ),
     _command(
         "event wrap",
@@ -195,6 +201,7 @@ COMMANDS: Tuple[Command, ...] = (
         epilog="Exit code: the command's own; 2 or 3 when a flag or a setting is wrong, and "
         "then the command does not run.\n\n"
         + examples(f"{PROG} event wrap -i urn:service:/checkout -- ./deploy.sh 1.4.2"),
+        record=r.WrapOptions,
     ),
     _command(
         "config show",
@@ -204,11 +211,13 @@ COMMANDS: Tuple[Command, ...] = (
         o.RECEIVER_OPTIONS,
         o.DELIVERY_OPTIONS,
         (o.OUTPUT_MODE,),
+        record=r.ConfigShowOptions,
     ),
     _command(
         "config path",
         "stac_events.cli.config:path",
         "List the places a config file is looked for, in order; '*' marks the one in use.",
+        record=r.ConfigPathOptions,
     ),
     _command(
         "config init",
@@ -220,6 +229,7 @@ COMMANDS: Tuple[Command, ...] = (
         "$STAC_EVENTS_RECEIVER_URL, the key from --api-key, $STAC_EVENTS_API_KEY or stdin "
         "(--api-key -); on a terminal it asks for what is missing, the key without echo.",
         o.RECEIVER_OPTIONS,
+        record=r.ConfigInitOptions,
     ),
     _command(
         "spool list",
@@ -228,6 +238,7 @@ COMMANDS: Tuple[Command, ...] = (
         "(rejected), failed on in 5 runs while later ones got through (failed), or "
         "unreadable (corrupt).",
         (o.OUTPUT_MODE,),
+        record=r.SpoolListOptions,
     ),
     _command(
         "spool flush",
@@ -238,6 +249,7 @@ COMMANDS: Tuple[Command, ...] = (
         (o.URL, o.API_KEY),
         (o.TIMEOUT, o.RETRIES, o.MAX_TIME, o.INSECURE, o.CA_CERT),
         o.OUTPUT_OPTIONS,
+        record=r.SpoolFlushOptions,
     ),
     _command(
         "spool retry",
@@ -248,6 +260,7 @@ COMMANDS: Tuple[Command, ...] = (
         (o.ALL,),
         o.OUTPUT_OPTIONS,
         arguments=(SPOOL_ID,),
+        record=r.SpoolRetryOptions,
     ),
     _command(
         "spool drop",
@@ -255,12 +268,14 @@ COMMANDS: Tuple[Command, ...] = (
         "Delete one payload from the spool, whatever its state. It will never be sent.",
         o.OUTPUT_OPTIONS,
         arguments=(SPOOL_ID,),
+        record=r.SpoolDropOptions,
     ),
     _command(
         "spool clear",
         "stac_events.cli.spool:clear",
         "Delete every payload in the spool, queued or set aside. They will never be sent.",
         o.OUTPUT_OPTIONS,
+        record=r.SpoolClearOptions,
     ),
     # `receiver` runs the receiver itself; `receiver events` looks at what it stored.
     Command(
@@ -269,6 +284,7 @@ COMMANDS: Tuple[Command, ...] = (
         RECEIVER_HELP,
         o.RECEIVER_SERVE_OPTIONS,
         epilog=RECEIVER_EPILOG,
+        record=r.ReceiverOptions,
     ),
     Command(
         "receiver events",
@@ -283,6 +299,7 @@ COMMANDS: Tuple[Command, ...] = (
             f"{PROG} receiver events -o ndjson | jq .event.msg_title",
             f"{PROG} receiver events --clear",
         ),
+        record=r.ReceiverEventsOptions,
     ),
     _command(
         "check",
@@ -293,6 +310,7 @@ COMMANDS: Tuple[Command, ...] = (
         o.RECEIVER_OPTIONS,
         (o.TIMEOUT, o.INSECURE, o.CA_CERT),
         o.OUTPUT_OPTIONS,
+        record=r.CheckOptions,
     ),
 )
 

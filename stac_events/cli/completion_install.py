@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 from stac_events.cli.argv import AUTO
 from stac_events.cli.options import SHELLS
@@ -17,14 +17,14 @@ from stac_events.cli.usage import UsageError
 from stac_events.errors import ConfigError
 
 
-def show(run: Run, shell: str) -> None:
+def show(run: Run[Any], shell: str) -> None:
     from stac_events.cli.completion_scripts import render
 
     run.env.stdout.write(render(_shell(run, shell, "--show-completion")))
     run.env.stdout.flush()
 
 
-def install(run: Run, shell: str) -> None:
+def install(run: Run[Any], shell: str) -> None:
     from stac_events.cli.completion_scripts import render
 
     shell = _shell(run, shell, "--install-completion")
@@ -43,7 +43,7 @@ def install(run: Run, shell: str) -> None:
     run.output.note(next_step or "completion is active in new shells")
 
 
-def detect_shell(run: Run, flag: str) -> str:
+def detect_shell(run: Run[Any], flag: str) -> str:
     name = os.path.basename(run.env.environ.get("SHELL", ""))
     if name in ("bash", "zsh", "fish"):
         return name
@@ -55,7 +55,7 @@ def detect_shell(run: Run, flag: str) -> str:
     )
 
 
-def _shell(run: Run, value: str, flag: str) -> str:
+def _shell(run: Run[Any], value: str, flag: str) -> str:
     shell = detect_shell(run, flag) if value == AUTO else value.lower()
     if shell == "pwsh":
         shell = "powershell"
@@ -71,7 +71,7 @@ def _shell(run: Run, value: str, flag: str) -> str:
 BASH_COMPLETION_SHARES = ("/usr/local/share", "/usr/share", "/opt/homebrew/share")
 
 
-def install_locations(run: Run, shell: str) -> Tuple[List[Path], Optional[str]]:
+def install_locations(run: Run[Any], shell: str) -> Tuple[List[Path], Optional[str]]:
     """Where the script goes for this user, and what else they must do (if anything)."""
     env = run.env
     data = Path(env.environ.get("XDG_DATA_HOME") or env.home / ".local" / "share")
@@ -93,7 +93,7 @@ def install_locations(run: Run, shell: str) -> Tuple[List[Path], Optional[str]]:
     return [script], f"add to your PowerShell $PROFILE: . {script}"
 
 
-def bash_completion(run: Run) -> Optional[Path]:
+def bash_completion(run: Run[Any]) -> Optional[Path]:
     """The bash-completion package's loader, when it is installed."""
     shares = [d for d in run.env.environ.get("XDG_DATA_DIRS", "").split(os.pathsep) if d]
     for share in (*shares, *BASH_COMPLETION_SHARES):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any, List, Optional, Sequence, Tuple
 
 from stac_events import config_writer
+from stac_events import setting_specs as specs
+from stac_events.cli.records import ConfigInitOptions, ConfigPathOptions, ConfigShowOptions
 from stac_events.cli.run import Run
 from stac_events.cli.usage import UsageError, flag_of
 from stac_events.config_file import (
@@ -16,19 +18,20 @@ from stac_events.config_file import (
 )
 from stac_events.errors import ConfigError
 from stac_events.redact import MASK
+from stac_events.setting_specs import API_KEY, FILE_ONLY_FIELDS, URL
 from stac_events.settings import Setting, Settings, normalize_address
 
 UNSET = "not set"
-URL_VARIABLE = "STAC_EVENTS_RECEIVER_URL"  # what `config init` takes when --url is not given
-KEY_VARIABLE = "STAC_EVENTS_API_KEY"
+URL_VARIABLE = URL.variables[0]  # what `config init` takes when --url is not given
+KEY_VARIABLE = API_KEY.variables[0]
 FROM_STDIN = "-"  # --api-key -
 MAX_KEY_CHARS = 4096  # a key is a line of a few dozen characters; a stream is no key
 ON_THE_TERMINAL = "the terminal"
 
 
-def show(run: Run) -> int:
+def show(run: Run[ConfigShowOptions]) -> int:
     rows = _rows(run.settings())
-    if run.given.output == "json":
+    if run.options.output == "json":
         run.output.data({name: {"value": value, "origin": origin} for name, value, origin in rows})
         return 0
     _print_table(run, [(name, _shown(name, value), origin) for name, value, origin in rows])
@@ -49,26 +52,28 @@ def _shown(name: str, value: Any) -> str:
 
 
 def _rows(settings: Settings) -> List[Tuple[str, Any, str]]:
-    """(name, value as shown, origin) for every setting; secrets are masked."""
-    auth = settings.basic_auth
-    return [
-        ("address", _value(settings.address), _origin(settings.address, UNSET)),
-        ("api_key", MASK if settings.api_key else None, _origin(settings.api_key, UNSET)),
-        ("hostname", settings.hostname.value, settings.hostname.origin),
-        ("instance", settings.instance.value, settings.instance.origin),
-        ("client", settings.client.value, settings.client.origin),
-        ("config_file", _value(settings.config_file), _origin(settings.config_file, "none found")),
-        ("basic_auth", f"{auth.value[0]}:{MASK}" if auth else None, _origin(auth, UNSET)),
-        ("ci_context", settings.ci_context.value, settings.ci_context.origin),
-        ("connect_timeout", settings.connect_timeout.value, settings.connect_timeout.origin),
-        ("read_timeout", settings.read_timeout.value, settings.read_timeout.origin),
-        ("retries", settings.retries.value, settings.retries.origin),
-        ("max_time", settings.max_time.value, settings.max_time.origin),
-        ("tls_verify", settings.verify_tls.value, settings.verify_tls.origin),
-        ("ca_certs", list(settings.ca_certs.value),
-         settings.ca_certs.origin if settings.ca_certs.value else "only the system's"),
-        ("spool", settings.spool_dir.value, settings.spool_dir.origin),
-    ]  # fmt: skip
+    """(name, value as shown, origin) for every setting, in the order they are declared
+    (`setting_specs.SPECS`); secrets are masked."""
+    resolved = settings._asdict()
+    names = [field for spec in specs.SPECS for field in spec.fields]
+    at = names.index("ci_context")  # those of the config file alone go before it
+    names[at:at] = FILE_ONLY_FIELDS
+    return [(name, *_row(name, resolved[name])) for name in names]
+
+
+def _row(name: str, setting: Optional[Setting[Any]]) -> Tuple[Any, str]:
+    """A setting's value as shown, and its origin."""
+    if setting is None:
+        return None, "none found" if name == "config_file" else UNSET
+    if name == "api_key":
+        return MASK, setting.origin
+    if name == "basic_auth":
+        return f"{setting.value[0]}:{MASK}", setting.origin
+    if name == "ca_certs":
+        return list(setting.value), setting.origin if setting.value else "only the system's"
+    if name in ("address", "config_file"):
+        return str(setting.value), setting.origin
+    return setting.value, setting.origin
 
 
 def _value(setting: Optional[Setting[Any]]) -> Optional[str]:
@@ -79,14 +84,14 @@ def _origin(setting: Optional[Setting[Any]], missing: str) -> str:
     return missing if setting is None else setting.origin
 
 
-def _print_table(run: Run, rows: Sequence[Tuple[str, ...]]) -> None:
+def _print_table(run: Run[Any], rows: Sequence[Tuple[str, ...]]) -> None:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)] + [row[-1]]
         run.env.stdout.write(run.output.mask("  ".join(cells).rstrip()) + "\n")
 
 
-def path(run: Run) -> int:
+def path(run: Run[ConfigPathOptions]) -> int:
     candidates = search_path(run.env, run.chosen("config"), given_by=flag_of("config"))
     try:
         chosen = locate(candidates)
@@ -120,11 +125,11 @@ def _state(candidate: Candidate) -> str:
     return "missing" if candidate.explicit else "not found"
 
 
-def init(run: Run) -> int:
+def init(run: Run[ConfigInitOptions]) -> int:
     env = run.env
     interactive = bool(env.stdin_isatty and env.stderr_isatty)
-    url = _flag_or_variable(run, "url", URL_VARIABLE)
-    api_key = _flag_or_variable(run, "api_key", KEY_VARIABLE, secret=True)
+    url = _flag_or_variable(run, "url", run.options.url, URL_VARIABLE)
+    api_key = _flag_or_variable(run, "api_key", run.options.api_key, KEY_VARIABLE, secret=True)
     reads_stdin = (
         api_key is not None and api_key.value == FROM_STDIN and api_key.origin == flag_of("api_key")
     )
@@ -153,7 +158,7 @@ def init(run: Run) -> int:
     elif reads_stdin:
         api_key = _key_from_stdin(run)
     run.output.secrets.append(api_key.value)
-    hostname = run.given.hostname
+    hostname = run.options.hostname
     if hostname is None and interactive:
         hostname = _ask(run, f"Host name to report (Enter for {env.hostname()})", required=False)
     target = config_writer.target(env, run.chosen("config"), given_by=flag_of("config"))
@@ -184,12 +189,16 @@ def init(run: Run) -> int:
 
 
 def _flag_or_variable(
-    run: Run, name: str, variable: str, *, secret: bool = False
+    run: Run[ConfigInitOptions],
+    name: str,
+    value: Optional[str],
+    variable: str,
+    *,
+    secret: bool = False,
 ) -> Optional[Setting[str]]:
     """The flag's value, else the variable's; a flag given empty is a mistake (an unset
     `$KEY` in `--api-key "$KEY"`), a variable set empty counts as unset."""
     flag = flag_of(name)
-    value = run.given.get(name)
     if value is not None:
         if not value.strip():
             raise UsageError("is empty", option=flag)
@@ -198,7 +207,7 @@ def _flag_or_variable(
     return Setting(value, f"${variable}", secret=secret) if value else None
 
 
-def _key_from_stdin(run: Run) -> Setting[str]:
+def _key_from_stdin(run: Run[Any]) -> Setting[str]:
     """`--api-key -`: the key alone on stdin, read to its end (a few KiB at most); on a
     terminal it is typed without echo."""
     flag = flag_of("api_key")
@@ -236,11 +245,11 @@ def _why(error: BaseException) -> str:
     return getattr(error, "strerror", None) or str(error) or type(error).__name__
 
 
-def _key_from_terminal(run: Run) -> Setting[str]:
+def _key_from_terminal(run: Run[Any]) -> Setting[str]:
     return Setting(_ask(run, "Receiver API key", secret=True), ON_THE_TERMINAL, secret=True)
 
 
-def _ask(run: Run, question: str, *, secret: bool = False, required: bool = True) -> str:
+def _ask(run: Run[Any], question: str, *, secret: bool = False, required: bool = True) -> str:
     """Ask on the terminal; a secret is read without echo."""
     import getpass
 

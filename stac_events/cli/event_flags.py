@@ -10,6 +10,7 @@ import io
 from typing import IO, Any, Callable, Optional, TypeVar
 
 from stac_events.cli import options as o
+from stac_events.cli.records import EventOptions
 from stac_events.cli.run import Run
 from stac_events.cli.usage import UsageError
 from stac_events.events import EventDefaults
@@ -28,44 +29,50 @@ from stac_events.parse import (
 
 T = TypeVar("T")
 
-# A context is added when any of these is given (SPEC section 3).
-_CONTEXT_FLAGS = ("identifiers", "source", "category", "data", "links", "source_identifier")
-
 # Every option whose values are typed text, checked alike.
 _TYPED = (o.TITLE, o.BODY_TEXT, o.TAGS, o.TIMESTAMP, o.SOURCE_TYPE_NAME, o.NAME, o.IDENTIFIERS,
           o.SOURCE, o.DATA, o.LINKS, o.SOURCE_IDENTIFIER, o.HOSTNAME)  # fmt: skip
 
 
-def event_defaults(run: Run, *, event_type: Optional[str]) -> EventDefaults:
+def event_defaults(
+    run: Run[EventOptions], *, event_type: Optional[str], timestamp: Optional[str]
+) -> EventDefaults:
     """What the flags say about the event (or, with --file, about every event)."""
     check_typed(run)
-    given = run.given
-    text = given.get("text")
+    given = run.options
     return EventDefaults(
         event_type=event_type,
         title=given.title,
-        text=read_text(text, run.env.stdin) if text is not None else None,
-        timestamp=_parsed(o.TIMESTAMP, parse_timestamp, given.get("timestamp")),
+        text=read_text(given.text, run.env.stdin) if given.text is not None else None,
+        timestamp=_parsed(o.TIMESTAMP, parse_timestamp, timestamp),
         source_type_name=given.source_type_name,
         name=_parsed(o.NAME, check_event_name, given.name),
         source=given.source,
         category=given.category,
         source_identifier=given.source_identifier,
-        identifiers=tuple(given.identifiers),
-        tags=tuple(_parsed(o.TAGS, parse_tag, tag) for tag in given.tags),
-        links=tuple(_parsed(o.LINKS, parse_link, link) for link in given.links),
+        identifiers=given.identifiers,
+        tags=tuple(_parsed_value(o.TAGS, parse_tag, tag) for tag in given.tags),
+        links=tuple(_parsed_value(o.LINKS, parse_link, link) for link in given.links),
         data=_parsed(o.DATA, parse_data, given.data) if given.data else None,
-        context=any(given.get(name) for name in _CONTEXT_FLAGS),
+        # a context is added when any of these is given (SPEC section 3)
+        context=bool(
+            given.identifiers
+            or given.source
+            or given.category
+            or given.data
+            or given.links
+            or given.source_identifier
+        ),
     )
 
 
-def check_typed(run: Run) -> None:
+def check_typed(run: Run[EventOptions]) -> None:
     """Refuse an empty value, or one that is not UTF-8 text, naming its flag.
 
     Bytes that are not UTF-8 reach Python's argv as lone surrogates ('\\udcff'), which no
     JSON body can carry.
     """
-    given = run.given
+    given = run.options._asdict()
     wrap = run.line.path[-1:] == ("wrap",)
     event_type_flag = o.WRAP_EVENT_TYPE.long if wrap else "EVENT_TYPE"
     required = () if wrap else ("EVENT_TYPE", o.TITLE.long)  # leaving them out is no way out
@@ -83,6 +90,13 @@ def check_typed(run: Run) -> None:
 
 def _parsed(opt: o.Opt, parse: Callable[[Any], T], value: Any) -> Optional[T]:
     return _parsed_as(opt.long, parse, value)
+
+
+def _parsed_value(opt: o.Opt, parse: Callable[[str], T], value: str) -> T:
+    try:
+        return parse(value)
+    except InvalidValue as error:
+        raise UsageError(str(error), option=opt.long) from None
 
 
 def _parsed_as(flag: str, parse: Callable[[Any], T], value: Any) -> Optional[T]:

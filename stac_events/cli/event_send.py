@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import io
-from typing import IO, Callable, Optional
+from typing import IO, TYPE_CHECKING, Any, Callable, Iterator, List, Optional
 
 from stac_events import sending
 from stac_events.cli import argv, signals
 from stac_events.cli import options as o
 from stac_events.cli.event_flags import check_typed, event_defaults
+from stac_events.cli.records import EventOptions, SendOptions
 from stac_events.cli.run import Run
 from stac_events.cli.usage import UsageError
 from stac_events.errors import ConfigError
 from stac_events.events import EventDefaults
 from stac_events.sending import DEFAULT_MAX_REQUEST_BYTES, Prepared
 
+if TYPE_CHECKING:
+    from stac_events.batch import Head, Where
+    from stac_events.delivery import Outcome
 
-def send(run: Run) -> int:
-    given = run.given
+
+def send(run: Run[SendOptions]) -> int:
+    given = run.options
     check_typed(run)
     if given.file is None and not given.event_type:
         line = run.line.with_first_argument("EVENT_TYPE", looks_right="Event")
@@ -30,11 +35,14 @@ def send(run: Run) -> int:
     if given.text == "-" and given.file == "-":
         raise UsageError("stdin cannot hold both the events and the text", option=o.BODY_TEXT.long)
     run.settings()  # a configuration that cannot be used stops the command first
-    defaults = event_defaults(run, event_type=given.event_type)
+    defaults = event_defaults(run, event_type=given.event_type, timestamp=given.timestamp)
     # Once the flags made an event, a signal is held until its delivery starts, which acts
     # on it: the event is queued, not lost. A batch being read can be stopped at once.
     with signals.deferred(holding=given.file is None) as deferral:
-        prepared = prepare(run, defaults)
+        if given.file is None:
+            prepared = prepare(run, defaults, max_bytes=given.max_request_bytes)
+        else:
+            prepared = _prepare_file(run, defaults, given.file)
         try:
             return deliver(run, prepared, dry_run=given.dry_run, gzip=given.gzip,
                            on_start=deferral.end)  # fmt: skip
@@ -42,38 +50,42 @@ def send(run: Run) -> int:
             prepared.close()
 
 
-def prepare(run: Run, defaults: EventDefaults) -> Prepared:
-    """The event of the flags, or the events of `--file`, validated; warnings shown."""
-    settings = run.settings()
-    now = run.env.clock()
-    ci = sending.ci_run(settings, run.env.environ)
-    if settings.ci_context.value and ci is None:
-        origin = settings.ci_context.origin
-        asked = "" if origin == "--ci-context" else f" (asked for by {origin})"
+def prepare(
+    run: Run[EventOptions],
+    defaults: EventDefaults,
+    *,
+    events: Optional[Iterator[tuple[Where, Any]]] = None,
+    max_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+    label: str = "the input",
+    head: Optional[Head] = None,
+) -> Prepared:
+    """The event of the flags, or the `events` they complete, validated by the library's
+    core (`sending.prepare`); its warnings and notes shown."""
+    prepared = sending.prepare(defaults, run.settings(), environ=run.env.environ,
+                               now=run.env.clock(), events=events, max_bytes=max_bytes,
+                               label=label, head=head)  # fmt: skip
+    if prepared.ci_not_found is not None:
+        origin = prepared.ci_not_found
+        asked = "" if origin == o.CI_CONTEXT.long else f" (asked for by {origin})"
         run.output.note(f"no CI system detected, so nothing CI-specific is added{asked}")
-    hostname = settings.hostname.value
-    file = run.given.get("file")
-    if file is None:
-        largest = run.given.get("max_request_bytes", DEFAULT_MAX_REQUEST_BYTES)  # wrap: none
-        prepared = sending.prepare_one(defaults, hostname=hostname, now=now, ci=ci,
-                                       max_bytes=largest, secrets=settings.secrets)  # fmt: skip
-    else:
-        from stac_events.batch import Head
-
-        stream, label = _open(run, file)
-        head = Head(hostname_given=run.given.get("hostname") is not None)
-        with stream:
-            prepared = sending.prepare_many(
-                sending.read_many(stream, label, head), defaults, hostname=hostname, now=now,
-                max_bytes=run.given.max_request_bytes, ci=ci, label=label, head=head,
-                secrets=settings.secrets,
-            )  # fmt: skip
     for warning in prepared.warnings:
         run.output.warn(warning)
     return prepared
 
 
-def _open(run: Run, file: str) -> tuple[IO[str], str]:
+def _prepare_file(run: Run[SendOptions], defaults: EventDefaults, file: str) -> Prepared:
+    """The events of `--file`, completed by the flags."""
+    from stac_events.batch import Head
+
+    stream, label = _open(run, file)
+    head = Head(hostname_given=run.options.hostname is not None)
+    with stream:
+        return prepare(run, defaults, events=sending.read_many(stream, label, head),
+                       max_bytes=run.options.max_request_bytes, label=label,
+                       head=head)  # fmt: skip
+
+
+def _open(run: Run[SendOptions], file: str) -> tuple[IO[str], str]:
     """The input of `--file`, to be read once, forward only: stdin, a pipe, a FIFO and a
     file alike (nothing is copied first). A FIFO waits a bounded time for its writer."""
     from stac_events import batch
@@ -98,15 +110,15 @@ def _open(run: Run, file: str) -> tuple[IO[str], str]:
 
 
 def deliver(
-    run: Run,
+    run: Run[EventOptions],
     prepared: Prepared,
     *,
     dry_run: bool,
     gzip: bool,
     on_start: Optional[Callable[[], None]] = None,
 ) -> int:
-    """Print the payloads (--dry-run), or send them and say what happened; `on_start` is
-    called as their delivery starts."""
+    """Print the payloads (--dry-run), or send them through the library's core
+    (`sending.send`) and say what happened; `on_start` is called as their delivery starts."""
     settings = run.settings()
     out = run.output
     if dry_run:
@@ -118,18 +130,20 @@ def deliver(
         out.note(note + (" (gzip-compressed when sent)" if gzip else ""))
         return 0
     target = settings.target()
-    with out.progress(prepared.events, "sending events") as advance:
-        outcome = sending.send(prepared, settings, gzip=gzip, backoff=run.env.retry_backoff,
-                               progress=advance, on_start=on_start)  # fmt: skip
-    out.spool_report(outcome)
-    problem = outcome.problem()
-    if problem is not None:
-        raise problem
+    observed: List[Outcome] = []  # reported once the progress bar is gone
+    try:
+        with out.progress(prepared.events, "sending events") as advance:
+            outcome = sending.send(prepared, settings, gzip=gzip, backoff=run.env.retry_backoff,
+                                   progress=advance, on_start=on_start,
+                                   observe=observed.append)  # fmt: skip
+    finally:
+        for seen in observed:
+            out.spool_report(seen)
     out.outcome(outcome, target.masked_url)
     return 0
 
 
-def _target(run: Run) -> Optional[str]:
+def _target(run: Run[EventOptions]) -> Optional[str]:
     try:
         return f"would POST to {run.settings().target().masked_url}"
     except ConfigError as missing:

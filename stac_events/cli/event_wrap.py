@@ -9,6 +9,7 @@ from stac_events.cli import options as o
 from stac_events.cli import signals
 from stac_events.cli.event_flags import event_defaults
 from stac_events.cli.event_send import deliver, prepare
+from stac_events.cli.records import WrapOptions
 from stac_events.cli.run import Run
 from stac_events.cli.signals import Deferral
 from stac_events.cli.usage import UsageError, named_by_flag
@@ -25,8 +26,8 @@ if TYPE_CHECKING:
 SIGNALLED_GRACE_S = 5.0
 
 
-def wrap(run: Run) -> int:
-    given = run.given
+def wrap(run: Run[WrapOptions]) -> int:
+    given = run.options
     if not given.command:
         several = run.line.several()
         if several:  # `-i urn:a make`: the flag took the command for one of its values
@@ -44,7 +45,7 @@ def wrap(run: Run) -> int:
     if given.text == "-":
         raise UsageError("stdin belongs to the command; use @PATH", option=o.BODY_TEXT.long)
     settings = run.settings()
-    defaults = event_defaults(run, event_type=given.event_type)
+    defaults = event_defaults(run, event_type=given.event_type, timestamp=None)
     try:  # flags that cannot make an event stop it before the command runs
         build_event(defaults._replace(title=defaults.title or "-"), now=run.env.clock())
     except InvalidInput as error:
@@ -53,7 +54,7 @@ def wrap(run: Run) -> int:
         raise
     if not given.dry_run:
         settings.target()  # and so does a receiver that is not configured,
-        settings.spool()  # or a spool another user could change
+        settings.open_spool()  # or a spool another user could change
 
     from stac_events.wrapped_command import run_command
 
@@ -73,9 +74,11 @@ def wrap(run: Run) -> int:
     return finished.exit_code
 
 
-def _report(run: Run, finished: Finished, defaults: EventDefaults, deferral: Deferral) -> None:
+def _report(
+    run: Run[WrapOptions], finished: Finished, defaults: EventDefaults, deferral: Deferral
+) -> None:
     """Send the event about the command, as the flags say (or not: `--on failure`)."""
-    given = run.given
+    given = run.options
     if given.on == "failure" and finished.exit_code == 0:
         deferral.end()
         return

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, NamedTuple, Optional, Tuple
 
+from stac_events import setting_specs as specs
 from stac_events.parse import (
     CATEGORIES,
     LARGEST_REQUEST_BYTES,
@@ -18,7 +19,6 @@ from stac_events.parse import (
     parse_count,
     parse_duration,
     parse_port,
-    parse_seconds,
 )
 
 # What an option takes, which decides its Typer type, the argv rule and completion.
@@ -30,7 +30,7 @@ INSTANCE = "instance"  # one value, an instance name of the config file
 CHOICE = "choice"  # one value of `choices`
 
 # Stands for the program's name in help texts: `stac` when run as `stac`.
-PROG = "{prog}"
+PROG = specs.PROG
 
 
 def for_program(text: str, prog: str) -> str:
@@ -63,6 +63,7 @@ class Opt(NamedTuple):
     default: Any = None  # the value when not given
     at_file: bool = False  # also takes @PATH (completion offers files after the '@')
     value_optional: bool = False  # the value may be left out: `--show-completion [SHELL]`
+    flag_value: Any = True  # what a flag given means: `--no-spool` means spool=False
 
     @property
     def long(self) -> str:
@@ -71,6 +72,15 @@ class Opt(NamedTuple):
     @property
     def takes_value(self) -> bool:
         return self.kind != FLAG
+
+
+def setting(spec: specs.SettingSpec[Any], panel: str, kind: Optional[str] = None) -> Opt:
+    """The option that gives a setting: its flag, help and conversion are the setting's."""
+    if kind is None:
+        kind = FLAG if spec.switch else PATH if spec.path else TEXT
+    return Opt(spec.name, (spec.flag,), spec.help, panel, kind, metavar=spec.metavar,
+               convert=spec.convert, default=spec.default if spec.switch else None,
+               flag_value=spec.flag_value)  # fmt: skip
 
 
 def choice(*choices: str) -> Callable[[str], str]:
@@ -97,59 +107,24 @@ def count(minimum: int, maximum: Optional[int] = None) -> Callable[[str], int]:
 
 # Which config file, instance and client: accepted before the command and after it.
 
-CONFIG = Opt("config", ("--config",),
-             "Config file to use instead of searching for one; also $STAC_EVENTS_CONFIG. "
-             f"'{PROG} config path' lists the places searched.",
-             SELECTION, PATH, metavar="PATH")  # fmt: skip
-INSTANCE_NAME = Opt("instance", ("--instance",),
-                    "Instance of the config file to use. Default: default.",
-                    SELECTION, INSTANCE, metavar="NAME")  # fmt: skip
-CLIENT = Opt("client", ("--client",), "Client of the instance to use. Default: default.",
-             SELECTION, metavar="NAME")  # fmt: skip
+CONFIG = setting(specs.CONFIG, SELECTION)
+INSTANCE_NAME = setting(specs.INSTANCE, SELECTION, INSTANCE)
+CLIENT = setting(specs.CLIENT, SELECTION)
 SELECTION_OPTIONS = (CONFIG, INSTANCE_NAME, CLIENT)
 
 # The receiver, and how to reach it.
 
-# The variables are settings.py's, first match wins (SPEC section 5); spelled here so that
-# help needs no import of the settings, and tests/test_help_answers.py keeps them equal.
-URL = Opt("url", ("--url",),
-          "Receiver address, e.g. https://stackstate.example.com/receiver. Default: "
-          "$STAC_EVENTS_RECEIVER_URL, $STACKSTATE_RECEIVER_API_ADDRESS, $STACKSTATE_BASE_URL "
-          "(with $STACKSTATE_RECEIVER_PORT), $STS_STS_URL, else the config file; "
-          f"'{PROG} config show' says which.",
-          RECEIVER, metavar="URL")  # fmt: skip
-API_KEY = Opt("api_key", ("--api-key",),
-              "Receiver API key. Prefer $STAC_EVENTS_API_KEY (or $STACKSTATE_RECEIVER_API_KEY, "
-              "$STS_API_KEY) or the config file: flags show up in process lists and shell "
-              "history.",
-              RECEIVER, metavar="KEY")  # fmt: skip
-HOSTNAME = Opt("hostname", ("--hostname",),
-               "Host the data is reported from (internalHostname). Default: "
-               "$STAC_EVENTS_HOSTNAME, the config's internal_hostname, else this machine's name.",
-               RECEIVER, metavar="NAME")  # fmt: skip
+URL = setting(specs.URL, RECEIVER)
+API_KEY = setting(specs.API_KEY, RECEIVER)
+HOSTNAME = setting(specs.HOSTNAME, RECEIVER)
 RECEIVER_OPTIONS = (URL, API_KEY, HOSTNAME)
 
-TIMEOUT = Opt("timeout", ("--timeout",),
-              "Time limit of each attempt, connecting and answering together. Default: 5 s "
-              "to connect, 30 s in all.",
-              DELIVERY, metavar="SECONDS", convert=parse_seconds)  # fmt: skip
-RETRIES = Opt("retries", ("--retries",),
-              "Retries after a connection error, timeout, 408, 429 or 5xx, with exponential "
-              "backoff (capped at 10 s) and Retry-After honored. Default: 3.",
-              DELIVERY, metavar="N", convert=count(0))  # fmt: skip
-MAX_TIME = Opt("max_time", ("--max-time",),
-               "Time limit of the whole delivery, retries and waits included; what is not "
-               "delivered by then is queued. Default: 60.",
-               DELIVERY, metavar="SECONDS", convert=parse_seconds)  # fmt: skip
-INSECURE = Opt("insecure", ("--insecure",),
-               "Do not verify the receiver's TLS certificate (prints a warning every time).",
-               DELIVERY, FLAG, default=False)  # fmt: skip
-CA_CERT = Opt("ca_cert", ("--ca-cert",),
-              "Also trust the CA certificate(s) in this PEM file. REQUESTS_CA_BUNDLE works too.",
-              DELIVERY, PATH, metavar="PATH")  # fmt: skip
-NO_SPOOL = Opt("no_spool", ("--no-spool",),
-               "Do not queue on failure (exit 5 instead of 75), and do not flush the queue.",
-               DELIVERY, FLAG, default=False)  # fmt: skip
+TIMEOUT = setting(specs.TIMEOUT, DELIVERY)
+RETRIES = setting(specs.RETRIES_SPEC, DELIVERY)
+MAX_TIME = setting(specs.MAX_TIME, DELIVERY)
+INSECURE = setting(specs.INSECURE, DELIVERY)
+CA_CERT = setting(specs.CA_CERT, DELIVERY)
+NO_SPOOL = setting(specs.SPOOL, DELIVERY)
 DELIVERY_OPTIONS = (TIMEOUT, RETRIES, MAX_TIME, INSECURE, CA_CERT, NO_SPOOL)
 
 # What is printed.
@@ -219,11 +194,7 @@ SOURCE_IDENTIFIER = Opt(
     CONTEXT,
     metavar="ID",
 )
-CI_CONTEXT = Opt("ci_context", ("--ci-context",),
-                 "Add the CI run's link, ci.* data and a ci_provider tag (GitHub Actions, "
-                 "GitLab CI, Jenkins, CircleCI, Azure Pipelines, Bitbucket Pipelines, "
-                 "Buildkite). Also $STAC_EVENTS_CI_CONTEXT=1.",
-                 CONTEXT, FLAG, default=False)  # fmt: skip
+CI_CONTEXT = setting(specs.CI_CONTEXT, CONTEXT)
 
 EVENT_OPTIONS = (TITLE, BODY_TEXT, TAGS, TIMESTAMP, SOURCE_TYPE_NAME, NAME)
 CONTEXT_OPTIONS = (IDENTIFIERS, SOURCE, CATEGORY, DATA, LINKS, SOURCE_IDENTIFIER, CI_CONTEXT)

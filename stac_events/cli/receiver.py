@@ -5,8 +5,9 @@ from __future__ import annotations
 import gc
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Dict, Optional
+from typing import TYPE_CHECKING, Any, Dict, Optional, Union
 
+from stac_events.cli.records import ReceiverEventsOptions, ReceiverOptions
 from stac_events.cli.run import Run
 from stac_events.cli.usage import UsageError
 from stac_events.environment import expand_user
@@ -22,11 +23,11 @@ RECEIVER_KEY_VARIABLE = "STAC_EVENTS_RECEIVER_KEY"
 REASONS_SHOWN = 5  # of a refusal's reasons, on the receiver's line
 
 
-def serve(run: Run) -> int:
+def serve(run: Run[ReceiverOptions]) -> int:
     """Run the receiver until Ctrl-C or SIGTERM; both stop it cleanly, with exit 0."""
     from stac_events.receiver import Limits, LocalReceiver
 
-    given = run.given
+    given = run.options
     key = _required_key(run)
     if not given.host.strip():
         raise UsageError("give an address to listen on, e.g. 127.0.0.1", option="--host")
@@ -77,11 +78,11 @@ def serve(run: Run) -> int:
     return 0
 
 
-def events(run: Run) -> int:
+def events(run: Run[ReceiverEventsOptions]) -> int:
     """Print the stored events the filters pick, or delete them with --clear."""
     from stac_events.receiver.store import ALL
 
-    given = run.given
+    given = run.options
     filters = _filters(run)
     store = _store(run, read_only=not given.clear, create=False)
     try:
@@ -112,7 +113,7 @@ def events(run: Run) -> int:
 class _Lines:
     """Prints a line for each event received, from request threads, one request at once."""
 
-    def __init__(self, run: Run) -> None:
+    def __init__(self, run: Run[Any]) -> None:
         self.run = run
         self.color = run.env.color_for(run.env.stdout_isatty)
         self.refusal_color = run.env.color_for(run.env.stderr_isatty)
@@ -171,12 +172,17 @@ def _paint(text: str, role: str, color: bool) -> str:
     return f"\x1b[{_COLORS[role]}m{text}\x1b[0m" if color else text
 
 
-def _store(run: Run, *, read_only: bool = False, create: bool = True) -> Store:
+def _store(
+    run: Run[Union[ReceiverOptions, ReceiverEventsOptions]],
+    *,
+    read_only: bool = False,
+    create: bool = True,
+) -> Store:
     """The database (--db, else receiver.db under the user state dir); made when missing
     if `create`."""
     from stac_events.receiver.store import NotAReceiverDatabase, Store
 
-    given = run.given.get("db")
+    given = run.options.db
     path = run.env.cwd / expand_user(given) if given else run.env.user_state_dir() / "receiver.db"
     try:
         return Store(path, read_only=read_only, create=create)
@@ -191,12 +197,12 @@ def _store(run: Run, *, read_only: bool = False, create: bool = True) -> Store:
                           hint="give another file with --db") from None  # fmt: skip
 
 
-def _required_key(run: Run) -> Optional[str]:
+def _required_key(run: Run[Any]) -> Optional[str]:
     """--api-key, else $STAC_EVENTS_RECEIVER_KEY (which no process list shows); checked as
     a sender's key is, since a key no sender can send would refuse them all."""
     from stac_events.settings import check_api_key
 
-    key, origin = run.given.api_key, "--api-key"
+    key, origin = run.options.api_key, "--api-key"
     if key is None:
         key, origin = (
             run.env.environ.get(RECEIVER_KEY_VARIABLE) or None,
@@ -217,10 +223,10 @@ def _required_key(run: Run) -> Optional[str]:
     return key
 
 
-def _filters(run: Run) -> Filters:
+def _filters(run: Run[Any]) -> Filters:
     from stac_events.receiver import Filters
 
-    given = run.given
+    given = run.options
     since = None
     if given.since is not None:
         try:

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Dict, List, Tuple, TypeVar
 
+from stac_events.cli.records import (
+    SpoolClearOptions,
+    SpoolDropOptions,
+    SpoolFlushOptions,
+    SpoolListOptions,
+    SpoolRetryOptions,
+)
 from stac_events.cli.run import Run
 from stac_events.cli.usage import UsageError
 from stac_events.errors import ConfigError
@@ -18,11 +26,11 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-def list_entries(run: Run) -> int:
+def list_entries(run: Run[SpoolListOptions]) -> int:
     spool = run.spool()
     now = run.env.clock()
     entries = [entry.as_dict(now) for entry in _using(spool, spool.entries)]
-    if run.given.output == "json":
+    if run.options.output == "json":
         run.output.data(entries)
         return 0
     if not entries:
@@ -41,15 +49,12 @@ def list_entries(run: Run) -> int:
     return 0
 
 
-def flush(run: Run) -> int:
+def flush(run: Run[SpoolFlushOptions]) -> int:
     from stac_events import sending
 
     settings = run.settings()
-    outcome = sending.flush(settings, backoff=run.env.retry_backoff)
-    run.output.spool_report(outcome)
-    problem = outcome.problem()
-    if problem is not None:
-        raise problem
+    out = run.output
+    outcome = sending.flush(settings, backoff=run.env.retry_backoff, observe=out.spool_report)
     report = outcome.flushed
     text = f"delivered {report.delivered} queued payload(s), {report.events} event(s)"
     if report.elsewhere:
@@ -64,21 +69,22 @@ def flush(run: Run) -> int:
         "waiting": outcome.waiting(),
         "address": settings.target().masked_url,
     }
-    run.output.result(summary, text)
+    out.result(summary, text)
     return 0
 
 
-def retry(run: Run) -> int:
+def retry(run: Run[SpoolRetryOptions]) -> int:
     spool = run.spool()
-    if run.given.all == bool(run.given.id):
+    chosen = run.options.id
+    if run.options.all == bool(chosen):
         raise UsageError(
             "give the id of one payload, or --all",
             hint="'stac-events spool list' shows the ids; "
             "'stac-events spool retry --help' says more",
         )
     passed: List[Dict[str, str]] = []  # those that could not be put back, and why
-    if not run.given.all:
-        state, path = _one(spool, run.given.id)
+    if chosen:
+        state, path = _one(spool, chosen)
         if state not in (*_SET_ASIDE, "corrupt"):  # corrupt: once mended, by its id
             raise UsageError(f"{_id(path)} is {state}, not set aside: there is nothing to retry")
         _using(spool, lambda: spool.retry(path))
@@ -88,7 +94,7 @@ def retry(run: Run) -> int:
         for state, path in _using(spool, lambda: spool.find("")):
             if state in _SET_ASIDE:
                 try:
-                    _using(spool, lambda path=path: spool.retry(path))
+                    _using(spool, functools.partial(spool.retry, path))
                     put_back.append(path)
                 except (UsageError, ConfigError) as error:
                     passed.append({"id": _id(path), "reason": error.message})
@@ -104,15 +110,15 @@ def retry(run: Run) -> int:
     return 0
 
 
-def drop(run: Run) -> int:
+def drop(run: Run[SpoolDropOptions]) -> int:
     spool = run.spool()
-    if not run.given.id:
+    if not run.options.id:
         raise UsageError(
             "give the id of the payload to drop",
             hint="'stac-events spool list' shows the ids; "
             "'stac-events spool drop --help' says more",
         )
-    state, path = _one(spool, run.given.id)
+    state, path = _one(spool, run.options.id)
     if state == "claimed":
         raise UsageError(f"{_id(path)} is being delivered right now; try again when it is not")
     _using(spool, lambda: path.unlink(missing_ok=True))
@@ -121,7 +127,7 @@ def drop(run: Run) -> int:
     return 0
 
 
-def clear(run: Run) -> int:
+def clear(run: Run[SpoolClearOptions]) -> int:
     spool = run.spool()
     removed, in_flight = _using(spool, spool.clear)
     text = f"removed {removed} payload(s) from the spool"

@@ -3,8 +3,9 @@
 This is the only module that imports Typer, and it uses Typer's public API alone:
 `typer.Typer`, `typer.Option`, `typer.Argument`, `typer.Context`, `typer.Exit` and
 `typer.TyperException`. Every option is declared once (`cli.options`); a command's
-function gets the options it takes as one `Given`, through the `Run`. Only the commands
-on the typed path are built, since building one costs a command line milliseconds.
+function gets the options it takes as its typed record (`cli.records`), through the
+`Run`. Only the commands on the typed path are built, since building one costs a command
+line milliseconds.
 
 A group that is a command too (`receiver`) is a Typer group whose callback takes the
 command's options and runs it when no subcommand follows, as Typer documents it:
@@ -36,7 +37,8 @@ from stac_events.cli.commands import (
     children,
 )
 from stac_events.cli.options import FLAG, MANY, Opt, for_program
-from stac_events.cli.run import Given, Run
+from stac_events.cli.records import Record
+from stac_events.cli.run import Run
 from stac_events.cli.usage import UsageError
 from stac_events.errors import Terminated
 from stac_events.parse import InvalidValue
@@ -46,7 +48,7 @@ CONTEXT_SETTINGS: Dict[str, Any] = {"help_option_names": []}
 UsageProblem = typer.TyperException  # what Typer raises for a line it cannot parse
 
 
-def build(run: Run) -> typer.Typer:
+def build(run: Run[Any]) -> typer.Typer:
     """The root command with the commands on `run.line.path`, ready to run."""
     app = _typer(run, ROOT.help, ROOT.epilog)
     app.callback()(_root_function(run))
@@ -54,7 +56,7 @@ def build(run: Run) -> typer.Typer:
     return app
 
 
-def invoke(app: typer.Typer, args: Sequence[str], prog_name: str, run: Run) -> Optional[int]:
+def invoke(app: typer.Typer, args: Sequence[str], prog_name: str, run: Run[Any]) -> Optional[int]:
     """Run `app` on `args`; Typer's own output (help) goes to this run's streams.
 
     Returns the status Typer ends with (`--help`, `--version`: 0), or None when a
@@ -66,7 +68,7 @@ def invoke(app: typer.Typer, args: Sequence[str], prog_name: str, run: Run) -> O
     return status if isinstance(status, int) else None
 
 
-def _typer(run: Run, help_text: str, epilog: Optional[str] = None) -> typer.Typer:
+def _typer(run: Run[Any], help_text: str, epilog: Optional[str] = None) -> typer.Typer:
     return typer.Typer(
         help=_text(run, help_text),
         epilog=_text(run, epilog),
@@ -79,12 +81,12 @@ def _typer(run: Run, help_text: str, epilog: Optional[str] = None) -> typer.Type
     )
 
 
-def _text(run: Run, text: Optional[str]) -> Optional[str]:
+def _text(run: Run[Any], text: Optional[str]) -> Optional[str]:
     """A help text as this run shows it: with the program's name the user typed."""
     return None if text is None else for_program(text, run.output.prog)
 
 
-def _add_children(app: typer.Typer, path: str, typed: Sequence[str], run: Run) -> None:
+def _add_children(app: typer.Typer, path: str, typed: Sequence[str], run: Run[Any]) -> None:
     """Under the group at `path`, the child on the typed path; all of them when none is
     typed (help lists them) or the typed one is unknown (Typer suggests the nearest)."""
     depth = len(path.split()) if path else 0
@@ -113,7 +115,7 @@ def _add_children(app: typer.Typer, path: str, typed: Sequence[str], run: Run) -
             declare(_command_function(command, run))
 
 
-def _command_function(command: Command, run: Run) -> Callable[..., None]:
+def _command_function(command: Command, run: Run[Any]) -> Callable[..., None]:
     """A function with the command's parameters for Typer; calling it runs the command.
 
     Typer does work for every parameter of a command on every run, given or not; when
@@ -131,7 +133,7 @@ def _command_function(command: Command, run: Run) -> Callable[..., None]:
 
     def call(**values: Any) -> None:
         try:
-            run.given = _given(command, values, run.line)
+            run.options = _given(command, values, run.line)
             _start(run)
             module, _, function = command.handler.partition(":")
             handler = getattr(importlib.import_module(module), function)
@@ -145,7 +147,7 @@ def _command_function(command: Command, run: Run) -> Callable[..., None]:
     return _with_signature(call, parameters, _help_text(run, command) or "")
 
 
-def _group_function(command: Command, run: Run) -> Callable[..., None]:
+def _group_function(command: Command, run: Run[Any]) -> Callable[..., None]:
     """The callback of a group that is `command` too: it runs it when no subcommand follows."""
     call = _command_function(command, run)
 
@@ -158,7 +160,7 @@ def _group_function(command: Command, run: Run) -> Callable[..., None]:
     return _with_signature(group, parameters, _text(run, command.help) or "")
 
 
-def _root_function(run: Run) -> Callable[..., None]:
+def _root_function(run: Run[Any]) -> Callable[..., None]:
     """The root's options: the configuration to use, and the eager ones that act alone."""
     actions = {
         o.VERSION.name: _version,
@@ -178,7 +180,7 @@ def _root_function(run: Run) -> Callable[..., None]:
     return _with_signature(root, parameters, _text(run, ROOT.help) or "")
 
 
-def _eager(run: Run, action: Callable[[Run, Any], None]) -> Callable[[Any], None]:
+def _eager(run: Run[Any], action: Callable[[Run[Any], Any], None]) -> Callable[[Any], None]:
     def callback(value: Any) -> None:
         if not value:
             return
@@ -191,14 +193,14 @@ def _eager(run: Run, action: Callable[[Run, Any], None]) -> Callable[[Any], None
     return callback
 
 
-def _version(run: Run, value: Any) -> None:
+def _version(run: Run[Any], value: Any) -> None:
     from stac_events.version import __version__
 
     run.env.stdout.write(f"stac-events {__version__}\n")
 
 
-def _completion(verb: str) -> Callable[[Run, Any], None]:
-    def action(run: Run, shell: Any) -> None:
+def _completion(verb: str) -> Callable[[Run[Any], Any], None]:
+    def action(run: Run[Any], shell: Any) -> None:
         from stac_events.cli import completion_install
 
         getattr(completion_install, verb)(run, str(shell))
@@ -206,16 +208,18 @@ def _completion(verb: str) -> Callable[[Run, Any], None]:
     return action
 
 
-def _given(command: Command, values: Dict[str, Any], line: Line) -> Given:
-    """The command's values, converted, with defaults where none was given."""
+def _given(command: Command, values: Dict[str, Any], line: Line) -> Record:
+    """The command's record: its values, converted, with defaults where none was given."""
     found: Dict[str, Any] = {}
     for argument in command.arguments:
-        found[argument.name] = list(line.command) if argument.rest else values.get(argument.name)
+        found[argument.name] = tuple(line.command) if argument.rest else values.get(argument.name)
     for opt in command.options:
         value = values.get(opt.name)
         if opt.kind == MANY:
             found[opt.name] = tuple(value or ())
-        elif value is None or value is False:
+        elif opt.kind == FLAG:
+            found[opt.name] = opt.flag_value if value else opt.default
+        elif value is None:
             found[opt.name] = opt.default
         elif opt.convert is not None:
             try:
@@ -224,22 +228,22 @@ def _given(command: Command, values: Dict[str, Any], line: Line) -> Given:
                 raise UsageError(str(error), option=opt.long) from None
         else:
             found[opt.name] = value
-    return Given(found)
+    return command.record(**found)
 
 
-def _start(run: Run) -> None:
+def _start(run: Run[Any]) -> None:
     """Apply the output options first: they decide how anything after is shown."""
-    given, output = run.given, run.output
+    given, output = run.options._asdict(), run.output
     output.mode = given.get("output") or "text"
     output.quiet = bool(given.get("quiet"))
     output.debug = bool(given.get("debug"))
     if given.get("api_key"):
-        output.secrets.append(given.api_key)
+        output.secrets.append(given["api_key"])
     if output.debug:
         output.enable_debug_log()
 
 
-def _help(run: Run) -> inspect.Parameter:
+def _help(run: Run[Any]) -> inspect.Parameter:
     """`-h/--help`, as Typer's own but for the type it would show."""
 
     def show(ctx: typer.Context, value: bool) -> None:
@@ -251,7 +255,7 @@ def _help(run: Run) -> inspect.Parameter:
     return _option(run, o.HELP, callback=show)
 
 
-def _help_text(run: Run, command: Command) -> Optional[str]:
+def _help_text(run: Run[Any], command: Command) -> Optional[str]:
     """The command's help, then what each of its arguments is: one to a line."""
     lines = [f"{argument.metavar}: {argument.help}" for argument in command.arguments]
     return _text(run, "\n\n".join([command.help, "\n".join(lines)]) if lines else command.help)
@@ -268,7 +272,7 @@ def _options_metavar(command: Command) -> str:
 
 
 def _option(
-    run: Run,
+    run: Run[Any],
     opt: Opt,
     *,
     callback: Optional[Callable[..., None]] = None,

@@ -1,0 +1,106 @@
+"""Each setting is declared once (`stac_events.setting_specs`), and each command's options
+once (`cli.options`): everything else that names them is made from those declarations,
+and these tests keep it so."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+from pathlib import Path
+from typing import Any, Dict, List
+
+import pytest
+
+import stac_events
+from stac_events import setting_specs as specs
+from stac_events.cli import options as o
+from stac_events.cli.commands import COMMANDS
+from stac_events.errors import InvalidInput
+from stac_events.settings import DeliveryOptions, Settings
+from tests.conftest import API_KEY, Cli
+
+PACKAGE = Path(__file__).resolve().parent.parent / "stac_events"
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda command: command.path)
+def test_a_commands_record_holds_exactly_its_arguments_and_options(command: Any) -> None:
+    declared = (*(a.name for a in command.arguments), *(opt.name for opt in command.options))
+    assert command.record._fields == declared
+
+
+@pytest.mark.parametrize("spec", specs.SPECS, ids=lambda spec: spec.name)
+def test_the_option_of_a_setting_is_made_from_its_declaration(spec: Any) -> None:
+    (opt,) = {opt for command in COMMANDS for opt in command.options if opt.name == spec.name
+              and opt.panel != o.LOCAL}  # fmt: skip
+    assert (opt.flags, opt.help, opt.metavar, opt.convert) == (
+        (spec.flag,),
+        spec.help,
+        spec.metavar,
+        spec.convert,
+    )
+    assert (opt.kind == o.FLAG) == spec.switch
+
+
+def test_settings_fields_are_the_declared_ones_in_config_show_order(cli: Cli) -> None:
+    declared = [field for spec in specs.SPECS for field in spec.fields]
+    assert set(Settings._fields) >= {*declared, *specs.FILE_ONLY_FIELDS}
+    shown = cli("config", "show", "-o", "json", "--url", "http://127.0.0.1:9").json()
+    assert sorted(shown) == sorted([*declared, *specs.FILE_ONLY_FIELDS])
+    assert [name for name in shown if name not in specs.FILE_ONLY_FIELDS] == declared
+
+
+def test_delivery_options_are_the_fields_of_the_delivery_settings() -> None:
+    delivery = [field for spec in specs.SPECS if spec.delivery for field in spec.fields]
+    assert sorted(DeliveryOptions._fields) == sorted([*delivery, "backoff"])
+
+
+def test_every_declared_setting_is_a_library_argument(home: Path) -> None:
+    environ = {"HOME": str(home), "XDG_STATE_HOME": str(home / "state")}
+    given: Dict[str, Any] = {
+        "url": "http://127.0.0.1:9/receiver", "api_key": API_KEY, "hostname": "build-7",
+        "instance": None, "client": None, "config": None, "ci_context": True,
+        "timeout": 2, "retries": 1, "max_time": 9.5, "insecure": True, "ca_cert": None,
+        "spool": False,
+    }  # fmt: skip
+    assert sorted(given) == sorted(specs.BY_NAME)
+    with pytest.warns(stac_events.StacEventsWarning, match="TLS certificate checks are off"):
+        settings = stac_events.resolve_settings(environ=environ, **given)
+    assert settings.hostname == stac_events.Setting("build-7", "the hostname argument")
+    assert settings.connect_timeout.value == settings.read_timeout.value == 2.0
+    assert (settings.retries.value, settings.max_time.value) == (1, 9.5)
+    assert settings.tls_verify == stac_events.Setting(False, "the insecure argument")
+    assert settings.spool == stac_events.Setting(None, "the spool argument")
+    assert settings.ci_context.value is True
+    assert settings.delivery_options().tls_verify is False
+    doc = inspect.getdoc(stac_events.resolve_settings) or ""
+    for spec in specs.SPECS:
+        assert f"\n- {spec.name} ({spec.kind_name()}; {spec.flag}" in doc
+
+
+def test_an_unknown_argument_is_a_type_error_and_a_wrong_kind_invalid_input(home: Path) -> None:
+    environ = {"HOME": str(home)}
+    with pytest.raises(TypeError, match="unexpected keyword argument 'max_tme'"):
+        stac_events.resolve_settings(environ=environ, max_tme=3)
+    with pytest.raises(InvalidInput) as raised:
+        stac_events.resolve_settings(environ=environ, retries=True)
+    assert raised.value.field == "retries"
+
+
+def _calls(name: str) -> List[str]:
+    """Where in the package a method or function called `name` is called."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                func = node.func
+                called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if called == name:
+                    found.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
+    return found
+
+
+def test_an_outcome_is_judged_in_one_place_and_ci_detected_in_one() -> None:
+    (judged,) = _calls("problem")
+    assert judged.startswith("sending.py:")
+    (detected,) = _calls("_ci_run")
+    assert detected.startswith("sending.py:")
