@@ -9,9 +9,16 @@ import errno
 import io
 import os
 import stat
-from typing import IO, Any, BinaryIO, Optional
+from typing import IO, Any, BinaryIO, Dict, Iterable, Optional
 
-from stac_events.parse import LARGEST_REQUEST_BYTES, InvalidValue
+from stac_events.environment import expand_user
+from stac_events.parse import (
+    LARGEST_REQUEST_BYTES,
+    InvalidValue,
+    check_json_value,
+    json_object,
+    short_reason,
+)
 
 # How long a FIFO named as an input waits for a program to open it for writing: with none,
 # reading it would wait forever (as `cat` does), which no script would notice.
@@ -113,3 +120,47 @@ def read_bounded_text(source: IO[bytes], what: str, limit: int = LARGEST_REQUEST
 
 def _mib(size: int) -> str:
     return f"{size / 2**20:g} MiB" if size >= 2**20 else f"{size} bytes"
+
+
+def read_text_file(path: str, what: str) -> str:
+    """Read a file named after `@`, at most LARGEST_REQUEST_BYTES of it, turning OS errors
+    into `InvalidValue`."""
+    if not path.strip():
+        raise InvalidValue(f"no {what} file is named after '@'; e.g. @{what}.txt")
+    try:
+        with open_input(str(expand_user(path))) as source:
+            return read_bounded_text(source, f"{what} file {path!r}")
+    except UnicodeDecodeError:
+        raise InvalidValue(f"cannot read {what} file {path!r}: not UTF-8 text") from None
+    except InvalidValue:
+        raise
+    except (OSError, ValueError) as error:  # ValueError: a NUL in the path
+        reason = getattr(error, "strerror", None) or short_reason(error)
+        raise InvalidValue(f"cannot read {what} file {path!r}: {reason}") from None
+
+
+def parse_data_item(text: str) -> Dict[str, Any]:
+    """One `--data` value: a JSON object, `@PATH` to a JSON object, or `KEY=VALUE`."""
+    stripped = text.strip()
+    if stripped.startswith("@"):
+        path = stripped[1:]
+        return json_object(read_text_file(path, "data"), f"data file {path!r}")
+    if stripped.startswith(("{", "[")) or stripped in ("null", "true", "false"):
+        return json_object(stripped, "the value")
+    key, separator, value = text.partition("=")
+    if not separator:
+        raise InvalidValue(
+            f"{text!r} is neither a JSON object, KEY=VALUE nor @PATH; "
+            f'e.g. -d version=1.2 or -d \'{{"version": "1.2"}}\''
+        )
+    if not key.strip():
+        raise InvalidValue(f"{text!r} has no key before '='; write KEY=VALUE")
+    return check_json_value({key.strip(): value})
+
+
+def parse_data(items: Iterable[str]) -> Optional[Dict[str, Any]]:
+    """Merge every `--data` value, later keys winning; None when none was given."""
+    merged: Optional[Dict[str, Any]] = None
+    for item in items:
+        merged = {**(merged or {}), **parse_data_item(item)}
+    return merged

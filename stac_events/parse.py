@@ -10,9 +10,7 @@ import json
 import math
 import re
 from datetime import datetime, timezone
-from typing import Any, Dict, Iterable, Optional, Tuple
-
-from stac_events.environment import expand_user
+from typing import Any, Dict, Optional, Tuple
 
 CATEGORIES = ("Activities", "Alerts", "Anomalies", "Changes", "Others")
 
@@ -328,7 +326,7 @@ def shortened(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _json_object(text: str, what: str) -> Dict[str, Any]:
+def json_object(text: str, what: str) -> Dict[str, Any]:
     try:
         value = strict_json(text)
     except RecursionError:
@@ -378,54 +376,8 @@ def json_kind(value: Any) -> str:
     return "number"
 
 
-def _short(error: Exception) -> str:
+def short_reason(error: Exception) -> str:
     return str(error).split("\n", 1)[0][:120]
-
-
-def read_text_file(path: str, what: str) -> str:
-    """Read a file named after `@`, at most LARGEST_REQUEST_BYTES of it, turning OS errors
-    into `InvalidValue`."""
-    from stac_events.inputs import open_input, read_bounded_text
-
-    if not path.strip():
-        raise InvalidValue(f"no {what} file is named after '@'; e.g. @{what}.txt")
-    try:
-        with open_input(str(expand_user(path))) as source:
-            return read_bounded_text(source, f"{what} file {path!r}")
-    except UnicodeDecodeError:
-        raise InvalidValue(f"cannot read {what} file {path!r}: not UTF-8 text") from None
-    except InvalidValue:
-        raise
-    except (OSError, ValueError) as error:  # ValueError: a NUL in the path
-        reason = getattr(error, "strerror", None) or _short(error)
-        raise InvalidValue(f"cannot read {what} file {path!r}: {reason}") from None
-
-
-def parse_data_item(text: str) -> Dict[str, Any]:
-    """One `--data` value: a JSON object, `@PATH` to a JSON object, or `KEY=VALUE`."""
-    stripped = text.strip()
-    if stripped.startswith("@"):
-        path = stripped[1:]
-        return _json_object(read_text_file(path, "data"), f"data file {path!r}")
-    if stripped.startswith(("{", "[")) or stripped in ("null", "true", "false"):
-        return _json_object(stripped, "the value")
-    key, separator, value = text.partition("=")
-    if not separator:
-        raise InvalidValue(
-            f"{text!r} is neither a JSON object, KEY=VALUE nor @PATH; "
-            f'e.g. -d version=1.2 or -d \'{{"version": "1.2"}}\''
-        )
-    if not key.strip():
-        raise InvalidValue(f"{text!r} has no key before '='; write KEY=VALUE")
-    return check_json_value({key.strip(): value})
-
-
-def parse_data(items: Iterable[str]) -> Optional[Dict[str, Any]]:
-    """Merge every `--data` value, later keys winning; None when none was given."""
-    merged: Optional[Dict[str, Any]] = None
-    for item in items:
-        merged = {**(merged or {}), **parse_data_item(item)}
-    return merged
 
 
 def parse_timestamp(value: Any) -> int:

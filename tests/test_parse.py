@@ -10,13 +10,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from stac_events.inputs import parse_data, parse_data_item
 from stac_events.parse import (
     CATEGORIES,
     InvalidValue,
     canonical_category,
     check_event_name,
-    parse_data,
-    parse_data_item,
     parse_link,
     parse_tag,
     parse_timestamp,

@@ -14,17 +14,15 @@ from stac_events.cli.records import EventOptions
 from stac_events.cli.run import Run
 from stac_events.cli.usage import UsageError
 from stac_events.events import EventDefaults
-from stac_events.inputs import read_bounded_text
+from stac_events.inputs import parse_data, read_bounded_text, read_text_file
 from stac_events.parse import (
     LARGEST_REQUEST_BYTES,
     InvalidValue,
     check_event_name,
     check_text,
-    parse_data,
     parse_link,
     parse_tag,
     parse_timestamp,
-    read_text_file,
 )
 
 T = TypeVar("T")
