@@ -50,7 +50,8 @@ SELECTION = "Configuration"
 
 
 class Opt(NamedTuple):
-    """One option. `name` is its key in `Run.given` and, for settings, its override."""
+    """One option. `name` is its field in the command's record (`run.options`) and, for a
+    setting, the setting's name (`setting_specs`)."""
 
     name: str
     flags: Tuple[str, ...]  # the long flag first
