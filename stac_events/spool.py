@@ -110,7 +110,7 @@ class Entry(NamedTuple):
     address: str
     events: int
     created: float
-    size: int
+    size: Optional[int]  # None when it cannot be looked at
     passed_over: int = 0
     reason: Optional[str] = None
 
@@ -314,6 +314,7 @@ class Spool:
         listing += [(state, self.folder(state), SUFFIX) for state in ASIDE]
         for state, folder, suffix in listing:
             for path in _listed(folder, suffix):
+                size: Optional[int] = None  # unknown when the file cannot even be looked at
                 try:
                     size = path.lstat().st_size
                     header = _read_header(path)
