@@ -156,11 +156,11 @@ def init(run: Run) -> int:
     hostname = run.given.hostname
     if hostname is None and interactive:
         hostname = _ask(run, f"Host name to report (Enter for {env.hostname()})", required=False)
-    target = config_writer.target(env, run.chosen("config"), given_by=flag_of("config"))
+    destination = config_writer.destination(env, run.chosen("config"), given_by=flag_of("config"))
     instance = run.chosen("instance") or DEFAULT_NAME
     client = run.chosen("client") or DEFAULT_NAME
     written = config_writer.write_instance(
-        target.path,
+        destination.path,
         instance=instance,
         client=client,
         url=url.value,
@@ -175,10 +175,10 @@ def init(run: Run) -> int:
     ]
     if from_variables:
         run.output.note(f"took {' and '.join(from_variables)}")
-    link = f" (a link to {written.path})" if written.path != target.path else ""
+    link = f" (a link to {written.path})" if written.path != destination.path else ""
     run.output.note(
-        f"{'created' if written.created else 'updated'} {target.path}{link} ({target.reason}): "
-        f"instance {instance!r}, client {client!r}, mode 0600"
+        f"{'created' if written.created else 'updated'} {destination.path}{link} "
+        f"({destination.reason}): instance {instance!r}, client {client!r}, mode 0600"
     )
     return 0
 
