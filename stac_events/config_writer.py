@@ -303,7 +303,10 @@ def _styled(old: Any, new: str) -> Any:
 
     if isinstance(old, ScalarString):
         return type(old)(new)
-    plain_tag = yaml.resolver.Resolver().resolve(yaml.ScalarNode, new, (True, False))
+    # Untyped in types-PyYAML: a node's class, its value and (implicit when plain, when
+    # quoted) in; the tag it resolves to out.
+    resolve: Callable[[type, str, Tuple[bool, bool]], str] = yaml.resolver.Resolver().resolve
+    plain_tag = resolve(yaml.ScalarNode, new, (True, False))
     if old is not None and plain_tag == "tag:yaml.org,2002:str":
         return new
     return DoubleQuotedScalarString(new)

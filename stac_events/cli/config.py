@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, List, Optional, Sequence, TextIO, Tuple, cast
 
 from stac_events import config_writer
 from stac_events.cli.run import Run
@@ -249,7 +249,8 @@ def _ask(run: Run, question: str, *, secret: bool = False, required: bool = True
     while True:
         try:
             if secret:  # Ctrl-D on an empty line raises EOFError
-                answer = getpass.getpass(f"{question}: ", stream=env.stderr)
+                # it writes and flushes, as any IO[str] can; its stub asks for a TextIO
+                answer = getpass.getpass(f"{question}: ", stream=cast(TextIO, env.stderr))
             else:
                 env.stderr.write(f"{question}: ")
                 env.stderr.flush()

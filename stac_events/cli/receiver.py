@@ -196,7 +196,8 @@ def _required_key(run: Run) -> Optional[str]:
     a sender's key is, since a key no sender can send would refuse them all."""
     from stac_events.settings import check_api_key
 
-    key, origin = run.given.api_key, "--api-key"
+    key: Optional[str] = run.given.api_key
+    origin = "--api-key"
     if key is None:
         key, origin = (
             run.env.environ.get(RECEIVER_KEY_VARIABLE) or None,
