@@ -13,8 +13,8 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-# The `test` extra is published (a distribution runs the suite with it); ruff is not: it
-# is in the `lint` dependency group (PEP 735, pip 25.1 and later).
+# The `test` extra is published (a distribution runs the suite with it); ruff and mypy are
+# not: they are in the `lint` dependency group (PEP 735, pip 25.1 and later).
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]' --group lint
 	touch $@ $(VENV)/.installed
@@ -34,6 +34,7 @@ demo: $(VENV)/.installed
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 test: lint
 	$(BIN)/python -m pytest

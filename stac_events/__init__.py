@@ -11,7 +11,7 @@ Names are loaded on first use, so that the command line starts without them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, List
 
 from stac_events.version import __version__
 
@@ -69,5 +69,5 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-def __dir__() -> list:
+def __dir__() -> List[str]:
     return sorted(__all__)

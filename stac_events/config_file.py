@@ -14,7 +14,7 @@ import re
 import stat
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, FrozenSet, List, NamedTuple, Optional, Tuple
 
 from stac_events.environment import Environment, expand_user
 from stac_events.errors import ConfigError
@@ -453,7 +453,7 @@ def _check_size(root: Any, path: Path) -> None:
     import yaml
 
     seen = 0
-    stack: List[Tuple[Any, frozenset]] = [(root, frozenset())]
+    stack: List[Tuple[Any, FrozenSet[int]]] = [(root, frozenset())]  # a node, its holders' ids
     while stack:
         node, holders = stack.pop()
         seen += 1

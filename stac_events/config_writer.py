@@ -25,7 +25,7 @@ FILE_NAME = "conf.yaml"
 Change = Tuple[Tuple[str, ...], str, str]
 
 
-class Target(NamedTuple):
+class Destination(NamedTuple):
     """The file `config init` writes, and why that one (said to the user)."""
 
     path: Path
@@ -39,17 +39,17 @@ class Written(NamedTuple):
     created: bool
 
 
-def target(env: Environment, explicit: Optional[str], *, given_by: str) -> Target:
+def destination(env: Environment, explicit: Optional[str], *, given_by: str) -> Destination:
     """The file that would be read: the one named (`explicit`, else `$STAC_EVENTS_CONFIG`),
     even when it does not exist yet; else the first that exists; else the user config dir."""
     candidates = config_file.search_path(env, explicit, given_by=given_by)
     named = candidates[0]
     if named.explicit and named.path is not None:
-        return Target(named.path, f"named by {named.label}")
+        return Destination(named.path, f"named by {named.label}")
     found = config_file.locate(candidates)
     if found is not None and found.path is not None:
-        return Target(found.path, f"{found.label}: the config file that is read")
-    return Target(env.user_config_dir() / FILE_NAME, "user config dir: no config file existed")
+        return Destination(found.path, f"{found.label}: the config file that is read")
+    return Destination(env.user_config_dir() / FILE_NAME, "user config dir: no config file existed")
 
 
 def check_api_key(api_key: str, origin: str) -> None:
@@ -303,7 +303,10 @@ def _styled(old: Any, new: str) -> Any:
 
     if isinstance(old, ScalarString):
         return type(old)(new)
-    plain_tag = yaml.resolver.Resolver().resolve(yaml.ScalarNode, new, (True, False))
+    # Untyped in types-PyYAML: a node's class, its value and (implicit when plain, when
+    # quoted) in; the tag it resolves to out.
+    resolve: Callable[[type, str, Tuple[bool, bool]], str] = yaml.resolver.Resolver().resolve
+    plain_tag = resolve(yaml.ScalarNode, new, (True, False))
     if old is not None and plain_tag == "tag:yaml.org,2002:str":
         return new
     return DoubleQuotedScalarString(new)

@@ -190,8 +190,8 @@ class Outcome:
                 reasons=self.refusal.reasons,
             )
         elif self.queued:
-            cause = self.blocked.message if self.blocked else "not delivered"
-            error = self._queued(self._told(cause), self.queued)
+            reason = self.blocked.message if self.blocked else "not delivered"
+            error = self._queued(self._told(reason), self.queued)
         if error is not None:
             error.counts = self.counts()
         return error
@@ -499,11 +499,12 @@ class _Delivery:
             body = gzip.decompress(item.body) if encoding == "gzip" else item.body
         except (OSError, EOFError, zlib.error):
             return []  # not what it says it is: refused as it stands
-        halves = split(body)
-        if halves is None:
+        pair = split(body)
+        if pair is None:
             return []
+        halves: Tuple[Payload, ...] = pair
         if encoding == "gzip":
-            halves = tuple((gzip.compress(half, mtime=0), events) for half, events in halves)
+            halves = tuple((gzip.compress(half, mtime=0), events) for half, events in pair)
         if item.claimed is None:
             return [_Item(half, events) for half, events in halves]
         claimed = item.claimed

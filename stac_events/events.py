@@ -22,6 +22,8 @@ from stac_events.parse import (
 )
 
 if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
+
     from stac_events.ci import CiRun
 
 HOUR_S = 3600
@@ -165,7 +167,7 @@ def invalid_input(error: ValidationError, *, where: Optional[str] = None) -> Inv
     return InvalidInput(problem_message(problem), field=field, where=where)
 
 
-def problem_message(problem: Dict[str, Any]) -> str:
+def problem_message(problem: ErrorDetails) -> str:
     """Pydantic's message for one problem, in words a person expects."""
     field_name = problem["loc"][-1] if problem["loc"] else None
     if problem["type"] == "string_pattern_mismatch" and field_name == "msg_title":

@@ -10,7 +10,7 @@ import json
 import math
 import re
 from datetime import datetime, timezone
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple, TypeVar
 
 CATEGORIES = ("Activities", "Alerts", "Anomalies", "Changes", "Others")
 
@@ -39,6 +39,8 @@ LARGEST_REQUEST_BYTES = 64 * 1024 * 1024
 # JSON tools and ours have limits of their own (pydantic serializes ~250 levels, Python's
 # json reads ~1000); a limit well below them is one message for every way in.
 MAX_DATA_DEPTH = 64
+
+JSON = TypeVar("JSON")  # a decoded JSON value, given back as it came
 
 
 class InvalidValue(ValueError):
@@ -178,7 +180,7 @@ def check_text(text: str) -> str:
     raise InvalidValue(NOT_UTF8)
 
 
-def check_json_value(value: Any, *, max_depth: int = MAX_DATA_DEPTH) -> Any:
+def check_json_value(value: JSON, *, max_depth: int = MAX_DATA_DEPTH) -> JSON:
     """`value` (decoded JSON), when it can be sent: nested at most `max_depth` levels, text
     in UTF-8, numbers finite (the receiver's JSON has no NaN or Infinity)."""
     problem = json_problem(value, max_depth=max_depth)

@@ -34,7 +34,7 @@ import secrets
 import stat
 import time
 from pathlib import Path
-from typing import Any, Dict, Generator, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Dict, Generator, List, NamedTuple, Optional, Sequence, Tuple, TypeGuard
 
 from stac_events.environment import make_private_folders
 from stac_events.errors import ConfigError
@@ -110,7 +110,7 @@ class Entry(NamedTuple):
     address: str
     events: int
     created: float
-    size: int
+    size: Optional[int]  # None when it cannot be looked at
     passed_over: int = 0
     reason: Optional[str] = None
 
@@ -314,6 +314,7 @@ class Spool:
         listing += [(state, self.folder(state), SUFFIX) for state in ASIDE]
         for state, folder, suffix in listing:
             for path in _listed(folder, suffix):
+                size: Optional[int] = None  # unknown when the file cannot even be looked at
                 try:
                     size = path.lstat().st_size
                     header = _read_header(path)
@@ -529,11 +530,11 @@ def _mtime(path: Path) -> float:
         return 0.0
 
 
-def _count(value: Any) -> bool:
+def _count(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-def _number(value: Any) -> bool:
+def _number(value: object) -> TypeGuard[float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 

@@ -18,7 +18,7 @@ import re
 import socket
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, NamedTuple, Optional, Tuple, cast
 
 from stac_events.errors import DeliveryError, RejectedError, StacEventsError
 from stac_events.redact import redact
@@ -28,6 +28,7 @@ from stac_events.version import __version__
 
 if TYPE_CHECKING:
     import requests
+    from urllib3.response import BaseHTTPResponse
     from urllib3.util.retry import Retry
 
 log = logging.getLogger("stac_events.transport")
@@ -54,7 +55,7 @@ class Receipt(NamedTuple):
     elapsed_ms: int
 
 
-def _retry_class() -> type:
+def _retry_class() -> type[Retry]:
     from urllib3.exceptions import InvalidHeader
     from urllib3.util.retry import Retry
 
@@ -72,7 +73,7 @@ def _retry_class() -> type:
             failures = len(self.history)
             if failures == 0 or self.backoff_factor <= 0:
                 return 0.0
-            backoff = self.backoff_factor * 2 ** (failures - 1)
+            backoff = self.backoff_factor * 2.0 ** (failures - 1)
             backoff += random.random() * self.backoff_jitter  # noqa: S311 - jitter, not crypto
             return min(self.backoff_max, backoff)
 
@@ -83,15 +84,16 @@ def _retry_class() -> type:
                 return None
             return None if seconds is None else min(max(seconds, 0.0), RETRY_AFTER_MAX_S)
 
-        def wait_before_next(self, response: Any) -> float:
-            """Seconds to wait before the next attempt: Retry-After, else the backoff."""
-            if response is not None and response.status in self.RETRY_AFTER_STATUS_CODES:
-                seconds = self.get_retry_after(response)
-                if seconds is not None:
-                    return seconds
-            return self.get_backoff_time()
-
     return ReceiverRetry
+
+
+def _wait_before_next(retry: Retry, response: Optional[BaseHTTPResponse]) -> float:
+    """Seconds to wait before the next attempt: Retry-After, else the backoff."""
+    if response is not None and response.status in retry.RETRY_AFTER_STATUS_CODES:
+        seconds = retry.get_retry_after(response)
+        if seconds is not None:
+            return seconds
+    return retry.get_backoff_time()
 
 
 def retry_policy(options: DeliveryOptions) -> Retry:
@@ -159,7 +161,7 @@ def _watched_pools(watchdog: Watchdog) -> Dict[str, type]:
     from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
     def watched(base: type) -> type:
-        class Watched(base):  # type: ignore[misc,valid-type]
+        class Watched(base):  # type: ignore[misc]  # a base chosen at run time
             # the socket itself: http.client lets go of it once an answer's headers are in
             def connect(self) -> None:
                 super().connect()
@@ -181,7 +183,7 @@ def _watched_pools(watchdog: Watchdog) -> Dict[str, type]:
 
 
 def _watched_adapter(base: type, pools: Dict[str, type]) -> type:
-    class WatchedAdapter(base):  # type: ignore[misc,valid-type]
+    class WatchedAdapter(base):  # type: ignore[misc]  # a base chosen at run time
         def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
             super().init_poolmanager(*args, **kwargs)
             self.poolmanager.pool_classes_by_scheme = pools
@@ -278,7 +280,7 @@ class Sender:
                 retry = retry.increment(method="POST", url=self.target.masked_url, response=raw)
             except MaxRetryError:
                 raise failure from None
-            wait = retry.wait_before_next(raw)
+            wait = _wait_before_next(retry, raw)
             if wait >= deadline - time.monotonic():
                 raise self._out_of_time(failure, attempts)
             log.debug("retrying in %.2f s: %s", wait, failure.message)
@@ -399,9 +401,7 @@ def _trusting_adapter(options: DeliveryOptions) -> type:
         if not contexts:
             import ssl
 
-            import requests.certs
-
-            built = ssl.create_default_context(cafile=requests.certs.where())
+            built = ssl.create_default_context(cafile=_requests_ca_file())
             for path in options.ca_certs:
                 try:
                     built.load_verify_locations(cafile=path)
@@ -422,7 +422,7 @@ def _trusting_adapter(options: DeliveryOptions) -> type:
     class TrustingAdapter(HTTPAdapter):
         def build_connection_pool_key_attributes(
             self, request: Any, verify: Any, cert: Any = None
-        ) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+        ) -> Tuple[Any, Any]:  # the stubs' types for them are private
             host, tls = super().build_connection_pool_key_attributes(request, verify, cert)
             if verify is not False and host.get("scheme") == "https":
                 # requests may pass REQUESTS_CA_BUNDLE here: it is in the context already
@@ -432,6 +432,15 @@ def _trusting_adapter(options: DeliveryOptions) -> type:
             return host, tls
 
     return TrustingAdapter
+
+
+def _requests_ca_file() -> str:
+    """The CA file requests verifies against: certifi's, or the system's where a
+    distribution patched `requests.certs.where` to name it."""
+    import requests.certs
+
+    where: Callable[[], str] = requests.certs.where  # type: ignore[attr-defined]  # not in the stubs
+    return where()
 
 
 def _cause_is_read_timeout(error: Exception) -> bool:
@@ -489,14 +498,13 @@ def _names_on_certificate(address: str, options: DeliveryOptions) -> List[str]:
     import ssl
     from urllib.parse import urlsplit
 
-    import requests.certs
     import requests.utils
 
     parts = urlsplit(address)
     if not parts.hostname or requests.utils.get_environ_proxies(address):
         return []  # through a proxy, a direct connection may reach someone else
     try:
-        context = ssl.create_default_context(cafile=requests.certs.where())
+        context = ssl.create_default_context(cafile=_requests_ca_file())
         for path in options.ca_certs:
             context.load_verify_locations(cafile=path)
         context.check_hostname = False
@@ -508,11 +516,13 @@ def _names_on_certificate(address: str, options: DeliveryOptions) -> List[str]:
             certificate = tls.getpeercert() or {}
     except (OSError, ValueError):
         return []
-    names = [value for kind, value in certificate.get("subjectAltName", ())
-             if kind in ("DNS", "IP Address")]  # fmt: skip
+    # The stubs give every field of the certificate one type; these are their shapes in
+    # the ssl module's documentation.
+    alt_names = cast("Tuple[Tuple[str, str], ...]", certificate.get("subjectAltName", ()))
+    names = [value for kind, value in alt_names if kind in ("DNS", "IP Address")]
     if not names:
-        names = [value for rdn in certificate.get("subject", ()) for key, value in rdn
-                 if key == "commonName"]  # fmt: skip
+        subject = cast("Tuple[Tuple[Tuple[str, str], ...], ...]", certificate.get("subject", ()))
+        names = [value for rdn in subject for key, value in rdn if key == "commonName"]
     return [str(name) for name in names]
 
 

@@ -219,7 +219,7 @@ def _pump(streams: List[_Stream], exited: int, tail: _Tail) -> float:
     return exited_at
 
 
-def _wait_then_close(process: subprocess.Popen, fd: int) -> None:
+def _wait_then_close(process: subprocess.Popen[bytes], fd: int) -> None:
     """Close `fd` once the command has exited: that wakes the pump."""
     try:
         process.wait()

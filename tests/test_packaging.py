@@ -51,13 +51,14 @@ def test_classifiers_say_python_versions_os_and_status() -> None:
 
 
 def test_development_tools_are_not_published() -> None:
-    """ruff and the release tools are dependency groups (PEP 735), which no installed
+    """ruff, mypy and the release tools are dependency groups (PEP 735), which no installed
     package carries; the published `test` extra holds what the suite needs alone."""
     data = pyproject()
     published = [r for extra in data["project"]["optional-dependencies"].values() for r in extra]
-    assert not [r for r in published if re.match(r"(ruff|build|twine)\b", r)]
+    assert not [r for r in published if re.match(r"(ruff|mypy|types-|build|twine)\b", r)]
     lint = data["dependency-groups"]["lint"]
     assert [r for r in lint if r.startswith("ruff")]
+    assert [r for r in lint if r.startswith("mypy")]
 
 
 def test_no_address_claims_a_home_the_project_does_not_have() -> None:

@@ -16,7 +16,7 @@ import io
 import os
 import re
 import sys
-from typing import IO, MutableMapping, NoReturn, Optional, Sequence
+from typing import IO, MutableMapping, NoReturn, Optional, Sequence, cast
 
 from stac_events.cli import signals
 from stac_events.cli.output import Output, ReaderGone, UnwritableStdout, guarded
@@ -150,7 +150,8 @@ def run() -> NoReturn:
     # A stream closed before the start (`2>&-`) is None in `sys`: stderr then says nothing,
     # and stdout is one that cannot be written (a run that prints nothing still works).
     stderr = sys.stderr or open(os.devnull, "w")  # noqa: SIM115 - open for the whole process
-    env = Environment(stdout=sys.stdout or _Closed(), stderr=stderr)
+    # a text stream, though typeshed's TextIOBase is no IO[str]
+    env = Environment(stdout=sys.stdout or cast(IO[str], _Closed()), stderr=stderr)
     _sane_widths(os.environ)  # for Rich alone: the run's own variables (env.environ) stay
     try:
         status = main(sys.argv[1:], env, prog_name=prog_name)

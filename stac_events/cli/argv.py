@@ -42,7 +42,7 @@ class Shape(NamedTuple):
     runnable: bool = False  # a command; with subcommands too, it runs when none is named
 
 
-class Run(NamedTuple):
+class ValueRun(NamedTuple):
     """Values given after one flag in one go: `argv[start:end]`."""
 
     flag: str
@@ -57,7 +57,7 @@ class Line(NamedTuple):
     path: Tuple[str, ...]  # the command, e.g. ("event", "send")
     args: Tuple[str, ...]  # for Typer, rewritten
     positionals: Tuple[str, ...] = ()  # the command's own bare arguments
-    runs: Tuple[Run, ...] = ()  # values given after a flag that takes several
+    runs: Tuple[ValueRun, ...] = ()  # values given after a flag that takes several
     command_at: int = 0  # where in argv the command's own part starts
     bare: bool = False  # nothing was given after the command: help is shown instead
     flags: FrozenSet[str] = frozenset()  # the options typed in the command's part
@@ -85,7 +85,7 @@ class Line(NamedTuple):
         argv.insert(self.command_at, value)
         return argv
 
-    def several(self) -> Tuple[Run, ...]:
+    def several(self) -> Tuple[ValueRun, ...]:
         """The runs of two values or more."""
         return tuple(run for run in self.runs if run.end - run.start >= 2)
 
@@ -179,7 +179,7 @@ def read(argv: Sequence[str], shapes: Dict[str, Shape]) -> Line:
 class _Taken(NamedTuple):
     tokens: List[str]  # the options and their values, one value after each flag
     next: int  # where in argv the line goes on
-    run: Optional[Run] = None  # the values given after a flag that takes several
+    run: Optional[ValueRun] = None  # the values given after a flag that takes several
 
 
 def _is_option(token: str, shape: Shape) -> bool:
@@ -248,18 +248,18 @@ def _options(
         raise UnusableLine(f"expected {wanted}{got}", flag, ())
     for value in argv[i + 1 : end]:
         tokens += [flag, value]
-    run = Run(flag, i + 1, end) if flag in shape.many else None
+    run = ValueRun(flag, i + 1, end) if flag in shape.many else None
     return _Taken(tokens, end, run)
 
 
 def _command_part(
     argv: Tuple[str, ...], start: int, shape: Shape
-) -> Tuple[List[str], Tuple[str, ...], Tuple[Run, ...], Tuple[str, ...]]:
+) -> Tuple[List[str], Tuple[str, ...], Tuple[ValueRun, ...], Tuple[str, ...]]:
     """The command's part for Typer, its positionals, its runs of values, and the line of
     the command it runs (Typer never sees that one: it is not this command's to read)."""
     out: List[str] = []
     positionals: List[str] = []
-    runs: List[Run] = []
+    runs: List[ValueRun] = []
     i = start
     while i < len(argv):
         token = argv[i]

@@ -8,7 +8,7 @@ the command and is imported only when that command runs.
 
 from __future__ import annotations
 
-from typing import Callable, Dict, NamedTuple, Optional, Tuple
+from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
 
 from stac_events.cli import options as o
 from stac_events.cli import records as r
@@ -321,9 +321,9 @@ GROUPS_BY_PATH: Dict[str, Group] = {group.path: group for group in GROUPS}
 def children(path: str) -> Tuple[str, ...]:
     """The names of the commands and groups directly under a group, in the table's order."""
     depth = len(path.split()) + 1 if path else 1
-    found = []
-    for entry in (*GROUPS, *COMMANDS):
-        words = entry.path.split()
+    found: List[str] = []
+    for entry_path in [group.path for group in GROUPS] + [command.path for command in COMMANDS]:
+        words = entry_path.split()
         if len(words) == depth and " ".join(words[:-1]) == path and words[-1] not in found:
             found.append(words[-1])
     return tuple(found)

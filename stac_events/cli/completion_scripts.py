@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 from stac_events.cli import options
 from stac_events.cli.commands import COMMANDS_BY_PATH, GROUPS, Group, children
@@ -163,7 +163,7 @@ def _groups(tree: Sequence[CommandSpec]) -> List[CommandSpec]:
 # bash
 
 
-def _sh_words(words: Sequence[str]) -> str:
+def _sh_words(words: Iterable[str]) -> str:
     return " ".join(words)
 
 

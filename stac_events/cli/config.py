@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, List, Optional, Sequence, TextIO, Tuple, cast
 
 from stac_events import config_writer
 from stac_events import setting_specs as specs
@@ -161,11 +161,11 @@ def init(run: Run[ConfigInitOptions]) -> int:
     hostname = run.options.hostname
     if hostname is None and interactive:
         hostname = _ask(run, f"Host name to report (Enter for {env.hostname()})", required=False)
-    target = config_writer.target(env, run.chosen("config"), given_by=flag_of("config"))
+    destination = config_writer.destination(env, run.chosen("config"), given_by=flag_of("config"))
     instance = run.chosen("instance") or DEFAULT_NAME
     client = run.chosen("client") or DEFAULT_NAME
     written = config_writer.write_instance(
-        target.path,
+        destination.path,
         instance=instance,
         client=client,
         url=url.value,
@@ -180,10 +180,10 @@ def init(run: Run[ConfigInitOptions]) -> int:
     ]
     if from_variables:
         run.output.note(f"took {' and '.join(from_variables)}")
-    link = f" (a link to {written.path})" if written.path != target.path else ""
+    link = f" (a link to {written.path})" if written.path != destination.path else ""
     run.output.note(
-        f"{'created' if written.created else 'updated'} {target.path}{link} ({target.reason}): "
-        f"instance {instance!r}, client {client!r}, mode 0600"
+        f"{'created' if written.created else 'updated'} {destination.path}{link} "
+        f"({destination.reason}): instance {instance!r}, client {client!r}, mode 0600"
     )
     return 0
 
@@ -258,7 +258,8 @@ def _ask(run: Run[Any], question: str, *, secret: bool = False, required: bool =
     while True:
         try:
             if secret:  # Ctrl-D on an empty line raises EOFError
-                answer = getpass.getpass(f"{question}: ", stream=env.stderr)
+                # it writes and flushes, as any IO[str] can; its stub asks for a TextIO
+                answer = getpass.getpass(f"{question}: ", stream=cast(TextIO, env.stderr))
             else:
                 env.stderr.write(f"{question}: ")
                 env.stderr.flush()

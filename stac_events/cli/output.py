@@ -16,7 +16,7 @@ import errno
 import io
 import json
 from contextlib import contextmanager, suppress
-from typing import IO, TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import IO, TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Tuple, cast
 
 from stac_events.environment import Environment
 from stac_events.errors import Interrupted, StacEventsError
@@ -105,7 +105,9 @@ def guarded(env: Environment) -> Environment:
     """The same environment, its stdout and stderr guarded as the module says."""
     if isinstance(env.stdout, _Stdout):
         return env
-    return dataclasses.replace(env, stdout=_Stdout(env.stdout), stderr=_Stderr(env.stderr))
+    # Each stands in for its stream, and passes on what it does not define itself.
+    stdout, stderr = cast(IO[str], _Stdout(env.stdout)), cast(IO[str], _Stderr(env.stderr))
+    return dataclasses.replace(env, stdout=stdout, stderr=stderr)
 
 
 class Output:
@@ -184,7 +186,7 @@ class Output:
         masker = self.masker()
         if isatty or masker.needed(body):
             masked = masker.value(json.loads(body))
-            shape = {"indent": 2} if isatty else {"separators": (",", ":")}
+            shape: Dict[str, Any] = {"indent": 2} if isatty else {"separators": (",", ":")}
             text = json.dumps(masked, ensure_ascii=False, **shape)
         if isatty and self.env.color_for(True):
             from rich.console import Console

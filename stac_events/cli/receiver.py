@@ -197,12 +197,13 @@ def _store(
                           hint="give another file with --db") from None  # fmt: skip
 
 
-def _required_key(run: Run[Any]) -> Optional[str]:
+def _required_key(run: Run[ReceiverOptions]) -> Optional[str]:
     """--api-key, else $STAC_EVENTS_RECEIVER_KEY (which no process list shows); checked as
     a sender's key is, since a key no sender can send would refuse them all."""
     from stac_events.settings import check_api_key
 
-    key, origin = run.options.api_key, "--api-key"
+    key: Optional[str] = run.options.api_key
+    origin = "--api-key"
     if key is None:
         key, origin = (
             run.env.environ.get(RECEIVER_KEY_VARIABLE) or None,

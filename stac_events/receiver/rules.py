@@ -17,7 +17,7 @@ import re
 from typing import Any, Dict, List, NamedTuple, Optional
 
 from pydantic import ValidationError
-from pydantic_core import PydanticSerializationError, to_json
+from pydantic_core import ErrorDetails, PydanticSerializationError, to_json
 
 from stac_events.events import duration_in_words, problem_message
 from stac_events.model import validate_event
@@ -209,7 +209,7 @@ _WANTED = {"model_type": "an object", "dict_type": "an object", "list_type": "a 
            "string_type": "a string", "int_type": "a whole number"}  # fmt: skip
 
 
-def _reason(problem: Dict[str, Any]) -> str:
+def _reason(problem: ErrorDetails) -> str:
     if problem["type"] == "missing":
         return "required"
     wanted = _WANTED.get(problem["type"])

@@ -95,7 +95,8 @@ class Filters(NamedTuple):
     since: Optional[float] = None  # epoch seconds, against the time received
 
     def where(self) -> Tuple[str, List[Any]]:
-        clauses, values = [], []
+        clauses: List[str] = []
+        values: List[Any] = []
         if self.event_type is not None:
             clauses.append("event_type = ?")
             values.append(self.event_type)
