@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -15,6 +13,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from tests.conftest import API_KEY, INTAKE, Cli, Expected, Result, no_secret
+from tests.processes import Processes
 
 DOWN = "http://127.0.0.1:9/receiver"  # nothing listens on the discard port
 
@@ -218,7 +217,7 @@ def test_a_5xx_is_told_from_an_outage_by_the_next_payload(cli: Cli, httpserver: 
 
 
 def test_concurrent_flushes_deliver_each_payload_once(
-    cli: Cli, httpserver: HTTPServer, isolated_environ: dict, home: Path
+    cli: Cli, httpserver: HTTPServer, processes: Processes
 ):
     queue_payloads(cli, httpserver, 24)
     lock = threading.Lock()
@@ -231,21 +230,15 @@ def test_concurrent_flushes_deliver_each_payload_once(
         return Response("", status=202)
 
     httpserver.expect_request(INTAKE).respond_with_handler(slowish)
-    exe = str(Path(sys.executable).with_name("stac-events"))
-    env = {**isolated_environ, **env_for(httpserver.url_for("/receiver"))}
-    processes = [
-        subprocess.Popen([exe, "spool", "flush", "-q"], env=env, cwd=home,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        for _ in range(4)
-    ]  # fmt: skip
-    for process in processes:
-        _, stderr = process.communicate(timeout=60)
-        assert process.returncode == 0, stderr
+    env = env_for(httpserver.url_for("/receiver"))
+    flushes = [processes.start_cli("spool", "flush", "-q", env=env) for _ in range(4)]
+    for flush in flushes:
+        flush.finish(expect=0)
     assert sorted(seen) == sorted(f"event {n}" for n in range(24))
-    assert spool_files(home) == []
+    assert spool_files(processes.home) == []
 
 
-def test_ctrl_c_queues_the_event_whole(own_server: HTTPServer, home: Path, isolated_environ: dict):
+def test_ctrl_c_queues_the_event_whole(own_server: HTTPServer, processes: Processes):
     import signal
 
     arrived, release = threading.Event(), threading.Event()
@@ -256,20 +249,18 @@ def test_ctrl_c_queues_the_event_whole(own_server: HTTPServer, home: Path, isola
         return Response("", status=503)
 
     own_server.expect_request(INTAKE).respond_with_handler(stall)
-    exe = str(Path(sys.executable).with_name("stac-events"))
-    process = subprocess.Popen(
-        [exe, "event", "send", "DeployEvent", "--title", "t"],
-        env={**isolated_environ, **env_for(own_server.url_for("/receiver"))},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    assert arrived.wait(timeout=20)
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=20)
-    release.set()
-    assert process.returncode == 130
-    assert stderr == "stac-events: interrupted; the event was queued for later\n"
-    assert not [p for p in spool_files(home) if p.suffix in (".tmp", ".claimed")]
-    assert [p.suffix for p in spool_files(home)] == [".payload"]  # whole, and waiting
+    send = processes.start_cli("event", "send", "DeployEvent", "--title", "t",
+                               env=env_for(own_server.url_for("/receiver")))  # fmt: skip
+    try:
+        assert arrived.wait(timeout=20)
+        send.send_signal(signal.SIGINT)
+        ended = send.finish(expect=130, timeout=20)
+    finally:
+        release.set()
+    assert ended.stderr == "stac-events: interrupted; the event was queued for later\n"
+    queued = spool_files(processes.home)
+    assert not [p for p in queued if p.suffix in (".tmp", ".claimed")]
+    assert [p.suffix for p in queued] == [".payload"]  # whole, and waiting
 
 
 # TLS
