@@ -1,4 +1,6 @@
-"""Shared fixtures: an isolated environment per test and a way to run the CLI in it."""
+"""Shared fixtures: an isolated environment per test, and ways to run the CLI in it: in
+this process (`cli`), or as real processes (`processes`, `run_script`, `receiver_factory`,
+all through tests/processes.py)."""
 
 from __future__ import annotations
 
@@ -361,11 +363,12 @@ def receiver_factory(tmp_path: Path, isolated_environ: Dict[str, str]):
     started: List[ReceiverProcess] = []
 
     def start(
-        *args: str, db: Optional[Path] = None, port: int = 0, env: Optional[Dict[str, str]] = None
-    ) -> ReceiverProcess:
+        *args: str, db: Optional[Path] = None, port: int = 0,
+        env: Optional[Dict[str, str]] = None, preexec_fn: Optional[Any] = None,
+    ) -> ReceiverProcess:  # fmt: skip
         receiver = start_receiver(db or tmp_path / "receiver.db", *args, port=port,
                                   environ={**isolated_environ, **(env or {})},
-                                  cwd=tmp_path)  # fmt: skip
+                                  cwd=tmp_path, preexec_fn=preexec_fn)  # fmt: skip
         started.append(receiver)
         return receiver
 

@@ -50,16 +50,17 @@ STAC_EVENTS = script("stac-events")
 
 
 def environ_for(home: Path) -> Dict[str, str]:
-    """The variables every process a test starts gets: each user directory under `home`,
-    this machine's PATH, and the PYTHONPATH the suite imports stac_events by, if any (a
-    started stac-events is then the copy under test, also a pristine one)."""
+    """The variables every process a test starts gets: each user directory under `home`;
+    this machine's PATH with the scripts under test first, as an activated environment has
+    them; and the PYTHONPATH the suite imports stac_events by, if any (a started
+    stac-events is then the copy under test, also a pristine one)."""
     return {
         "HOME": str(home),
         "XDG_CONFIG_HOME": str(home / ".config"),
         "XDG_STATE_HOME": str(home / ".local" / "state"),
         "XDG_CACHE_HOME": str(home / ".cache"),
         "APPDATA": str(home / "AppData"),
-        "PATH": os.environ.get("PATH", ""),
+        "PATH": os.pathsep.join([str(BIN_DIR), os.environ.get("PATH", "")]),
         **{name: os.environ[name] for name in ("PYTHONPATH",) if name in os.environ},
     }
 
@@ -140,13 +141,13 @@ def _stdin_for(stdin: Stdin) -> Tuple[Any, Optional[bytes]]:
 
 
 def _end(process: subprocess.Popen, own_group: bool) -> None:
-    """Kill `process` (and its group, when it leads one) and reap it."""
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            if own_group:
-                os.killpg(process.pid, signal.SIGKILL)
-            else:
-                process.kill()
+    """Kill `process` and reap it; when it leads a group, the whole group, also what it
+    left running after it ended."""
+    with contextlib.suppress(ProcessLookupError):
+        if own_group:
+            os.killpg(process.pid, signal.SIGKILL)
+        elif process.poll() is None:
+            process.kill()
     process.wait(timeout=RUN_TIMEOUT_S)
 
 
@@ -237,7 +238,8 @@ class Started:
     def printed(self) -> Tuple[str, str]:
         """`(stdout, stderr)` so far."""
         with self._changed:
-            return tuple(decoded(b"".join(self._lines[n])) for n in ("stdout", "stderr"))  # type: ignore[return-value]
+            out, err = (b"".join(self._lines[name]) for name in ("stdout", "stderr"))
+        return decoded(out), decoded(err)
 
     def wait_for(
         self, pattern: str, *, stream: str = "stdout", timeout: float = READY_WAIT_S
@@ -276,20 +278,21 @@ class Started:
         self.process.send_signal(number)
 
     def finish(self, *, expect: Expected = 0, timeout: float = RUN_TIMEOUT_S) -> Result:
-        """Wait for it to end on its own; its Result, when its status is `expect`. Past
-        `timeout` it is killed and the test fails."""
-        try:
+        """Wait for it to end on its own, and its output to close (as `run` does); its
+        Result, when its status is `expect`. Past `timeout` it is killed and the test fails."""
+        deadline = time.monotonic() + timeout
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
+        for thread in self._threads:  # what it started may still hold its output open
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        if self.process.poll() is None or any(thread.is_alive() for thread in self._threads):
             self.kill()
             out, err = self.printed()
             pytest.fail(
-                f"still running after {timeout} s: {said(self.command)}\n"
-                f"stderr:\n{shown(err)}\nstdout:\n{shown(out)}",
+                f"still running, or its output still open, after {timeout} s: "
+                f"{said(self.command)}\nstderr:\n{shown(err)}\nstdout:\n{shown(out)}",
                 pytrace=False,
             )
-        for thread in self._threads:
-            thread.join(timeout=RUN_TIMEOUT_S)  # a child it left may hold its output open
         return check(Result(self.process.returncode, *self.printed()), expect, self.command)
 
     def stop(
@@ -347,12 +350,12 @@ class Processes:
         return self.run(script(script_name), *args, **options)
 
     def shell(
-        self, snippet: str, *args: str, shell: str = "bash", flags: Sequence[str] = (),
+        self, snippet: str, *args: str, using: str = "bash", flags: Sequence[str] = (),
         **options: Any,
     ) -> Result:  # fmt: skip
-        """`snippet` run by `shell` (bash, sh, zsh or fish) without its start-up files,
-        with `flags` before `-c` (such as `-o pipefail`) and `args` as $1..."""
-        return self.run(*shell_command(shell, snippet, *args, flags=flags), **options)
+        """`snippet` run by the shell it is `using` (bash, sh, zsh or fish) without its
+        start-up files, with `flags` before `-c` (such as `-o pipefail`) and `args` as $1..."""
+        return self.run(*shell_command(using, snippet, *args, flags=flags), **options)
 
     def start(
         self, *command: Any, env: Optional[Mapping[str, str]] = None,

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import pty
 import select
-import sys
 import time
 from pathlib import Path
 from typing import Dict, List, Tuple
@@ -22,6 +21,7 @@ from pytest_httpserver import HTTPServer
 
 from stac_events.status import ExitStatus
 from tests.conftest import API_KEY, Cli, Result, no_secret
+from tests.processes import STAC_EVENTS
 from tests.test_config_faults import in_place, write
 
 URL = "https://sts.example.com/receiver"
@@ -197,12 +197,11 @@ def on_the_terminal(home: Path, environ: Dict[str, str], typed: List[Tuple[str, 
                     ) -> Tuple[int, bytes]:  # fmt: skip
     """Run `stac-events config init` on a new pseudo-terminal, typing each `(prompt, keys)`
     once the prompt shows; its exit status, and all the terminal showed."""
-    exe = str(Path(sys.executable).with_name("stac-events"))
     env = {**environ, "TERM": "dumb", "NO_COLOR": "1"}
-    pid, terminal = pty.fork()
+    pid, terminal = pty.fork()  # not through tests/processes.py: the wizard needs a terminal
     if pid == 0:  # the child: a session of its own, the terminal its controlling one
         os.chdir(home)
-        os.execve(exe, [exe, "config", "init"], env)
+        os.execve(STAC_EVENTS, [STAC_EVENTS, "config", "init"], env)
     shown = b""
     since = 0  # where the output after the last keys typed starts
     deadline = time.monotonic() + 60  # a safety net: the wizard answers at once

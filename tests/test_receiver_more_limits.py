@@ -12,21 +12,21 @@ import selectors
 import signal
 import socket
 import time
-from pathlib import Path
-from typing import Any, Dict, Iterator, List, Set, Tuple
+from typing import Any, Iterator, List, Set, Tuple
 
 import pytest
 import requests
 
 from stac_events.receiver.server import ANSWER_TIMEOUT_S, MIN_ANSWER_RATE
+from tests.conftest import ReceiverProcess
 from tests.test_receiver_limits import (
     ANSWER_WAIT_S,
     DESCRIPTOR_LIMIT,
     address,
+    descriptor_limited,
     open_file_limit,
     parsed,
     send_got_in,
-    start_limited_receiver,
     until_closed,
 )
 
@@ -115,13 +115,8 @@ def askers() -> Iterator[List[Askers]]:
 
 
 @pytest.fixture
-def limited_receiver(tmp_path: Path, isolated_environ: Dict[str, str]) -> Iterator[Any]:
-    environ = dict(isolated_environ)
-    receiver = start_limited_receiver(tmp_path / "receiver.db", environ, tmp_path)
-    yield receiver
-    if receiver.process.poll() is None:
-        receiver.process.kill()
-        receiver.process.wait(timeout=30)
+def limited_receiver(receiver_factory) -> ReceiverProcess:
+    return receiver_factory(preexec_fn=descriptor_limited)
 
 
 def test_unread_answers_do_not_keep_a_sender_out(limited_receiver, run_script, askers):
