@@ -349,6 +349,7 @@ CONFIG_TEXTS = st.one_of(
 EXAMPLES = int(os.environ.get("STAC_EVENTS_FUZZ_EXAMPLES", "80"))
 
 
+@pytest.mark.slow
 @settings(
     max_examples=EXAMPLES,
     deadline=None,

@@ -536,6 +536,7 @@ def test_init_with_a_path_it_cannot_use_is_a_config_error(
     assert len(result.stderr.splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_init_at_the_same_time_loses_no_instance(processes: Processes, tmp_path: Path) -> None:
     path = tmp_path / "conf.yaml"
     inits = [

@@ -23,6 +23,8 @@ from werkzeug import Request, Response
 from tests.conftest import API_KEY, INTAKE, Cli, env_for, events_of
 from tests.processes import Processes
 
+pytestmark = pytest.mark.slow  # timeouts and signals that take seconds by design
+
 
 def env_for_url(base: str) -> Dict[str, str]:
     return {"STAC_EVENTS_RECEIVER_URL": f"{base}/receiver", "STAC_EVENTS_API_KEY": API_KEY}

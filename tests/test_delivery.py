@@ -75,6 +75,7 @@ def test_other_4xx_are_never_retried(cli: Cli, httpserver: HTTPServer, status: i
     assert spool_files(cli.home) == []
 
 
+@pytest.mark.slow
 def test_retry_after_is_honored(cli: Cli, httpserver: HTTPServer):
     handler = scripted([429, 202], headers={"Retry-After": "1"})
     httpserver.expect_request(INTAKE).respond_with_handler(handler)
@@ -216,6 +217,7 @@ def test_a_5xx_is_told_from_an_outage_by_the_next_payload(cli: Cli, httpserver: 
     assert [entry.get("passed_over", 0) for entry in waiting] == [0, 0]  # an outage: no blame
 
 
+@pytest.mark.slow
 def test_concurrent_flushes_deliver_each_payload_once(
     cli: Cli, httpserver: HTTPServer, processes: Processes
 ):
@@ -238,6 +240,7 @@ def test_concurrent_flushes_deliver_each_payload_once(
     assert spool_files(processes.home) == []
 
 
+@pytest.mark.slow
 def test_ctrl_c_queues_the_event_whole(own_server: HTTPServer, processes: Processes):
     import signal
 

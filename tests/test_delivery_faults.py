@@ -23,6 +23,8 @@ from tests.conftest import API_KEY, INTAKE, Cli, Result, env_for, received_event
 from tests.processes import STAC_EVENTS, Processes
 from tests.test_spool_lifecycle import answering, files_in, listed, queue, send, texts
 
+pytestmark = pytest.mark.slow  # real processes as another user, receivers that hang
+
 NOBODY = 65534
 # What the command needs of address space, with room to spare (it peaks near 40 MiB
 # resident): reading a body of gigabytes into memory fails far below this.

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # the whole demo script, a receiver and three sends
+
 DEMO = Path(__file__).resolve().parent.parent / "scripts" / "demo.sh"
 
 

@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Dict, List
 
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
@@ -23,6 +24,8 @@ from stac_events.cli.options import FLAG, MANY
 from stac_events.status import ExitStatus
 from tests.conftest import Cli
 from tests.processes import Either
+
+pytestmark = pytest.mark.slow  # many generated command lines and inputs
 
 EXAMPLES = int(os.environ.get("STAC_EVENTS_FUZZ_EXAMPLES", "60"))
 SECRET = "FUZZ-secret-key-0123"

@@ -90,6 +90,7 @@ needs_bash = pytest.mark.skipif(
 )
 
 
+@pytest.mark.slow
 @needs_bash
 @pytest.mark.parametrize(
     ("keys", "line"),
@@ -120,6 +121,7 @@ def test_tab_in_an_interactive_bash(keys: str, line: str, home: Path) -> None:
     assert typed_in_bash(keys, home).rstrip() == line
 
 
+@pytest.mark.slow
 @needs_bash
 @pytest.mark.parametrize("flag", ["-m", "-d"])
 def test_tab_after_a_lone_at_sign(flag: str, home: Path) -> None:

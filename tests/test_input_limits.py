@@ -29,6 +29,8 @@ from hypothesis import strategies as st
 from tests.conftest import Cli, events_of, mounted_tmpfs
 from tests.processes import STAC_EVENTS
 
+pytestmark = pytest.mark.slow  # endless inputs to real processes under a memory limit
+
 SEND = ("event", "send", "--dry-run")
 ONE = ("event", "send", "DeployEvent", "--title", "t", "--dry-run")
 EVENT = '{"event_type": "AEvent", "msg_title": "t"}'

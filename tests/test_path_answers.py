@@ -247,6 +247,7 @@ def slow(request: Request) -> Response:
     return Response("", status=202)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("extra", "expect"), [(["--no-spool"], 5), ([], 75)])
 def test_a_read_timeout_says_the_receiver_did_not_answer(
     cli: Cli, own_server: HTTPServer, extra: List[str], expect: int

@@ -153,6 +153,7 @@ CI_ENV = {
 }  # fmt: skip
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("receiver", ["up", "down"])
 def test_readme_ci_snippets_work(
     processes: Processes, tmp_path: Path, httpserver, receiver: str

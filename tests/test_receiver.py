@@ -19,6 +19,8 @@ import requests
 
 from tests.conftest import API_KEY, DOCS_EXAMPLE, no_secret
 
+pytestmark = pytest.mark.slow  # a real receiver process in most tests
+
 
 def sender_env(receiver: Any, key: str = "any-key") -> Dict[str, str]:
     return {"STAC_EVENTS_RECEIVER_URL": receiver.url, "STAC_EVENTS_API_KEY": key}

@@ -32,6 +32,7 @@ def port_taken(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script", blocks("bash"))
 def test_bash_example_runs(script: str, tmp_path: Path, processes: Processes) -> None:
     for port in map(int, re.findall(r"127\.0\.0\.1:(\d+)", script)):

@@ -13,9 +13,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, List
 
+import pytest
+
 from stac_events.receiver import Store
 from tests.conftest import mounted_tmpfs
 from tests.processes import Either
+
+pytestmark = pytest.mark.slow  # a real receiver on a full disk, and one killed mid-batch
 
 
 def free_port() -> int:

@@ -23,6 +23,8 @@ import requests
 from stac_events.receiver.server import IDLE_TIMEOUT_S, REQUEST_TIMEOUT_S
 from tests.conftest import ReceiverProcess
 
+pytestmark = pytest.mark.slow  # a real receiver, held to deadlines of seconds
+
 # Safety nets only: each is many times what the receiver needs on an idle machine.
 ANSWER_WAIT_S = 30.0
 DESCRIPTOR_LIMIT = 128

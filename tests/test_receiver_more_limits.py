@@ -30,6 +30,8 @@ from tests.test_receiver_limits import (
     until_closed,
 )
 
+pytestmark = pytest.mark.slow  # a real receiver, held to deadlines of seconds
+
 STOP_GRACE_S = 5.0  # what the README promises: the requests in progress, up to 5 s
 ASK = b"GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 

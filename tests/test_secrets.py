@@ -259,6 +259,7 @@ def _answers(request: Request) -> Response:
     return Response(f"bad key {request.args.get('api_key')}", status=503)
 
 
+@pytest.mark.slow
 @settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

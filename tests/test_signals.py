@@ -21,6 +21,8 @@ from werkzeug import Request, Response
 from tests.conftest import API_KEY, INTAKE, env_for
 from tests.processes import Either, Processes, Result, Started
 
+pytestmark = pytest.mark.slow  # real processes, real signals
+
 
 def pending(home: Path) -> List[Path]:
     folder = home / ".local" / "state" / "stac-events" / "spool" / "pending"

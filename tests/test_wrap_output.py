@@ -38,6 +38,7 @@ def to_receiver(cli: Cli, local_receiver: Any) -> Cli:
     return cli
 
 
+@pytest.mark.slow
 def test_a_progress_bar_drawn_with_carriage_returns_keeps_its_last_lines(
     to_receiver: Cli, local_receiver: Any
 ):

@@ -23,6 +23,8 @@ from stac_events.wrapped_command import TAIL_BYTES, run_command
 from tests.conftest import Cli, env_for, isolated_environment
 from tests.processes import STAC_EVENTS, Processes, decoded
 
+pytestmark = pytest.mark.slow  # real processes, groups, terminals and signals
+
 
 def sent_event(server: HTTPServer) -> Dict[str, Any]:
     ((request, _),) = server.log
