@@ -66,9 +66,9 @@ def environ_for(home: Path) -> Dict[str, str]:
 
 
 class Either:
-    """More than one exit status a test takes, and why: only for an outcome the product may
-    honestly resolve either way (a race the test cannot control), never to pass over one
-    the test did not look at."""
+    """More than one exit status a test takes, and why: only for an outcome the test cannot
+    pin (a race the product may resolve either way, an input generated at random), never to
+    pass over one the test did not look at."""
 
     def __init__(self, *statuses: int, because: str) -> None:
         if len(statuses) < 2 or not because:
