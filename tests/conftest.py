@@ -1,23 +1,33 @@
-"""Shared fixtures: an isolated environment per test and a way to run the CLI in it."""
+"""Shared fixtures: an isolated environment per test, and ways to run the CLI in it: in
+this process (`cli`), or as real processes (`processes`, `run_script`, `receiver_factory`,
+all through tests/processes.py)."""
 
 from __future__ import annotations
 
 import contextlib
 import io
 import json
-import os
 import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import pytest
 
 from stac_events.cli import main
 from stac_events.environment import Environment
 from stac_events.status import ENDING_SIGNALS
+from tests.processes import (
+    Expected,
+    Processes,
+    Result,
+    Started,
+    check,
+    environ_for,
+    start,
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -45,20 +55,6 @@ DOCS_EXAMPLE = [
     "-d", '{"data_key1":"data_value1", "data_key2":"data_value2"}',
     "--links", "link_title1: link_url1", "link_title2: link_url2",
 ]  # fmt: skip
-
-
-@dataclass
-class Result:
-    status: int
-    stdout: str
-    stderr: str
-
-    def json(self) -> Any:
-        return json.loads(self.stdout)
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
 
 
 @dataclass
@@ -93,7 +89,7 @@ class Cli:
             tty=tty,
         )
         status = main(list(args), environment, prog_name=prog)
-        return expected(Result(int(status), stdout.getvalue(), stderr.getvalue()), expect, args)
+        return check(Result(int(status), stdout.getvalue(), stderr.getvalue()), expect, args)
 
 
 def isolated_environment(home: Path, *, tty: bool = False, **given: Any) -> Environment:
@@ -117,21 +113,6 @@ def isolated_environment(home: Path, *, tty: bool = False, **given: Any) -> Envi
         stdout_isatty=tty,
         stderr_isatty=tty,
     )
-
-
-Expected = Union[int, Tuple[int, ...]]
-
-
-def expected(result: Result, expect: Expected, args: Sequence[str]) -> Result:
-    """The result, when its exit status is one the test expects; else the test fails."""
-    allowed = (expect,) if isinstance(expect, int) else expect
-    if result.status not in allowed:
-        pytest.fail(
-            f"exit status {result.status}, expected {expect}, for: {' '.join(args)}\n"
-            f"stderr:\n{result.stderr}stdout:\n{result.stdout}",
-            pytrace=False,
-        )
-    return result
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -158,15 +139,9 @@ def home(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def isolated_environ(home: Path) -> Dict[str, str]:
-    """Variables that point every user directory into the test's own folder."""
-    return {
-        "HOME": str(home),
-        "XDG_CONFIG_HOME": str(home / ".config"),
-        "XDG_STATE_HOME": str(home / ".local" / "state"),
-        "XDG_CACHE_HOME": str(home / ".cache"),
-        "APPDATA": str(home / "AppData"),
-        "PATH": os.environ.get("PATH", ""),
-    }
+    """Variables that point every user directory into the test's own folder: those of
+    every process a test starts (`processes`)."""
+    return environ_for(home)
 
 
 @pytest.fixture
@@ -175,30 +150,20 @@ def cli(home: Path, isolated_environ: Dict[str, str]) -> Cli:
 
 
 @pytest.fixture
-def run_script(home: Path, isolated_environ: Dict[str, str]):
+def processes(home: Path, isolated_environ: Dict[str, str]) -> Iterator[Processes]:
+    """Run and start real processes in the test's home and environment (tests/processes.py);
+    whatever is still running after the test is killed."""
+    running = Processes(home, isolated_environ)
+    yield running
+    running.end_all()
+
+
+@pytest.fixture
+def run_script(processes: Processes):
     """Run an installed console script (`stac-events` or `stac`) as a real process."""
 
-    def run(
-        script: str,
-        *args: str,
-        stdin: str = "",
-        env: Optional[Dict[str, str]] = None,
-        expect: Expected = 0,
-    ) -> Result:
-        exe = Path(sys.executable).with_name(script)
-        completed = subprocess.run(
-            [str(exe), *args],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            env={**isolated_environ, **(env or {})},
-            cwd=home,
-            timeout=60,
-            check=False,
-        )
-        return expected(
-            Result(completed.returncode, completed.stdout, completed.stderr), expect, args
-        )
+    def run(script: str, *args: str, **options: Any) -> Result:
+        return processes.cli(*args, script_name=script, **options)
 
     return run
 
@@ -341,27 +306,19 @@ def mounted_tmpfs(mount: Path, size: str) -> Iterator[Path]:
 
 @dataclass
 class ReceiverProcess:
-    """A running `stac-events receiver`; `lines()` is what it printed so far."""
+    """A running `stac-events receiver`; `printed()` is what it printed so far."""
 
-    process: subprocess.Popen
+    started: Started
     url: str
     db: Path
-    _out: List[str] = field(default_factory=list)
-    _err: List[str] = field(default_factory=list)
-    _drains: List[Any] = field(default_factory=list)
 
-    def __post_init__(self) -> None:
-        # Read what it prints as it prints it: a full pipe would stall its request threads.
-        import threading
-
-        for stream, into in ((self.process.stdout, self._out), (self.process.stderr, self._err)):
-            drain = threading.Thread(target=lambda s=stream, i=into: i.extend(s), daemon=True)
-            drain.start()
-            self._drains.append(drain)
+    @property
+    def process(self) -> subprocess.Popen:
+        return self.started.process
 
     def printed(self) -> Tuple[str, str]:
         """`(stdout, stderr)` so far."""
-        return "".join(self._out), "".join(self._err)
+        return self.started.printed()
 
     def events(self, query: str = "", api_key: Optional[str] = None) -> List[Dict[str, Any]]:
         """What it stored, from GET /events."""
@@ -373,55 +330,31 @@ class ReceiverProcess:
         found: List[Dict[str, Any]] = answer.json()
         return found
 
-    def stop(self, signal_number: int = 15) -> Tuple[int, str, str]:
-        """Stop it as a user does; `(status, stdout, stderr)` of the whole run."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal_number)
-        status = self.process.wait(timeout=30)
-        for drain in self._drains:
-            drain.join(timeout=30)
-        return status, *self.printed()
-
-
-READY_WAIT_S = 300  # for a started process to say it is ready, on the busiest machine
+    def stop(self, signal_number: int = 15, *, expect: Expected = 0) -> Tuple[int, str, str]:
+        """Stop it as a user does; `(status, stdout, stderr)` of the whole run, when its
+        status is `expect`."""
+        ended = self.started.stop(signal_number, expect=expect, timeout=30)
+        return ended.status, ended.stdout, ended.stderr
 
 
 def start_receiver(
     db: Path,
     *args: str,
     port: int = 0,
-    environ: Optional[Dict[str, str]] = None,
+    environ: Dict[str, str],
     cwd: Optional[Path] = None,
     preexec_fn: Optional[Any] = None,
 ) -> ReceiverProcess:
     """Start `stac-events receiver` on `db` (a free port unless told), and wait for the
     address it prints. Tests start it through `receiver_factory`, which stops it after;
     `preexec_fn` runs in the child before Python starts (a limit of its own)."""
-    import re
-    import select
-
     command = [sys.executable, "-m", "stac_events", "receiver", "--port", str(port)]
-    process = subprocess.Popen(
-        [*command, "--db", str(db), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=environ if environ is not None else dict(os.environ),
-        cwd=cwd,
-        preexec_fn=preexec_fn,
-    )
-    assert process.stdout is not None
+    started = start([*command, "--db", str(db), *args], env=environ, cwd=cwd,
+                    preexec_fn=preexec_fn)  # fmt: skip
     # The address line comes first, or the process ends. A busy machine may take long to
     # start a Python; only a receiver that says nothing for minutes has hung.
-    if not select.select([process.stdout], [], [], READY_WAIT_S)[0]:
-        process.kill()
-    first = process.stdout.readline()
-    found = re.search(r"Listening on (http://\S+) ", first)
-    if found is None:
-        process.kill()
-        out, err = process.communicate(timeout=30)
-        pytest.fail(f"the receiver did not start: {first}{out}\n{err}", pytrace=False)
-    return ReceiverProcess(process, found.group(1), db, [first])
+    found = started.wait_for(r"Listening on (http://\S+) ")
+    return ReceiverProcess(started, found.group(1), db)
 
 
 @pytest.fixture
@@ -430,19 +363,18 @@ def receiver_factory(tmp_path: Path, isolated_environ: Dict[str, str]):
     started: List[ReceiverProcess] = []
 
     def start(
-        *args: str, db: Optional[Path] = None, port: int = 0, env: Optional[Dict[str, str]] = None
-    ) -> ReceiverProcess:
+        *args: str, db: Optional[Path] = None, port: int = 0,
+        env: Optional[Dict[str, str]] = None, preexec_fn: Optional[Any] = None,
+    ) -> ReceiverProcess:  # fmt: skip
         receiver = start_receiver(db or tmp_path / "receiver.db", *args, port=port,
                                   environ={**isolated_environ, **(env or {})},
-                                  cwd=tmp_path)  # fmt: skip
+                                  cwd=tmp_path, preexec_fn=preexec_fn)  # fmt: skip
         started.append(receiver)
         return receiver
 
     yield start
     for receiver in started:
-        if receiver.process.poll() is None:
-            receiver.process.kill()
-            receiver.process.wait(timeout=30)
+        receiver.started.kill()
 
 
 @pytest.fixture

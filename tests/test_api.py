@@ -277,6 +277,7 @@ def test_ci_context_is_read_from_the_given_environment(
     assert "ci_provider:github-actions" in sent["tags"]
 
 
+@pytest.mark.slow
 def test_a_terminated_send_queues_and_carries_its_outcome(
     own_server: HTTPServer, environ: Dict[str, str]
 ) -> None:

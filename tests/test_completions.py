@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 from typing import Dict, List, Optional
@@ -22,6 +21,7 @@ from stac_events.cli.completion_scripts import (
     render,
     value_options,
 )
+from tests.processes import Processes
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPLETIONS = ROOT / "completions"
@@ -36,16 +36,15 @@ def test_completions_folder_matches_the_generator(shell: str) -> None:
     assert (COMPLETIONS / FILE_NAMES[shell]).read_text(encoding="utf-8") == render(shell)
 
 
-def test_generator_check_mode_reports_stale_files(tmp_path: Path) -> None:
+def test_generator_check_mode_reports_stale_files(processes: Processes, tmp_path: Path) -> None:
     generate = [sys.executable, "-m", "stac_events.cli.completion_scripts"]
-    stale = subprocess.run([*generate, str(tmp_path), "--check"], capture_output=True, text=True,
-                           check=False)  # fmt: skip
-    assert stale.returncode == 1
+    folder = tmp_path / "generated"
+    folder.mkdir()
+    stale = processes.run(*generate, str(folder), "--check", expect=1)
     assert "out of date" in stale.stderr
-    subprocess.run([*generate, str(tmp_path)], check=True, capture_output=True)
-    fresh = subprocess.run([*generate, str(tmp_path), "--check"], check=False)
-    assert fresh.returncode == 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(FILE_NAMES.values())
+    processes.run(*generate, str(folder))
+    processes.run(*generate, str(folder), "--check")
+    assert sorted(p.name for p in folder.iterdir()) == sorted(FILE_NAMES.values())
 
 
 def declared_options() -> Dict[str, List[str]]:
@@ -97,7 +96,7 @@ def test_powershell_lists_each_commands_own_options() -> None:
 # bash: the completion function, called as bash calls it on TAB
 
 
-def bash_complete(line: str, home: Path, path: str = "") -> List[str]:
+def bash_complete(line: str, processes: Processes, path: str = "") -> List[str]:
     script = COMPLETIONS / FILE_NAMES["bash"]
     program = f"""
 source {script}
@@ -108,9 +107,7 @@ COMP_CWORD=$(( ${{#COMP_WORDS[@]}} - 1 ))
 _stac_events
 printf '%s\\n' "${{COMPREPLY[@]}}"
 """
-    env = {"HOME": str(home), **({"PATH": path} if path else {})}
-    completed = subprocess.run(["bash", "--norc", "--noprofile", "-c", program], cwd=home,
-                               capture_output=True, text=True, env=env, check=True)  # fmt: skip
+    completed = processes.shell(program, env={"PATH": path} if path else {})
     assert completed.stderr == "", completed.stderr  # what a user sees at every TAB
     return [line for line in completed.stdout.splitlines() if line]
 
@@ -146,8 +143,8 @@ CASES = [
 
 @needs["bash"]
 @pytest.mark.parametrize(("line", "expected"), CASES)
-def test_bash_completes(line: str, expected: List[str], home: Path) -> None:
-    assert sorted(bash_complete(line, home)) == sorted(expected)
+def test_bash_completes(line: str, expected: List[str], processes: Processes) -> None:
+    assert sorted(bash_complete(line, processes)) == sorted(expected)
 
 
 def option_lines() -> List[tuple]:
@@ -157,23 +154,25 @@ def option_lines() -> List[tuple]:
 
 @needs["bash"]
 @pytest.mark.parametrize(("line", "expected"), option_lines())
-def test_bash_offers_each_commands_own_options(line: str, expected: List[str], home: Path) -> None:
-    assert sorted(bash_complete(line, home)) == expected
+def test_bash_offers_each_commands_own_options(
+    line: str, expected: List[str], processes: Processes
+) -> None:
+    assert sorted(bash_complete(line, processes)) == expected
 
 
 @needs["bash"]
-def test_bash_completes_files_and_at_files_and_instances(home: Path) -> None:
+def test_bash_completes_files_and_at_files_and_instances(home: Path, processes: Processes) -> None:
     (home / "conf.yaml").write_text("x")
     (home / "data.json").write_text("{}")
-    assert bash_complete("stac-events --config con", home) == ["conf.yaml"]
-    assert bash_complete("stac-events event send X -d @da", home) == ["@data.json"]
+    assert bash_complete("stac-events --config con", processes) == ["conf.yaml"]
+    assert bash_complete("stac-events event send X -d @da", processes) == ["@data.json"]
     stac = home / ".stackstate" / "cli"
     stac.mkdir(parents=True)
     (stac / "conf.yaml").write_text(
         "instances:\n  default:\n    receiver_api: {url: x}\n  staging:\n    clients: {}\n"
         "other:\n  notme: 1\n"
     )
-    assert sorted(bash_complete("stac-events --instance ", home)) == ["default", "staging"]
+    assert sorted(bash_complete("stac-events --instance ", processes)) == ["default", "staging"]
 
 
 @pytest.fixture
@@ -206,20 +205,22 @@ WRAPPED = [
 @needs["bash"]
 @pytest.mark.parametrize(("line", "expected"), WRAPPED)
 def test_bash_completes_the_command_wrap_runs(
-    line: str, expected: List[str], home: Path, a_tool: str
+    line: str, expected: List[str], processes: Processes, a_tool: str
 ) -> None:
-    assert sorted(set(bash_complete(line, home, a_tool))) == expected
+    assert sorted(set(bash_complete(line, processes, a_tool))) == expected
 
 
 @needs["bash"]
-def test_bash_offers_no_wrap_option_after_the_command(home: Path, a_tool: str) -> None:
-    assert bash_complete("stac-events event wrap zzwrapped-tool --o", home, a_tool) == []
+def test_bash_offers_no_wrap_option_after_the_command(processes: Processes, a_tool: str) -> None:
+    assert bash_complete("stac-events event wrap zzwrapped-tool --o", processes, a_tool) == []
 
 
 # zsh: the completion function, with zsh's completion builtins recording their candidates
 
 
-def zsh_complete(line: str, home: Path) -> List[str]:
+def zsh_complete(line: str, processes: Processes, expect: int = 0) -> List[str]:
+    """The candidates `_stac_events` offers for `line`; `expect`: its status, 1 when it
+    offers none (as zsh's completion functions answer)."""
     script = COMPLETIONS / FILE_NAMES["zsh"]
     program = f"""
 compadd() {{ local a; for a in "$@"; do [[ $a == -* ]] || print -r -- "$a"; done }}
@@ -233,9 +234,7 @@ words=(${{(z)LINE}})
 CURRENT=${{#words}}
 _stac_events
 """
-    completed = subprocess.run(["zsh", "-f", "-c", program], cwd=home, capture_output=True,
-                               text=True, env={"HOME": str(home), "LINE": line},
-                               check=False)  # fmt: skip
+    completed = processes.shell(program, using="zsh", env={"LINE": line}, expect=expect)
     assert completed.stderr == "", completed.stderr
     prefix = line.split(" ")[-1]
     return [c for c in completed.stdout.splitlines() if c.startswith(prefix) or c == "<files>"]
@@ -243,19 +242,21 @@ _stac_events
 
 @needs["zsh"]
 @pytest.mark.parametrize(("line", "expected"), CASES)
-def test_zsh_completes(line: str, expected: List[str], home: Path) -> None:
-    assert sorted(zsh_complete(line, home)) == sorted(expected)
+def test_zsh_completes(line: str, expected: List[str], processes: Processes) -> None:
+    assert sorted(zsh_complete(line, processes, expect=0 if expected else 1)) == sorted(expected)
 
 
 @needs["zsh"]
 @pytest.mark.parametrize(("line", "expected"), option_lines())
-def test_zsh_offers_each_commands_own_options(line: str, expected: List[str], home: Path) -> None:
-    assert sorted(zsh_complete(line, home)) == expected
+def test_zsh_offers_each_commands_own_options(
+    line: str, expected: List[str], processes: Processes
+) -> None:
+    assert sorted(zsh_complete(line, processes)) == expected
 
 
 @needs["zsh"]
-def test_zsh_offers_files_for_file_options(home: Path) -> None:
-    assert zsh_complete("stac-events event send X --ca-cert ", home) == ["<files>"]
+def test_zsh_offers_files_for_file_options(processes: Processes) -> None:
+    assert zsh_complete("stac-events event send X --ca-cert ", processes) == ["<files>"]
 
 
 @needs["zsh"]
@@ -269,7 +270,7 @@ def test_zsh_offers_files_for_file_options(home: Path) -> None:
      ("stac-events event wrap -i urn:a zzwr", None)],
 )  # fmt: skip
 def test_zsh_hands_the_command_wrap_runs_to_its_own_completion(
-    line: str, handed: Optional[str], home: Path
+    line: str, handed: Optional[str], processes: Processes
 ) -> None:
     """zsh's `_normal` completes a command line as if typed alone: the words from the
     command's name on, and where in them the cursor is."""
@@ -284,9 +285,8 @@ words=(${{(z)LINE}})
 CURRENT=${{#words}}
 _stac_events
 """
-    completed = subprocess.run(["zsh", "-f", "-c", program], cwd=home, capture_output=True,
-                               text=True, env={"HOME": str(home), "LINE": line},
-                               check=False)  # fmt: skip
+    completed = processes.shell(program, using="zsh", env={"LINE": line},
+                                expect=1 if handed is None else 0)  # fmt: skip
     assert completed.stderr == ""
     assert completed.stdout == ("" if handed is None else f"<normal:{handed}>\n")
 
@@ -294,51 +294,47 @@ _stac_events
 # fish: its own `complete -C` lists what TAB would offer
 
 
-def fish_complete(line: str, home: Path) -> List[str]:
+def fish_complete(line: str, processes: Processes) -> List[str]:
     script = COMPLETIONS / FILE_NAMES["fish"]
-    completed = subprocess.run(
-        ["fish", "--no-config", "-c", f"source {script}; complete -C {line!r}"],
-        cwd=home, capture_output=True, text=True, env={"HOME": str(home)}, check=True,
-    )  # fmt: skip
+    completed = processes.shell(f"source {script}; complete -C {line!r}", using="fish")
     assert completed.stderr == "", completed.stderr
     return [c.split("\t")[0] for c in completed.stdout.splitlines() if c]
 
 
 @needs["fish"]
 @pytest.mark.parametrize(("line", "expected"), CASES)
-def test_fish_completes(line: str, expected: List[str], home: Path) -> None:
-    found = fish_complete(line, home)
+def test_fish_completes(line: str, expected: List[str], processes: Processes) -> None:
+    found = fish_complete(line, processes)
     prefix = line.split(" ")[-1]
     assert sorted(c for c in found if c.startswith(prefix)) == sorted(expected)
 
 
 @needs["fish"]
 @pytest.mark.parametrize(("line", "expected"), option_lines())
-def test_fish_offers_each_commands_own_options(line: str, expected: List[str], home: Path) -> None:
-    longs = fish_complete(line + "-", home)
-    shorts = [c for c in fish_complete(line, home) if not c.startswith("--")]
+def test_fish_offers_each_commands_own_options(
+    line: str, expected: List[str], processes: Processes
+) -> None:
+    longs = fish_complete(line + "-", processes)
+    shorts = [c for c in fish_complete(line, processes) if not c.startswith("--")]
     assert sorted(set(longs + shorts)) == expected
 
 
 @needs["fish"]
 @pytest.mark.parametrize(("line", "expected"), WRAPPED)
 def test_fish_completes_the_command_wrap_runs(
-    line: str, expected: List[str], home: Path, a_tool: str
+    line: str, expected: List[str], processes: Processes, a_tool: str
 ) -> None:
     script = COMPLETIONS / FILE_NAMES["fish"]
-    completed = subprocess.run(
-        ["fish", "--no-config", "-c", f"source {script}; complete -C {line!r}"],
-        cwd=home, capture_output=True, text=True, env={"HOME": str(home), "PATH": a_tool},
-        check=True,
-    )  # fmt: skip
+    completed = processes.shell(f"source {script}; complete -C {line!r}", using="fish",
+                                env={"PATH": a_tool})  # fmt: skip
     assert completed.stderr == ""
     assert sorted(c.split("\t")[0] for c in completed.stdout.splitlines()) == expected
 
 
 @needs["fish"]
-def test_fish_completes_files_for_config(home: Path) -> None:
+def test_fish_completes_files_for_config(home: Path, processes: Processes) -> None:
     (home / "conf.yaml").write_text("x")
-    assert "conf.yaml" in fish_complete("stac-events --config con", home)
+    assert "conf.yaml" in fish_complete("stac-events --config con", processes)
 
 
 # Installing
@@ -375,7 +371,7 @@ def test_show_completion(cli) -> None:
 
 
 @needs["bash"]
-def test_tab_starts_no_python(home: Path, tmp_path: Path) -> None:
+def test_tab_starts_no_python(processes: Processes, tmp_path: Path) -> None:
     """A TAB must not start Python (or the CLI): decoys on PATH record any call."""
     decoys = tmp_path / "decoys"
     decoys.mkdir()
@@ -389,8 +385,7 @@ def test_tab_starts_no_python(home: Path, tmp_path: Path) -> None:
         program = (f"source {script}; COMP_WORDS=({line}); "
                    f"[[ {line!r} == *' ' ]] && COMP_WORDS+=(''); "
                    "COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _stac_events")  # fmt: skip
-        subprocess.run(["bash", "--norc", "-c", program], cwd=home, check=True,
-                       env={"HOME": str(home), "PATH": f"{decoys}:/usr/bin:/bin"})  # fmt: skip
+        processes.shell(program, env={"PATH": f"{decoys}:/usr/bin:/bin"})
     assert not marker.exists()
 
 
@@ -412,14 +407,14 @@ def test_show_completion_names_its_own_flag_when_the_shell_is_unknown(cli) -> No
 
 
 @needs["bash"]
-def test_bash_completes_file_names_whole(home: Path) -> None:
+def test_bash_completes_file_names_whole(home: Path, processes: Processes) -> None:
     """A name with a space stays one, and a file named `*` is that file, not every file."""
     (home / "fi le.txt").write_text("")
     (home / "*").write_text("")
     (home / "other").write_text("")
-    assert bash_complete("stac-events --config fi", home) == ["fi le.txt"]
-    assert bash_complete("stac-events event wrap -- ls fi", home) == ["fi le.txt"]
-    listed = bash_complete("stac-events event wrap -- ls ", home)
+    assert bash_complete("stac-events --config fi", processes) == ["fi le.txt"]
+    assert bash_complete("stac-events event wrap -- ls fi", processes) == ["fi le.txt"]
+    listed = bash_complete("stac-events event wrap -- ls ", processes)
     assert sorted(listed) == sorted(["*", "fi le.txt", "other"])
 
 

@@ -5,12 +5,10 @@ Each test runs the command line in-process on real files under a temporary home.
 
 from __future__ import annotations
 
-import json
 import os
 import pty
 import select
 import stat
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -20,6 +18,7 @@ import pytest
 import yaml
 
 from tests.conftest import API_KEY, Cli, no_secret
+from tests.processes import STAC_EVENTS, Processes
 
 URL = "https://sts.example.com/receiver"
 
@@ -444,15 +443,12 @@ def test_init_names_the_variable_of_an_address_that_is_not_a_url(cli: Cli) -> No
     assert "$STAC_EVENTS_RECEIVER_URL: 'ftp://x' is not an http(s) URL" in result.stderr
 
 
-def test_init_loads_no_yaml_writer_until_it_writes() -> None:
+def test_init_loads_no_yaml_writer_until_it_writes(processes: Processes) -> None:
     probe = (
         "import json, sys, stac_events.cli.config, stac_events.config_writer\n"
         "print(json.dumps(sorted(m for m in sys.modules if m.startswith('ruamel'))))"
     )
-    completed = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
-    )
-    assert json.loads(completed.stdout) == []
+    assert processes.run(sys.executable, "-c", probe).json() == []
 
 
 # On a terminal
@@ -476,11 +472,12 @@ def _read_until(fd: int, text: str, seen: bytearray, timeout: float = 20) -> Non
 
 
 def test_init_wizard_on_a_terminal_hides_the_key(home: Path, isolated_environ: dict) -> None:
-    exe = str(Path(sys.executable).with_name("stac-events"))
-    pid, fd = pty.fork()
+    pid, fd = pty.fork()  # not through tests/processes.py: the wizard needs a terminal
     if pid == 0:  # the child: a real terminal session running the wizard
         os.chdir(home)
-        os.execve(exe, [exe, "config", "init"], {**isolated_environ, "TERM": "dumb"})
+        os.execve(
+            STAC_EVENTS, [STAC_EVENTS, "config", "init"], {**isolated_environ, "TERM": "dumb"}
+        )
     seen = bytearray()
     try:
         _read_until(fd, "Receiver address", seen)
@@ -539,22 +536,17 @@ def test_init_with_a_path_it_cannot_use_is_a_config_error(
     assert len(result.stderr.splitlines()) == 1
 
 
-def test_init_at_the_same_time_loses_no_instance(run_script, tmp_path: Path) -> None:
-    import subprocess
-    import sys
-
+@pytest.mark.slow
+def test_init_at_the_same_time_loses_no_instance(processes: Processes, tmp_path: Path) -> None:
     path = tmp_path / "conf.yaml"
-    exe = str(Path(sys.executable).with_name("stac-events"))
-    processes = [
-        subprocess.Popen([exe, "--config", str(path), "--instance", f"inst{n}", "config", "init",
-                          "--url", f"https://h{n}.example.com", "--api-key", f"key-{n}-0123456789"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    inits = [
+        processes.start_cli("--config", str(path), "--instance", f"inst{n}", "config", "init",
+                            "--url", f"https://h{n}.example.com", "--api-key",
+                            f"key-{n}-0123456789")
         for n in range(8)
     ]  # fmt: skip
-    for process in processes:
-        _, stderr = process.communicate(timeout=60)
-        assert process.returncode == 0, stderr
-    listed = run_script("stac-events", "--config", str(path), "config", "show", "-o", "json")
-    assert listed.status == 0
+    for init in inits:
+        init.finish(expect=0)
+    processes.cli("--config", str(path), "config", "show", "-o", "json")
     text = path.read_text()
     assert all(f"inst{n}:" in text for n in range(8))

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import pty
 import select
-import sys
 import time
 from pathlib import Path
 from typing import Dict, List, Tuple
@@ -22,6 +21,7 @@ from pytest_httpserver import HTTPServer
 
 from stac_events.status import ExitStatus
 from tests.conftest import API_KEY, Cli, Result, no_secret
+from tests.processes import STAC_EVENTS
 from tests.test_config_faults import in_place, write
 
 URL = "https://sts.example.com/receiver"
@@ -83,12 +83,6 @@ def sound(result: Result, hidden: str) -> None:
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
-def same_package() -> Dict[str, str]:
-    """What makes a child process import the `stac_events` these tests import (a pristine
-    copy, when PYTHONPATH names one)."""
-    return {"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}
-
-
 @pytest.mark.parametrize("command", list(COMMANDS))
 @pytest.mark.parametrize("place", list(PLACES))
 @pytest.mark.parametrize(("value", "reason", "hidden"), CRASHING.values(), ids=list(CRASHING))
@@ -140,7 +134,7 @@ def test_a_lower_bound_of_python_s_own_is_the_one_named(run_script, home: Path) 
     # PYTHONINTMAXSTRDIGITS lowers Python's bound (to 640 at least): a hex number of 700
     # characters passes the length check, and its 840 digits must not reach str().
     path = write(home / "conf.yaml", config_text("hostname", "0x" + "f" * 698))
-    env = {**same_package(), "PYTHONINTMAXSTRDIGITS": "640"}
+    env = {"PYTHONINTMAXSTRDIGITS": "640"}
     failed = run_script("stac-events", "--config", str(path), "config", "show", env=env,
                         expect=3)  # fmt: skip
     assert failed.stderr == (
@@ -155,7 +149,7 @@ def test_a_real_process_answers_with_exit_3(
 ) -> None:
     path = write(home / ".config" / "stac-events" / "conf.yaml", config_text("note", value))
     failed = run_script("stac-events", "event", "send", "DeployEvent", "--title", "t",
-                        "--url", URL, "--api-key", API_KEY, "--dry-run", env=same_package(),
+                        "--url", URL, "--api-key", API_KEY, "--dry-run",
                         expect=3)  # fmt: skip
     sound(failed, hidden)
     assert f"error: {path}:4: " in failed.stderr
@@ -203,12 +197,11 @@ def on_the_terminal(home: Path, environ: Dict[str, str], typed: List[Tuple[str, 
                     ) -> Tuple[int, bytes]:  # fmt: skip
     """Run `stac-events config init` on a new pseudo-terminal, typing each `(prompt, keys)`
     once the prompt shows; its exit status, and all the terminal showed."""
-    exe = str(Path(sys.executable).with_name("stac-events"))
-    env = {**environ, **same_package(), "TERM": "dumb", "NO_COLOR": "1"}
-    pid, terminal = pty.fork()
+    env = {**environ, "TERM": "dumb", "NO_COLOR": "1"}
+    pid, terminal = pty.fork()  # not through tests/processes.py: the wizard needs a terminal
     if pid == 0:  # the child: a session of its own, the terminal its controlling one
         os.chdir(home)
-        os.execve(exe, [exe, "config", "init"], env)
+        os.execve(STAC_EVENTS, [STAC_EVENTS, "config", "init"], env)
     shown = b""
     since = 0  # where the output after the last keys typed starts
     deadline = time.monotonic() + 60  # a safety net: the wizard answers at once

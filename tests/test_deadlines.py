@@ -10,7 +10,6 @@ import json
 import signal
 import socket
 import subprocess
-import sys
 import termios
 import threading
 import time
@@ -22,8 +21,9 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from tests.conftest import API_KEY, INTAKE, Cli, env_for, events_of
+from tests.processes import Processes
 
-EXE = str(Path(sys.executable).with_name("stac-events"))
+pytestmark = pytest.mark.slow  # timeouts and signals that take seconds by design
 
 
 def env_for_url(base: str) -> Dict[str, str]:
@@ -68,19 +68,7 @@ def stalling(own_server: HTTPServer) -> Iterator[Stall]:
     stall.release.set()
 
 
-def start(home: Path, environ: Dict[str, str], *args: str, stdin: str = "") -> subprocess.Popen:
-    process = subprocess.Popen(
-        [EXE, *args], env=environ, cwd=home, text=True, stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-    )  # fmt: skip
-    assert process.stdin is not None
-    process.stdin.write(stdin)
-    process.stdin.close()
-    process.stdin = None  # given: communicate() has nothing more to write
-    return process
-
-
-def wait_until_read(pipe: IO[str], timeout: float = 60) -> None:
+def wait_until_read(pipe: IO[bytes], timeout: float = 60) -> None:
     """Until the process at the other end of `pipe` has read all that was written to it:
     the pipe's own count of unread bytes (FIONREAD) says so, and no time guess does."""
     unread = array.array("i", [0])
@@ -165,23 +153,20 @@ def test_a_bad_time_limit_is_a_usage_error(cli: Cli, value: str, flag: str):
 
 
 def test_sigterm_during_a_send_queues_the_event(
-    own_server: HTTPServer, stalling: Stall, home: Path, isolated_environ: dict
+    own_server: HTTPServer, stalling: Stall, processes: Processes
 ):
-    process = start(home, {**isolated_environ, **env_for(own_server)},
-                    "event", "send", "DeployEvent", "--title", "t", "-o", "json")  # fmt: skip
+    send = processes.start_cli("event", "send", "DeployEvent", "--title", "t", "-o", "json",
+                               env=env_for(own_server), start_new_session=True)  # fmt: skip
     assert stalling.arrived.wait(timeout=20)
-    process.send_signal(signal.SIGTERM)
-    stdout, stderr = process.communicate(timeout=20)
-    assert process.returncode == 143, stderr
-    assert stderr == "stac-events: terminated; the event was queued for later\n"
-    error = json.loads(stdout)["error"]
+    send.send_signal(signal.SIGTERM)
+    ended = send.finish(expect=143, timeout=20)
+    assert ended.stderr == "stac-events: terminated; the event was queued for later\n"
+    error = ended.json()["error"]
     assert (error["kind"], error["queued"], error["delivered"]) == ("terminated", 1, 0)
-    assert len(pending(home)) == 1
+    assert len(pending(processes.home)) == 1
 
 
-def test_sigterm_during_a_retry_wait_queues_the_event(
-    own_server: HTTPServer, home: Path, isolated_environ: dict
-):
+def test_sigterm_during_a_retry_wait_queues_the_event(own_server: HTTPServer, processes: Processes):
     arrived = threading.Event()
 
     def busy(request: Request) -> Response:
@@ -189,42 +174,37 @@ def test_sigterm_during_a_retry_wait_queues_the_event(
         return Response("busy", status=503, headers={"Retry-After": "20"})
 
     own_server.expect_request(INTAKE).respond_with_handler(busy)
-    process = start(home, {**isolated_environ, **env_for(own_server)},
-                    "event", "send", "DeployEvent", "--title", "t")  # fmt: skip
+    send = processes.start_cli("event", "send", "DeployEvent", "--title", "t",
+                               env=env_for(own_server), start_new_session=True)  # fmt: skip
     assert arrived.wait(timeout=20)  # the answer, and the 20 s wait it asks for, are next
-    process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=20)
-    assert process.returncode == 143, stderr
-    assert "queued" in stderr
-    assert len(pending(home)) == 1
+    send.send_signal(signal.SIGTERM)
+    ended = send.finish(expect=143, timeout=20)
+    assert "queued" in ended.stderr
+    assert len(pending(processes.home)) == 1
 
 
 def test_sigterm_in_wraps_send_phase_queues_the_event_and_keeps_cmds_code(
-    own_server: HTTPServer, stalling: Stall, home: Path, isolated_environ: dict
+    own_server: HTTPServer, stalling: Stall, processes: Processes
 ):
-    process = start(home, {**isolated_environ, **env_for(own_server)},
-                    "event", "wrap", "--", "sh", "-c", "exit 0")  # fmt: skip
+    wrap = processes.start_cli("event", "wrap", "--", "sh", "-c", "exit 0",
+                               env=env_for(own_server), start_new_session=True)  # fmt: skip
     assert stalling.arrived.wait(timeout=20)
-    process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=20)
-    assert process.returncode == 0, stderr
-    assert "terminated; the event was queued for later" in stderr
-    assert len(pending(home)) == 1
+    wrap.send_signal(signal.SIGTERM)
+    ended = wrap.finish(expect=0, timeout=20)
+    assert "terminated; the event was queued for later" in ended.stderr
+    assert len(pending(processes.home)) == 1
 
 
-def test_sigterm_while_reading_the_input_exits_143_plainly(home: Path, isolated_environ: dict):
-    process = subprocess.Popen(
-        [EXE, "event", "send", "--file", "-", "--dry-run"], env=isolated_environ, cwd=home,
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    assert process.stdin is not None
-    process.stdin.write('{"event_type": "AEvent", "msg_title": "t"}\n')
-    process.stdin.flush()  # and left open: the command waits for the rest
-    wait_until_read(process.stdin)  # so it is reading, its signal handlers long installed
-    process.send_signal(signal.SIGTERM)
-    stdout, stderr = process.communicate(timeout=20)
-    assert process.returncode == 143
-    assert (stdout, stderr) == ("", "stac-events: terminated; nothing was sent\n")
+def test_sigterm_while_reading_the_input_exits_143_plainly(processes: Processes):
+    send = processes.start_cli("event", "send", "--file", "-", "--dry-run",
+                               stdin=subprocess.PIPE)  # fmt: skip
+    assert send.process.stdin is not None
+    send.process.stdin.write(b'{"event_type": "AEvent", "msg_title": "t"}\n')
+    send.process.stdin.flush()  # and left open: the command waits for the rest
+    wait_until_read(send.process.stdin)  # so it is reading, its signal handlers long installed
+    send.send_signal(signal.SIGTERM)
+    ended = send.finish(expect=143, timeout=20)
+    assert (ended.stdout, ended.stderr) == ("", "stac-events: terminated; nothing was sent\n")
 
 
 # 6. Batches: 413 splits down to single events; partial results are counted.
@@ -281,7 +261,7 @@ def test_a_refused_payload_does_not_stop_the_payloads_after_it(cli: Cli, own_ser
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_a_batch_interrupted_midway_counts_what_got_through(
-    own_server: HTTPServer, home: Path, isolated_environ: dict, sig: signal.Signals
+    own_server: HTTPServer, processes: Processes, sig: signal.Signals
 ):
     lock = threading.Lock()
     seen: List[bytes] = []
@@ -296,19 +276,19 @@ def test_a_batch_interrupted_midway_counts_what_got_through(
         return Response("", status=202)
 
     own_server.expect_request(INTAKE).respond_with_handler(slow)
-    process = start(home, {**isolated_environ, **env_for(own_server)},
-                    "event", "send", "--file", "-", "--max-request-bytes", "1024", "-o", "json",
-                    stdin=ndjson(50, size=600))  # fmt: skip
+    send = processes.start_cli("event", "send", "--file", "-", "--max-request-bytes", "1024",
+                               "-o", "json", stdin=ndjson(50, size=600), env=env_for(own_server),
+                               start_new_session=True)  # fmt: skip
     assert ten.wait(timeout=30)
-    process.send_signal(sig)
-    stdout, stderr = process.communicate(timeout=30)
-    assert process.returncode == 128 + sig, stderr
-    error = json.loads(stdout)["error"]
+    send.send_signal(sig)
+    ended = send.finish(expect=128 + sig, timeout=30)
+    stderr = ended.stderr
+    error = ended.json()["error"]
     with lock:
         arrived = len(titles(seen))
     assert error["delivered"] in (arrived, arrived - 1)  # the last one's answer may be lost
     # Ctrl-C and SIGTERM alike: what was not delivered is queued first
     assert error["delivered"] + error["queued"] == 50
     assert sum(json.loads(p.read_bytes().split(b"\n", 1)[0])["events"]
-               for p in pending(home)) == error["queued"]  # fmt: skip
+               for p in pending(processes.home)) == error["queued"]  # fmt: skip
     assert f"delivered {error['delivered']} of 50 events" in stderr

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -15,6 +13,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from tests.conftest import API_KEY, INTAKE, Cli, Expected, Result, no_secret
+from tests.processes import Processes
 
 DOWN = "http://127.0.0.1:9/receiver"  # nothing listens on the discard port
 
@@ -76,6 +75,7 @@ def test_other_4xx_are_never_retried(cli: Cli, httpserver: HTTPServer, status: i
     assert spool_files(cli.home) == []
 
 
+@pytest.mark.slow
 def test_retry_after_is_honored(cli: Cli, httpserver: HTTPServer):
     handler = scripted([429, 202], headers={"Retry-After": "1"})
     httpserver.expect_request(INTAKE).respond_with_handler(handler)
@@ -217,8 +217,9 @@ def test_a_5xx_is_told_from_an_outage_by_the_next_payload(cli: Cli, httpserver: 
     assert [entry.get("passed_over", 0) for entry in waiting] == [0, 0]  # an outage: no blame
 
 
+@pytest.mark.slow
 def test_concurrent_flushes_deliver_each_payload_once(
-    cli: Cli, httpserver: HTTPServer, isolated_environ: dict, home: Path
+    cli: Cli, httpserver: HTTPServer, processes: Processes
 ):
     queue_payloads(cli, httpserver, 24)
     lock = threading.Lock()
@@ -231,21 +232,16 @@ def test_concurrent_flushes_deliver_each_payload_once(
         return Response("", status=202)
 
     httpserver.expect_request(INTAKE).respond_with_handler(slowish)
-    exe = str(Path(sys.executable).with_name("stac-events"))
-    env = {**isolated_environ, **env_for(httpserver.url_for("/receiver"))}
-    processes = [
-        subprocess.Popen([exe, "spool", "flush", "-q"], env=env, cwd=home,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        for _ in range(4)
-    ]  # fmt: skip
-    for process in processes:
-        _, stderr = process.communicate(timeout=60)
-        assert process.returncode == 0, stderr
+    env = env_for(httpserver.url_for("/receiver"))
+    flushes = [processes.start_cli("spool", "flush", "-q", env=env) for _ in range(4)]
+    for flush in flushes:
+        flush.finish(expect=0)
     assert sorted(seen) == sorted(f"event {n}" for n in range(24))
-    assert spool_files(home) == []
+    assert spool_files(processes.home) == []
 
 
-def test_ctrl_c_queues_the_event_whole(own_server: HTTPServer, home: Path, isolated_environ: dict):
+@pytest.mark.slow
+def test_ctrl_c_queues_the_event_whole(own_server: HTTPServer, processes: Processes):
     import signal
 
     arrived, release = threading.Event(), threading.Event()
@@ -256,20 +252,18 @@ def test_ctrl_c_queues_the_event_whole(own_server: HTTPServer, home: Path, isola
         return Response("", status=503)
 
     own_server.expect_request(INTAKE).respond_with_handler(stall)
-    exe = str(Path(sys.executable).with_name("stac-events"))
-    process = subprocess.Popen(
-        [exe, "event", "send", "DeployEvent", "--title", "t"],
-        env={**isolated_environ, **env_for(own_server.url_for("/receiver"))},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    assert arrived.wait(timeout=20)
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=20)
-    release.set()
-    assert process.returncode == 130
-    assert stderr == "stac-events: interrupted; the event was queued for later\n"
-    assert not [p for p in spool_files(home) if p.suffix in (".tmp", ".claimed")]
-    assert [p.suffix for p in spool_files(home)] == [".payload"]  # whole, and waiting
+    send = processes.start_cli("event", "send", "DeployEvent", "--title", "t",
+                               env=env_for(own_server.url_for("/receiver")))  # fmt: skip
+    try:
+        assert arrived.wait(timeout=20)
+        send.send_signal(signal.SIGINT)
+        ended = send.finish(expect=130, timeout=20)
+    finally:
+        release.set()
+    assert ended.stderr == "stac-events: interrupted; the event was queued for later\n"
+    queued = spool_files(processes.home)
+    assert not [p for p in queued if p.suffix in (".tmp", ".claimed")]
+    assert [p.suffix for p in queued] == [".payload"]  # whole, and waiting
 
 
 # TLS
@@ -333,9 +327,11 @@ def test_http_proxy_is_used_and_no_proxy_bypasses_it(run_script, httpserver: HTT
 
 
 @pytest.mark.parametrize(
-    "case", ["refused", "timeout", "401", "500", "spool write", "spool flush", "redirect"]
-)
-def test_key_never_shown_on_failure_paths(cli: Cli, own_server: HTTPServer, case: str):
+    ("case", "status"),
+    [("refused", 75), ("timeout", 75), ("500", 75), ("spool write", 75), ("spool flush", 75),
+     ("401", 4), ("redirect", 4)],  # queued to retry later; refused for good
+)  # fmt: skip
+def test_key_never_shown_on_failure_paths(cli: Cli, own_server: HTTPServer, case: str, status: int):
     url = own_server.url_for("/receiver")
     if case == "refused":
         url = DOWN
@@ -350,11 +346,11 @@ def test_key_never_shown_on_failure_paths(cli: Cli, own_server: HTTPServer, case
             headers={"Location": f"https://elsewhere.example.com/?api_key={API_KEY}"},
         )
     else:
-        status = {"401": 401, "500": 500}.get(case, 503)
-        own_server.expect_request(INTAKE).respond_with_data(f"echo {API_KEY}", status=status)
+        answer = {"401": 401, "500": 500}.get(case, 503)
+        own_server.expect_request(INTAKE).respond_with_data(f"echo {API_KEY}", status=answer)
     args = ["--debug", "--retries", "1", "--timeout", "0.2"]
     for output in ("text", "json"):
-        result = send(cli, *args, "-o", output, env=env_for(url), expect=(4, 75))
+        result = send(cli, *args, "-o", output, env=env_for(url), expect=status)
         assert no_secret(result), result.output
         assert "Traceback" not in result.output
     if case == "spool flush":

@@ -11,7 +11,6 @@ import resource
 import shutil
 import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -21,9 +20,11 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from tests.conftest import API_KEY, INTAKE, Cli, Result, env_for, received_events
+from tests.processes import STAC_EVENTS, Processes
 from tests.test_spool_lifecycle import answering, files_in, listed, queue, send, texts
 
-EXE = str(Path(sys.executable).with_name("stac-events"))
+pytestmark = pytest.mark.slow  # real processes as another user, receivers that hang
+
 NOBODY = 65534
 # What the command needs of address space, with room to spare (it peaks near 40 MiB
 # resident): reading a body of gigabytes into memory fails far below this.
@@ -34,9 +35,10 @@ ORDINARY = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search,-fowner
 
 
 def run(
-    home: Path,
-    environ: Dict[str, str],
+    processes: Processes,
     *args: str,
+    env: Optional[Dict[str, str]] = None,
+    expect: int = 0,
     ordinary_user: bool = False,
     memory: Optional[int] = None,
 ) -> Result:
@@ -47,11 +49,8 @@ def run(
         if memory is not None:
             resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
 
-    completed = subprocess.run(
-        [*(ORDINARY if ordinary_user else []), EXE, *args], capture_output=True, text=True,
-        env=environ, cwd=home, timeout=120, check=False, preexec_fn=cap,
-    )  # fmt: skip
-    return Result(completed.returncode, completed.stdout, completed.stderr)
+    return processes.run(*(ORDINARY if ordinary_user else []), STAC_EVENTS, *args, env=env,
+                         expect=expect, timeout=120, preexec_fn=cap)  # fmt: skip
 
 
 def needs_root() -> None:
@@ -64,7 +63,7 @@ def needs_root() -> None:
 
 @pytest.mark.parametrize("unreadable", ["mode 000", "another user's, mode 0600"])
 def test_a_queued_file_the_user_cannot_read_is_set_aside_and_the_queue_flows(
-    cli: Cli, httpserver: HTTPServer, isolated_environ: Dict[str, str], unreadable: str
+    cli: Cli, httpserver: HTTPServer, processes: Processes, unreadable: str
 ):
     needs_root()
     queue(cli, httpserver, "one", "two", "three")
@@ -75,23 +74,22 @@ def test_a_queued_file_the_user_cannot_read_is_set_aside_and_the_queue_flows(
         os.chown(first, NOBODY, NOBODY)
         first.chmod(0o600)
     httpserver.expect_request(INTAKE).respond_with_data("", status=202)
-    environ = {**isolated_environ, **env_for(httpserver)}
+    environ = env_for(httpserver)
 
-    flushed = run(cli.home, environ, "spool", "flush", "-o", "json", ordinary_user=True)
-    assert flushed.status == 0, flushed.stderr
+    flushed = run(processes, "spool", "flush", "-o", "json", env=environ, ordinary_user=True)
     assert (flushed.json()["delivered"], flushed.json()["corrupt"]) == (2, 1)
     assert "1 queued payload(s) could not be read or trusted" in flushed.stderr
     assert texts(httpserver) == ["two", "three"]
     assert [p.name for p in files_in(cli.home, "corrupt")] == [first.name]
 
-    listing = run(cli.home, environ, "spool", "list", "-o", "json", ordinary_user=True).json()
+    listing = run(processes, "spool", "list", "-o", "json", env=environ,
+                  ordinary_user=True).json()  # fmt: skip
     ((entry,),) = [[e for e in listing if e["state"] == "corrupt"]]
     expected = "Permission denied" if unreadable == "mode 000" else "belongs to nobody"
     assert expected in entry["reason"]
 
-    sent = run(cli.home, environ, "event", "send", "DeployEvent", "--title", "t", "-m", "new",
-               ordinary_user=True)  # fmt: skip
-    assert sent.status == 0, sent.stderr
+    run(processes, "event", "send", "DeployEvent", "--title", "t", "-m", "new", env=environ,
+        ordinary_user=True)  # fmt: skip
     assert texts(httpserver) == ["two", "three", "new"]
 
 
@@ -133,8 +131,8 @@ def plant(folder: Path, server: HTTPServer, text: str) -> Path:
     ],
 )
 def test_a_spool_another_user_controls_is_refused(
-    cli: Cli, httpserver: HTTPServer, isolated_environ: Dict[str, str], folder: str,
-    owner: Optional[int], mode: int, said: str,
+    cli: Cli, httpserver: HTTPServer, processes: Processes, folder: str, owner: Optional[int],
+    mode: int, said: str,
 ):  # fmt: skip
     needs_root()
     state = cli.home / ".local" / "state" / "stac-events"
@@ -146,7 +144,7 @@ def test_a_spool_another_user_controls_is_refused(
     if owner is not None:
         os.chown(target, owner, owner)
     httpserver.expect_request(INTAKE).respond_with_data("", status=202)
-    environ = {**isolated_environ, **env_for(httpserver)}
+    environ = env_for(httpserver)
     for args in (
         ["event", "send", "DeployEvent", "--title", "t"],
         ["spool", "flush"],
@@ -154,15 +152,13 @@ def test_a_spool_another_user_controls_is_refused(
         ["spool", "clear"],
         ["event", "wrap", "--", "true"],
     ):
-        result = run(cli.home, environ, *args)
-        assert result.status == 3, result.stderr
+        result = run(processes, *args, env=environ, expect=3)
         (line,) = result.stderr.splitlines()
         assert f"the spool folder {target.resolve() if folder == '.' else target} {said}" in line
         assert "--no-spool" in line
     assert httpserver.log == []  # neither the planted payload nor anything else was sent
     assert planted.exists()  # nor was it removed
-    sent = run(cli.home, environ, "event", "send", "DeployEvent", "--title", "t", "--no-spool")
-    assert sent.status == 0, sent.stderr
+    run(processes, "event", "send", "DeployEvent", "--title", "t", "--no-spool", env=environ)
     assert [e["msg_title"] for e in received_events(httpserver)] == ["t"]
 
 
@@ -241,31 +237,29 @@ def endless(status: str):
     [("400 Bad Request", 4), ("503 Service Unavailable", 75), ("202 Accepted", 0)],
 )
 def test_an_answer_that_never_ends_takes_no_memory(
-    raw_receiver, home: Path, isolated_environ: Dict[str, str], status: str, expected: int
+    raw_receiver, processes: Processes, status: str, expected: int
 ):
     receiver = raw_receiver(endless(status))
-    environ = {**isolated_environ, "STAC_EVENTS_RECEIVER_URL": f"{receiver.url}/receiver",
+    environ = {"STAC_EVENTS_RECEIVER_URL": f"{receiver.url}/receiver",
                "STAC_EVENTS_API_KEY": API_KEY}  # fmt: skip
-    result = run(home, environ, "event", "send", "DeployEvent", "--title", "t", "--retries", "0",
-                 memory=MEMORY_CAP)  # fmt: skip
-    assert result.status == expected, result.stderr
+    result = run(processes, "event", "send", "DeployEvent", "--title", "t", "--retries", "0",
+                 env=environ, expect=expected, memory=MEMORY_CAP)  # fmt: skip
     assert len(result.stderr) < 1000
     assert len(receiver.bodies) == 1
-    queued = list((home / ".local/state/stac-events/spool/pending").glob("*.payload"))
+    pending = processes.home / ".local/state/stac-events/spool/pending"
+    queued = list(pending.glob("*.payload"))
     assert len(queued) == (1 if expected == 75 else 0)
 
 
 def test_a_spool_file_larger_than_any_request_is_set_aside(
-    cli: Cli, httpserver: HTTPServer, isolated_environ: Dict[str, str]
+    cli: Cli, httpserver: HTTPServer, processes: Processes
 ):
     queue(cli, httpserver, "huge", "fine")
     huge = files_in(cli.home, "pending")[0]
     with huge.open("r+b") as stream:
         stream.truncate(1 << 30)  # 1 GiB, sparse: it takes no disk, only a reader's memory
     httpserver.expect_request(INTAKE).respond_with_data("", status=202)
-    environ = {**isolated_environ, **env_for(httpserver)}
-    result = run(cli.home, environ, "spool", "flush", memory=MEMORY_CAP)
-    assert result.status == 0, result.stderr
+    run(processes, "spool", "flush", env=env_for(httpserver), memory=MEMORY_CAP)
     assert texts(httpserver) == ["fine"]
     (entry,) = listed(cli)
     assert (entry["state"], entry["id"]) == ("corrupt", huge.name.removesuffix(".payload"))
@@ -273,7 +267,7 @@ def test_a_spool_file_larger_than_any_request_is_set_aside(
 
 
 def test_what_lists_and_flushes_is_never_exit_1_for_a_spool_entry(
-    cli: Cli, httpserver: HTTPServer, isolated_environ: Dict[str, str]
+    cli: Cli, httpserver: HTTPServer, processes: Processes
 ):
     """Every kind of entry at once, as an ordinary user: flush, list, retry, drop, clear."""
     needs_root()
@@ -285,13 +279,14 @@ def test_what_lists_and_flushes_is_never_exit_1_for_a_spool_entry(
     with huge.open("r+b") as stream:
         stream.truncate(1 << 30)
     httpserver.expect_request(INTAKE).respond_with_data("", status=202)
-    environ = {**isolated_environ, **env_for(httpserver)}
     runs: List[Result] = []
-    for args in (["spool", "list"], ["spool", "flush"], ["spool", "list", "-o", "json"],
-                 ["spool", "retry", zero.name[:26]], ["spool", "drop", nobodys.name[:26]],
-                 ["spool", "clear"]):  # fmt: skip
-        runs.append(run(cli.home, environ, *args, ordinary_user=True, memory=MEMORY_CAP))
-    assert [r.status for r in runs] == [0, 0, 0, 2, 0, 0], [r.stderr for r in runs]
+    for args, status in ((["spool", "list"], 0), (["spool", "flush"], 0),
+                         (["spool", "list", "-o", "json"], 0),
+                         (["spool", "retry", zero.name[:26]], 2),
+                         (["spool", "drop", nobodys.name[:26]], 0),
+                         (["spool", "clear"], 0)):  # fmt: skip
+        runs.append(run(processes, *args, env=env_for(httpserver), expect=status,
+                        ordinary_user=True, memory=MEMORY_CAP))  # fmt: skip
     assert texts(httpserver) == ["fine"]
     assert "cannot be read" in runs[3].stderr
     assert all("Traceback" not in r.stderr and "internal error" not in r.stderr for r in runs)
@@ -383,7 +378,7 @@ def test_a_queued_file_that_cannot_be_claimed_holds_no_other_back(cli: Cli, http
 
 
 def test_retry_all_puts_back_every_payload_it_can(
-    cli: Cli, httpserver: HTTPServer, isolated_environ: Dict[str, str]
+    cli: Cli, httpserver: HTTPServer, processes: Processes
 ):
     needs_root()
     queue(cli, httpserver, "one", "two", "three")
@@ -391,9 +386,8 @@ def test_retry_all_puts_back_every_payload_it_can(
     cli("spool", "flush", env=env_for(httpserver), expect=4)
     first = files_in(cli.home, "rejected")[0]
     first.chmod(0)
-    result = run(cli.home, isolated_environ, "spool", "retry", "--all", "-o", "json",
+    result = run(processes, "spool", "retry", "--all", "-o", "json",
                  ordinary_user=True)  # fmt: skip
-    assert result.status == 0, result.stderr
     assert result.json()["requeued"] == 2
     (left,) = result.json()["not_requeued"]
     assert left["id"] == first.name.removesuffix(".payload")
@@ -402,7 +396,7 @@ def test_retry_all_puts_back_every_payload_it_can(
 
 
 def test_the_payload_a_flush_judges_by_is_no_stale_claim_to_another_flush(
-    cli: Cli, own_server: HTTPServer, raw_receiver, home: Path, isolated_environ: Dict[str, str]
+    cli: Cli, own_server: HTTPServer, raw_receiver, processes: Processes
 ):
     """A payload queued long ago, claimed as the judge of three poisons, is a fresh claim:
     a second flush meanwhile leaves it to the first, and it is sent once."""
@@ -422,15 +416,13 @@ def test_the_payload_a_flush_judges_by_is_no_stale_claim_to_another_flush(
     twenty_minutes_ago = time.time() - 1200  # queued long ago: older than a stale claim
     for path in files_in(cli.home, "pending"):
         os.utime(path, (twenty_minutes_ago, twenty_minutes_ago))
-    first = subprocess.Popen([EXE, "spool", "flush", "--retries", "0"], cwd=home,
-                             env={**isolated_environ, **raw_env(receiver)},
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    first = processes.start_cli("spool", "flush", "--retries", "0", env=raw_env(receiver))
     try:
-        assert judging.wait(timeout=60), first.stderr.read() if first.stderr else ""
+        assert judging.wait(timeout=60), first.printed()
         cli("spool", "flush", "--retries", "0", "--timeout", "1", "--max-time", "3",
             env=raw_env(receiver))  # fmt: skip
         assert bodies_holding(receiver, b"judge") == 1
     finally:
         release.set()
-        first.wait(timeout=60)
+    first.finish(expect=0)
     assert bodies_holding(receiver, b"judge") == 1

@@ -537,6 +537,7 @@ def test_unreachable_receiver_with_key_in_debug_log(cli: Cli) -> None:
     assert no_secret(result)
 
 
+@pytest.mark.slow
 def test_slow_receiver_times_out(cli: Cli, own_server: HTTPServer) -> None:
     def slow(request: Request) -> Response:
         time.sleep(1)

@@ -18,6 +18,7 @@ import pytest
 
 from stac_events.cli.completion_scripts import FILE_NAMES
 from tests.conftest import Cli
+from tests.processes import Processes
 
 ROOT = Path(__file__).resolve().parent.parent
 BASH_SCRIPT = ROOT / "completions" / FILE_NAMES["bash"]
@@ -45,7 +46,7 @@ def typed_in_bash(keys: str, home: Path) -> str:
     )
     inputrc = home.parent / "inputrc"
     inputrc.write_text("set bell-style none\nset enable-bracketed-paste off\n")
-    leader, follower = pty.openpty()
+    leader, follower = pty.openpty()  # not through tests/processes.py: bash reads a terminal
     shell = subprocess.Popen(
         ["bash", "--noprofile", "--rcfile", str(rc), "-i"],
         stdin=follower, stdout=follower, stderr=follower, cwd=home, start_new_session=True,
@@ -89,6 +90,7 @@ needs_bash = pytest.mark.skipif(
 )
 
 
+@pytest.mark.slow
 @needs_bash
 @pytest.mark.parametrize(
     ("keys", "line"),
@@ -119,6 +121,7 @@ def test_tab_in_an_interactive_bash(keys: str, line: str, home: Path) -> None:
     assert typed_in_bash(keys, home).rstrip() == line
 
 
+@pytest.mark.slow
 @needs_bash
 @pytest.mark.parametrize("flag", ["-m", "-d"])
 def test_tab_after_a_lone_at_sign(flag: str, home: Path) -> None:
@@ -129,7 +132,7 @@ def test_tab_after_a_lone_at_sign(flag: str, home: Path) -> None:
     assert typed_in_bash(line + "\t", home).rstrip() == line
 
 
-def bash_function_answer(words: List[str], home: Path) -> List[str]:
+def bash_function_answer(words: List[str], processes: Processes) -> List[str]:
     """COMPREPLY for a line bash split as `words` (the cursor in the last)."""
     program = (
         f"source {BASH_SCRIPT}\n"
@@ -137,16 +140,14 @@ def bash_function_answer(words: List[str], home: Path) -> List[str]:
         "_stac_events\n"
         "printf '%s\\n' \"${COMPREPLY[@]}\"\n"
     )
-    done = subprocess.run(["bash", "--norc", "--noprofile", "-c", program, "bash", *words],
-                          cwd=home, capture_output=True, text=True, env={"HOME": str(home)},
-                          check=True)  # fmt: skip
+    done = processes.shell(program, *words)
     return [line for line in done.stdout.splitlines() if line]
 
 
 @needs_bash
-def test_without_the_line_the_words_are_taken_as_given(home: Path) -> None:
+def test_without_the_line_the_words_are_taken_as_given(processes: Processes) -> None:
     """Callers that set only COMP_WORDS (no COMP_LINE) still get answers."""
-    assert bash_function_answer(["stac-events", "event", "send", "X", "-c", "ch"], home) == [
+    assert bash_function_answer(["stac-events", "event", "send", "X", "-c", "ch"], processes) == [
         "Changes"
     ]
 
@@ -177,7 +178,7 @@ def test_install_for_bash_without_bash_completion_says_what_to_add(
 
 
 @needs_bash
-def test_the_line_it_says_to_add_makes_bash_complete(cli: Cli, home: Path) -> None:
+def test_the_line_it_says_to_add_makes_bash_complete(cli: Cli, processes: Processes) -> None:
     """Both programs complete in a bash that runs only what the message says to add."""
     result = cli("--install-completion", "bash")
     line = re.search(r"add to ~/\.bashrc: (source \S+)", result.stderr)
@@ -188,8 +189,7 @@ def test_the_line_it_says_to_add_makes_bash_complete(cli: Cli, home: Path) -> No
                '  "$(complete -p ${COMP_WORDS[0]} | sed "s/.*-F \\([^ ]*\\).*/\\1/")"\n'
                '  echo "${COMPREPLY[@]}"\n'
                "done\n")  # fmt: skip
-    done = subprocess.run(["bash", "--norc", "--noprofile", "-c", program], capture_output=True,
-                          text=True, env={"HOME": str(home)}, check=True)  # fmt: skip
+    done = processes.shell(program)
     assert done.stdout.split() == ["event", "event"]
 
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import subprocess
-import sys
 import threading
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple, Union
@@ -18,6 +16,7 @@ import pytest
 
 from stac_events.cli import main
 from tests.conftest import NOW, Cli, Result, events_of, isolated_environment, single_event
+from tests.processes import STAC_EVENTS, Processes
 
 EVENT = {"event_type": "DeployEvent", "msg_title": "t", "timestamp": int(NOW)}
 LINE = json.dumps(EVENT)
@@ -40,23 +39,13 @@ def with_data(data: str) -> str:
     return json.dumps({**EVENT, "context": {"data": "DATA"}}).replace('"DATA"', data)
 
 
-def run_bytes(
-    home: Path,
-    environ: Dict[str, str],
-    *args: str,
-    stdin: Optional[bytes],
-    expect: int,
-    env: Optional[Dict[str, str]] = None,
-) -> Result:
+def run_bytes(processes: Processes, *args: str, stdin: Optional[bytes], expect: int) -> Result:
     """The installed script as a real process, fed raw bytes; `stdin=None`: fd 0 closed."""
-    exe = str(Path(sys.executable).with_name("stac-events"))
-    command: List[str] = [exe, *args]
+    command: List[str] = [STAC_EVENTS, *args]
     if stdin is None:
         command = ["sh", "-c", 'exec "$@" <&-', "sh", *command]
-    completed = subprocess.run(command, input=stdin, capture_output=True, cwd=home,
-                               env={**environ, **(env or {})}, timeout=60, check=False)  # fmt: skip
-    result = Result(completed.returncode, completed.stdout.decode(), completed.stderr.decode())
-    assert result.status == expect, result.stderr
+    result = processes.run(*command, stdin=stdin, expect=expect)
+    result.output.encode("utf-8")  # strictly: what it says is UTF-8 text, whatever it read
     return result
 
 
@@ -87,14 +76,13 @@ def test_stdin_not_utf8_in_process(cli: Cli) -> None:
     one_line_error(result, "--file: stdin: not UTF-8 text")
 
 
-def test_stdin_not_utf8(home: Path, isolated_environ: Dict[str, str]) -> None:
-    result = run_bytes(home, isolated_environ, *SEND, "--file", "-", stdin=b'[{"a": "\xff"}]',
-                       expect=2)  # fmt: skip
+def test_stdin_not_utf8(processes: Processes) -> None:
+    result = run_bytes(processes, *SEND, "--file", "-", stdin=b'[{"a": "\xff"}]', expect=2)
     one_line_error(result, "--file: stdin: not UTF-8 text")
 
 
-def test_text_from_stdin_not_utf8(home: Path, isolated_environ: Dict[str, str]) -> None:
-    result = run_bytes(home, isolated_environ, *ONE, "-m", "-", stdin=b"caf\xe9\n", expect=2)
+def test_text_from_stdin_not_utf8(processes: Processes) -> None:
+    result = run_bytes(processes, *ONE, "-m", "-", stdin=b"caf\xe9\n", expect=2)
     one_line_error(result, "--text: stdin: not UTF-8 text")
 
 
@@ -105,8 +93,8 @@ def test_text_from_stdin_not_utf8(home: Path, isolated_environ: Dict[str, str]) 
         (["DeployEvent", "--title", "t", "-m", "-"], "--text: stdin is closed"),
     ],
 )
-def test_closed_stdin(home: Path, isolated_environ: Dict[str, str], flags: list, message: str):
-    result = run_bytes(home, isolated_environ, *SEND, *flags, stdin=None, expect=2)
+def test_closed_stdin(processes: Processes, flags: list, message: str):
+    result = run_bytes(processes, *SEND, *flags, stdin=None, expect=2)
     one_line_error(result, message)
 
 

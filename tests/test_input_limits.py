@@ -27,8 +27,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import Cli, events_of, mounted_tmpfs
+from tests.processes import STAC_EVENTS
 
-EXE = str(Path(sys.executable).with_name("stac-events"))
+pytestmark = pytest.mark.slow  # endless inputs to real processes under a memory limit
+
 SEND = ("event", "send", "--dry-run")
 ONE = ("event", "send", "DeployEvent", "--title", "t", "--dry-run")
 EVENT = '{"event_type": "AEvent", "msg_title": "t"}'
@@ -74,14 +76,17 @@ def run(
 ) -> Ran:
     """`stac-events ARGS` as a real process, its address space limited as a user's `ulimit
     -v` would; killed (and the test failed) if it outlives `timeout`, which is only a
-    safety net: every run here is meant to end on its own."""
+    safety net: every run here is meant to end on its own.
+
+    Not through tests/processes.py, which reads output into memory: here what the command
+    writes goes to files (a dry run of endless input writes without end), and the status
+    is the one MEASURED passes on, checked by each test with the peak it measured."""
     report = home / "peak"
-    limited = [sys.executable, "-c", MEASURED, str(ADDRESS_SPACE), str(report), EXE, *args]
-    # the package the suite imports, also when PYTHONPATH names another checkout of it
-    inherited = {name: os.environ[name] for name in ("PYTHONPATH",) if name in os.environ}
+    limited = [sys.executable, "-c", MEASURED, str(ADDRESS_SPACE), str(report), STAC_EVENTS,
+               *args]  # fmt: skip
     with open(home / "out", "w+b") as out, open(home / "err", "w+b") as err:
         process = subprocess.Popen(limited, stdin=stdin, stdout=out, stderr=err, cwd=home,
-                                   env={**environ, **inherited, **(env or {})},
+                                   env={**environ, **(env or {})},
                                    start_new_session=True)  # fmt: skip
         killer = threading.Timer(timeout, lambda: os.killpg(process.pid, signal.SIGKILL))
         killer.start()
@@ -98,7 +103,8 @@ def run(
 
 @contextlib.contextmanager
 def producer(command: str) -> Iterator[IO[bytes]]:
-    """The read end of a pipe that a real shell command writes into (`yes`, `tr ...`)."""
+    """The read end of a pipe that a real shell command writes into (`yes`, `tr ...`): for
+    a command to read as its stdin, so not through tests/processes.py, which reads it."""
     process = subprocess.Popen(["sh", "-c", command], stdout=subprocess.PIPE,
                                stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
     assert process.stdout is not None

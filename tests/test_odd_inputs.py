@@ -11,7 +11,6 @@ import contextlib
 import json
 import os
 import socket
-import subprocess
 import sys
 from pathlib import Path
 from typing import Callable, Dict, List
@@ -20,6 +19,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from tests.conftest import API_KEY, INTAKE, Cli, env_for, mounted_tmpfs, no_secret
+from tests.processes import Processes
 from tests.test_delivery_faults import MEMORY_CAP, run
 from tests.test_spool_lifecycle import files_in, listed, queue, send, texts
 
@@ -90,7 +90,7 @@ def test_a_queued_payload_redirected_at_flush_stays_queued(
 
 
 def test_a_redirect_whose_body_never_ends_takes_no_memory(
-    raw_receiver, home: Path, isolated_environ: Dict[str, str]
+    raw_receiver, processes: Processes
 ) -> None:
     """requests read a redirect's whole body (to prepare the request it would make next)."""
 
@@ -101,9 +101,8 @@ def test_a_redirect_whose_body_never_ends_takes_no_memory(
             connection.sendall(b"x" * 65536)
 
     receiver = raw_receiver(answer)
-    environ = {**isolated_environ, **receiver_env(receiver.url)}
-    result = run(home, environ, "event", "send", "DeployEvent", "--title", "t", memory=MEMORY_CAP)
-    assert result.status == 4, result.stderr
+    result = run(processes, "event", "send", "DeployEvent", "--title", "t",
+                 env=receiver_env(receiver.url), expect=4, memory=MEMORY_CAP)  # fmt: skip
     assert "redirected (302 Found) to http://x/; redirects are not followed" in result.stderr
 
 
@@ -239,16 +238,12 @@ run()
 
 
 def test_a_signal_as_config_init_makes_its_temporary_file_leaves_none(
-    home: Path, isolated_environ: Dict[str, str]
+    home: Path, processes: Processes
 ) -> None:
-    pythonpath = {"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}
-    done = subprocess.run(
-        [sys.executable, "-c", SIGNAL_WHEN_MADE, "config", "init", "--url",
-         "https://sts.example.com/receiver"],
-        capture_output=True, text=True, cwd=home, timeout=60, check=False,
-        env={**isolated_environ, **pythonpath, "STAC_EVENTS_API_KEY": API_KEY},
-    )  # fmt: skip
-    assert done.returncode == 143, done.stderr  # the signal came: the file had been made
+    # 143: the signal came, so the file had been made
+    done = processes.run(sys.executable, "-c", SIGNAL_WHEN_MADE, "config", "init", "--url",
+                         "https://sts.example.com/receiver", env={"STAC_EVENTS_API_KEY": API_KEY},
+                         expect=143)  # fmt: skip
     assert done.stderr == "stac-events: terminated; nothing was sent\n"
     folder = home / ".config" / "stac-events"
     left: List[str] = sorted(path.name for path in folder.iterdir()) if folder.is_dir() else []
@@ -290,13 +285,11 @@ def test_an_empty_command_is_not_found_as_a_shell_says(cli: Cli) -> None:
      ([b"spool", b"drop", b"\xff"], "\\xff")],
 )  # fmt: skip
 def test_bytes_that_are_not_utf8_are_quoted_as_typed(
-    home: Path, isolated_environ: Dict[str, str], args: List[bytes], message: str
+    processes: Processes, args: List[bytes], message: str
 ) -> None:
-    exe = Path(sys.executable).with_name("stac-events")
-    completed = subprocess.run([bytes(exe), *args], capture_output=True, env=isolated_environ,
-                               cwd=home, timeout=60, check=False)  # fmt: skip
-    assert completed.returncode == (3 if b"--config" in args else 2)  # a usage error, or a file
-    stderr = completed.stderr.decode()
+    status = 3 if b"--config" in args else 2  # a file that cannot be used, or a usage error
+    stderr = processes.cli(*args, expect=status).stderr
+    stderr.encode("utf-8")  # strictly: the bytes are quoted, none passed on as they came
     assert message in stderr
     assert "\\udc" not in stderr
     assert len(stderr.splitlines()) == 1

@@ -11,18 +11,16 @@ import io
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List
 
 import pytest
 from pytest_httpserver import HTTPServer
 
 from stac_events.cli import main
 from tests.conftest import API_KEY, Cli, env_for, isolated_environment, single_event
+from tests.processes import STAC_EVENTS, Processes
 
-EXE = str(Path(sys.executable).with_name("stac-events"))
 UNREACHABLE = ("--url", "http://127.0.0.1:9/receiver", "--api-key", API_KEY, "--retries", "0")
 
 
@@ -35,18 +33,15 @@ def big_file(tmp_path: Path) -> Path:
     return path
 
 
-def into_a_closed_pipe(args: List[str], environ: Dict[str, str], cwd: Path) -> Tuple[int, str]:
-    """Run the script with stdout a pipe whose reader has already gone; (status, stderr)."""
+def into_a_closed_pipe(processes: Processes, args: List[str], env: Dict[str, str]) -> str:
+    """Run the script with stdout a pipe whose reader has already gone: it must end 141,
+    as a program killed by SIGPIPE; what it said on stderr."""
     reader, writer = os.pipe()
     os.close(reader)
     try:
-        completed = subprocess.run(
-            [EXE, *args], stdout=writer, stderr=subprocess.PIPE, text=True, env=environ,
-            cwd=cwd, timeout=60, check=False,
-        )  # fmt: skip
+        return processes.cli(*args, stdout=writer, env=env, expect=141).stderr
     finally:
         os.close(writer)
-    return completed.returncode, completed.stderr
 
 
 def queue_one(cli: Cli) -> None:
@@ -63,21 +58,18 @@ def queue_one(cli: Cli) -> None:
      ["config", "path"], ["spool", "list"], ["spool", "list", "-o", "json"], ["--version"]],
 )  # fmt: skip
 def test_a_closed_stdout_pipe_exits_141_silently(
-    cli: Cli, home: Path, isolated_environ: Dict[str, str], args: List[str], unbuffered: str
+    cli: Cli, processes: Processes, args: List[str], unbuffered: str
 ):
     queue_one(cli)  # so that `spool list` has a line to print
-    environ = {**isolated_environ, "PYTHONUNBUFFERED": unbuffered}
-    status, stderr = into_a_closed_pipe(args, environ, home)
-    assert (status, stderr) == (141, "")
+    assert into_a_closed_pipe(processes, args, {"PYTHONUNBUFFERED": unbuffered}) == ""
 
 
 @pytest.mark.parametrize("unbuffered", ["", "1"])
 def test_a_dry_run_into_a_closed_pipe_exits_141_silently(
-    home: Path, isolated_environ: Dict[str, str], big_file: Path, unbuffered: str
+    processes: Processes, big_file: Path, unbuffered: str
 ):
-    environ = {**isolated_environ, "PYTHONUNBUFFERED": unbuffered}
     args = ["event", "send", "DeployEvent", "--file", str(big_file), "--dry-run"]
-    assert into_a_closed_pipe(args, environ, home) == (141, "")
+    assert into_a_closed_pipe(processes, args, {"PYTHONUNBUFFERED": unbuffered}) == ""
 
 
 @pytest.mark.parametrize(
@@ -91,18 +83,14 @@ def test_a_dry_run_into_a_closed_pipe_exits_141_silently(
     ],
 )
 def test_pipefail_scripts_see_141(
-    cli: Cli, home: Path, isolated_environ: Dict[str, str], big_file: Path, line: str,
-    reader: str,
-):  # fmt: skip
+    cli: Cli, home: Path, processes: Processes, big_file: Path, line: str, reader: str
+):
     queue_one(cli)
     shutil.copy(big_file, home / "events.ndjson")
     # `head -1` of a short output may read all of it before it goes: then the writer
     # never meets a closed pipe and 0 is right. What is never right is 1, or a message.
-    script = f'"{EXE}" {line} 2>err | {reader} >/dev/null; echo "${{PIPESTATUS[0]}} $?"'
-    completed = subprocess.run(
-        ["bash", "-o", "pipefail", "-c", script], capture_output=True, text=True,
-        env=isolated_environ, cwd=home, timeout=60, check=True,
-    )  # fmt: skip
+    script = f'"{STAC_EVENTS}" {line} 2>err | {reader} >/dev/null; echo "${{PIPESTATUS[0]}} $?"'
+    completed = processes.shell(script, flags=["-o", "pipefail"])
     writer, pipeline = completed.stdout.split()
     assert writer in ({"0", "141"} if reader == "head -1" else {"141"})
     assert pipeline == writer
@@ -124,13 +112,10 @@ def test_closed_pipe_in_process_ends_the_run_at_once(home: Path, big_file: Path)
 # 5. A closed, full or broken stream never ends in exit 1
 
 
-def test_a_closed_stderr_still_sends(receiver: HTTPServer, home: Path, isolated_environ: dict):
+def test_a_closed_stderr_still_sends(receiver: HTTPServer, processes: Processes):
     # 'Deploy' draws a warning, which has nowhere to go
-    script = f'"{EXE}" event send Deploy --title t 2>&-; echo $?'
-    completed = subprocess.run(
-        ["bash", "-c", script], capture_output=True, text=True,
-        env={**isolated_environ, **env_for(receiver)}, cwd=home, timeout=60, check=True,
-    )  # fmt: skip
+    script = f'"{STAC_EVENTS}" event send Deploy --title t 2>&-; echo $?'
+    completed = processes.shell(script, env=env_for(receiver))
     assert completed.stdout == "0\n"
     assert single_event(json.loads(receiver.log[0][0].get_data()))["msg_title"] == "t"
 
@@ -158,15 +143,12 @@ def test_a_broken_stderr_pipe_still_sends(receiver: HTTPServer, home: Path, extr
      ("1</dev/null", "Bad file descriptor")],
 )  # fmt: skip
 def test_a_stdout_that_takes_nothing_is_said_and_exits_3(
-    home: Path, isolated_environ: dict, redirect: str, reason: str
+    processes: Processes, redirect: str, reason: str
 ):
     if not os.path.exists("/dev/full") and "full" in redirect:
         pytest.skip("no /dev/full here")
-    script = f'"{EXE}" event send DeployEvent --title t --dry-run -o json {redirect}; echo $? >&2'
-    completed = subprocess.run(
-        ["bash", "-c", script], capture_output=True, text=True, env=isolated_environ, cwd=home,
-        timeout=60, check=True,
-    )  # fmt: skip
+    line = f'"{STAC_EVENTS}" event send DeployEvent --title t --dry-run -o json {redirect}'
+    completed = processes.shell(f"{line}; echo $? >&2")
     message, status = completed.stderr.splitlines()
     assert status == "3"
     assert message == (f"stac-events: error: cannot write to stdout: {reason}; "
@@ -174,13 +156,10 @@ def test_a_stdout_that_takes_nothing_is_said_and_exits_3(
 
 
 def test_a_run_that_prints_nothing_works_with_stdout_closed(
-    receiver: HTTPServer, home: Path, isolated_environ: dict
+    receiver: HTTPServer, processes: Processes
 ):
-    script = f'"{EXE}" event send DeployEvent --title t >&-; echo $?'
-    completed = subprocess.run(
-        ["bash", "-c", script], capture_output=True, text=True,
-        env={**isolated_environ, **env_for(receiver)}, cwd=home, timeout=60, check=True,
-    )  # fmt: skip
+    script = f'"{STAC_EVENTS}" event send DeployEvent --title t >&-; echo $?'
+    completed = processes.shell(script, env=env_for(receiver))
     assert completed.stdout == "0\n"
     assert len(receiver.log) == 1
 
@@ -213,14 +192,11 @@ def test_wrap_json_failure_is_said_once_on_stderr(cli: Cli):
 
 
 @pytest.mark.skipif(shutil.which("jq") is None, reason="jq is not installed")
-def test_wrap_output_through_jq(home: Path, isolated_environ: dict, receiver: HTTPServer):
-    script = (f"\"{EXE}\" event wrap -o json -- sh -c 'echo \"{{\\\"n\\\": 1}}\"' 2>err "
+def test_wrap_output_through_jq(processes: Processes, receiver: HTTPServer):
+    script = (f"\"{STAC_EVENTS}\" event wrap -o json -- sh -c 'echo \"{{\\\"n\\\": 1}}\"' 2>err "
               "| jq -e .n && tail -1 err | jq -e .ok")  # fmt: skip
-    completed = subprocess.run(
-        ["bash", "-o", "pipefail", "-c", script], capture_output=True, text=True,
-        env={**isolated_environ, **env_for(receiver)}, cwd=home, timeout=60, check=False,
-    )  # fmt: skip
-    assert (completed.returncode, completed.stdout) == (0, "1\ntrue\n"), completed.stderr
+    completed = processes.shell(script, flags=["-o", "pipefail"], env=env_for(receiver))
+    assert completed.stdout == "1\ntrue\n"
 
 
 # 3. A command that exits 130 is not an interrupted wrap
@@ -235,14 +211,10 @@ def test_wrap_of_a_command_exiting_130_is_not_interrupted(cli: Cli, receiver: HT
 
 
 def test_wrap_of_a_command_killed_by_sigint_is_not_interrupted(
-    home: Path, isolated_environ: dict, receiver: HTTPServer
+    processes: Processes, receiver: HTTPServer
 ):
-    completed = subprocess.run(
-        [EXE, "event", "wrap", "--", "sh", "-c", "kill -INT $$"], capture_output=True,
-        text=True, env={**isolated_environ, **env_for(receiver)}, cwd=home, timeout=60,
-        check=False,
-    )  # fmt: skip
-    assert completed.returncode == 130
+    completed = processes.cli("event", "wrap", "--", "sh", "-c", "kill -INT $$",
+                              env=env_for(receiver), expect=130)  # fmt: skip
     assert "interrupted" not in completed.stderr
     assert len(receiver.log) == 1
 

@@ -11,6 +11,8 @@ from typing import List
 
 import pytest
 
+from tests.processes import Processes, run, shell_command
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -38,21 +40,10 @@ def in_a_git_checkout() -> bool:
 
 
 @pytest.mark.parametrize("command", sh_examples())
-def test_readme_example_runs(command: str, isolated_environ: dict) -> None:
+def test_readme_example_runs(command: str, processes: Processes) -> None:
     if re.search(r"\bgit ", command) and not in_a_git_checkout():
         pytest.skip("the example reads git history: it needs a git checkout, not an sdist")
-    bin_dir = str(Path(sys.executable).parent)
-    env = {**isolated_environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
-    completed = subprocess.run(
-        ["bash", "-o", "pipefail", "-c", command],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=60,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr
+    completed = processes.shell(command, flags=["-o", "pipefail"], cwd=ROOT)
     assert "error:" not in completed.stderr
     assert (completed.stdout + completed.stderr).strip()
 
@@ -125,15 +116,13 @@ def test_readme_install_line_works(line: str, tmp_path: Path) -> None:
            "XDG_CACHE_HOME": cache, "PIPX_HOME": str(tmp_path / "pipx"),
            "PIPX_BIN_DIR": str(bin_dir), "UV_TOOL_DIR": str(tmp_path / "uv-tools"),
            "UV_TOOL_BIN_DIR": str(bin_dir), "UV_PYTHON_DOWNLOADS": "never"}  # fmt: skip
-    done = subprocess.run(["bash", "-e", "-c", line], cwd=project, env=env, capture_output=True,
-                          text=True, timeout=600, check=False)  # fmt: skip
-    assert done.returncode == 0, done.stdout + done.stderr
+    # Exactly this environment, not a test's: the line installs as a user's shell would.
+    run(shell_command("bash", line, flags=["-e"]), cwd=project, env=env, timeout=600)
     if line.startswith("pip install pipx"):
         assert (tmp_path / "venv" / "bin" / "pipx").exists()
         return
     for command in ("stac-events", "stac"):
-        ran = subprocess.run([str(bin_dir / command), "--version"], capture_output=True,
-                             text=True, env=env, timeout=60, check=False)  # fmt: skip
+        ran = run([str(bin_dir / command), "--version"], env=env)
         assert ran.stdout.strip() == f"stac-events {__version__}", ran.stderr
 
 
@@ -164,9 +153,10 @@ CI_ENV = {
 }  # fmt: skip
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("receiver", ["up", "down"])
 def test_readme_ci_snippets_work(
-    isolated_environ: dict, tmp_path: Path, httpserver, receiver: str
+    processes: Processes, tmp_path: Path, httpserver, receiver: str
 ) -> None:
     """Each snippet's commands, run as the CI system would, deliver their events; with the
     receiver down, no step fails and the events are queued."""
@@ -174,7 +164,6 @@ def test_readme_ci_snippets_work(
 
     snippets = ci_snippets()
     assert [kind for kind, _, _ in snippets] == ["github", "gitlab"]
-    bin_dir = str(Path(sys.executable).parent)
     for kind, variables, commands in snippets:
         httpserver.clear()
         httpserver.expect_request("/receiver/stsAgent/intake").respond_with_data("", status=202)
@@ -186,29 +175,18 @@ def test_readme_ci_snippets_work(
             '{"event_type": "VersionChangedEvent", "msg_title": "checkout 1.4.2"}\n'
         )
         env = {
-            **isolated_environ,
             **CI_ENV[kind],
             **{k: v for k, v in variables.items() if "${{" not in str(v)},
             "STAC_EVENTS_RECEIVER_URL": httpserver.url_for("/receiver")
             if receiver == "up"
             else "http://127.0.0.1:9/receiver",
             "STAC_EVENTS_API_KEY": "k",
-            "PATH": bin_dir + os.pathsep + os.environ["PATH"],
             "XDG_STATE_HOME": str(work / "state"),
         }
         for command in commands:
             if INSTALL_LINE.search(command):
                 continue  # installed already; test_readme_install_line_works runs it
-            done = subprocess.run(
-                ["bash", "-e", "-c", command],
-                cwd=work,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=60,
-                check=False,
-            )
-            assert done.returncode == 0, (kind, command, done.stderr)
+            processes.shell(command, flags=["-e"], cwd=work, env=env)
         if receiver == "down":
             queued = list((work / "state" / "stac-events" / "spool" / "pending").iterdir())
             assert len(queued) == 2  # the deploy's event and the versions, none lost
@@ -223,7 +201,7 @@ def test_readme_ci_snippets_work(
         assert all(e["context"]["data"]["ci.provider"].startswith(kind) for e in events)
 
 
-def test_readme_python_examples_send_their_events(isolated_environ: dict, httpserver) -> None:
+def test_readme_python_examples_send_their_events(processes: Processes, httpserver) -> None:
     """The "From Python" example, run as a script, delivers its event."""
     import json
 
@@ -232,15 +210,9 @@ def test_readme_python_examples_send_their_events(isolated_environ: dict, httpse
               if "stac_events.send(" in block]  # fmt: skip
     assert blocks
     httpserver.expect_request("/receiver/stsAgent/intake").respond_with_data("", status=202)
-    env = {
-        **isolated_environ,
-        "STAC_EVENTS_RECEIVER_URL": httpserver.url_for("/receiver"),
-        "STAC_EVENTS_API_KEY": "k",
-    }
+    env = {"STAC_EVENTS_RECEIVER_URL": httpserver.url_for("/receiver"), "STAC_EVENTS_API_KEY": "k"}
     for block in blocks:
-        done = subprocess.run([sys.executable, "-c", block], capture_output=True, text=True,
-                              env=env, timeout=60, check=False)  # fmt: skip
-        assert done.returncode == 0, done.stderr
+        done = processes.run(sys.executable, "-c", block, env=env)
         assert "sent 1 event(s), the receiver answered 202" in done.stdout
     events = [json.loads(request.get_data())["events"] for request, _ in httpserver.log]
     assert [list(group) for group in events] == [["DeployEvent"]] * len(blocks)

@@ -8,7 +8,6 @@ import json
 import os
 import re
 import socket
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +18,8 @@ import pytest
 import requests
 
 from tests.conftest import API_KEY, DOCS_EXAMPLE, no_secret
+
+pytestmark = pytest.mark.slow  # a real receiver process in most tests
 
 
 def sender_env(receiver: Any, key: str = "any-key") -> Dict[str, str]:
@@ -502,16 +503,11 @@ def test_a_sigterm_right_after_the_listening_line_stops_it_cleanly(receiver_fact
         assert "stopped; 0 event(s) received" in err
 
 
-def test_the_default_database_is_under_the_user_state_dir(run_script, home, isolated_environ):
-    process = subprocess.Popen(
-        [sys.executable, "-m", "stac_events", "receiver", "--port", "0", "-q"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env=isolated_environ, cwd=home,
-    )  # fmt: skip
-    assert process.stdout is not None
-    first = process.stdout.readline()
-    process.terminate()
-    process.communicate(timeout=30)
+def test_the_default_database_is_under_the_user_state_dir(processes, home):
+    receiver = processes.start(sys.executable, "-m", "stac_events", "receiver", "--port", "0",
+                               "-q")  # fmt: skip
+    first = receiver.wait_for(r"^Listening on .*").group(0)
+    receiver.stop(expect=0)
     expected = home / ".local" / "state" / "stac-events" / "receiver.db"
     assert f"storing in {expected}" in first
     assert expected.exists()

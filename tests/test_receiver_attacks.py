@@ -17,6 +17,8 @@ import requests
 
 from stac_events.receiver import Filters, Store
 
+pytestmark = pytest.mark.slow  # a real receiver process in most tests
+
 
 def good_payload(**event_fields: Any) -> Dict[str, Any]:
     event = {"event_type": "DeployEvent", "msg_title": "t", "msg_text": "x",

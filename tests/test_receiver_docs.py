@@ -4,17 +4,16 @@ section as a test module."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import signal
 import socket
-import subprocess
 import sys
 from pathlib import Path
 from typing import List
 
 import pytest
+
+from tests.processes import Processes, shell_command
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -33,29 +32,19 @@ def port_taken(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script", blocks("bash"))
-def test_bash_example_runs(script: str, tmp_path: Path, isolated_environ: dict) -> None:
+def test_bash_example_runs(script: str, tmp_path: Path, processes: Processes) -> None:
     for port in map(int, re.findall(r"127\.0\.0\.1:(\d+)", script)):
         if port_taken(port):
             pytest.skip(f"the example uses port {port}, which something here listens on")
-    bin_dir = str(Path(sys.executable).parent)
-    env = {**isolated_environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
-           "TMPDIR": str(tmp_path)}  # fmt: skip
-    process = subprocess.Popen(
-        ["bash", "-euo", "pipefail", "-c", script],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        start_new_session=True,  # whatever it leaves running is killed with its group
-    )
-    try:
-        out, err = process.communicate(timeout=120)
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-    assert process.returncode == 0, out + err
+    example = processes.start(
+        *shell_command("bash", script, flags=["-euo", "pipefail"]), cwd=tmp_path,
+        env={"TMPDIR": str(tmp_path)},
+        start_new_session=True,  # what it leaves running is killed with its group, after
+    )  # fmt: skip
+    ended = example.finish(timeout=120)
+    out, err = ended.stdout, ended.stderr
     assert "Traceback" not in err
     if "--timestamp 2025-01-01" in script:  # the refusal the Try-it section shows
         assert "refused, exit 4" in out

@@ -15,13 +15,15 @@ import socket
 import threading
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterator, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import pytest
 import requests
 
 from stac_events.receiver.server import IDLE_TIMEOUT_S, REQUEST_TIMEOUT_S
-from tests.conftest import ReceiverProcess, start_receiver
+from tests.conftest import ReceiverProcess
+
+pytestmark = pytest.mark.slow  # a real receiver, held to deadlines of seconds
 
 # Safety nets only: each is many times what the receiver needs on an idle machine.
 ANSWER_WAIT_S = 30.0
@@ -73,21 +75,14 @@ def parsed(answer: bytes) -> Tuple[int, Dict[str, str], Any]:
 # A receiver under a descriptor limit of its own (as `ulimit -n 128` in its shell).
 
 
-def start_limited_receiver(db: Path, environ: Dict[str, str], cwd: Path) -> ReceiverProcess:
-    def limited() -> None:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (DESCRIPTOR_LIMIT, DESCRIPTOR_LIMIT))
-
-    # a real limit, set in the child before Python starts
-    return start_receiver(db, environ=environ, cwd=cwd, preexec_fn=limited)
+def descriptor_limited() -> None:
+    """A real limit, set in the receiver's process before Python starts."""
+    resource.setrlimit(resource.RLIMIT_NOFILE, (DESCRIPTOR_LIMIT, DESCRIPTOR_LIMIT))
 
 
 @pytest.fixture
-def limited_receiver(tmp_path: Path, isolated_environ: Dict[str, str]) -> Iterator[Any]:
-    receiver = start_limited_receiver(tmp_path / "receiver.db", isolated_environ, tmp_path)
-    yield receiver
-    if receiver.process.poll() is None:
-        receiver.process.kill()
-        receiver.process.wait(timeout=30)
+def limited_receiver(receiver_factory) -> ReceiverProcess:
+    return receiver_factory(preexec_fn=descriptor_limited)
 
 
 class Attack:

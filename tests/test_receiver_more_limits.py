@@ -8,42 +8,37 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import selectors
 import signal
 import socket
 import time
-from pathlib import Path
-from typing import Any, Dict, Iterator, List, Set, Tuple
+from typing import Any, Iterator, List, Set, Tuple
 
 import pytest
 import requests
 
 from stac_events.receiver.server import ANSWER_TIMEOUT_S, MIN_ANSWER_RATE
+from tests.conftest import ReceiverProcess
 from tests.test_receiver_limits import (
     ANSWER_WAIT_S,
     DESCRIPTOR_LIMIT,
     address,
+    descriptor_limited,
     open_file_limit,
     parsed,
     send_got_in,
-    start_limited_receiver,
     until_closed,
 )
+
+pytestmark = pytest.mark.slow  # a real receiver, held to deadlines of seconds
 
 STOP_GRACE_S = 5.0  # what the README promises: the requests in progress, up to 5 s
 ASK = b"GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 
 
-def same_package() -> Dict[str, str]:
-    """What makes a receiver process import the `stac_events` these tests import (a
-    pristine copy, when PYTHONPATH names one)."""
-    return {"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}
-
-
 @pytest.fixture
 def local_receiver(receiver_factory: Any) -> Any:
-    return receiver_factory(env=same_package())
+    return receiver_factory()
 
 
 def store_events(url: str, *, events: int, text_bytes: int) -> int:
@@ -122,13 +117,8 @@ def askers() -> Iterator[List[Askers]]:
 
 
 @pytest.fixture
-def limited_receiver(tmp_path: Path, isolated_environ: Dict[str, str]) -> Iterator[Any]:
-    environ = {**isolated_environ, **same_package()}
-    receiver = start_limited_receiver(tmp_path / "receiver.db", environ, tmp_path)
-    yield receiver
-    if receiver.process.poll() is None:
-        receiver.process.kill()
-        receiver.process.wait(timeout=30)
+def limited_receiver(receiver_factory) -> ReceiverProcess:
+    return receiver_factory(preexec_fn=descriptor_limited)
 
 
 def test_unread_answers_do_not_keep_a_sender_out(limited_receiver, run_script, askers):
@@ -143,7 +133,7 @@ def test_unread_answers_do_not_keep_a_sender_out(limited_receiver, run_script, a
     askers.append(unread)
     unread.wait_for_answers(DESCRIPTOR_LIMIT - 30)  # the receiver's descriptors are all used
     # The sender was not left to time out and retry until the unread answers were given up.
-    send_got_in(limited_receiver, run_script, same_package())
+    send_got_in(limited_receiver, run_script, {})
     # Nor were they given up at their deadline (which starts when an answer does, after it
     # was asked for): they were shed for room, as idle connections are.
     assert time.monotonic() - asked < ANSWER_TIMEOUT_S + size / MIN_ANSWER_RATE
@@ -187,7 +177,7 @@ def test_an_answer_read_a_little_at_a_time_is_cut_off_at_its_deadline(local_rece
 def test_stopping_with_slow_readers_takes_the_grace_and_no_more(
     receiver_factory, askers, signal_number
 ):
-    receiver = receiver_factory("-q", env=same_package())
+    receiver = receiver_factory("-q")
     # Many small events: each answer of ~10 MB takes the receiver a while to make, and
     # they queue for the store one after the other.
     store_events(receiver.url, events=40_000, text_bytes=100)

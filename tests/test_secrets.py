@@ -259,6 +259,7 @@ def _answers(request: Request) -> Response:
     return Response(f"bad key {request.args.get('api_key')}", status=503)
 
 
+@pytest.mark.slow
 @settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -352,8 +353,9 @@ def test_a_key_the_receiver_echoes_in_json_is_masked(cli: Cli, httpserver: HTTPS
 def test_a_key_in_the_environment_is_masked_before_settings_are_read(cli: Cli):
     result = cli("event", "send", "DeployEvent", "--title", "t", "--dry-run",
                  "--url", "http://h:ENVKEYSECRET99/", env={"STAC_EVENTS_API_KEY": "ENVKEYSECRET99"},
-                 expect=(2, 3))  # fmt: skip
+                 expect=3)  # fmt: skip
     assert "ENVKEYSECRET99" not in result.output
+    assert "--url: 'http://h:***/' is not a URL" in result.stderr  # a settings error: exit 3
 
 
 def test_a_dry_run_stays_valid_json_when_a_text_mentions_api_key(cli: Cli):
@@ -381,17 +383,32 @@ def test_a_key_yaml_reads_as_a_number_is_refused_not_changed(
     assert "42798" not in result.output
 
 
-@pytest.mark.parametrize("case", ["empty", "too long", "too large"])
-def test_a_config_path_that_cannot_be_used_is_exit_3(cli: Cli, tmp_path: Path, case: str):
+CONFIG_PATH_CASES = [
+    # (the --config given, the command, its status): `config path` lists where a file is
+    # looked for without reading one, so only a path that names nothing stops it.
+    (case, command, 0 if command == ["config", "path"] and case != "empty" else 3)
+    for case in ("empty", "too long", "too large")
+    for command in (["config", "show"], ["config", "path"], ["event", "send", "A", "--title", "t"])
+]
+
+
+@pytest.mark.parametrize(("case", "command", "status"), CONFIG_PATH_CASES, ids=str)
+def test_a_config_path_that_cannot_be_used_is_exit_3(
+    cli: Cli, tmp_path: Path, case: str, command: List[str], status: int
+):
     if case == "too large":
         path = tmp_path / "conf.yaml"
         path.write_text("# padding\n" * 200_000)
         args = ["--config", str(path)]
     else:
         args = ["--config", "" if case == "empty" else str(tmp_path / ("x" * 300))]
-    for command in (["config", "show"], ["config", "path"], ["event", "send", "A", "--title", "t"]):
-        result = cli(*args, *command, expect=(0, 3) if command[1] == "path" else 3)
-        assert "Traceback" not in result.output
+    result = cli(*args, *command, expect=status)
+    assert "Traceback" not in result.output
+    if status == 0:
+        assert "1.  --config" in result.stdout.splitlines()[0]  # the first place looked at
+    else:
+        assert result.stderr.startswith("stac-events: error: "), result.stderr
+        assert len(result.stderr.splitlines()) == 1, result.stderr
 
 
 # A wrapped command shows the config file itself: every secret in it is masked, used or

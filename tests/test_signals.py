@@ -9,8 +9,6 @@ import json
 import os
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -21,8 +19,9 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from tests.conftest import API_KEY, INTAKE, env_for
+from tests.processes import Either, Processes, Result, Started
 
-EXE = str(Path(sys.executable).with_name("stac-events"))
+pytestmark = pytest.mark.slow  # real processes, real signals
 
 
 def pending(home: Path) -> List[Path]:
@@ -54,42 +53,36 @@ def hanging(arrived: threading.Event, release: threading.Event) -> Callable:
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
 def test_a_signalled_wrap_queues_its_event_within_a_short_grace(
-    raw_receiver, home: Path, isolated_environ: Dict[str, str], sig: signal.Signals
+    raw_receiver, processes: Processes, sig: signal.Signals
 ):
     arrived, release = threading.Event(), threading.Event()
     receiver = raw_receiver(hanging(arrived, release))
-    environ = {**isolated_environ, "STAC_EVENTS_RECEIVER_URL": f"{receiver.url}/receiver",
+    environ = {"STAC_EVENTS_RECEIVER_URL": f"{receiver.url}/receiver",
                "STAC_EVENTS_API_KEY": API_KEY}  # fmt: skip
-    process = subprocess.Popen(
-        [EXE, "event", "wrap", "--", "sh", "-c", "echo ready; exec sleep 120"],
-        env=environ, cwd=home, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    wrap = processes.start_cli(
+        "event", "wrap", "--", "sh", "-c", "echo ready; exec sleep 120", env=environ,
         start_new_session=True,  # no terminal: what reaches the command, wrap sends
     )  # fmt: skip
     try:
-        assert process.stdout is not None
-        assert process.stdout.readline() == "ready\n"
-        os.kill(process.pid, sig)
+        wrap.wait_for("^ready$")
+        os.kill(wrap.pid, sig)
         signalled = time.monotonic()
-        _, stderr = process.communicate(timeout=60)
+        ended = wrap.finish(expect=128 + sig)  # the command's own exit code
         took = time.monotonic() - signalled
     finally:
         release.set()
-        process.kill()
-    assert process.returncode == 128 + sig, stderr  # the command's own exit code
     assert arrived.is_set()  # the event was tried,
     assert took < 20, took  # within the grace (5 s), not the 60 s of --max-time,
-    (event,) = queued_events(home)  # and queued when the receiver did not answer
+    (event,) = queued_events(processes.home)  # and queued when the receiver did not answer
     assert event["context"]["data"]["exit_code"] == 128 + sig
-    assert "queued for later" in stderr
+    assert "queued for later" in ended.stderr
 
 
 # 2. SIGHUP and the other terminating signals while `event send` waits to retry: the
 #    event is queued, then the run ends with 128+N.
 
 
-def waiting_to_retry(
-    own_server: HTTPServer, home: Path, environ: Dict[str, str], *more: str
-) -> subprocess.Popen:
+def waiting_to_retry(own_server: HTTPServer, processes: Processes, *more: str) -> Started:
     """`event send` as a real process, once the receiver told it to retry in 30 s: the
     request has arrived, and its answer is on its way."""
     arrived = threading.Event()
@@ -99,13 +92,10 @@ def waiting_to_retry(
         return Response("busy", status=503, headers={"Retry-After": "30"})
 
     own_server.expect_request(INTAKE).respond_with_handler(busy)
-    process = subprocess.Popen(
-        [EXE, "event", "send", "DeployEvent", "--title", "t", *more],
-        env={**environ, **env_for(own_server)}, cwd=home, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, start_new_session=True,
-    )  # fmt: skip
+    send = processes.start_cli("event", "send", "DeployEvent", "--title", "t", *more,
+                               env=env_for(own_server), start_new_session=True)  # fmt: skip
     assert arrived.wait(timeout=30)
-    return process
+    return send
 
 
 @pytest.mark.parametrize(
@@ -114,21 +104,20 @@ def waiting_to_retry(
      signal.SIGTERM, signal.SIGXCPU, signal.SIGVTALRM, signal.SIGPROF],
 )  # fmt: skip
 def test_a_terminating_signal_while_a_send_waits_queues_the_event(
-    own_server: HTTPServer, home: Path, isolated_environ: Dict[str, str], sig: signal.Signals
+    own_server: HTTPServer, processes: Processes, sig: signal.Signals
 ):
-    process = waiting_to_retry(own_server, home, isolated_environ, "-o", "json")
-    os.kill(process.pid, sig)
-    stdout, stderr = process.communicate(timeout=30)
-    assert process.returncode == 128 + sig, stderr
-    error = json.loads(stdout)["error"]
+    send = waiting_to_retry(own_server, processes, "-o", "json")
+    os.kill(send.pid, sig)
+    ended = send.finish(expect=128 + sig)
+    error = ended.json()["error"]
     assert (error["kind"], error["queued"], error["not_sent"]) == ("terminated", 1, 0)
     words = "terminated" if sig == signal.SIGTERM else f"ended by {sig.name}"
-    assert f"{words}; the event was queued for later" in stderr
-    assert [event["msg_title"] for event in queued_events(home)] == ["t"]
+    assert f"{words}; the event was queued for later" in ended.stderr
+    assert [event["msg_title"] for event in queued_events(processes.home)] == ["t"]
 
 
 def test_a_hangup_ignored_from_the_start_stays_ignored(
-    own_server: HTTPServer, home: Path, isolated_environ: Dict[str, str]
+    own_server: HTTPServer, processes: Processes
 ):
     """As under `nohup`: the send goes on, and delivers."""
     arrived, release = threading.Event(), threading.Event()
@@ -139,36 +128,34 @@ def test_a_hangup_ignored_from_the_start_stays_ignored(
         return Response("", status=202)
 
     own_server.expect_request(INTAKE).respond_with_handler(held)
-    process = subprocess.Popen(
-        [EXE, "event", "send", "DeployEvent", "--title", "t"],
-        env={**isolated_environ, **env_for(own_server)}, cwd=home, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, start_new_session=True,
-        preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN),
+    send = processes.start_cli(
+        "event", "send", "DeployEvent", "--title", "t", env=env_for(own_server),
+        start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN),
     )  # fmt: skip
     assert arrived.wait(timeout=30)
-    os.kill(process.pid, signal.SIGHUP)
+    os.kill(send.pid, signal.SIGHUP)
     release.set()
-    _, stderr = process.communicate(timeout=30)
-    assert process.returncode == 0, stderr
-    assert pending(home) == []
+    send.finish(expect=0)
+    assert pending(processes.home) == []
 
 
 @pytest.mark.parametrize("pair", [(signal.SIGTERM, signal.SIGHUP), (signal.SIGINT, signal.SIGTERM),
                                   (signal.SIGUSR1, signal.SIGUSR2)], ids=str)  # fmt: skip
 def test_two_signals_at_once_end_the_run_in_one_line(
-    own_server: HTTPServer, home: Path, isolated_environ: Dict[str, str], pair: tuple
+    own_server: HTTPServer, processes: Processes, pair: tuple
 ):
     """Both pending when Python looks: the first acts, the other is ignored, and nothing
     says "ignored due to race condition" in a traceback."""
-    process = waiting_to_retry(own_server, home, isolated_environ)
+    send = waiting_to_retry(own_server, processes)
     for sig in pair:
-        os.kill(process.pid, sig)
-    _, stderr = process.communicate(timeout=30)
-    assert process.returncode in {128 + sig for sig in pair}, stderr
+        os.kill(send.pid, sig)
+    either = Either(*(128 + sig for sig in pair),
+                    because="the first may be handled before the second is sent")  # fmt: skip
+    stderr = send.finish(expect=either).stderr
     assert "Traceback" not in stderr, stderr
     assert "race condition" not in stderr, stderr
     assert len(stderr.splitlines()) == 1, stderr
-    assert [event["msg_title"] for event in queued_events(home)] == ["t"]
+    assert [event["msg_title"] for event in queued_events(processes.home)] == ["t"]
 
 
 # 3. A stdout that is closed or full never turns a documented status into exit 1; the
@@ -176,21 +163,15 @@ def test_two_signals_at_once_end_the_run_in_one_line(
 #    that invites a retry.
 
 
-def with_stdout(how: str) -> Dict[str, object]:
-    """subprocess arguments for a stdout that is closed, or a full disk."""
+def run_with(
+    processes: Processes, how: str, args: List[str], env: Dict[str, str], expect: int
+) -> Result:
+    """The installed script, run with a stdout that is closed, or a full disk."""
     if how == "closed":
-        return {"stdout": None, "preexec_fn": lambda: os.close(1)}
-    return {"stdout": open("/dev/full", "w")}
-
-
-def run_with(how: str, args: List[str], environ: Dict[str, str], cwd: Path):
-    options = with_stdout(how)
-    completed = subprocess.run([EXE, *args], stderr=subprocess.PIPE, text=True, env=environ,
-                               cwd=cwd, timeout=60, check=False, **options)  # type: ignore[call-overload]  # fmt: skip
-    stream = options.get("stdout")
-    if stream is not None:
-        stream.close()  # type: ignore[attr-defined]
-    return completed
+        return processes.cli(*args, env=env, expect=expect, stdout=None,
+                             preexec_fn=lambda: os.close(1))  # fmt: skip
+    with open("/dev/full", "w") as full:
+        return processes.cli(*args, env=env, expect=expect, stdout=full)
 
 
 def answering(status: int) -> Callable[[Request], Response]:
@@ -218,21 +199,18 @@ CASES = {
 @pytest.mark.parametrize("how", ["closed", "full"])
 @pytest.mark.parametrize("case", CASES)
 def test_an_unwritable_stdout_never_changes_what_the_run_answers(
-    own_server: HTTPServer, home: Path, isolated_environ: Dict[str, str], case: str, how: str
+    own_server: HTTPServer, processes: Processes, case: str, how: str
 ):
     status, args, expected = CASES[case]
-    environ = {**isolated_environ, **env_for(own_server)}
+    environ = env_for(own_server)
     if args[0] == "spool":  # something to flush
         own_server.expect_request(INTAKE).respond_with_handler(answering(503))
-        queued = subprocess.run([EXE, "event", "send", "DeployEvent", "--title", "t",
-                                 "--retries", "0"], env=environ, cwd=home, capture_output=True,
-                                timeout=60, check=False)  # fmt: skip
-        assert queued.returncode == 75, queued.stderr
+        processes.cli("event", "send", "DeployEvent", "--title", "t", "--retries", "0",
+                      env=environ, expect=75)  # fmt: skip
         own_server.clear()
     own_server.expect_request(INTAKE).respond_with_handler(answering(status))
-    completed = run_with(how, [*args, "--retries", "0"] if "check" not in args else args,
-                         environ, home)  # fmt: skip
-    assert completed.returncode == expected, completed.stderr
+    completed = run_with(processes, how, [*args, "--retries", "0"] if "check" not in args
+                         else args, environ, expected)  # fmt: skip
     assert "internal error" not in completed.stderr
     assert "Traceback" not in completed.stderr
     if expected == 0:
@@ -242,23 +220,18 @@ def test_an_unwritable_stdout_never_changes_what_the_run_answers(
 
 
 @pytest.mark.parametrize("how", ["closed", "full"])
-def test_a_missing_key_with_an_unwritable_stdout_is_still_exit_3(
-    home: Path, isolated_environ: Dict[str, str], how: str
-):
-    environ = {**isolated_environ, "STAC_EVENTS_RECEIVER_URL": "http://127.0.0.1:9/receiver"}
-    completed = run_with(how, ["event", "send", "DeployEvent", "--title", "t", "-o", "json"],
-                         environ, home)  # fmt: skip
-    assert completed.returncode == 3, completed.stderr
+def test_a_missing_key_with_an_unwritable_stdout_is_still_exit_3(processes: Processes, how: str):
+    environ = {"STAC_EVENTS_RECEIVER_URL": "http://127.0.0.1:9/receiver"}
+    completed = run_with(processes, how, ["event", "send", "DeployEvent", "--title", "t",
+                                          "-o", "json"], environ, expect=3)  # fmt: skip
     assert "no API key is set" in completed.stderr
 
 
 def test_a_tls_failure_with_a_closed_stdout_is_still_exit_5(
-    home: Path, isolated_environ: Dict[str, str], tls_server: HTTPServer
+    processes: Processes, tls_server: HTTPServer
 ):
-    environ = {**isolated_environ, **env_for(tls_server)}
-    completed = run_with("closed", ["event", "send", "DeployEvent", "--title", "t", "-o",
-                                    "json"], environ, home)  # fmt: skip
-    assert completed.returncode == 5, completed.stderr
+    args = ["event", "send", "DeployEvent", "--title", "t", "-o", "json"]
+    completed = run_with(processes, "closed", args, env_for(tls_server), expect=5)
     assert "TLS certificate check failed" in completed.stderr
 
 
@@ -267,77 +240,57 @@ def test_a_tls_failure_with_a_closed_stdout_is_still_exit_5(
 
 
 def test_wrap_with_a_closed_stdout_waits_for_its_command_and_sends(
-    receiver: HTTPServer, home: Path, isolated_environ: Dict[str, str]
+    receiver: HTTPServer, processes: Processes
 ):
-    marker = home / "marker"
+    marker = processes.home / "marker"
     script = f"echo hi; sleep 0.5; touch {marker}; exit 7"
-    completed = subprocess.run(
-        [EXE, "event", "wrap", "--", "sh", "-c", script], stdout=None, stderr=subprocess.PIPE,
-        text=True, env={**isolated_environ, **env_for(receiver)}, cwd=home, timeout=60,
-        preexec_fn=lambda: os.close(1), check=False,
-    )  # fmt: skip
-    assert completed.returncode == 7, completed.stderr  # the command's, which ran to its end
-    assert marker.exists()
+    processes.cli("event", "wrap", "--", "sh", "-c", script, env=env_for(receiver), stdout=None,
+                  preexec_fn=lambda: os.close(1), expect=7)  # fmt: skip
+    assert marker.exists()  # 7 was the command's, which ran to its end
     ((request, _),) = receiver.log
     (event,) = json.loads(request.get_data())["events"]["CommandEvent"]
     assert event["context"]["data"]["exit_code"] == 7
 
 
-def test_a_signal_right_after_the_command_exits_still_queues_the_event(
-    home: Path, isolated_environ: Dict[str, str]
-):
+def test_a_signal_right_after_the_command_exits_still_queues_the_event(processes: Processes):
     """The command signals wrap as it starts, or its own child does as it exits: whenever
     the signal lands (while wrap is still starting the command, too), the event is
     delivered or queued, never lost, and the command's exit code stands. The command
     ignores the signal wrap passes on to it, so its code is always 3."""
-    environ = {**isolated_environ, "STAC_EVENTS_RECEIVER_URL": "http://127.0.0.1:9/receiver",
+    environ = {"STAC_EVENTS_RECEIVER_URL": "http://127.0.0.1:9/receiver",
                "STAC_EVENTS_API_KEY": API_KEY}  # fmt: skip
     at_once = ["trap '' TERM; kill -TERM $PPID; exit 3"] * 4
     later = [f"trap '' TERM; w=$PPID; (sleep 0.{n:02d}; kill -TERM $w) >/dev/null 2>&1 & exit 3"
              for n in range(12)]  # fmt: skip
     for run, script in enumerate(at_once + later):
-        delay = script
-        completed = subprocess.run(
-            [EXE, "event", "wrap", "--retries", "2", "--", "sh", "-c", script],
-            capture_output=True, text=True, env=environ, cwd=home, timeout=60,
-            start_new_session=True, check=False,
-        )  # fmt: skip
-        assert completed.returncode == 3, completed.stderr
-        assert len(queued_events(home)) == run + 1, (delay, completed.stderr)
+        completed = processes.cli("event", "wrap", "--retries", "2", "--", "sh", "-c", script,
+                                  env=environ, start_new_session=True, expect=3)  # fmt: skip
+        assert len(queued_events(processes.home)) == run + 1, (script, completed.stderr)
 
 
 def test_ctrl_c_while_wrap_sends_queues_the_event_and_keeps_the_commands_code(
-    raw_receiver, home: Path, isolated_environ: Dict[str, str]
+    raw_receiver, processes: Processes
 ):
     arrived, release = threading.Event(), threading.Event()
     receiver = raw_receiver(hanging(arrived, release))
-    environ = {**isolated_environ, "STAC_EVENTS_RECEIVER_URL": f"{receiver.url}/receiver",
+    environ = {"STAC_EVENTS_RECEIVER_URL": f"{receiver.url}/receiver",
                "STAC_EVENTS_API_KEY": API_KEY}  # fmt: skip
-    process = subprocess.Popen(
-        [EXE, "event", "wrap", "--", "sh", "-c", "exit 4"], env=environ, cwd=home,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-    )  # fmt: skip
+    wrap = processes.start_cli("event", "wrap", "--", "sh", "-c", "exit 4", env=environ,
+                               start_new_session=True)  # fmt: skip
     try:
         assert arrived.wait(timeout=30)  # the event is on its way
-        os.kill(process.pid, signal.SIGINT)
-        _, stderr = process.communicate(timeout=30)
+        os.kill(wrap.pid, signal.SIGINT)
+        ended = wrap.finish(expect=4)
     finally:
         release.set()
-        process.kill()
-    assert process.returncode == 4, stderr
-    assert "interrupted; the event was queued for later" in stderr
-    assert len(queued_events(home)) == 1
+    assert "interrupted; the event was queued for later" in ended.stderr
+    assert len(queued_events(processes.home)) == 1
 
 
-def test_a_queued_event_is_told_in_one_line_when_others_wait_too(
-    home: Path, isolated_environ: Dict[str, str]
-):
-    environ = {**isolated_environ, "STAC_EVENTS_RECEIVER_URL": "http://127.0.0.1:9/receiver",
+def test_a_queued_event_is_told_in_one_line_when_others_wait_too(processes: Processes):
+    environ = {"STAC_EVENTS_RECEIVER_URL": "http://127.0.0.1:9/receiver",
                "STAC_EVENTS_API_KEY": API_KEY}  # fmt: skip
     for expected_lines in (1, 1):
-        completed = subprocess.run(
-            [EXE, "event", "send", "DeployEvent", "--title", "t", "--retries", "0"],
-            capture_output=True, text=True, env=environ, cwd=home, timeout=60, check=False,
-        )  # fmt: skip
-        assert completed.returncode == 75
+        completed = processes.cli("event", "send", "DeployEvent", "--title", "t", "--retries",
+                                  "0", env=environ, expect=75)  # fmt: skip
         assert len(completed.stderr.splitlines()) == expected_lines, completed.stderr

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
 import sys
 import threading
-from pathlib import Path
 
 import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from tests.conftest import API_KEY
+from tests.processes import Processes
 
 PROBE = """
 import io, json, sys
@@ -30,27 +28,21 @@ print(json.dumps({"status": status, "loaded": [m for m in heavy if m in sys.modu
 """
 
 
-def modules_loaded_by(home: Path, *args: str) -> dict:
-    completed = subprocess.run(
-        [sys.executable, "-c", PROBE, str(home), *args],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-        env={"HOME": str(home), "PATH": os.environ.get("PATH", ""), "NO_COLOR": "1"},
-        cwd=home,
-    )
+def modules_loaded_by(processes: Processes, *args: str) -> dict:
+    completed = processes.run(sys.executable, "-c", PROBE, str(processes.home), *args,
+                              env={"NO_COLOR": "1"})  # fmt: skip
     return json.loads(completed.stdout.splitlines()[-1])
 
 
-def test_dry_run_imports_no_http_and_no_rich(home: Path) -> None:
-    probe = modules_loaded_by(home, "event", "send", "DeployEvent", "--title", "t", "--dry-run")
+def test_dry_run_imports_no_http_and_no_rich(processes: Processes) -> None:
+    probe = modules_loaded_by(processes, "event", "send", "DeployEvent", "--title", "t",
+                              "--dry-run")  # fmt: skip
     assert probe == {"status": 0, "loaded": []}
 
 
 @pytest.mark.parametrize("args", [["--help"], ["event", "send", "--help"], ["--version"]])
-def test_help_and_version_import_no_http(home: Path, args: list) -> None:
-    probe = modules_loaded_by(home, *args)
+def test_help_and_version_import_no_http(processes: Processes, args: list) -> None:
+    probe = modules_loaded_by(processes, *args)
     assert probe["status"] == 0
     assert "requests" not in probe["loaded"]
     assert "urllib3" not in probe["loaded"]
@@ -72,7 +64,9 @@ def test_help_teaches(run_script) -> None:
     assert "Activities, Alerts, Anomalies, Changes or Others" in result.stdout
 
 
-def test_ctrl_c_during_a_send_exits_130_in_one_line(own_server: HTTPServer, home) -> None:
+def test_ctrl_c_during_a_send_exits_130_in_one_line(
+    own_server: HTTPServer, processes: Processes
+) -> None:
     httpserver = own_server
     arrived, release = threading.Event(), threading.Event()
 
@@ -82,19 +76,16 @@ def test_ctrl_c_during_a_send_exits_130_in_one_line(own_server: HTTPServer, home
         return Response("", status=202)
 
     httpserver.expect_request("/receiver/stsAgent/intake").respond_with_handler(stall)
-    exe = os.path.join(os.path.dirname(sys.executable), "stac-events")
-    process = subprocess.Popen(
-        [exe, "event", "send", "DeployEvent", "--title", "t"],
-        env={"HOME": str(home), "STAC_EVENTS_RECEIVER_URL": httpserver.url_for("/receiver"),
+    send = processes.start_cli(
+        "event", "send", "DeployEvent", "--title", "t",
+        env={"STAC_EVENTS_RECEIVER_URL": httpserver.url_for("/receiver"),
              "STAC_EVENTS_API_KEY": API_KEY},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
     )  # fmt: skip
-    assert arrived.wait(timeout=20), "the request never arrived"
-    process.send_signal(signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=20)
-    release.set()
-    assert process.returncode == 130
-    assert stderr == "stac-events: interrupted; the event was queued for later\n"
-    assert stdout == ""
+    try:
+        assert arrived.wait(timeout=20), "the request never arrived"
+        send.send_signal(signal.SIGINT)
+        ended = send.finish(expect=130, timeout=20)
+    finally:
+        release.set()
+    assert ended.stderr == "stac-events: interrupted; the event was queued for later\n"
+    assert ended.stdout == ""

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any, Dict
 
@@ -14,6 +12,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from tests.conftest import API_KEY, Cli, env_for, no_secret
+from tests.processes import Processes
 
 
 def sent_event(server: HTTPServer) -> Dict[str, Any]:
@@ -140,23 +139,15 @@ def test_no_command(cli: Cli):
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_signals_reach_the_command(
-    receiver: HTTPServer, isolated_environ: dict, home: Path, sig: signal.Signals
-):
-    exe = str(Path(sys.executable).with_name("stac-events"))
+def test_signals_reach_the_command(receiver: HTTPServer, processes: Processes, sig: signal.Signals):
     script = 'trap "echo caught; exit 7" INT TERM; echo ready; while :; do sleep 0.05; done'
-    process = subprocess.Popen(
-        [exe, "event", "wrap", "--", "sh", "-c", script],
-        env={**isolated_environ, **env_for(receiver)}, cwd=home,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    wrap = processes.start_cli(
+        "event", "wrap", "--", "sh", "-c", script, env=env_for(receiver),
         start_new_session=True,  # no terminal: the wrapper alone gets the signal
     )  # fmt: skip
-    assert process.stdout is not None
-    assert process.stdout.readline() == "ready\n"  # its trap is set; wrap's handlers before
-    os.kill(process.pid, sig)
-    stdout, stderr = process.communicate(timeout=30)
-    assert stdout == "caught\n"
-    assert process.returncode == 7, stderr
+    wrap.wait_for("^ready$")  # its trap is set; wrap's handlers before
+    os.kill(wrap.pid, sig)
+    assert wrap.finish(expect=7, timeout=30).stdout == "ready\ncaught\n"
     assert sent_event(receiver)["context"]["data"]["exit_code"] == 7
 
 

@@ -6,16 +6,15 @@ its text ends with what the command printed last."""
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
 
 from stac_events.wrapped_command import COMMAND_LINE_CHARS, TAIL_BYTES
 from tests.conftest import Cli
+from tests.processes import STAC_EVENTS, Processes
 
 PROGRESS = "import sys\nfor i in range(300000):\n    sys.stdout.write(f'\\r{i} of 300000')\n"
 NO_NEWLINE = "import sys\nfor _ in range(64):\n    sys.stdout.write('x' * 300000)\n"  # 19.2 MB
@@ -39,6 +38,7 @@ def to_receiver(cli: Cli, local_receiver: Any) -> Cli:
     return cli
 
 
+@pytest.mark.slow
 def test_a_progress_bar_drawn_with_carriage_returns_keeps_its_last_lines(
     to_receiver: Cli, local_receiver: Any
 ):
@@ -101,13 +101,10 @@ def test_an_event_too_large_for_a_request_is_never_sent(
 
 
 def test_an_argument_that_is_not_utf_8_is_shown_escaped_not_a_lost_event(
-    run_script, home: Any, isolated_environ: Any, local_receiver: Any
+    processes: Processes, local_receiver: Any
 ):
     env = {"STAC_EVENTS_RECEIVER_URL": local_receiver.url, "STAC_EVENTS_API_KEY": "any-key-1234"}
     # bash hands the bytes as they are; Python keeps them as surrogates
-    script = f"\"{Path(sys.executable).with_name('stac-events')}\" event wrap -- true $'caf\\xe9'"
-    done = subprocess.run(["bash", "-c", script], capture_output=True, text=True,
-                          env={**isolated_environ, **env}, cwd=home, timeout=60)  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    processes.shell(f"\"{STAC_EVENTS}\" event wrap -- true $'caf\\xe9'", env=env)
     (stored,) = local_receiver.events()
     assert stored["event"]["context"]["data"]["command"] == "true 'caf\\xe9'"

@@ -21,8 +21,9 @@ from pytest_httpserver import HTTPServer
 
 from stac_events.wrapped_command import TAIL_BYTES, run_command
 from tests.conftest import Cli, env_for, isolated_environment
+from tests.processes import STAC_EVENTS, Processes, decoded
 
-STAC_EVENTS = str(Path(sys.executable).with_name("stac-events"))
+pytestmark = pytest.mark.slow  # real processes, groups, terminals and signals
 
 
 def sent_event(server: HTTPServer) -> Dict[str, Any]:
@@ -111,22 +112,18 @@ def test_a_command_that_closes_its_output_is_still_waited_for(cli: Cli, receiver
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
 def test_signals_reach_what_the_command_started(
-    receiver: HTTPServer, isolated_environ: dict, home: Path, pidfile: Path, sig: signal.Signals
+    receiver: HTTPServer, processes: Processes, pidfile: Path, sig: signal.Signals
 ):
     script = f"sleep 100 & echo $! > {shlex.quote(str(pidfile))}; echo ready; wait"
-    process = subprocess.Popen(
-        [STAC_EVENTS, "event", "wrap", "--", "sh", "-c", script],
-        env={**isolated_environ, **env_for(receiver)}, cwd=home,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    wrap = processes.start_cli(
+        "event", "wrap", "--", "sh", "-c", script, env=env_for(receiver),
         start_new_session=True,  # no terminal: what reaches the command, wrap sends
     )  # fmt: skip
-    assert process.stdout is not None
-    assert process.stdout.readline() == "ready\n"
+    wrap.wait_for("^ready$")
     grandchild = int(pidfile.read_text())
     assert not gone(grandchild)
-    os.kill(process.pid, sig)
-    _, stderr = process.communicate(timeout=5)
-    assert process.returncode == 128 + sig, stderr  # the command was ended by `sig`
+    os.kill(wrap.pid, sig)
+    wrap.finish(expect=128 + sig, timeout=5)  # the command was ended by `sig`
     assert gone_within(grandchild, 3)
     assert sent_event(receiver)["context"]["data"]["exit_code"] == 128 + sig
 
@@ -144,6 +141,7 @@ def on_a_terminal(args: List[str], env: Dict[str, str], cwd: Path, *, keys: byte
         "    os.dup2(tty, fd)\n"
         "os.execv(sys.argv[2], sys.argv[2:])\n"
     )
+    # Not through tests/processes.py: the process must make the terminal its own first.
     terminal, device = os.openpty()
     shown = b""
     try:
@@ -169,15 +167,10 @@ def on_a_terminal(args: List[str], env: Dict[str, str], cwd: Path, *, keys: byte
 PRINT_PID_AND_GROUP = [sys.executable, "-c", "import os; print(os.getpid(), os.getpgrp())"]
 
 
-def test_without_a_terminal_the_command_leads_a_group_of_its_own(
-    isolated_environ: dict, home: Path
-):
-    process = subprocess.run(
-        [STAC_EVENTS, "event", "wrap", "--dry-run", "--", *PRINT_PID_AND_GROUP],
-        env=isolated_environ, cwd=home, capture_output=True, text=True, timeout=10,
-        start_new_session=True, check=True,
-    )  # fmt: skip
-    pid, group = map(int, process.stdout.splitlines()[0].split())
+def test_without_a_terminal_the_command_leads_a_group_of_its_own(processes: Processes):
+    ran = processes.cli("event", "wrap", "--dry-run", "--", *PRINT_PID_AND_GROUP, timeout=10,
+                        start_new_session=True)  # fmt: skip
+    pid, group = map(int, ran.stdout.splitlines()[0].split())
     assert group == pid != os.getpgrp()
 
 
@@ -229,16 +222,13 @@ def signal_at_start(home: Path, environ: Dict[str, str], name: str) -> Dict[str,
 SLOW = "echo started; sleep 5; echo finished; exit 4"
 
 
-def test_a_signal_while_the_command_starts_reaches_it(isolated_environ: dict, home: Path):
+def test_a_signal_while_the_command_starts_reaches_it(processes: Processes):
     """Passed on once the command exists: it ends it, and wrap says so with its code."""
-    process = subprocess.run(
-        [STAC_EVENTS, "event", "wrap", "--dry-run", "--", "sh", "-c", SLOW],
-        env=signal_at_start(home, isolated_environ, "SIGTERM"), cwd=home, capture_output=True,
-        text=True, timeout=60, start_new_session=True, check=False,
-    )  # fmt: skip
-    assert process.returncode == 143, process.stderr
-    assert "finished" not in process.stdout
-    assert '"exit_code":143' in process.stderr  # the event, printed by the dry run
+    ran = processes.cli("event", "wrap", "--dry-run", "--", "sh", "-c", SLOW,
+                        env=signal_at_start(processes.home, {}, "SIGTERM"),
+                        start_new_session=True, expect=143)  # fmt: skip
+    assert "finished" not in ran.stdout
+    assert '"exit_code":143' in ran.stderr  # the event, printed by the dry run
 
 
 def test_a_ctrl_c_while_the_command_starts_at_a_terminal_reaches_it(
@@ -264,16 +254,12 @@ def test_a_ctrl_c_while_the_command_starts_at_a_terminal_reaches_it(
     ids=["binary-unended", "1MB-stdout", "1MB-stderr"],
 )
 def test_output_arrives_whole_and_unchanged(
-    receiver: HTTPServer, isolated_environ: dict, home: Path, script: str, stdout: bytes,
-    stderr: bytes,
-):  # fmt: skip
-    process = subprocess.run(
-        [STAC_EVENTS, "event", "wrap", "--", "sh", "-c", script],
-        env={**isolated_environ, **env_for(receiver)}, cwd=home, capture_output=True,
-        timeout=10, check=True,
-    )  # fmt: skip
-    assert process.stdout == stdout
-    assert process.stderr.startswith(stderr)
+    receiver: HTTPServer, processes: Processes, script: str, stdout: bytes, stderr: bytes
+):
+    ran = processes.cli("event", "wrap", "--", "sh", "-c", script, env=env_for(receiver),
+                        timeout=10)  # fmt: skip
+    assert ran.stdout == decoded(stdout)  # byte for byte: the decoding keeps every byte
+    assert ran.stderr.startswith(decoded(stderr))
 
 
 def test_text_sinks_get_characters_split_across_reads_whole(cli: Cli, receiver: HTTPServer):
