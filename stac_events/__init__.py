@@ -40,22 +40,27 @@ _EXPORTS = {
 
 __all__ = ["__version__", *_EXPORTS]
 
-if TYPE_CHECKING:
-    from stac_events.api import StacEventsWarning, flush_spool, prepare, resolve_settings, send
-    from stac_events.delivery import Outcome
-    from stac_events.errors import (
-        ConfigError,
-        DeliveryError,
-        InvalidInput,
-        QueuedError,
-        RejectedError,
-        StacEventsError,
-        Terminated,
-    )
-    from stac_events.model import Event, EventContext, SourceLink
-    from stac_events.sending import Prepared
-    from stac_events.settings import Setting, Settings
-    from stac_events.status import ExitStatus
+if TYPE_CHECKING:  # `X as X`: names a strict type checker sees as exported
+    from stac_events.api import StacEventsWarning as StacEventsWarning
+    from stac_events.api import flush_spool as flush_spool
+    from stac_events.api import prepare as prepare
+    from stac_events.api import resolve_settings as resolve_settings
+    from stac_events.api import send as send
+    from stac_events.delivery import Outcome as Outcome
+    from stac_events.errors import ConfigError as ConfigError
+    from stac_events.errors import DeliveryError as DeliveryError
+    from stac_events.errors import InvalidInput as InvalidInput
+    from stac_events.errors import QueuedError as QueuedError
+    from stac_events.errors import RejectedError as RejectedError
+    from stac_events.errors import StacEventsError as StacEventsError
+    from stac_events.errors import Terminated as Terminated
+    from stac_events.model import Event as Event
+    from stac_events.model import EventContext as EventContext
+    from stac_events.model import SourceLink as SourceLink
+    from stac_events.sending import Prepared as Prepared
+    from stac_events.settings import Setting as Setting
+    from stac_events.settings import Settings as Settings
+    from stac_events.status import ExitStatus as ExitStatus
 
 
 def __getattr__(name: str) -> Any:

@@ -16,6 +16,7 @@ from typing import (
     TYPE_CHECKING,
     Any,
     Callable,
+    Dict,
     Iterable,
     Iterator,
     Mapping,
@@ -35,7 +36,10 @@ from stac_events.setting_specs import Overrides
 from stac_events.settings import Settings, argument_origin, resolve
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from stac_events.delivery import Outcome
+    from stac_events.setting_specs import SettingArguments
 
 Events = Union[Event, Mapping[str, Any], Iterable[Union[Event, Mapping[str, Any]]]]
 
@@ -44,7 +48,9 @@ class StacEventsWarning(UserWarning):
     """Something allowed but probably not meant: an old timestamp, a config others can read."""
 
 
-def resolve_settings(*, environ: Optional[Mapping[str, str]] = None, **given: Any) -> Settings:
+def resolve_settings(
+    *, environ: Optional[Mapping[str, str]] = None, **given: Unpack[SettingArguments]
+) -> Settings:
     """Settings as the command line resolves them: these arguments first, then the
     environment variables (`environ`, default `os.environ`), then the config file.
 
@@ -54,17 +60,15 @@ def resolve_settings(*, environ: Optional[Mapping[str, str]] = None, **given: An
 
     {settings}
     """
-    unknown = sorted(set(given) - set(specs.BY_NAME))
-    if unknown:
-        raise TypeError(f"resolve_settings() got an unexpected keyword argument {unknown[0]!r}")
+    found: Dict[str, Any] = {}
     for name, value in given.items():
-        spec = specs.BY_NAME[name]
+        spec = specs.BY_NAME.get(name)
+        if spec is None:
+            raise TypeError(f"resolve_settings() got an unexpected keyword argument {name!r}")
         if not spec.accepts(value):
             raise InvalidInput(f"give {spec.kind_name()}, not {type(value).__name__}", field=name)
-    overrides = Overrides(
-        {name: os.fspath(value) if specs.BY_NAME[name].path and value is not None else value
-         for name, value in given.items()}
-    )  # fmt: skip
+        found[name] = os.fspath(value) if isinstance(value, os.PathLike) else value
+    overrides = Overrides(found)
     variables = dict(os.environ if environ is None else environ)
     home = Path(variables["HOME"]) if variables.get("HOME") else Path.home()
     env = Environment(environ=variables, home=home)
@@ -95,6 +99,19 @@ def prepare(
     temporary file a batch waits in. CI variables are read from `environ` (default
     `os.environ`) when the settings ask for CI context.
     """
+    return _prepare(events, settings, name, max_request_bytes, environ, caller=3)
+
+
+def _prepare(
+    events: Events,
+    settings: Optional[Settings],
+    name: Optional[str],
+    max_request_bytes: int,
+    environ: Optional[Mapping[str, str]],
+    *,
+    caller: int,
+) -> Prepared:
+    """`prepare`, its warnings pointing at the frame `caller` levels up: the user's code."""
     settings = settings or resolve_settings(environ=environ)
     _expect("max_request_bytes", max_request_bytes, int, none=False)
     prepared = sending.prepare(
@@ -108,7 +125,7 @@ def prepare(
     )
     try:
         for message in prepared.warnings:
-            warnings.warn(message, StacEventsWarning, stacklevel=2)
+            warnings.warn(message, StacEventsWarning, stacklevel=caller)
     except BaseException:  # warnings turned into errors
         prepared.close()
         raise
@@ -134,15 +151,24 @@ def send(
     events were delivered, refused, queued and not sent. A `KeyboardInterrupt` (or a
     `Terminated` you raise from a SIGTERM handler, which queues what was not delivered)
     passes through once the spool is in order, with the `Outcome` as its `outcome`.
-    `progress`, when given, is called with the number of events of each request body as
-    the receiver accepts it (or as it is queued).
+
+    `progress`, when given, is called with the number of events of each request body once
+    the receiver took it (or it was queued). An exception it raises does not stop the
+    delivery: it is raised once every event is delivered or queued, with the `Outcome`
+    as its `outcome`.
     """
+    if progress is not None and not callable(progress):
+        raise InvalidInput(f"give a function, not {type(progress).__name__}", field="progress")
     settings = settings or resolve_settings(environ=environ)
     settings.target()  # no receiver: say so before anything else
-    with prepare(events, settings=settings, name=name, max_request_bytes=max_request_bytes,
-                 environ=environ) as prepared:  # fmt: skip
-        return sending.send(prepared, settings, gzip=gzip, progress=progress,
-                            observe=_warn_of_spool)  # fmt: skip
+    report = _Progress(progress) if progress is not None else None
+    with _prepare(events, settings, name, max_request_bytes, environ, caller=3) as prepared:
+        outcome = sending.send(prepared, settings, gzip=gzip, progress=report)
+    _warn_of_spool(outcome)
+    if report is not None and report.failed is not None:
+        report.failed.outcome = outcome  # type: ignore[attr-defined]
+        raise report.failed
+    return outcome
 
 
 def flush_spool(settings: Optional[Settings] = None) -> Outcome:
@@ -152,17 +178,36 @@ def flush_spool(settings: Optional[Settings] = None) -> Outcome:
     `delivered`, `events`, `rejected`, `failed`, `passed_over`, `corrupt`, `elsewhere`
     (waiting for another receiver address); `Outcome.waiting()` counts those left.
     """
-    return sending.flush(settings or resolve_settings(), observe=_warn_of_spool)
+    outcome = sending.flush(settings or resolve_settings())
+    _warn_of_spool(outcome)
+    return outcome
+
+
+class _Progress:
+    """The caller's progress function; what it raises waits until delivery is over, so
+    that no event is left unsent, unqueued and uncounted because of it."""
+
+    def __init__(self, function: Callable[[int], None]) -> None:
+        self.function = function
+        self.failed: Optional[Exception] = None
+
+    def __call__(self, events: int) -> None:
+        if self.failed is None:
+            try:
+                self.function(events)
+            except Exception as error:  # a Ctrl-C is not held: delivery queues the rest
+                self.failed = error
 
 
 def _warn_of_spool(outcome: Outcome) -> None:
-    """What the spool gave up on the way, as warnings: the command line prints them."""
+    """What the spool gave up on the way, as warnings at the caller's line (the command
+    line prints them), once the run went well: a run that failed says so in its error."""
     aside = outcome.flushed.moved_aside()
     if aside is not None:
-        warnings.warn(aside, StacEventsWarning, stacklevel=4)
+        warnings.warn(aside, StacEventsWarning, stacklevel=3)
     if outcome.spool_trouble:
         warnings.warn(f"the spool could not be used as it should: {outcome.spool_trouble}",
-                      StacEventsWarning, stacklevel=4)  # fmt: skip
+                      StacEventsWarning, stacklevel=3)  # fmt: skip
 
 
 def _expect(name: str, value: Any, kinds: Any, *, none: bool = True) -> None:

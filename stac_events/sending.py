@@ -228,7 +228,7 @@ def send(
     target = settings.target()
     payloads = gzipped(prepared.payloads) if gzip else prepared.payloads
     if progress is not None:
-        payloads = _counted(payloads, progress)
+        payloads = _Counted(payloads, progress)
     outcome = deliver(
         payloads,
         target,
@@ -268,7 +268,25 @@ def _judged(outcome: Outcome, observe: Optional[Callable[[Outcome], None]]) -> O
     return outcome
 
 
-def _counted(payloads: Iterable[Payload], advance: Callable[[int], None]) -> Iterator[Payload]:
-    for body, events in payloads:
-        yield body, events
-        advance(events)
+class _Counted:
+    """The bodies, each counted (`advance`) when the next is asked for, once it went
+    through. An iterator object rather than a generator: when `advance` raises (a Ctrl-C
+    that lands there), the bodies still to come stay in place, for delivery to queue."""
+
+    def __init__(self, payloads: Iterable[Payload], advance: Callable[[int], None]) -> None:
+        self._payloads = iter(payloads)
+        self._advance: Optional[Callable[[int], None]] = advance
+        self._through = 0  # the events of the body handed out last
+
+    def __iter__(self) -> Iterator[Payload]:
+        return self
+
+    def __next__(self) -> Payload:
+        through, self._through = self._through, 0
+        if through and self._advance is not None:
+            advance, self._advance = self._advance, None  # one that raised is not called again
+            advance(through)
+            self._advance = advance
+        body, events = next(self._payloads)
+        self._through = events
+        return body, events

@@ -13,9 +13,24 @@ This module imports nothing heavy: the command line reads it for `--help`.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Generic, Mapping, Optional, Tuple, TypeVar
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    Generic,
+    Mapping,
+    Optional,
+    Tuple,
+    TypedDict,
+    TypeVar,
+    Union,
+)
 
 from stac_events.parse import parse_count, parse_seconds
+
+if TYPE_CHECKING:
+    import os
 
 T = TypeVar("T")
 
@@ -216,6 +231,25 @@ BY_NAME: Dict[str, SettingSpec[Any]] = {spec.name: spec for spec in SPECS}
 FILE_ONLY_FIELDS = ("basic_auth",)  # set in the config file only: no flag, no argument
 
 
+class SettingArguments(TypedDict, total=False):
+    """The settings as `stac_events.resolve_settings` takes them, typed for type checkers
+    and editors: a name and type for each of `SPECS` (a test keeps the two equal)."""
+
+    url: Optional[str]
+    api_key: Optional[str]
+    hostname: Optional[str]
+    instance: Optional[str]
+    client: Optional[str]
+    config: Union[str, os.PathLike[str], None]
+    ci_context: Optional[bool]
+    timeout: Optional[float]
+    retries: Optional[int]
+    max_time: Optional[float]
+    insecure: Optional[bool]
+    ca_cert: Union[str, os.PathLike[str], None]
+    spool: Optional[bool]
+
+
 class Overrides:
     """Values the caller gives directly (flags, or arguments), by setting; they beat every
     other source. A setting not given is absent (`get` answers None)."""
@@ -255,6 +289,8 @@ def described(indent: str) -> str:
         where = [spec.flag, *(f"${name}" for name in spec.variables)]
         if spec.config_key:
             where.append(f"config {spec.config_key}")
+        if spec.switch and not spec.flag_value:  # `spool=False` is what its flag means
+            where[0] = f"False is {spec.flag}"
         text = spec.help.replace(PROG, "stac-events")
         lines.append(f"- {spec.name} ({spec.kind_name()}; {', '.join(where)}): {text}")
     return f"\n{indent}".join(lines)

@@ -259,7 +259,7 @@ def resolve(overrides: Overrides, env: Environment, *, origin_of: OriginOf) -> S
         value = overrides.get(spec)
         return None if value is None else Setting(value, origin_of(spec.name))
 
-    for spec in (specs.URL, specs.API_KEY):
+    for spec in (specs.URL, specs.API_KEY, specs.HOSTNAME):
         text = overrides.get(spec)
         if text is not None and not text.strip():  # given, and empty: never "not given"
             raise InvalidInput("is empty; give a value, or leave it out", field=spec.name)

@@ -359,3 +359,87 @@ def test_send_reports_progress_as_the_receiver_takes_each_body(
                                progress=seen.append)  # fmt: skip
     assert len(receiver.log) == len(seen) > 1  # one call a request body
     assert sum(seen) == outcome.events == 5
+
+
+def _five_events_in_bodies_of_two_or_fewer() -> List[Event]:
+    return [Event(event_type="AEvent", msg_title=f"n{i}", msg_text="x" * 600) for i in range(5)]
+
+
+def test_what_a_progress_function_raises_comes_once_every_event_went(
+    receiver: HTTPServer, environ: Dict[str, str]
+) -> None:
+    def broken(events: int) -> None:
+        raise RuntimeError("the progress bar broke")
+
+    settings = settings_for(environ, receiver.url_for("/receiver"))
+    with pytest.raises(RuntimeError, match="progress bar broke") as raised:
+        stac_events.send(_five_events_in_bodies_of_two_or_fewer(), settings=settings,
+                         max_request_bytes=2048, progress=broken)  # fmt: skip
+    assert len(received_events(receiver)) == 5
+    assert raised.value.outcome.counts()["delivered"] == 5  # type: ignore[attr-defined]
+
+
+def test_a_ctrl_c_in_the_progress_function_queues_what_was_not_sent(
+    receiver: HTTPServer, environ: Dict[str, str]
+) -> None:
+    def interrupted(events: int) -> None:
+        raise KeyboardInterrupt
+
+    settings = settings_for(environ, receiver.url_for("/receiver"))
+    with pytest.raises(KeyboardInterrupt) as raised:
+        stac_events.send(_five_events_in_bodies_of_two_or_fewer(), settings=settings,
+                         max_request_bytes=2048, progress=interrupted)  # fmt: skip
+    counts = raised.value.outcome.counts()  # type: ignore[attr-defined]
+    sent = len(received_events(receiver))
+    assert 0 < sent < 5
+    assert counts == {"delivered": sent, "refused": 0, "queued": 5 - sent, "not_sent": 0}
+    spool = Path(environ["XDG_STATE_HOME"]) / "stac-events" / "spool" / "pending"
+    assert len(list(spool.iterdir())) >= 1
+
+
+def test_a_progress_that_is_not_a_function_is_refused_before_anything_is_sent(
+    receiver: HTTPServer, environ: Dict[str, str]
+) -> None:
+    settings = settings_for(environ, receiver.url_for("/receiver"))
+    with pytest.raises(InvalidInput, match="give a function, not int") as raised:
+        stac_events.send(Event(event_type="AEvent", msg_title="t"), settings=settings,
+                         progress=5)  # type: ignore[arg-type]  # fmt: skip
+    assert raised.value.field == "progress"
+    assert received_events(receiver) == []
+
+
+def test_warnings_point_at_the_callers_line_and_none_comes_with_an_error(
+    httpserver: HTTPServer, environ: Dict[str, str]
+) -> None:
+    old = Event(event_type="AEvent", msg_title="t", timestamp=int(time.time()) - 90 * 86400)
+    httpserver.expect_request(INTAKE).respond_with_data("", status=202)
+    settings = settings_for(environ, httpserver.url_for("/receiver"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        stac_events.send(old, settings=settings)
+        stac_events.prepare(old, settings=settings).close()
+    assert len(caught) == 2
+    assert {Path(warning.filename) for warning in caught} == {Path(__file__)}
+    # queued and then refused by the receiver: the error says so, and no warning repeats it
+    down = settings_for(environ, DOWN, retries=0)
+    with pytest.raises(QueuedError):
+        stac_events.send(Event(event_type="AEvent", msg_title="t"), settings=down)
+    httpserver.clear()
+    httpserver.expect_request(INTAKE).respond_with_data("no", status=400)
+    spool = Path(environ["XDG_STATE_HOME"]) / "stac-events" / "spool" / "pending"
+    (queued,) = spool.iterdir()
+    header, _, body = queued.read_bytes().partition(b"\n")
+    live = httpserver.url_for(INTAKE)
+    queued.write_bytes(json.dumps({**json.loads(header), "address": live}).encode() + b"\n" + body)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("error")
+        with pytest.raises(RejectedError):
+            stac_events.flush_spool(settings)
+
+
+def test_an_empty_host_name_is_refused_as_the_command_line_refuses_it(
+    environ: Dict[str, str],
+) -> None:
+    with pytest.raises(InvalidInput, match="is empty") as raised:
+        stac_events.resolve_settings(environ=environ, url=DOWN, hostname=" ")
+    assert raised.value.field == "hostname"

@@ -74,7 +74,8 @@ def test_every_declared_setting_is_a_library_argument(home: Path) -> None:
     assert settings.delivery_options().tls_verify is False
     doc = inspect.getdoc(stac_events.resolve_settings) or ""
     for spec in specs.SPECS:
-        assert f"\n- {spec.name} ({spec.kind_name()}; {spec.flag}" in doc
+        assert f"\n- {spec.name} ({spec.kind_name()}; " in doc
+        assert spec.flag in doc
 
 
 def test_an_unknown_argument_is_a_type_error_and_a_wrong_kind_invalid_input(home: Path) -> None:
@@ -104,3 +105,34 @@ def test_an_outcome_is_judged_in_one_place_and_ci_detected_in_one() -> None:
     assert judged.startswith("sending.py:")
     (detected,) = _calls("_ci_run")
     assert detected.startswith("sending.py:")
+
+
+def test_the_typed_arguments_are_the_declared_settings_with_their_kinds() -> None:
+    annotations = specs.SettingArguments.__annotations__
+    assert list(annotations) == [spec.name for spec in specs.SPECS]
+    for spec in specs.SPECS:
+        typed = str(annotations[spec.name])
+        assert spec.kind.__name__ in typed, spec.name
+        assert ("PathLike" in typed) == spec.path, spec.name
+
+
+@pytest.mark.slow
+def test_a_type_checker_sees_the_settings_names_and_types(tmp_path: Path) -> None:
+    """What editors and mypy tell a caller, from `py.typed` and the typed arguments."""
+    pytest.importorskip("mypy")
+    from mypy import api
+
+    script = tmp_path / "caller.py"
+    script.write_text(
+        "import stac_events\n"
+        "stac_events.resolve_settings(url='https://x', timeout=5, spool=False)\n"
+        "stac_events.resolve_settings(timeout='5')\n"
+        "stac_events.resolve_settings(max_tme=5)\n",
+        encoding="utf-8",
+    )
+    out, _, status = api.run(["--strict", "--no-incremental", str(script)])
+    assert status == 1
+    errors = [line for line in out.splitlines() if ": error:" in line]
+    assert [line.split(":")[1] for line in errors] == ["3", "4"], out
+    assert '"timeout"' in errors[0]
+    assert '"max_tme"' in errors[1]
