@@ -13,6 +13,7 @@ This module imports nothing heavy: the command line reads it for `--help`.
 
 from __future__ import annotations
 
+import math
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -27,7 +28,7 @@ from typing import (
     Union,
 )
 
-from stac_events.parse import parse_count, parse_seconds
+from stac_events.parse import InvalidValue, parse_count, parse_seconds
 
 if TYPE_CHECKING:
     import os
@@ -51,6 +52,7 @@ CI_CONTEXT_VARIABLE = "STAC_EVENTS_CI_CONTEXT"
 CA_BUNDLE_VARIABLE = "REQUESTS_CA_BUNDLE"
 CONFIG_VARIABLE = "STAC_EVENTS_CONFIG"
 
+MAX_TIMEOUT_S = 86400.0  # a day: more is a typo, and beyond what sockets take
 CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 30.0
 RETRIES = 3
@@ -62,10 +64,12 @@ class SettingSpec(Generic[T]):
 
     `kind` is the Python type a caller passes (`float` for seconds); `convert` turns the
     command line's text into it. `switch` settings are flags on the command line that
-    take no value: giving the flag sets `flag_value`.
+    take no value: giving the flag sets `flag_value`. `check` refuses a value that cannot
+    be used, however it was given (`InvalidValue`), or returns it as it is used.
     """
 
     __slots__ = (
+        "check",
         "config_key",
         "convert",
         "default",
@@ -96,6 +100,7 @@ class SettingSpec(Generic[T]):
         variables: Tuple[str, ...] = (),
         config_key: Optional[str] = None,
         convert: Optional[Callable[[str], T]] = None,
+        check: Optional[Callable[[T], T]] = None,
         switch: bool = False,
         flag_value: bool = True,
         secret: bool = False,
@@ -112,6 +117,7 @@ class SettingSpec(Generic[T]):
         self.config_key = config_key  # where the config file holds it, e.g. "receiver_api.url"
         self.default = default  # the value when nothing gives one (None: computed, or unset)
         self.convert = convert
+        self.check = check
         self.switch = switch
         self.flag_value = flag_value
         self.secret = secret  # never shown
@@ -147,8 +153,29 @@ def _retries(text: str) -> int:
     return parse_count(text, minimum=0)
 
 
+def _not_blank(text: str) -> str:
+    if not text.strip():  # given, and empty: never "not given"
+        raise InvalidValue("is empty; give a value, or leave it out")
+    return text
+
+
+def _time_limit(seconds: float) -> float:
+    if not (math.isfinite(seconds) and 0 < seconds <= MAX_TIMEOUT_S):
+        raise InvalidValue(
+            f"{seconds:g} is not a time limit; give seconds above 0, at most {MAX_TIMEOUT_S:g}"
+        )
+    return float(seconds)
+
+
+def _not_negative(retries: int) -> int:
+    if retries < 0:
+        raise InvalidValue(f"{retries} retries; give 0 or more")
+    return retries
+
+
 URL: SettingSpec[str] = SettingSpec(
     "url", str, fields=("address",), flag="--url", metavar="URL",
+    check=_not_blank,
     variables=ADDRESS_VARIABLES, config_key="instances.NAME.receiver_api.url",
     help="Receiver address, e.g. https://stackstate.example.com/receiver. Default: "
     "$STAC_EVENTS_RECEIVER_URL, $STACKSTATE_RECEIVER_API_ADDRESS, $STACKSTATE_BASE_URL "
@@ -157,12 +184,14 @@ URL: SettingSpec[str] = SettingSpec(
 )  # fmt: skip
 API_KEY: SettingSpec[str] = SettingSpec(
     "api_key", str, fields=("api_key",), flag="--api-key", metavar="KEY", secret=True,
+    check=_not_blank,
     variables=KEY_VARIABLES, config_key="instances.NAME.clients.NAME.api_key",
     help="Receiver API key. Prefer $STAC_EVENTS_API_KEY (or $STACKSTATE_RECEIVER_API_KEY, "
     "$STS_API_KEY) or the config file: flags show up in process lists and shell history.",
 )  # fmt: skip
 HOSTNAME: SettingSpec[str] = SettingSpec(
     "hostname", str, fields=("hostname",), flag="--hostname", metavar="NAME",
+    check=_not_blank,
     variables=(HOSTNAME_VARIABLE,), config_key="instances.NAME.clients.NAME.internal_hostname",
     help="Host the data is reported from (internalHostname). Default: $STAC_EVENTS_HOSTNAME, "
     "the config's internal_hostname, else this machine's name.",
@@ -190,18 +219,21 @@ CI_CONTEXT: SettingSpec[bool] = SettingSpec(
 )  # fmt: skip
 TIMEOUT: SettingSpec[float] = SettingSpec(
     "timeout", float, fields=("connect_timeout", "read_timeout"), flag="--timeout",
+    check=_time_limit,
     metavar="SECONDS", convert=parse_seconds, delivery=True,
     help="Time limit of each attempt, connecting and answering together. Default: 5 s to "
     "connect, 30 s in all.",
 )  # fmt: skip
 RETRIES_SPEC: SettingSpec[int] = SettingSpec(
     "retries", int, fields=("retries",), flag="--retries", metavar="N", convert=_retries,
+    check=_not_negative,
     default=RETRIES, delivery=True,
     help="Retries after a connection error, timeout, 408, 429 or 5xx, with exponential "
     "backoff (capped at 10 s) and Retry-After honored. Default: 3.",
 )  # fmt: skip
 MAX_TIME: SettingSpec[float] = SettingSpec(
     "max_time", float, fields=("max_time",), flag="--max-time", metavar="SECONDS",
+    check=_time_limit,
     convert=parse_seconds, default=MAX_TIME_S, delivery=True,
     help="Time limit of the whole delivery, retries and waits included; what is not "
     "delivered by then is queued. Default: 60.",

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import ipaddress
-import math
 import re
 from pathlib import Path
 from typing import (
@@ -37,7 +36,7 @@ from stac_events import config_file
 from stac_events import setting_specs as specs
 from stac_events.environment import Environment, expand_user
 from stac_events.errors import ConfigError, InvalidInput
-from stac_events.parse import hostname_of, shortened
+from stac_events.parse import InvalidValue, hostname_of, shortened
 from stac_events.redact import MASK, redact
 from stac_events.setting_specs import (
     CA_BUNDLE_VARIABLE,
@@ -61,7 +60,6 @@ E = TypeVar("E")
 INTAKE_PATH = "/stsAgent/intake"
 LINUX_RECEIVER_PORT = 7077
 DEFAULT = "default"
-MAX_TIMEOUT_S = 86400.0  # a day: more is a typo, and beyond what sockets take
 # The longest receiver address, in UTF-8 bytes. A queued payload's spool header holds its
 # address as JSON, in which a byte takes at most 6 (`\u0001`): 48 KiB of the header's 64
 # KiB (spool.HEADER_BYTES), with room left for the reason a payload is set aside.
@@ -255,14 +253,22 @@ def resolve(overrides: Overrides, env: Environment, *, origin_of: OriginOf) -> S
     """Resolve every setting, once, from the caller's overrides, environment variables and
     the config file. `origin_of` says how the caller gave an override (`--url`)."""
 
-    def given(spec: SettingSpec[T]) -> Optional[Setting[T]]:
+    def checked(spec: SettingSpec[T]) -> Optional[T]:
+        """The value given for `spec`, as its declaration checks it; None if not given."""
         value = overrides.get(spec)
+        if value is None or spec.check is None:
+            return value
+        try:
+            return spec.check(value)
+        except InvalidValue as error:
+            raise InvalidInput(str(error), field=spec.name) from None
+
+    def given(spec: SettingSpec[T]) -> Optional[Setting[T]]:
+        value = checked(spec)
         return None if value is None else Setting(value, origin_of(spec.name))
 
     for spec in (specs.URL, specs.API_KEY, specs.HOSTNAME):
-        text = overrides.get(spec)
-        if text is not None and not text.strip():  # given, and empty: never "not given"
-            raise InvalidInput("is empty; give a value, or leave it out", field=spec.name)
+        checked(spec)  # a blank one says so before anything else is read
     config = overrides.get(specs.CONFIG)
     config_path = None if config is None else _fspath(config)
     search = config_file.search_path(env, config_path, given_by=origin_of(specs.CONFIG.name))
@@ -358,14 +364,8 @@ def resolve(overrides: Overrides, env: Environment, *, origin_of: OriginOf) -> S
                 f"run: chmod 600 {conf.path}"
             )
     timeout = given(specs.TIMEOUT)
-    if timeout is not None:
-        timeout = Setting(_seconds(timeout.value, specs.TIMEOUT.name), timeout.origin)
     max_time = given(specs.MAX_TIME)
-    if max_time is not None:
-        max_time = Setting(_seconds(max_time.value, specs.MAX_TIME.name), max_time.origin)
     retries = given(specs.RETRIES_SPEC)
-    if retries is not None and retries.value < 0:
-        raise InvalidInput(f"{retries.value} retries; give 0 or more", field="retries")
     insecure = given(specs.INSECURE)
     spool_off = given(specs.SPOOL)
     spool: Setting[Optional[str]] = Setting(str(spool_dir(env)), DEFAULT)
@@ -422,15 +422,6 @@ def _ca_certs(given: Optional[Setting[str]], env: Environment) -> Setting[Tuple[
     if not ca_certs:
         return Setting((), DEFAULT)
     return Setting(tuple(ca_certs), ", ".join(origins))
-
-
-def _seconds(value: float, name: str) -> float:
-    if not (math.isfinite(value) and 0 < value <= MAX_TIMEOUT_S):
-        raise InvalidInput(
-            f"{value:g} is not a time limit; give seconds above 0, at most {MAX_TIMEOUT_S:g}",
-            field=name,
-        )
-    return float(value)
 
 
 def spool_dir(env: Environment) -> Path:
