@@ -24,8 +24,11 @@ PACKAGE = Path(__file__).resolve().parent.parent / "stac_events"
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda command: command.path)
 def test_a_commands_record_holds_exactly_its_arguments_and_options(command: Any) -> None:
+    import importlib
+
     declared = (*(a.name for a in command.arguments), *(opt.name for opt in command.options))
-    assert command.record._fields == declared
+    module = importlib.import_module(command.handler.partition(":")[0])
+    assert getattr(module, command.record)._fields == declared
 
 
 @pytest.mark.parametrize("spec", specs.SPECS, ids=lambda spec: spec.name)

@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple, Optional
 from urllib.parse import urlsplit
 
-from stac_events.cli.records import CheckOptions
 from stac_events.cli.run import Run
 from stac_events.model import envelope
+
+
+class CheckOptions(NamedTuple):
+    """What `check` is given: its arguments and options (`cli.records`)."""
+
+    url: Optional[str]
+    api_key: Optional[str]
+    hostname: Optional[str]
+    timeout: Optional[float]
+    insecure: bool
+    ca_cert: Optional[str]
+    output: str
+    quiet: bool
+    debug: bool
+    config: Optional[str]
+    instance: Optional[str]
+    client: Optional[str]
 
 
 def check(run: Run[CheckOptions]) -> int:

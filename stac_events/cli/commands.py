@@ -8,13 +8,11 @@ the command and is imported only when that command runs.
 
 from __future__ import annotations
 
-from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
+from typing import Dict, List, NamedTuple, Optional, Tuple
 
 from stac_events.cli import options as o
-from stac_events.cli import records as r
 from stac_events.cli.argv import Shape, shape_of
 from stac_events.cli.options import PROG, Opt
-from stac_events.cli.records import Record
 from stac_events.status import ExitStatus
 
 
@@ -44,7 +42,7 @@ class Command(NamedTuple):
     options: Tuple[Opt, ...]
     arguments: Tuple[Arg, ...] = ()
     epilog: Optional[str] = None
-    record: Callable[..., Record] = r.NoOptions  # what the handler gets: its arguments and options
+    record: str = ""  # the record of its arguments and options, in the handler's module
 
     @property
     def short_help(self) -> str:
@@ -61,7 +59,7 @@ def _command(
     handler: str,
     help: str,
     *groups: Tuple[Opt, ...],
-    record: Callable[..., Record],
+    record: str,
     arguments: Tuple[Arg, ...] = (),
     epilog: Optional[str] = None,
 ) -> Command:
@@ -173,7 +171,7 @@ COMMANDS: Tuple[Command, ...] = (
         )
         + "\n\n"
         + EXIT_CODES_HELP,
-        record=r.SendOptions,
+        record="SendOptions",
     ),
     _command(
         "event wrap",
@@ -201,7 +199,7 @@ COMMANDS: Tuple[Command, ...] = (
         epilog="Exit code: the command's own; 2 or 3 when a flag or a setting is wrong, and "
         "then the command does not run.\n\n"
         + examples(f"{PROG} event wrap -i urn:service:/checkout -- ./deploy.sh 1.4.2"),
-        record=r.WrapOptions,
+        record="WrapOptions",
     ),
     _command(
         "config show",
@@ -211,13 +209,13 @@ COMMANDS: Tuple[Command, ...] = (
         o.RECEIVER_OPTIONS,
         o.DELIVERY_OPTIONS,
         (o.OUTPUT_MODE,),
-        record=r.ConfigShowOptions,
+        record="ConfigShowOptions",
     ),
     _command(
         "config path",
         "stac_events.cli.config:path",
         "List the places a config file is looked for, in order; '*' marks the one in use.",
-        record=r.ConfigPathOptions,
+        record="ConfigPathOptions",
     ),
     _command(
         "config init",
@@ -229,7 +227,7 @@ COMMANDS: Tuple[Command, ...] = (
         "$STAC_EVENTS_RECEIVER_URL, the key from --api-key, $STAC_EVENTS_API_KEY or stdin "
         "(--api-key -); on a terminal it asks for what is missing, the key without echo.",
         o.RECEIVER_OPTIONS,
-        record=r.ConfigInitOptions,
+        record="ConfigInitOptions",
     ),
     _command(
         "spool list",
@@ -238,7 +236,7 @@ COMMANDS: Tuple[Command, ...] = (
         "(rejected), failed on in 5 runs while later ones got through (failed), or "
         "unreadable (corrupt).",
         (o.OUTPUT_MODE,),
-        record=r.SpoolListOptions,
+        record="SpoolListOptions",
     ),
     _command(
         "spool flush",
@@ -249,7 +247,7 @@ COMMANDS: Tuple[Command, ...] = (
         (o.URL, o.API_KEY),
         (o.TIMEOUT, o.RETRIES, o.MAX_TIME, o.INSECURE, o.CA_CERT),
         o.OUTPUT_OPTIONS,
-        record=r.SpoolFlushOptions,
+        record="SpoolFlushOptions",
     ),
     _command(
         "spool retry",
@@ -260,7 +258,7 @@ COMMANDS: Tuple[Command, ...] = (
         (o.ALL,),
         o.OUTPUT_OPTIONS,
         arguments=(SPOOL_ID,),
-        record=r.SpoolRetryOptions,
+        record="SpoolRetryOptions",
     ),
     _command(
         "spool drop",
@@ -268,14 +266,14 @@ COMMANDS: Tuple[Command, ...] = (
         "Delete one payload from the spool, whatever its state. It will never be sent.",
         o.OUTPUT_OPTIONS,
         arguments=(SPOOL_ID,),
-        record=r.SpoolDropOptions,
+        record="SpoolDropOptions",
     ),
     _command(
         "spool clear",
         "stac_events.cli.spool:clear",
         "Delete every payload in the spool, queued or set aside. They will never be sent.",
         o.OUTPUT_OPTIONS,
-        record=r.SpoolClearOptions,
+        record="SpoolClearOptions",
     ),
     # `receiver` runs the receiver itself; `receiver events` looks at what it stored.
     Command(
@@ -284,7 +282,7 @@ COMMANDS: Tuple[Command, ...] = (
         RECEIVER_HELP,
         o.RECEIVER_SERVE_OPTIONS,
         epilog=RECEIVER_EPILOG,
-        record=r.ReceiverOptions,
+        record="ReceiverOptions",
     ),
     Command(
         "receiver events",
@@ -299,7 +297,7 @@ COMMANDS: Tuple[Command, ...] = (
             f"{PROG} receiver events -o ndjson | jq .event.msg_title",
             f"{PROG} receiver events --clear",
         ),
-        record=r.ReceiverEventsOptions,
+        record="ReceiverEventsOptions",
     ),
     _command(
         "check",
@@ -310,7 +308,7 @@ COMMANDS: Tuple[Command, ...] = (
         o.RECEIVER_OPTIONS,
         (o.TIMEOUT, o.INSECURE, o.CA_CERT),
         o.OUTPUT_OPTIONS,
-        record=r.CheckOptions,
+        record="CheckOptions",
     ),
 )
 

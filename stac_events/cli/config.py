@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, List, Optional, Sequence, TextIO, Tuple, cast
+from typing import Any, List, NamedTuple, Optional, Sequence, TextIO, Tuple, cast
 
 from stac_events import config_writer
 from stac_events import setting_specs as specs
-from stac_events.cli.records import ConfigInitOptions, ConfigPathOptions, ConfigShowOptions
 from stac_events.cli.run import Run
 from stac_events.cli.usage import UsageError, flag_of
 from stac_events.config_file import (
@@ -27,6 +26,43 @@ KEY_VARIABLE = API_KEY.variables[0]
 FROM_STDIN = "-"  # --api-key -
 MAX_KEY_CHARS = 4096  # a key is a line of a few dozen characters; a stream is no key
 ON_THE_TERMINAL = "the terminal"
+
+
+class ConfigShowOptions(NamedTuple):
+    """What `config show` is given: its arguments and options (`cli.records`)."""
+
+    url: Optional[str]
+    api_key: Optional[str]
+    hostname: Optional[str]
+    timeout: Optional[float]
+    retries: Optional[int]
+    max_time: Optional[float]
+    insecure: bool
+    ca_cert: Optional[str]
+    spool: bool
+    output: str
+    config: Optional[str]
+    instance: Optional[str]
+    client: Optional[str]
+
+
+class ConfigPathOptions(NamedTuple):
+    """What `config path` is given: its arguments and options (`cli.records`)."""
+
+    config: Optional[str]
+    instance: Optional[str]
+    client: Optional[str]
+
+
+class ConfigInitOptions(NamedTuple):
+    """What `config init` is given: its arguments and options (`cli.records`)."""
+
+    url: Optional[str]
+    api_key: Optional[str]
+    hostname: Optional[str]
+    config: Optional[str]
+    instance: Optional[str]
+    client: Optional[str]
 
 
 def show(run: Run[ConfigShowOptions]) -> int:

@@ -7,10 +7,9 @@ usage error naming its flag. An empty value is one: it is never taken as "not gi
 from __future__ import annotations
 
 import io
-from typing import IO, Any, Callable, Optional, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Callable, Optional, TypeVar
 
 from stac_events.cli import options as o
-from stac_events.cli.records import EventOptions
 from stac_events.cli.run import Run
 from stac_events.cli.usage import UsageError
 from stac_events.events import EventDefaults
@@ -24,6 +23,9 @@ from stac_events.parse import (
     parse_tag,
     parse_timestamp,
 )
+
+if TYPE_CHECKING:
+    from stac_events.cli.records import EventOptions
 
 T = TypeVar("T")
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import io
-from typing import IO, TYPE_CHECKING, Any, Callable, Iterator, List, Optional
+from typing import IO, TYPE_CHECKING, Any, Callable, Iterator, List, NamedTuple, Optional
 
 from stac_events import sending
 from stac_events.cli import argv, signals
 from stac_events.cli import options as o
 from stac_events.cli.event_flags import check_typed, event_defaults
-from stac_events.cli.records import EventOptions, SendOptions
+from stac_events.cli.records import Values
 from stac_events.cli.run import Run
 from stac_events.cli.usage import UsageError
 from stac_events.errors import ConfigError
@@ -18,7 +18,46 @@ from stac_events.sending import DEFAULT_MAX_REQUEST_BYTES, Prepared
 
 if TYPE_CHECKING:
     from stac_events.batch import Head, Where
+    from stac_events.cli.records import EventOptions
     from stac_events.delivery import Outcome
+
+
+class SendOptions(NamedTuple):
+    """What `event send` is given: its arguments and options (`cli.records`)."""
+
+    event_type: Optional[str]
+    title: Optional[str]
+    text: Optional[str]
+    tags: Values
+    timestamp: Optional[str]
+    source_type_name: Optional[str]
+    name: Optional[str]
+    identifiers: Values
+    source: Optional[str]
+    category: Optional[str]
+    data: Values
+    links: Values
+    source_identifier: Optional[str]
+    ci_context: bool
+    file: Optional[str]
+    max_request_bytes: int
+    gzip: bool
+    url: Optional[str]
+    api_key: Optional[str]
+    hostname: Optional[str]
+    timeout: Optional[float]
+    retries: Optional[int]
+    max_time: Optional[float]
+    insecure: bool
+    ca_cert: Optional[str]
+    spool: bool
+    dry_run: bool
+    output: str
+    quiet: bool
+    debug: bool
+    config: Optional[str]
+    instance: Optional[str]
+    client: Optional[str]
 
 
 def send(run: Run[SendOptions]) -> int:

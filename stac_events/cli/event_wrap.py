@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple, Optional
 
 from stac_events.cli import options as o
 from stac_events.cli import signals
 from stac_events.cli.event_flags import event_defaults
 from stac_events.cli.event_send import deliver, prepare
-from stac_events.cli.records import WrapOptions
+from stac_events.cli.records import Values
 from stac_events.cli.run import Run
 from stac_events.cli.signals import Deferral
 from stac_events.cli.usage import UsageError, named_by_flag
@@ -24,6 +24,43 @@ if TYPE_CHECKING:
 # left of the job's life is short: a runner's SIGKILL follows within seconds. The event
 # gets this long to be delivered; what is not through by then is queued.
 SIGNALLED_GRACE_S = 5.0
+
+
+class WrapOptions(NamedTuple):
+    """What `event wrap` is given: its arguments and options (`cli.records`)."""
+
+    command: Values
+    event_type: str
+    on: str
+    tail_lines: int
+    title: Optional[str]
+    text: Optional[str]
+    tags: Values
+    source_type_name: Optional[str]
+    name: Optional[str]
+    identifiers: Values
+    source: Optional[str]
+    category: str
+    data: Values
+    links: Values
+    source_identifier: Optional[str]
+    ci_context: bool
+    url: Optional[str]
+    api_key: Optional[str]
+    hostname: Optional[str]
+    timeout: Optional[float]
+    retries: Optional[int]
+    max_time: Optional[float]
+    insecure: bool
+    ca_cert: Optional[str]
+    spool: bool
+    dry_run: bool
+    output: str
+    quiet: bool
+    debug: bool
+    config: Optional[str]
+    instance: Optional[str]
+    client: Optional[str]
 
 
 def wrap(run: Run[WrapOptions]) -> int:

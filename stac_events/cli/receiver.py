@@ -5,9 +5,8 @@ from __future__ import annotations
 import gc
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Dict, Optional, Union
+from typing import TYPE_CHECKING, Any, Dict, NamedTuple, Optional, Union
 
-from stac_events.cli.records import ReceiverEventsOptions, ReceiverOptions
 from stac_events.cli.run import Run
 from stac_events.cli.usage import UsageError
 from stac_events.environment import expand_user
@@ -21,6 +20,30 @@ if TYPE_CHECKING:
 _COLORS = {"time": "2", "type": "1;36", "ids": "2", "refused": "1;31"}
 RECEIVER_KEY_VARIABLE = "STAC_EVENTS_RECEIVER_KEY"
 REASONS_SHOWN = 5  # of a refusal's reasons, on the receiver's line
+
+
+class ReceiverOptions(NamedTuple):
+    """What `receiver` is given: its arguments and options (`cli.records`)."""
+
+    port: int
+    host: str
+    db: Optional[str]
+    api_key: Optional[str]
+    max_age: float
+    max_body: int
+    quiet: bool
+
+
+class ReceiverEventsOptions(NamedTuple):
+    """What `receiver events` is given: its arguments and options (`cli.records`)."""
+
+    db: Optional[str]
+    type: Optional[str]
+    identifier: Optional[str]
+    since: Optional[str]
+    clear: bool
+    output: str
+    quiet: bool
 
 
 def serve(run: Run[ReceiverOptions]) -> int:

@@ -5,15 +5,8 @@ from __future__ import annotations
 import functools
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Dict, List, Tuple, TypeVar
+from typing import TYPE_CHECKING, Callable, Dict, List, NamedTuple, Optional, Tuple, TypeVar
 
-from stac_events.cli.records import (
-    SpoolClearOptions,
-    SpoolDropOptions,
-    SpoolFlushOptions,
-    SpoolListOptions,
-    SpoolRetryOptions,
-)
 from stac_events.cli.run import Run
 from stac_events.cli.usage import UsageError
 from stac_events.errors import ConfigError
@@ -24,6 +17,69 @@ if TYPE_CHECKING:
     from stac_events.spool import Spool
 
 T = TypeVar("T")
+
+
+class SpoolListOptions(NamedTuple):
+    """What `spool list` is given: its arguments and options (`cli.records`)."""
+
+    output: str
+    config: Optional[str]
+    instance: Optional[str]
+    client: Optional[str]
+
+
+class SpoolFlushOptions(NamedTuple):
+    """What `spool flush` is given: its arguments and options (`cli.records`)."""
+
+    url: Optional[str]
+    api_key: Optional[str]
+    timeout: Optional[float]
+    retries: Optional[int]
+    max_time: Optional[float]
+    insecure: bool
+    ca_cert: Optional[str]
+    output: str
+    quiet: bool
+    debug: bool
+    config: Optional[str]
+    instance: Optional[str]
+    client: Optional[str]
+
+
+class SpoolRetryOptions(NamedTuple):
+    """What `spool retry` is given: its arguments and options (`cli.records`)."""
+
+    id: Optional[str]
+    all: bool
+    output: str
+    quiet: bool
+    debug: bool
+    config: Optional[str]
+    instance: Optional[str]
+    client: Optional[str]
+
+
+class SpoolDropOptions(NamedTuple):
+    """What `spool drop` is given: its arguments and options (`cli.records`)."""
+
+    id: Optional[str]
+    output: str
+    quiet: bool
+    debug: bool
+    config: Optional[str]
+    instance: Optional[str]
+    client: Optional[str]
+
+
+class SpoolClearOptions(NamedTuple):
+    """What `spool clear` is given: its arguments and options (`cli.records`)."""
+
+    output: str
+    quiet: bool
+    debug: bool
+    config: Optional[str]
+    instance: Optional[str]
+    client: Optional[str]
 
 
 def list_entries(run: Run[SpoolListOptions]) -> int:

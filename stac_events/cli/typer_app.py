@@ -3,7 +3,7 @@
 This is the only module that imports Typer, and it uses Typer's public API alone:
 `typer.Typer`, `typer.Option`, `typer.Argument`, `typer.Context`, `typer.Exit` and
 `typer.TyperException`. Every option is declared once (`cli.options`); a command's
-function gets the options it takes as its typed record (`cli.records`), through the
+function gets the options it takes as its typed record (see `cli.records`), through the
 `Run`. Only the commands on the typed path are built, since building one costs a command
 line milliseconds.
 
@@ -133,11 +133,11 @@ def _command_function(command: Command, run: Run[Any]) -> Callable[..., None]:
 
     def call(**values: Any) -> None:
         try:
-            run.options = _given(command, values, run.line)
+            name, _, function = command.handler.partition(":")
+            module = importlib.import_module(name)
+            run.options = _given(command, getattr(module, command.record), values, run.line)
             _start(run)
-            module, _, function = command.handler.partition(":")
-            handler = getattr(importlib.import_module(module), function)
-            run.status = int(handler(run) or 0)
+            run.status = int(getattr(module, function)(run) or 0)
         except (Exception, KeyboardInterrupt, Terminated) as error:
             run.raised = error  # for main() to handle: Typer would turn some into exit 1
 
@@ -208,8 +208,10 @@ def _completion(verb: str) -> Callable[[Run[Any], Any], None]:
     return action
 
 
-def _given(command: Command, values: Dict[str, Any], line: Line) -> Record:
-    """The command's record: its values, converted, with defaults where none was given."""
+def _given(
+    command: Command, record: Callable[..., Record], values: Dict[str, Any], line: Line
+) -> Record:
+    """The command's `record`: its values, converted, with defaults where none was given."""
     found: Dict[str, Any] = {}
     for argument in command.arguments:
         found[argument.name] = tuple(line.command) if argument.rest else values.get(argument.name)
@@ -228,7 +230,7 @@ def _given(command: Command, values: Dict[str, Any], line: Line) -> Record:
                 raise UsageError(str(error), option=opt.long) from None
         else:
             found[opt.name] = value
-    return command.record(**found)
+    return record(**found)
 
 
 def _start(run: Run[Any]) -> None:
