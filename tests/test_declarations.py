@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import sys
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -18,6 +19,7 @@ from stac_events.cli.commands import COMMANDS
 from stac_events.errors import InvalidInput
 from stac_events.settings import DeliveryOptions, Settings
 from tests.conftest import API_KEY, Cli
+from tests.processes import Processes
 
 PACKAGE = Path(__file__).resolve().parent.parent / "stac_events"
 
@@ -120,11 +122,13 @@ def test_the_typed_arguments_are_the_declared_settings_with_their_kinds() -> Non
 
 
 @pytest.mark.slow
-def test_a_type_checker_sees_the_settings_names_and_types(tmp_path: Path) -> None:
-    """What editors and mypy tell a caller, from `py.typed` and the typed arguments."""
+def test_a_type_checker_sees_the_settings_names_and_types(
+    processes: Processes, tmp_path: Path
+) -> None:
+    """What editors and mypy tell a caller, from `py.typed` and the typed arguments. mypy
+    runs in a process of its own: in this one it would raise the recursion limit for the
+    tests after it."""
     pytest.importorskip("mypy")
-    from mypy import api
-
     script = tmp_path / "caller.py"
     script.write_text(
         "import stac_events\n"
@@ -133,9 +137,9 @@ def test_a_type_checker_sees_the_settings_names_and_types(tmp_path: Path) -> Non
         "stac_events.resolve_settings(max_tme=5)\n",
         encoding="utf-8",
     )
-    out, _, status = api.run(["--strict", "--no-incremental", str(script)])
-    assert status == 1
-    errors = [line for line in out.splitlines() if ": error:" in line]
-    assert [line.split(":")[1] for line in errors] == ["3", "4"], out
+    checked = processes.run(sys.executable, "-m", "mypy", "--strict", "--no-incremental",
+                            str(script), cwd=tmp_path, expect=1, timeout=300)  # fmt: skip
+    errors = [line for line in checked.stdout.splitlines() if ": error:" in line]
+    assert [line.split(":")[1] for line in errors] == ["3", "4"], checked.stdout
     assert '"timeout"' in errors[0]
     assert '"max_tme"' in errors[1]
