@@ -78,8 +78,18 @@ def resolve_settings(
     return settings
 
 
-if resolve_settings.__doc__ is not None:  # None under `python -OO`
-    resolve_settings.__doc__ = resolve_settings.__doc__.format(settings=specs.described("    "))
+def _listing_settings(doc: Optional[str]) -> Optional[str]:
+    """The docstring with the settings in place of `{settings}`, indented as that line is
+    (Python 3.13 and later strip a docstring's indent as they compile it; earlier ones
+    keep it)."""
+    if doc is None:  # `python -OO`
+        return None
+    (line,) = [line for line in doc.splitlines() if "{settings}" in line]
+    indent = line[: len(line) - len(line.lstrip())]
+    return doc.replace("{settings}", specs.described(indent))
+
+
+resolve_settings.__doc__ = _listing_settings(resolve_settings.__doc__)
 
 
 def prepare(
