@@ -101,7 +101,8 @@ def make_events(path: Path, count: int) -> int:
                 "event_type": "VersionChangedEvent",
                 "msg_title": f"{service} deployed version 1.{number % 50}.{number % 7}",
                 "msg_text": f"Rolled out by pipeline run {number} to production in eu-west-1",
-                "timestamp": now - count + number,  # recent, as a pipeline's events are
+                # the last half hour, as a pipeline's events are: none too old to send
+                "timestamp": now - 1800 + number * 1800 // count,
                 "tags": ["env:prod", f"team:team-{rng.randrange(20)}", "region:eu-west-1"],
                 "context": {
                     "category": "Changes",

@@ -13,15 +13,31 @@ common JSON object; which one is told from the first bytes.
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
 import json
 import os
 import re
+import struct
 import tempfile
-from typing import IO, Any, Dict, Iterator, List, NamedTuple, Optional, Set, Tuple, Union
+from array import array
+from typing import (
+    IO,
+    Any,
+    Dict,
+    Generator,
+    Iterator,
+    List,
+    NamedTuple,
+    Optional,
+    Set,
+    Tuple,
+    Union,
+)
 
 from pydantic import ValidationError
 
+from stac_events.blocks import BLOCK_CHARACTERS, BLOCK_LINES, Done, Run, json_key
 from stac_events.errors import ConfigError, InvalidInput
 from stac_events.events import EventDefaults, Filler, advisories, invalid_input
 from stac_events.model import Packer, Payload, validate_event, wire
@@ -61,6 +77,10 @@ def describe(where: Where) -> str:
     return where[0].format(where[1])
 
 
+# What the input gives: an event and where it stood, or a block of NDJSON lines.
+Item = Union[Tuple[Where, Any], "Lines"]
+
+
 class Head:
     """What a whole common JSON object in the input says of itself: its `internalHostname`
     and `collection_timestamp`, kept for the bodies unless `--hostname` says otherwise.
@@ -81,10 +101,9 @@ _OTHER_PARTS = ("metrics", "service_checks", "topologies", "health")
 _HEAD_FIELDS = ("collection_timestamp", "internalHostname")
 
 
-def read_events(
-    stream: IO[str], label: str, head: Optional[Head] = None
-) -> Iterator[Tuple[Where, Any]]:
-    """Yield `(where, event)` for every event of the input, `where` naming line or index.
+def read_events(stream: IO[str], label: str, head: Optional[Head] = None) -> Iterator[Item]:
+    """Yield `(where, event)` for every event of the input, `where` naming line or index;
+    NDJSON lines of plain events come in blocks (`Lines`) of such pairs.
 
     The input is read once, forward only (stdin, a pipe and a FIFO alike), and an event
     is yielded as soon as it is read: the first bad one stops the reading. One line, one
@@ -146,55 +165,103 @@ def _too_long(what: str, where: str) -> InvalidInput:
     )
 
 
-def _objects(
-    stream: IO[str], label: str, first_number: int, head: Head
-) -> Iterator[Tuple[Where, Any]]:
+def _objects(stream: IO[str], label: str, first_number: int, head: Head) -> Iterator[Item]:
     """NDJSON, or one JSON object (an event, or a whole common JSON object) over several
-    lines; its first '{' is already read."""
-    from pydantic_core import from_json  # parses JSON about twice as fast as json.loads
-
+    lines; its first '{' is already read. After the first line, lines of plain events
+    come in blocks (`Lines`), the others one by one."""
     line_at = label + " line {}"
     readline = stream.readline
     line = "{" + readline(LARGEST_PIECE)
     number = first_number
-    while line:
-        if len(line) > LARGEST_PIECE:
-            raise _too_long("the line", line_at.format(number))
-        repeated: Optional[Repeated] = None
-        try:
-            if '"events"' in line:  # a common JSON object, likely: parsed once, with its names
-                document, repeated = _with_names(line)
-            else:
-                document = from_json(line, allow_inf_nan=False)
-        except (ValueError, RecursionError):
-            try:
-                document = from_json(line, allow_inf_nan=False)
-            except ValueError as error:
-                if number == first_number and str(error).startswith(_CUT):
-                    # the start of one object over several lines: the whole input is one
-                    # document
-                    where = (line_at, number)
-                    text = _rest_of_document(line, stream, describe(where))
-                    yield from _expanded(*_document(text, where), where, head)
-                    return
-                document = (
-                    _BLANK if line.isspace() else _by_json(line, error, line_at.format(number))
-                )
-        if type(document) is dict and "events" in document:
-            if repeated is None:  # `"ev\u0065nts"`: a name the look above did not see
-                repeated = _names_of(line)
-            yield from _expanded(document, repeated, (line_at, number), head)
-        elif document is not _BLANK:
-            yield (line_at, number), document
+    if len(line) > LARGEST_PIECE:
+        raise _too_long("the line", line_at.format(number))
+    whole = yield from _line(line, number, line_at, head, stream)
+    if whole:
+        return
+    block: List[str] = []
+    numbers: List[int] = []
+    held = 0  # characters in the block
+    while True:
         number += 1
         line = readline(LARGEST_PIECE + 1)
+        if not line or len(line) > LARGEST_PIECE or '"events"' in line:
+            if block:
+                yield Lines(block, numbers, line_at, head)
+                block, numbers, held = [], [], 0
+            if not line:
+                return
+            if len(line) > LARGEST_PIECE:
+                raise _too_long("the line", line_at.format(number))
+            yield from _line(line, number, line_at, head)
+        elif line[0] != "{" or line[1] == "}":
+            if not line.isspace():  # `{}`, an object after spaces, anything but an object
+                if block:
+                    yield Lines(block, numbers, line_at, head)
+                    block, numbers, held = [], [], 0
+                yield from _line(line, number, line_at, head)
+        else:
+            block.append(line)
+            numbers.append(number)
+            held += len(line)
+            if len(block) == BLOCK_LINES or held > BLOCK_CHARACTERS:
+                yield Lines(block, numbers, line_at, head)
+                block, numbers, held = [], [], 0
+
+
+class Lines:
+    """NDJSON lines of plain events (no common JSON object in sight), to be validated as
+    one block; iterated, they are the events one by one, as any other line gives them."""
+
+    def __init__(self, lines: List[str], numbers: List[int], line_at: str, head: Head) -> None:
+        self.lines = lines
+        self.numbers = numbers
+        self.line_at = line_at
+        self.head = head
+
+    def __iter__(self) -> Iterator[Tuple[Where, Any]]:
+        for line, number in zip(self.lines, self.numbers, strict=True):
+            yield from _line(line, number, self.line_at, self.head)
+
+
+def _line(
+    line: str, number: int, line_at: str, head: Head, stream: Optional[IO[str]] = None
+) -> Generator[Tuple[Where, Any], None, bool]:
+    """The events of one line: none (a blank line), one, or those of a common JSON object.
+
+    With the `stream`, the first line may be the start of one document over several
+    lines: it is then read whole, and True returned."""
+    from pydantic_core import from_json  # parses JSON about twice as fast as json.loads
+
+    repeated: Optional[Repeated] = None
+    try:
+        if '"events"' in line:  # a common JSON object, likely: parsed once, with its names
+            document, repeated = _with_names(line)
+        else:
+            document = from_json(line, allow_inf_nan=False)
+    except (ValueError, RecursionError):
+        try:
+            document = from_json(line, allow_inf_nan=False)
+        except ValueError as error:
+            if stream is not None and str(error).startswith(_CUT):
+                # the start of one object over several lines: the whole input is one document
+                where = (line_at, number)
+                text = _rest_of_document(line, stream, describe(where))
+                yield from _expanded(*_document(text, where), where, head)
+                return True
+            if line.isspace():
+                return False
+            document = _by_json(line, error, line_at.format(number))
+    if type(document) is dict and "events" in document:
+        if repeated is None:  # `"ev\u0065nts"`: a name the look above did not see
+            repeated = _names_of(line)
+        yield from _expanded(document, repeated, (line_at, number), head)
+    else:
+        yield (line_at, number), document
+    return False
 
 
 _RECURSION = "recursion limit exceeded"  # pydantic-core's words for JSON nested too deep
 _CUT = "EOF while parsing"  # and for JSON that goes on past the end of the text
-
-
-_BLANK = object()  # a blank line: no event
 
 
 def _by_json(line: str, error: ValueError, where: str) -> Any:
@@ -456,7 +523,7 @@ def _document(text: str, where: Where) -> Tuple[Any, Repeated]:
 
 
 def validate_all(
-    events: Iterator[Tuple[Where, Any]],
+    events: Iterator[Item],
     defaults: EventDefaults,
     *,
     now: float,
@@ -464,77 +531,195 @@ def validate_all(
     mask: Optional[Masker] = None,
 ) -> Validated:
     """First pass: every event filled, validated and serialized (`mask`ed: no secret goes
-    out in an event); the first problem stops all."""
-    filler = Filler(defaults)
-    try:
-        store = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the second pass, closed there
-    except OSError as error:
-        raise _no_room(error) from None
+    out in an event); the first problem stops all.
+
+    Blocks of NDJSON lines (`Lines`) are validated whole when they can be (see `blocks`);
+    any other event, and any block that cannot, one by one."""
+    from stac_events.blocks import Blocks
+
+    store = _Runs()
     keys: Dict[str, bytes] = {}  # event name -> its JSON key, checked once
-    count = largest = stored = unshown = 0
-    warnings: List[str] = []
-    noted: Set[str] = set()
-    room = packer.max_bytes - packer.smallest_body(b"", b"")
+    fast: Optional[Blocks] = None  # made for the first block: arrays never need it
+    one = _Events(defaults, now=now, keys=keys, mask=mask, packer=packer, store=store)
+    # What was made before this pass is none of its garbage: the collections that its
+    # hundreds of thousands of short-lived objects set off need not walk it each time.
+    frozen = gc.get_freeze_count() == 0
+    if frozen:
+        gc.freeze()
     try:
-        for where, raw in events:
-            if type(raw) is not dict:
-                raise InvalidInput("an event must be a JSON object", where=describe(where))
-            try:
-                name, fields = filler(raw, now=now)
-                key = keys.get(name)
-                if key is None:
-                    if not name:
-                        raise InvalidValue(
-                            "the event has no event_type; add one, or give EVENT_TYPE"
-                        )
-                    check_event_name(name)
-                    key = keys[name] = json.dumps(name).encode()
-                event = validate_event(fields)
-                serialized = wire(event)
-                if mask is not None:
-                    serialized = mask(serialized)
-            except InvalidValue as error:
-                raise InvalidInput(str(error), where=describe(where)) from None
-            except ValidationError as error:
-                raise invalid_input(error, where=describe(where)) from None
-            size = len(key) + len(serialized)
-            largest = max(largest, size)
-            if size > room:
-                raise InvalidInput(
-                    f"the event alone makes a body of {packer.smallest_body(key, serialized)} "
-                    f"bytes, over the request size limit of {packer.max_bytes}",
-                    where=describe(where),
-                )
-            for note in advisories(event, now=now):  # the first few shown, the rest counted
-                if note not in noted and len(warnings) < _MAX_WARNINGS:
-                    noted.add(note)  # a flag's fault shows once, not once an event
-                    warnings.append(f"{describe(where)}: {note}")
-                else:
-                    unshown += 1
-            record = key + b"\t" + serialized + b"\n"
-            stored += len(record)
-            if stored > LARGEST_BATCH_BYTES:
-                raise InvalidInput(
-                    f"the events up to here come to more than {LARGEST_BATCH_BYTES >> 30} GiB, "
-                    f"the most one run sends; split the input, and send the parts one by one",
-                    where=describe(where),
-                )
-            try:
-                store.write(record)
-            except OSError as error:
-                raise _no_room(error) from None
-            count += 1
+        for item in events:
+            if type(item) is not Lines:
+                one.take(*item)
+                continue
+            if fast is None:
+                fast = Blocks(defaults, now=now, keys=keys, mask=mask)
+            done = fast.validate(item.lines, noting=one.noting()) if fast.usable else None
+            if done is None or not one.took(done, item.numbers, item.line_at):
+                for where, raw in item:
+                    one.take(where, raw)
+        store.close_run()
+    except BaseException:
+        store.discard()
+        raise
+    finally:
+        if frozen:
+            gc.unfreeze()
+    return one.validated()
+
+
+class _Events:
+    """The first pass's running state: the events taken so far, and their warnings."""
+
+    def __init__(self, defaults: EventDefaults, *, now: float, keys: Dict[str, bytes],
+                 mask: Optional[Masker], packer: Packer, store: _Runs) -> None:  # fmt: skip
+        self.filler = Filler(defaults)
+        self.now = now
+        self.keys = keys
+        self.mask = mask
+        self.packer = packer
+        self.store = store
+        self.room = packer.max_bytes - packer.smallest_body(b"", b"")
+        self.count = self.largest = self.stored = self.unshown = 0
+        self.warnings: List[str] = []
+        self.noted: Set[str] = set()
+
+    def take(self, where: Where, raw: Any) -> None:
+        """One event, validated and stored; or the first problem with it, raised."""
+        if type(raw) is not dict:
+            raise InvalidInput("an event must be a JSON object", where=describe(where))
+        keys, now = self.keys, self.now
         try:
-            store.seek(0)  # what is still buffered is written now: the disk may be full
+            name, fields = self.filler(raw, now=now)
+            key = keys.get(name)
+            if key is None:
+                if not name:
+                    raise InvalidValue("the event has no event_type; add one, or give EVENT_TYPE")
+                check_event_name(name)
+                key = keys[name] = json_key(name, self.mask)
+            event = validate_event(fields)
+            serialized = wire(event)
+            if self.mask is not None:
+                serialized = self.mask(serialized)
+        except InvalidValue as error:
+            raise InvalidInput(str(error), where=describe(where)) from None
+        except ValidationError as error:
+            raise invalid_input(error, where=describe(where)) from None
+        size = len(key) + len(serialized)
+        if size > self.room:
+            raise InvalidInput(
+                f"the event alone makes a body of "
+                f"{self.packer.smallest_body(key, serialized)} bytes, over the request size "
+                f"limit of {self.packer.max_bytes}",
+                where=describe(where),
+            )
+        self._count(size, where)
+        for note in advisories(event, now=now):
+            self._note(note, where)
+        self.store.add(key, serialized)
+
+    def took(self, done: Done, numbers: List[int], line_at: str) -> bool:
+        """Whether a block the fast path took can be kept as it is: no event in it too
+        large for a body, nor beyond the bound of a run (else the block is redone one by
+        one, which names the event)."""
+        sizes = [len(run.key) + size for run in done.runs for size in run.sizes]
+        largest = max(sizes)
+        if largest > self.room or self.stored + sum(sizes) + 2 * len(sizes) > LARGEST_BATCH_BYTES:
+            return False
+        self.largest = max(self.largest, largest)
+        self.stored += sum(sizes) + 2 * len(sizes)
+        self.count += len(sizes)
+        for index, note in done.notes:
+            self._note(note, (line_at, numbers[index]))
+        self.unshown += done.unnoted
+        for run in done.runs:
+            self.store.add_run(run)
+        return True
+
+    def _count(self, size: int, where: Where) -> None:
+        self.largest = max(self.largest, size)
+        self.stored += size + 2
+        if self.stored > LARGEST_BATCH_BYTES:
+            raise InvalidInput(
+                f"the events up to here come to more than {LARGEST_BATCH_BYTES >> 30} GiB, "
+                f"the most one run sends; split the input, and send the parts one by one",
+                where=describe(where),
+            )
+        self.count += 1
+
+    def noting(self) -> bool:
+        """Whether a warning would still be shown: past the first few, they are counted."""
+        return len(self.warnings) < _MAX_WARNINGS
+
+    def _note(self, note: str, where: Where) -> None:
+        """The first few warnings shown, the rest counted; a flag's fault shows once, not
+        once an event."""
+        if note not in self.noted and len(self.warnings) < _MAX_WARNINGS:
+            self.noted.add(note)
+            self.warnings.append(f"{describe(where)}: {note}")
+        else:
+            self.unshown += 1
+
+    def validated(self) -> Validated:
+        warnings = self.warnings
+        if self.unshown:
+            more = "warning" if self.unshown == 1 else "warnings"
+            warnings.append(f"{self.unshown} more {more} not shown")
+        return Validated(self.store.rewound(), self.count, warnings, self.largest)
+
+
+class _Runs:
+    """The validated events' wire form, in a temporary file, as runs of events filed
+    under one name: a run is its name, its events' sizes and its events joined by commas,
+    as a body holds them, so that packing bodies is cutting runs."""
+
+    _PENDING = 1 << 20  # events taken one by one are joined into runs of about this much
+
+    def __init__(self) -> None:
+        try:
+            self.file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the second pass
         except OSError as error:
             raise _no_room(error) from None
-    except BaseException:
+        self.key = b""
+        self.pieces: List[bytes] = []
+        self.held = 0
+
+    def add(self, key: bytes, event: bytes) -> None:
+        if key != self.key or self.held > self._PENDING:
+            self.close_run()
+            self.key = key
+        self.pieces.append(event)
+        self.held += len(event)
+
+    def add_run(self, run: Run) -> None:
+        self.close_run()
+        self._write(run.key, run.data, run.sizes)
+
+    def close_run(self) -> None:
+        if self.pieces:
+            self._write(self.key, b",".join(self.pieces), [len(p) for p in self.pieces])
+            self.pieces, self.held = [], 0
+
+    def _write(self, key: bytes, data: bytes, sizes: List[int]) -> None:
+        head = _RUN_HEAD.pack(len(key), len(sizes), len(data))
+        try:
+            self.file.write(head + key + array("I", sizes).tobytes() + data)
+        except OSError as error:
+            raise _no_room(error) from None
+
+    def rewound(self) -> IO[bytes]:
+        try:
+            self.file.seek(0)  # what is still buffered is written now: the disk may be full
+        except OSError as error:
+            self.discard()
+            raise _no_room(error) from None
+        return self.file
+
+    def discard(self) -> None:
         with contextlib.suppress(OSError):  # closing writes what is buffered, and fails again
-            store.close()
-        raise
-    if unshown:
-        warnings.append(f"{unshown} more {'warning' if unshown == 1 else 'warnings'} not shown")
-    return Validated(store, count, warnings, largest)
+            self.file.close()
+
+
+_RUN_HEAD = struct.Struct("<III")  # a run's name, event count and data, in bytes
 
 
 def _no_room(error: OSError) -> ConfigError:
@@ -551,12 +736,16 @@ def _no_room(error: OSError) -> ConfigError:
 
 def bodies(validated: Validated, packer: Packer) -> Iterator[Payload]:
     """Second pass: the request bodies, in order, each with its event count."""
-    with validated.store:
-        for line in validated.store:
-            key, _, serialized = line.rstrip(b"\n").partition(b"\t")
-            body = packer.add(key, serialized)
-            if body is not None:
-                yield body
+    with validated.store as store:
+        while True:
+            head = store.read(_RUN_HEAD.size)
+            if not head:
+                break
+            key_bytes, count, data_bytes = _RUN_HEAD.unpack(head)
+            key = store.read(key_bytes)
+            sizes = array("I")
+            sizes.frombytes(store.read(4 * count))
+            yield from packer.add_run(key, store.read(data_bytes), sizes)
         last = packer.finish()
         if last is not None:
             yield last

@@ -51,7 +51,7 @@ from stac_events.errors import (
     StacEventsError,
     Terminated,
 )
-from stac_events.model import Payload, split
+from stac_events.model import Payload, gzip_body, split
 from stac_events.redact import redact
 from stac_events.settings import DeliveryOptions, Target
 from stac_events.spool import STALE_CLAIM_S, Claimed, Corrupt, Spool
@@ -504,7 +504,7 @@ class _Delivery:
             return []
         halves: Tuple[Payload, ...] = pair
         if encoding == "gzip":
-            halves = tuple((gzip.compress(half, mtime=0), events) for half, events in pair)
+            halves = tuple((gzip_body(half), events) for half, events in pair)
         if item.claimed is None:
             return [_Item(half, events) for half, events in halves]
         claimed = item.claimed

@@ -105,7 +105,7 @@ class Filler:
         if not event.get("msg_text") and isinstance(event.get("msg_title"), str):
             event["msg_text"] = event["msg_title"]  # the receiver requires a text
         if defaults.tags:
-            event["tags"] = _added(event.get("tags"), defaults.tags)
+            event["tags"] = merged(event.get("tags"), defaults.tags)
         context = event.get("context")
         if context is not None or defaults.context:
             event["context"] = self._context(context)
@@ -120,10 +120,10 @@ class Filler:
             if context.get(key) is None:
                 context[key] = value
         defaults = self.defaults
-        context["element_identifiers"] = _added(
+        context["element_identifiers"] = merged(
             context.get("element_identifiers"), defaults.identifiers
         )
-        context["source_links"] = _added(context.get("source_links"), defaults.links)
+        context["source_links"] = merged(context.get("source_links"), defaults.links)
         if defaults.data is not None:
             data = context.get("data")
             if data is None or isinstance(data, dict):
@@ -131,7 +131,8 @@ class Filler:
         return context
 
 
-def _added(own: Any, extra: Sequence[Any]) -> Any:
+def merged(own: Any, extra: Sequence[Any]) -> Any:
+    """An event's own list with what the defaults add that it lacks, in order."""
     if own is None:
         return list(extra)
     if not extra or not isinstance(own, list):
@@ -181,8 +182,12 @@ def problem_message(problem: ErrorDetails) -> str:
 
 def advisories(event: Event, *, now: float) -> List[str]:
     """Things that are allowed but probably not meant; shown as warnings."""
+    return advice(event.event_type, event.timestamp or int(now), now=now)
+
+
+def advice(event_type: str, timestamp: int, *, now: float) -> List[str]:
+    """`advisories`, from an event's type and timestamp alone."""
     notes = []
-    event_type, timestamp = event.event_type, event.timestamp or int(now)
     if not event_type.endswith("Event"):
         notes.append(
             f"event type {event_type!r} does not end in 'Event' "
@@ -196,6 +201,14 @@ def advisories(event: Event, *, now: float) -> List[str]:
     elif timestamp > now + FUTURE_TOLERANCE_S:
         notes.append(f"the timestamp is {duration_in_words(timestamp - now)} in the future")
     return notes
+
+
+def advice_count(event_type: str, timestamp: int, *, now: float) -> int:
+    """How many `advice` would give, without the words: once the first few are shown, the
+    rest are only counted."""
+    return (not event_type.endswith("Event")) + (
+        timestamp < now - HOUR_S or timestamp > now + FUTURE_TOLERANCE_S
+    )
 
 
 def duration_in_words(seconds: float) -> str:

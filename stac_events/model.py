@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Annotated, Any, Dict, List, Literal, Optional, Tuple
+from typing import Annotated, Any, Callable, Dict, List, Literal, Optional, Sequence, Tuple
 
 from pydantic import (
     AfterValidator,
@@ -132,9 +132,19 @@ Payload = Tuple[bytes, int]  # a request body, and how many events it holds
 class Packer:
     """Writes common JSON objects from serialized events, each at most `max_bytes`."""
 
-    def __init__(self, *, hostname: str, collection_timestamp: int, max_bytes: int) -> None:
+    def __init__(
+        self,
+        *,
+        hostname: str,
+        collection_timestamp: int,
+        max_bytes: int,
+        mask: Optional[Callable[[bytes], bytes]] = None,
+    ) -> None:
         head = {"collection_timestamp": collection_timestamp, "internalHostname": hostname}
-        self.prefix = json.dumps(head, separators=(",", ":"))[:-1].encode() + b',"events":{'
+        start = json.dumps(head, separators=(",", ":")).encode()
+        if mask is not None:
+            start = mask(start)
+        self.prefix = start[:-1] + b',"events":{'
         self.suffix = b'},"metrics":[],"service_checks":[],"topologies":[],"health":[]}'
         self.max_bytes = max_bytes
         self._groups: Dict[bytes, List[bytes]] = {}
@@ -147,25 +157,47 @@ class Packer:
 
     def add(self, key: bytes, event: bytes) -> Optional[Payload]:
         """Add one event (`key` is its JSON-quoted name); returns a full body when one is."""
-        grown = len(event) + (1 if key in self._groups else len(key) + 3 + bool(self._groups))
-        done = None
-        if self._groups and self._base() + self._size + grown > self.max_bytes:
-            done = self.finish()
-            grown = len(key) + 3 + len(event)
-        self._groups.setdefault(key, []).append(event)
-        self._size += grown
-        self.events_in_body += 1
+        done = self.add_run(key, event, [len(event)])
+        return done[0] if done else None
+
+    def add_run(self, key: bytes, data: bytes, sizes: Sequence[int]) -> List[Payload]:
+        """Add events filed under one name (`data`: serialized, joined by commas, each
+        `sizes[i]` long); returns the bodies they fill, cut where adding them one by one
+        would cut them."""
+        done = []
+        groups = self._groups
+        room = self.max_bytes - self._base()
+        first = position = 0  # where this run's events in the body being filled begin
+        pending = 0  # how many of them there are
+        for size in sizes:
+            # after a comma; or the first of its name: `"key":[...]`, after a comma or not
+            grown = size + 1 if pending or key in groups else size + len(key) + 3 + bool(groups)
+            if (groups or pending) and self._size + grown > room:
+                if pending:
+                    groups.setdefault(key, []).append(data[first : position - 1])
+                done.append(self._finished())
+                groups = self._groups
+                first, pending, grown = position, 0, size + len(key) + 3
+            self._size += grown
+            self.events_in_body += 1
+            pending += 1
+            position += size + 1
+        if pending:
+            groups.setdefault(key, []).append(data[first : position - 1])
         return done
 
     def finish(self) -> Optional[Payload]:
         """The last body, or None when nothing is left."""
-        if not self._groups:
-            return None
+        return self._finished() if self._groups else None
+
+    def _finished(self) -> Payload:
         body = (self.body(self._groups), self.events_in_body)
         self._groups, self._size, self.events_in_body = {}, 0, 0
         return body
 
     def body(self, groups: Dict[bytes, List[bytes]]) -> bytes:
+        """A body of these events (by key, each list's items one event or several joined
+        by commas)."""
         inner = b",".join(key + b":[" + b",".join(events) + b"]" for key, events in groups.items())
         return self.prefix + inner + self.suffix
 
@@ -179,6 +211,19 @@ def envelope(events: Dict[str, List[Event]], *, hostname: str, collection_timest
     return packer.body(
         {json.dumps(name).encode(): [wire(e) for e in group] for name, group in events.items()}
     )
+
+
+# Level 1: measured on 100,000 events in 46 bodies of 1 MiB, it costs 1.0 us an event for
+# 6.7% of the raw size, where level 6 (zlib's default) costs 2.7 us for 5.6%; level 6's
+# smaller bodies win its time back in the transfer only below ~26 Mbit/s.
+GZIP_LEVEL = 1
+
+
+def gzip_body(body: bytes) -> bytes:
+    """`body` compressed for `Content-Encoding: gzip`."""
+    import gzip
+
+    return gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
 
 
 def split(body: bytes) -> Optional[Tuple[Payload, Payload]]:

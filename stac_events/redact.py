@@ -58,6 +58,8 @@ STRUCTURE = frozenset({
     "data", "source_links", "source_identifier", "title", "url", "name",
 })  # fmt: skip
 _LONG = 6  # a secret this long is masked inside a number too
+_STRUCTURE_BYTES = sorted(name.encode() for name in STRUCTURE)
+_WORD = re.compile(rb"[A-Za-z0-9_]+")
 
 # What is never a secret, wherever it is given as one: nothing, and `-`, which stands for
 # stdin in `--api-key -` (masked, it would mask every dash of every message).
@@ -82,6 +84,15 @@ class Masker:
                 found.add(form.encode("utf-8"))
         self.forms = sorted(found, key=len, reverse=True)
         self.longest = max((len(form) for form in self.forms), default=0)
+        # A short key (`k`) is found in the Receiver API's own names (`source_links`),
+        # which are never masked: in a compact JSON document such a name stands as
+        # `"source_links":`, and a form of letters, digits and `_` found there and
+        # nowhere else needs no masking. (`\"source_links":` ends another name: no help.)
+        self.in_names = {
+            form: [(b'"%s":' % name, b'\\"%s":' % name, name.count(form))
+                   for name in _STRUCTURE_BYTES if form in name]
+            for form in self.forms if _WORD.fullmatch(form)
+        }  # fmt: skip
 
     def text(self, text: str) -> str:
         """`text` masked: the longest forms first, so that a secret holding another is
@@ -91,7 +102,18 @@ class Masker:
                 text = text.replace(form, MASK)
         if "://" in text:
             text = _URL_PASSWORD.sub(rf"\g<1>{MASK}", text)
+        if "=" not in text:  # most texts: no `api_key=` to look for, at a fraction of the cost
+            return text
         return _QUERY_KEY.sub(rf"\g<1>{MASK}", text)
+
+    def name(self, name: str) -> str:
+        """A name in a JSON document (an event's name, a key of its data) as `value`
+        masks it: the Receiver API's own names are structure, never masked."""
+        return name if name in STRUCTURE else self.text(name)
+
+    def covers(self, other: Masker) -> bool:
+        """Whether what this masks includes all that `other` masks."""
+        return set(other.text_forms) <= set(self.text_forms)
 
     def value(self, value: Any, *, names: bool = True) -> Any:
         """`value` (decoded JSON) with every text in it masked, however deep: masked this
@@ -104,7 +126,7 @@ class Masker:
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, dict):
-            return {key if key in STRUCTURE or not names else self.text(key):
+            return {self.name(key) if names else key:
                     self.value(item, names=names) for key, item in value.items()}  # fmt: skip
         if isinstance(value, list):
             return [self.value(item, names=names) for item in value]
@@ -116,17 +138,38 @@ class Masker:
         return value
 
     def __call__(self, document: bytes) -> bytes:
-        if not self.needed(document):
+        """A compact JSON document (as stac-events writes them) masked; as it is when
+        nothing in it needs masking."""
+        if not self.needed(document, compact_json=True):
             return document
         masked = self.value(json.loads(document))
         return json.dumps(masked, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
-    def needed(self, document: bytes) -> bool:
-        if any(form in document for form in self.forms):
-            return True
+    def needed(self, document: bytes, *, compact_json: bool = False) -> bool:
+        """Whether `document` holds anything to mask; for `compact_json`, a form found
+        only in the Receiver API's own names does not count."""
+        escapes: Optional[bool] = None  # whether a name may end in `\"`, looked up once
+        for form in self.forms:
+            found = document.count(form)
+            if not found:
+                continue
+            names = self.in_names.get(form) if compact_json else None
+            if names is None:
+                return True
+            if escapes is None:
+                escapes = b'\\"' in document
+            for name, escaped, times in names:
+                if escapes and escaped in document:
+                    return True
+                found -= document.count(name) * times
+                if found <= 0:
+                    break
+            if found > 0:
+                return True
         if b"@" in document and _URL_PASSWORD_BYTES.search(document):
             return True
-        return _QUERY_KEY_BYTES.search(document) is not None
+        # a search that ignores case is slow on a large document: most hold no `api_key=`
+        return b"api_key=" in document.lower() and _QUERY_KEY_BYTES.search(document) is not None
 
     def needed_in(self, text: str) -> bool:
         """Whether `text` holds anything to mask (as `needed`, for a text)."""

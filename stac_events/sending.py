@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import (
     IO,
     TYPE_CHECKING,
-    Any,
     Callable,
     Iterable,
     Iterator,
@@ -25,13 +24,13 @@ from typing import (
 
 from stac_events.errors import InvalidInput
 from stac_events.events import EventDefaults, build_event
-from stac_events.model import Packer, Payload, envelope
+from stac_events.model import Packer, Payload, envelope, gzip_body
 from stac_events.parse import LARGEST_REQUEST_BYTES, InvalidValue
 from stac_events.redact import Masker
 from stac_events.settings import Settings
 
 if TYPE_CHECKING:
-    from stac_events.batch import Head, Where
+    from stac_events.batch import Head, Item
     from stac_events.ci import CiRun
     from stac_events.delivery import Outcome
 
@@ -50,6 +49,9 @@ class Prepared(NamedTuple):
     store: Optional[IO[bytes]] = None  # where a batch waits to be packed
     # who asked for CI context when no CI system was found (a setting's origin), else None
     ci_not_found: Optional[str] = None
+    # the secrets masked in the bodies (with every address's password and api_key= value);
+    # None: not known to be masked
+    masked: Optional[Sequence[str]] = None
 
     def close(self) -> None:
         """Let go of the batch's temporary file, whether or not it was sent."""
@@ -69,7 +71,7 @@ def prepare(
     *,
     environ: Mapping[str, str],
     now: float,
-    events: Optional[Iterator[tuple[Where, Any]]] = None,
+    events: Optional[Iterator[Item]] = None,
     max_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
     label: str = "the input",
     head: Optional[Head] = None,
@@ -127,11 +129,11 @@ def prepare_one(
             hint="shorten its text or data, or raise --max-request-bytes if the receiver "
             "takes more",
         )
-    return Prepared([(body, 1)], 1, warnings)
+    return Prepared([(body, 1)], 1, warnings, masked=tuple(secrets))
 
 
 def prepare_many(
-    events: Iterator[tuple[Where, Any]],
+    events: Iterator[Item],
     defaults: EventDefaults,
     *,
     hostname: str,
@@ -159,16 +161,17 @@ def prepare_many(
         )
     if ci is not None:
         defaults = defaults.with_ci(ci)
-    packer = Packer(hostname=hostname, collection_timestamp=int(now), max_bytes=max_bytes)
-    validated = batch.validate_all(events, defaults, now=now, packer=packer,
-                                   mask=Masker(secrets))  # fmt: skip
+    mask = Masker(secrets)
+    packer = Packer(hostname=hostname, collection_timestamp=int(now), max_bytes=max_bytes,
+                    mask=mask)  # fmt: skip
+    validated = batch.validate_all(events, defaults, now=now, packer=packer, mask=mask)
     if validated.events == 0:
         validated.store.close()
         raise InvalidInput("no events in it", where=label)
     if head is not None and (head.hostname or head.collection_timestamp):
         own = head.hostname if head.hostname and not head.hostname_given else hostname
         packer = Packer(hostname=own, collection_timestamp=head.collection_timestamp or int(now),
-                        max_bytes=max_bytes)  # fmt: skip
+                        max_bytes=max_bytes, mask=mask)  # fmt: skip
         if validated.largest > packer.max_bytes - packer.smallest_body(b"", b""):
             validated.store.close()
             raise InvalidInput(
@@ -176,14 +179,11 @@ def prepare_many(
                 f"bytes with the object's internalHostname {own!r}",
                 where=head.where or label,
             )
-    return Prepared(
-        batch.bodies(validated, packer), validated.events, validated.warnings, validated.store
-    )
+    return Prepared(batch.bodies(validated, packer), validated.events, validated.warnings,
+                    validated.store, masked=tuple(secrets))  # fmt: skip
 
 
-def read_many(
-    stream: IO[str], label: str, head: Optional[Head] = None
-) -> Iterator[tuple[Where, Any]]:
+def read_many(stream: IO[str], label: str, head: Optional[Head] = None) -> Iterator[Item]:
     """The events of a JSON array, one JSON object, NDJSON or a common JSON object
     (whose own host name and collection timestamp `head` learns)."""
     from stac_events import batch
@@ -199,10 +199,8 @@ def read_many(
 
 def gzipped(payloads: Iterable[Payload]) -> Iterator[Payload]:
     """The same bodies, compressed for `Content-Encoding: gzip`."""
-    import gzip
-
     for body, events in payloads:
-        yield gzip.compress(body, compresslevel=6, mtime=0), events
+        yield gzip_body(body), events
 
 
 def send(

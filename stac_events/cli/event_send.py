@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from typing import IO, TYPE_CHECKING, Any, Callable, Iterator, List, NamedTuple, Optional
+from typing import IO, TYPE_CHECKING, Callable, Iterator, List, NamedTuple, Optional
 
 from stac_events import sending
 from stac_events.cli import argv, signals
@@ -17,7 +17,7 @@ from stac_events.events import EventDefaults
 from stac_events.sending import DEFAULT_MAX_REQUEST_BYTES, Prepared
 
 if TYPE_CHECKING:
-    from stac_events.batch import Head, Where
+    from stac_events.batch import Head, Item
     from stac_events.cli.records import EventOptions
     from stac_events.delivery import Outcome
 
@@ -93,7 +93,7 @@ def prepare(
     run: Run[EventOptions],
     defaults: EventDefaults,
     *,
-    events: Optional[Iterator[tuple[Where, Any]]] = None,
+    events: Optional[Iterator[Item]] = None,
     max_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
     label: str = "the input",
     head: Optional[Head] = None,
@@ -163,7 +163,7 @@ def deliver(
     if dry_run:
         count = 0
         for body, _ in prepared.payloads:
-            out.payload(body)
+            out.payload(body, masked=prepared.masked)
             count += 1
         note = f"dry run: {prepared.events} event(s) in {count} request(s); {_target(run)}"
         out.note(note + (" (gzip-compressed when sent)" if gzip else ""))

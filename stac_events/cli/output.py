@@ -16,7 +16,19 @@ import errno
 import io
 import json
 from contextlib import contextmanager, suppress
-from typing import IO, TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Tuple, cast
+from typing import (
+    IO,
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    Iterator,
+    List,
+    Optional,
+    Sequence,
+    Tuple,
+    cast,
+)
 
 from stac_events.environment import Environment
 from stac_events.errors import Interrupted, StacEventsError
@@ -133,6 +145,8 @@ class Output:
         self.secrets: List[str] = []
         self._masker: Optional[Masker] = None
         self._masked_for: List[str] = []
+        self._covering: Tuple[Sequence[str], List[str]] = ((), [])
+        self._covers = False
 
     # stderr: messages for people
 
@@ -153,6 +167,15 @@ class Output:
         if self._masker is None or self._masked_for != self.secrets:
             self._masker, self._masked_for = Masker(self.secrets), list(self.secrets)
         return self._masker
+
+    def _covered(self, masked: Optional[Sequence[str]]) -> bool:
+        """Whether a document masked for `masked` needs no more masking for this run."""
+        if masked is None:
+            return False
+        if self._covering != (masked, self.secrets):
+            self._covering = (masked, list(self.secrets))
+            self._covers = Masker(masked).covers(self.masker())
+        return self._covers
 
     def named(self, text: str) -> str:
         """A message's commands as the user types the program: `'stac spool list'` when
@@ -178,16 +201,20 @@ class Output:
             return self.env.stderr, self.env.stderr_isatty
         return self.env.stdout, self.env.stdout_isatty
 
-    def payload(self, body: bytes) -> None:
+    def payload(self, body: bytes, *, masked: Optional[Sequence[str]] = None) -> None:
         """Print a payload: highlighted on a terminal, the exact wire bytes when piped (but
-        for a secret in them, masked in their texts: JSON stays JSON for `jq`)."""
+        for a secret in them, masked in their texts: JSON stays JSON for `jq`). A body
+        made with the `masked` secrets masked in it is only masked again for a secret
+        this run learned besides them."""
         stream, isatty = self._data_stream()
         text = body.decode()
         masker = self.masker()
-        if isatty or masker.needed(body):
-            masked = masker.value(json.loads(body))
+        needed = not self._covered(masked) and masker.needed(body, compact_json=True)
+        if isatty or needed:
+            document = json.loads(body)
             shape: Dict[str, Any] = {"indent": 2} if isatty else {"separators": (",", ":")}
-            text = json.dumps(masked, ensure_ascii=False, **shape)
+            text = json.dumps(masker.value(document) if needed else document,
+                              ensure_ascii=False, **shape)  # fmt: skip
         if isatty and self.env.color_for(True):
             from rich.console import Console
             from rich.syntax import Syntax
