@@ -141,7 +141,10 @@ def event_schema(defaults: EventDefaults, *, now: float) -> cs.CoreSchema:
             "timestamp": _default(
                 cs.int_schema(gt=0, le=LARGEST_EPOCH_SECONDS, strict=True), timestamp
             ),
-            "name": _optional(text),  # the event's own name, taken out
+            # the event's own name: what it is filed under, not a field of its own
+            "name": cs.typed_dict_field(
+                cs.nullable_schema(text), required=False, serialization_exclude=True
+            ),
         },
         extra_behavior="forbid",
         strict=True,
@@ -167,10 +170,12 @@ class Blocks:
         self.mark = f"\0{os.urandom(8).hex()}"
         self.opening = '{"' + json.dumps(self.mark)[1:-1] + '":'
         numbered = copy.deepcopy(event)
-        numbered["fields"][self.mark] = cs.typed_dict_field(cs.int_schema(strict=True))
+        numbered["fields"][self.mark] = cs.typed_dict_field(
+            cs.int_schema(strict=True), serialization_exclude=True
+        )
         self.validator = SchemaValidator(cs.list_schema(numbered, strict=True))
-        self.serializer = SchemaSerializer(cs.list_schema(event))
-        self.one = SchemaSerializer(event)
+        self.serializer = SchemaSerializer(cs.list_schema(numbered))
+        self.one = SchemaSerializer(numbered)
         self.defaults = defaults
         self.now = now
         self.keys = keys
@@ -208,57 +213,57 @@ class Blocks:
             events = self.validator.validate_json(text)
         except ValidationError:
             return None
-        if len(events) != len(lines):
+        count = len(events)
+        if count != len(lines) or [event[mark] for event in events] != list(range(count)):
             return None
-        names = []
+        defaults, keys = self.defaults, self.keys
+        default_name = defaults.name
+        names = [event.get("name") or default_name or event["event_type"] for event in events]
+        for name in set(names).difference(keys):
+            try:
+                check_event_name(name)
+            except InvalidValue:
+                return None
+            keys[name] = json_key(name, self.mask)
+        for event in [event for event in events if event["msg_text"] is None]:
+            event["msg_text"] = event["msg_title"]
+        if self.adds:
+            for event in events:
+                self._add(event)
+        contexts = [event["context"] for event in events if event.get("context") is not None]
+        for data in [context.get("data") for context in contexts]:
+            # JSON text read by pydantic-core holds no text that is not UTF-8: flat data of
+            # plain values needs no walk (deep data does, and a float: NaN, 1e999)
+            flat = not data or set(map(type, data.values())) <= _FLAT
+            if not flat and json_problem(data) is not None:
+                return None
         notes: List[Tuple[int, str]] = []
         unnoted = 0
-        defaults, keys, now, adds = self.defaults, self.keys, self.now, self.adds
+        now = self.now
         recent, soon = now - HOUR_S, now + FUTURE_TOLERANCE_S  # no advice between them
-        default_name = defaults.name
         for index, event in enumerate(events):
-            if event.pop(mark) != index:
-                return None
-            name = event.pop("name", None) or default_name or event["event_type"]
-            if name not in keys:
-                try:
-                    check_event_name(name)
-                except InvalidValue:
-                    return None
-                keys[name] = json_key(name, self.mask)
-            if event["msg_text"] is None:
-                event["msg_text"] = event["msg_title"]
-            context = event.get("context")
-            if context is not None:
-                data = self._add(event, context) if adds else context.get("data")
-                # JSON text read by pydantic-core holds no text that is not UTF-8: flat
-                # data of plain values needs no walk (deep data, or a float: NaN, 1e999)
-                flat = not data or set(map(type, data.values())) <= _FLAT
-                if not flat and json_problem(data) is not None:
-                    return None
-            elif defaults.tags:
-                event["tags"] = merged(event["tags"], defaults.tags)
             event_type, timestamp = event["event_type"], event["timestamp"]
+            if event_type.endswith("Event") and recent <= timestamp <= soon:
+                continue
             if noting:
-                for note in advice(event_type, timestamp, now=now):
-                    notes.append((index, note))
-            elif not (event_type.endswith("Event") and recent <= timestamp <= soon):
+                notes += [(index, note) for note in advice(event_type, timestamp, now=now)]
+            else:
                 unnoted += advice_count(event_type, timestamp, now=now)
-            names.append(name)
         return self._runs(events, names, notes, unnoted)
 
-    def _add(self, event: Dict[str, Any], context: Dict[str, Any]) -> Any:
+    def _add(self, event: Dict[str, Any]) -> None:
         """What the defaults add to the event's lists and data, as `events.Filler` adds it."""
         defaults = self.defaults
         if defaults.tags:
             event["tags"] = merged(event["tags"], defaults.tags)
+        context = event.get("context")
+        if context is None:
+            return
         context["element_identifiers"] = merged(context["element_identifiers"],
                                                 defaults.identifiers)  # fmt: skip
         context["source_links"] = merged(context["source_links"], defaults.links)
-        if defaults.data is None:
-            return context.get("data")
-        context["data"] = {**defaults.data, **(context["data"] or {})}
-        return context["data"]
+        if defaults.data is not None:
+            context["data"] = {**defaults.data, **(context["data"] or {})}
 
     def _runs(self, events: List[Dict[str, Any]], names: List[str],
               notes: List[Tuple[int, str]], unnoted: int) -> Optional[Done]:  # fmt: skip
