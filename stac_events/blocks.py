@@ -7,10 +7,10 @@ the defaults add to, an event's data) is checked in a short loop; then the whole
 serialized in one call and cut into runs of events filed under one name.
 
 It takes only what it can give exactly as the per-event path would: any block it does
-not take whole (an error, a warning it cannot tell apart, a null where a default goes, a
-category in another case, an ISO timestamp) is done again by the per-event path, so that
-what users see (bodies, warnings, errors and their line numbers) is the same either way;
-`tests/test_blocks.py` holds the two paths to that.
+not take whole (an error in it, a null where a default goes, a category in another case,
+an ISO timestamp, a line that is not one object) is done again by the per-event path, so
+that what users see (bodies, warnings, errors and their line numbers) is the same either
+way; `tests/test_blocks.py` holds the two paths to that.
 """
 
 from __future__ import annotations
