@@ -788,3 +788,43 @@ def test_a_key_short_enough_to_change_words_is_warned_about(
     if warned:
         assert f"is {len(key)} character(s) long" in warning[0]
     assert key not in result.stderr.replace("***", "")
+
+
+def test_a_batch_masks_event_names_and_the_host_name_on_the_wire_too(
+    cli: Cli, httpserver: HTTPServer, tmp_path: Path
+):
+    httpserver.expect_request(INTAKE).respond_with_data("", status=202)
+    env = {"STAC_EVENTS_API_KEY": LONG_KEY, **to(httpserver)}
+    events = tmp_path / "events.ndjson"
+    lines = [{"event_type": "LeakEvent", "msg_title": f"t{n}", "name": f"n-{LONG_KEY}"}
+             for n in range(300)]  # fmt: skip
+    events.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    cli("event", "send", "--file", str(events), "--hostname", f"h-{LONG_KEY}", env=env)
+    (request, _), *_ = httpserver.log
+    body = request.get_data()
+    assert LONG_KEY.encode() not in body
+    document = json.loads(body)
+    assert document["internalHostname"] == "h-***"
+    assert list(document["events"]) == ["n-***"]
+    assert len(document["events"]["n-***"]) == 300
+
+
+@pytest.mark.parametrize("key", ["k", "e", LONG_KEY])
+def test_a_dry_run_prints_the_bytes_a_receiver_gets(
+    cli: Cli, httpserver: HTTPServer, tmp_path: Path, key: str
+):
+    httpserver.expect_request(INTAKE).respond_with_data("", status=202)
+    events = tmp_path / "events.ndjson"
+    lines = [{"event_type": "DeployEvent", "msg_title": f"checkout {n} by {key}",
+              "timestamp": 1_700_000_000, "context": {"source_links": [
+                  {"title": "Run", "url": f"https://ci.example/{n}?api_key=abc"}]}}
+             for n in range(600)]  # fmt: skip
+    events.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    env = {"STAC_EVENTS_API_KEY": key, **to(httpserver)}
+    flags = ["--max-request-bytes", "20000", "--hostname", "h"]
+    printed = cli("event", "send", "--file", str(events), *flags, "--dry-run", env=env)
+    cli("event", "send", "--file", str(events), *flags, env=env)
+    bodies = [request.get_data() for request, _ in httpserver.log]
+    assert len(bodies) > 2
+    assert printed.stdout.encode() == b"".join(body + b"\n" for body in bodies)
+    assert b"api_key=abc" not in b"".join(bodies)
