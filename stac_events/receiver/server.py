@@ -33,7 +33,13 @@ from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Se
 from urllib.parse import SplitResult, parse_qs, urlsplit
 
 from stac_events.parse import InvalidValue, hostname_of, one_line, parse_since, shortened
-from stac_events.receiver.rules import DEFAULT_MAX_AGE_S, Checked, Reason, check_payload
+from stac_events.receiver.rules import (
+    DEFAULT_MAX_AGE_S,
+    Checked,
+    Reason,
+    check_payload,
+    check_valid_body,
+)
 from stac_events.receiver.store import Filters, Store
 
 INTAKE_PATHS = ("/stsAgent/intake", "/receiver/stsAgent/intake")
@@ -479,10 +485,11 @@ class _Handler(BaseHTTPRequestHandler):
         receiver = self.server.receiver
         self._check_key(query)
         text = self._text(receiver.limits.max_body)
-        document = _json(text)
         received = time.time()
-        checked = check_payload(document, now=received, max_age=receiver.limits.max_age,
-                                text=text)  # fmt: skip
+        max_age = receiver.limits.max_age
+        checked = check_valid_body(text, now=received, max_age=max_age) or check_payload(
+            _json(text), now=received, max_age=max_age, text=text
+        )
         if checked.reasons:
             raise _Problem(400, "StackState would drop this payload", reasons=checked.reasons)
         try:

@@ -20,26 +20,51 @@ from stac_events.environment import make_private_folders
 from stac_events.receiver.rules import Received
 
 # A payload's body is kept once, as it came; each event is a row that points into it.
-# Writing each event's JSON apart would cost more than all the receiver's checks.
+# Writing each event's JSON apart would cost more than all the receiver's checks. What a
+# payload's events share (its host, when it came) is kept with it, not in each row.
 _SCHEMA = """
 CREATE TABLE payloads (
     id INTEGER PRIMARY KEY,
+    received REAL NOT NULL,    -- epoch seconds, when the receiver stored it
+    host TEXT NOT NULL,        -- its internalHostname
     body TEXT NOT NULL         -- the request's JSON, as it came (gzip undone)
 );
 CREATE TABLE events (
     id INTEGER PRIMARY KEY,
-    received REAL NOT NULL,    -- epoch seconds, when the receiver stored it
-    host TEXT NOT NULL,        -- the payload's internalHostname
-    name TEXT NOT NULL,        -- the key it was filed under in the payload
     payload INTEGER NOT NULL,  -- the event is payloads.body's events[name][position]
+    name TEXT NOT NULL,        -- the key it was filed under in the payload
     position INTEGER NOT NULL,
     event_type TEXT,           -- what --type looks up
     identifiers TEXT NOT NULL  -- element_identifiers, each on a line (see _line_of)
 );
 """
+# Version 1 kept the host and the time received in each event's row. Its tables are
+# renamed, the new ones (_SCHEMA) filled from them, and they are dropped, all in the
+# transaction that opens the file.
+_RENAME_VERSION_1 = """
+ALTER TABLE payloads RENAME TO payloads_1;
+ALTER TABLE events RENAME TO events_1;
+"""
+_COPY_VERSION_1 = """
+INSERT INTO payloads (id, received, host, body)
+    SELECT payloads_1.id, kept.received, kept.host, payloads_1.body
+    FROM payloads_1 JOIN (SELECT payload, min(received) AS received, min(host) AS host
+                          FROM events_1 GROUP BY payload) AS kept
+                    ON kept.payload = payloads_1.id;
+INSERT INTO events (id, payload, name, position, event_type, identifiers)
+    SELECT id, payload, name, position, event_type, identifiers FROM events_1;
+DROP TABLE events_1;
+DROP TABLE payloads_1;
+"""
+# Where a version's events and what they were received with are read from: its columns
+# id, received, host, name, payload, position, event_type and identifiers, each by name.
+_EVENTS_OF = {
+    1: "events",
+    2: "events JOIN payloads ON payloads.id = events.payload",
+}
 _BUSY_TIMEOUT_S = 30.0  # another process writing, e.g. `receiver events --clear`
 _APPLICATION_ID = 0x53544556  # "STEV" in the file's header: this is a receiver's database
-_VERSION = 1
+_VERSION = 2
 
 
 def _connect(path: Path, *, read_only: bool) -> sqlite3.Connection:
@@ -71,20 +96,49 @@ def _checked(db: sqlite3.Connection) -> sqlite3.Connection:
     return db
 
 
-def _identify(db: sqlite3.Connection, path: Path) -> bool:
-    """Whether `db` is new (empty); raises `NotAReceiverDatabase` unless it is ours."""
+def _identify(db: sqlite3.Connection, path: Path) -> int:
+    """The version of the receiver's tables in `db`, 0 when it is new (empty); raises
+    `NotAReceiverDatabase` unless it is ours."""
     (application,) = db.execute("PRAGMA application_id").fetchone()
     if application == _APPLICATION_ID:
         (version,) = db.execute("PRAGMA user_version").fetchone()
         if version > _VERSION:
             raise NotAReceiverDatabase(f"{path} was written by a newer stac-events")
-        return False
+        return int(version)
     (tables,) = db.execute("SELECT count(*) FROM sqlite_master").fetchone()
     if tables or db.execute("PRAGMA page_count").fetchone()[0]:
         raise NotAReceiverDatabase(
             f"{path} is not a stac-events receiver database; it is left as it is"
         )
-    return True
+    return 0
+
+
+def _upgrade(db: sqlite3.Connection, path: Path, version: int) -> None:
+    """Bring the tables of `version` to this one's, within the caller's transaction."""
+    if version == 1:
+        split = db.execute(
+            "SELECT payload FROM events GROUP BY payload "
+            "HAVING min(received) != max(received) OR min(host) != max(host) LIMIT 1"
+        ).fetchone()
+        if split is not None:  # never written so by stac-events: a hand's doing
+            raise NotAReceiverDatabase(
+                f"{path} cannot be brought up to date: the events of payload {split[0]} "
+                f"differ in host or time received; it is left as it is"
+            )
+        for statement in _statements(_RENAME_VERSION_1 + _SCHEMA + _COPY_VERSION_1):
+            db.execute(statement)
+
+
+def _statements(script: str) -> List[str]:
+    """A script's statements, to run one by one inside a transaction (`executescript`
+    would commit it first)."""
+    found, statement = [], ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            found.append(statement.strip())
+            statement = ""
+    return found
 
 
 class Filters(NamedTuple):
@@ -138,6 +192,16 @@ class Stored(NamedTuple):
         return f'{head[:-1]},"event":{self.event_json}}}'
 
 
+def _lines_of(event: Dict[str, Any]) -> str:
+    """The event's element_identifiers as the `identifiers` column has them."""
+    context = event.get("context") or {}
+    identifiers = context.get("element_identifiers") or ()
+    lines = "\n".join(identifiers)
+    if "\\" in lines or lines.count("\n") >= len(identifiers):  # one holds \ or a newline
+        lines = "\n".join(map(_line_of, identifiers))
+    return lines + "\n" if identifiers else ""
+
+
 def _line_of(identifier: str) -> str:
     """An identifier as one line of the `identifiers` column: its own newlines escaped."""
     return identifier.replace("\\", "\\\\").replace("\n", "\\n")
@@ -172,24 +236,43 @@ class Store:
             raise FileNotFoundError(f"no database at {path}")
         self._db = db = _connect(path, read_only=read_only)
         try:
-            new = _identify(db, path)  # before anything is written to it
-            if new:  # fewer, larger pages: a third less time to store a batch
+            version = _identify(db, path)  # before anything is written to it
+            if not version:  # fewer, larger pages: a third less time to store a batch
                 db.execute("PRAGMA page_size=16384")
             if not read_only:
                 db.execute("PRAGMA journal_mode=WAL")
-                # Committed transactions survive a crash of the process; only a power cut
-                # can take the last ones, which a local stand-in can afford for the speed.
+                # Committed transactions survive a crash of the process: in WAL mode a commit
+                # is written to the log, which the system keeps when the process dies. Only
+                # a power cut can take the last ones (the log is synced at checkpoints, not
+                # at each commit), which a local stand-in can afford for the speed. OFF would
+                # save only those syncs, and could leave a corrupt file after a power cut.
                 db.execute("PRAGMA synchronous=NORMAL")
                 # Checkpoints (the WAL copied into the database, and synced) every 40 MB
                 # rather than every 4: fewer syncs in a large batch.
                 db.execute("PRAGMA wal_autocheckpoint=10000")
                 # Written to at once: a file that cannot be fails now, not at a request.
-                schema = f"{_SCHEMA} PRAGMA application_id={_APPLICATION_ID};" if new else ""
-                db.executescript(f"BEGIN IMMEDIATE; {schema} PRAGMA user_version={_VERSION}; "
-                                 f"COMMIT;")  # fmt: skip
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    (application,) = db.execute("PRAGMA application_id").fetchone()
+                    if application == _APPLICATION_ID:  # another process may have been first
+                        version = _identify(db, path)
+                    if not version:
+                        for statement in _statements(_SCHEMA):
+                            db.execute(statement)
+                        db.execute(f"PRAGMA application_id={_APPLICATION_ID}")
+                    elif version < _VERSION:
+                        _upgrade(db, path, version)
+                    db.execute(f"PRAGMA user_version={_VERSION}")
+                    db.execute("COMMIT")
+                except BaseException:
+                    if db.in_transaction:
+                        db.execute("ROLLBACK")
+                    raise
+                version = _VERSION
         except BaseException:
             self._db.close()
             raise
+        self._events_of = _EVENTS_OF[version or _VERSION]
 
     def close(self) -> None:
         with self._lock:
@@ -207,18 +290,18 @@ class Store:
             body = json.dumps({"events": groups}, ensure_ascii=False)
             events = [Received(name, event, position) for name, group in groups.items()
                       for position, event in enumerate(group)]  # fmt: skip
-        rows = []
         with self._transaction() as db:
-            payload = db.execute("INSERT INTO payloads (body) VALUES (?)", (body,)).lastrowid
-            (last,) = db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()
-            for number, (name, event, position) in enumerate(events, start=last + 1):
-                context = event.get("context") or {}
-                identifiers = "".join(
-                    _line_of(i) + "\n" for i in context.get("element_identifiers", ())
-                )
-                rows.append((number, received, host, name, payload, position,
-                             event.get("event_type"), identifiers))  # fmt: skip
-            db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            payload = db.execute(
+                "INSERT INTO payloads (received, host, body) VALUES (?, ?, ?)",
+                (received, host, body),
+            ).lastrowid
+            rows = [(payload, name, position, event.get("event_type"), _lines_of(event))
+                    for name, event, position in events]  # fmt: skip
+            db.executemany(
+                "INSERT INTO events (payload, name, position, event_type, identifiers) "
+                "VALUES (?, ?, ?, ?, ?)",
+                rows,
+            )
         return len(rows)
 
     @contextlib.contextmanager
@@ -243,8 +326,8 @@ class Store:
             db.execute("BEGIN")
             try:
                 rows = db.execute(
-                    "SELECT id, received, host, name, payload, position "  # noqa: S608
-                    f"FROM events{where} ORDER BY id",
+                    "SELECT events.id, received, host, name, payload, position "  # noqa: S608
+                    f"FROM {self._events_of}{where} ORDER BY events.id",
                     values,
                 ).fetchall()
                 return list(self._with_json(rows))
@@ -266,13 +349,18 @@ class Store:
     def count(self, filters: Filters = ALL) -> int:
         where, values = filters.where()
         with self._lock:
-            (found,) = self._db.execute(f"SELECT count(*) FROM events{where}", values).fetchone()  # noqa: S608
+            (found,) = self._db.execute(
+                f"SELECT count(*) FROM {self._events_of}{where}",  # noqa: S608
+                values,
+            ).fetchone()
         return int(found)
 
     def clear(self, filters: Filters = ALL) -> int:
         """Delete the events the filters pick; returns how many."""
         where, values = filters.where()
         with self._transaction() as db:
+            if where:  # the filters may name columns of the payload's
+                where = f" WHERE id IN (SELECT events.id FROM {self._events_of}{where})"  # noqa: S608
             deleted = db.execute(f"DELETE FROM events{where}", values).rowcount  # noqa: S608
             db.execute("DELETE FROM payloads WHERE id NOT IN (SELECT payload FROM events)")
         return int(deleted)
