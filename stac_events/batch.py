@@ -183,7 +183,12 @@ def _objects(stream: IO[str], label: str, first_number: int, head: Head) -> Iter
     held = 0  # characters in the block
     while True:
         number += 1
-        line = readline(LARGEST_PIECE + 1)
+        try:
+            line = readline(LARGEST_PIECE + 1)
+        except (UnicodeDecodeError, OSError) as error:
+            if block:  # an error in the lines read before is the first one
+                yield Lines(block, numbers, line_at, head)
+            raise error from None
         if not line or len(line) > LARGEST_PIECE or '"events"' in line:
             if block:
                 yield Lines(block, numbers, line_at, head)
@@ -193,7 +198,7 @@ def _objects(stream: IO[str], label: str, first_number: int, head: Head) -> Iter
             if len(line) > LARGEST_PIECE:
                 raise _too_long("the line", line_at.format(number))
             yield from _line(line, number, line_at, head)
-        elif line[0] != "{" or line[1] == "}":
+        elif line[0] != "{" or line[1:2] == "}":
             if not line.isspace():  # `{}`, an object after spaces, anything but an object
                 if block:
                     yield Lines(block, numbers, line_at, head)

@@ -109,14 +109,17 @@ def event_schema(defaults: EventDefaults, *, now: float) -> cs.CoreSchema:
         extra_behavior="forbid",
         strict=True,
     )
-    category = category_in_canonical_case(defaults.category) if defaults.category else "Others"
+    category = defaults.category
+    category = "Others" if category is None else category_in_canonical_case(category)
     data = cs.dict_schema(text, cs.any_schema(), strict=True)
     context = cs.typed_dict_schema(
         {
             "category": _default(cs.literal_schema(list(CATEGORIES)), category),
             "data": _optional(data) if defaults.data is None else _placed(data),
             "element_identifiers": _default(cs.list_schema(text, strict=True), []),
-            "source": _default(non_empty, defaults.source or "stac-events"),
+            "source": _default(
+                non_empty, "stac-events" if defaults.source is None else defaults.source
+            ),
             "source_identifier": _given(text, defaults.source_identifier),
             "source_links": _default(cs.list_schema(link, strict=True), []),
         },
@@ -209,6 +212,10 @@ class Blocks:
         starts with the '{' of its object. Without `noting`, advice is only counted."""
         opening, mark = self.opening, self.mark
         text = "[" + ",".join([f"{opening}{i},{line[1:]}" for i, line in enumerate(lines)]) + "]"
+        if "NaN" in text or "Infinity" in text:
+            # pydantic-core reads them as numbers where the per-event path refuses them,
+            # even where a name given twice throws the value away
+            return None
         try:
             events = self.validator.validate_json(text)
         except ValidationError:

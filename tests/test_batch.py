@@ -288,3 +288,20 @@ def test_packer_keeps_every_event_and_the_limit(events: list, limit: int) -> Non
         assert len(indexes) == count
         seen.append(sorted(indexes))
     assert [i for chunk in seen for i in chunk] == list(range(len(events)))
+
+
+def test_a_last_line_of_one_brace_is_an_error_at_its_line(cli: Cli):
+    text = json.dumps(EVENTS[0]) + "\n{"
+    result = cli("event", "send", "--file", "-", "--dry-run", stdin=text, expect=2)
+    assert "stdin line 2: not valid JSON" in result.stderr
+
+
+def test_an_invalid_event_is_named_before_text_further_on_that_is_not_utf8(
+    cli: Cli, tmp_path: Path
+):
+    path = tmp_path / "events.ndjson"
+    lines = [json.dumps(EVENTS[0]), json.dumps({"event_type": "AEvent"})]
+    lines += [json.dumps(EVENTS[1])] * 150
+    path.write_bytes("\n".join(lines).encode() + b'\n{"msg_title": "\xff"}\n')
+    result = cli("event", "send", "--file", str(path), "--dry-run", expect=2)
+    assert "events.ndjson line 2: msg_title: Field required" in result.stderr

@@ -828,3 +828,20 @@ def test_a_dry_run_prints_the_bytes_a_receiver_gets(
     assert len(bodies) > 2
     assert printed.stdout.encode() == b"".join(body + b"\n" for body in bodies)
     assert b"api_key=abc" not in b"".join(bodies)
+
+
+def test_a_key_given_twice_is_masked_in_what_is_sent_as_in_the_dry_run(
+    cli: Cli, httpserver: HTTPServer, tmp_path: Path
+):
+    httpserver.expect_request(INTAKE).respond_with_data("", status=202)
+    events = tmp_path / "events.ndjson"
+    first, last = "AAAAAAAA-first-key", "BBBBBBBB-last-key"
+    lines = [{"event_type": "AEvent", "msg_title": f"has {first}"}, {"event_type": "AEvent",
+             "msg_title": "x"}]  # fmt: skip
+    events.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    keys = ["--api-key", first, "--api-key", last]
+    printed = cli("event", "send", "--file", str(events), *keys, "--dry-run", env=to(httpserver))
+    cli("event", "send", "--file", str(events), *keys, env=to(httpserver))
+    ((request, _),) = httpserver.log
+    assert first.encode() not in request.get_data()
+    assert printed.stdout.encode() == request.get_data() + b"\n"

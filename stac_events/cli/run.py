@@ -56,6 +56,14 @@ class Run(Generic[O]):
                 if given.get(name) is None:
                     given[name] = value
             settings = resolve(Overrides(given), self.env, origin_of=flag_of)
+            # a key the command line gave and the settings did not keep (`--api-key`
+            # twice: the first) is masked in events too, as in messages
+            unkept = tuple(s for s in self.output.secrets if s and s not in settings.secrets)
+            if unkept:
+                kept = settings.read_secrets
+                settings = settings._replace(
+                    read_secrets=Setting(kept.value + unkept, kept.origin, secret=True)
+                )
             self.output.secrets.extend(settings.secrets)
             for warning in settings.warnings:
                 self.output.warn(warning)
