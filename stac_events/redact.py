@@ -169,7 +169,9 @@ class Masker:
         if b"@" in document and _URL_PASSWORD_BYTES.search(document):
             return True
         # a search that ignores case is slow on a large document: most hold no `api_key=`
-        return b"api_key=" in document.lower() and _QUERY_KEY_BYTES.search(document) is not None
+        if b"=" not in document or b"api_key=" not in document.lower():
+            return False
+        return _QUERY_KEY_BYTES.search(document) is not None
 
     def needed_in(self, text: str) -> bool:
         """Whether `text` holds anything to mask (as `needed`, for a text)."""
