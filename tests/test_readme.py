@@ -134,6 +134,8 @@ def ci_snippets() -> List[tuple]:
     found = []
     for block in re.findall(r"```yaml\n(.*?)```", text, flags=re.DOTALL):
         document = yaml.safe_load(block)
+        if not isinstance(document, dict):  # steps alone, as the action's examples give them
+            continue
         if "jobs" in document:
             for job in document["jobs"].values():
                 runs = [step["run"] for step in job["steps"] if "run" in step]

@@ -268,12 +268,14 @@ class Output:
         self._say("error", "red", message)
 
     def internal_error(self, error: BaseException) -> None:
+        from stac_events.version import ISSUES
+
         where = _origin(error)
         self.failure(
             _Internal(
                 f"internal error: {type(error).__name__}: {error}{where}. "
-                f"This is a bug in stac-events; please report it to the project's issue "
-                f"tracker (see 'Reporting a bug' in the README) with this message, "
+                f"This is a bug in stac-events; please report it at {ISSUES} with this "
+                f"message, "
                 f"{_versions()}, and the output of the same command run with --debug "
                 f"(which masks the key)"
             )
