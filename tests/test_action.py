@@ -52,6 +52,7 @@ class ActionRun:
     stdout: str
     stderr: str
     path: List[str]  # what the steps added to GITHUB_PATH, for the job's later steps
+    masks: List[str]  # values the log shows as *** (`::add-mask::`), which the runner takes
 
     def annotations(self, level: str) -> List[str]:
         """The workflow commands `::LEVEL ...::message` it wrote, as the runner reads them."""
@@ -122,6 +123,7 @@ def run_action(inputs: Mapping[str, str], *, environ: Mapping[str, str], work: P
     path_file = temp / "path"
     path_file.touch()
     stdout, stderr = [], []
+    masks: List[str] = []
     for number, step in enumerate(action["runs"]["steps"]):
         assert set(step) <= STEP_KEYS, f"step {number} uses {set(step) - STEP_KEYS}"
         if "if" in step and not holds(step["if"]):
@@ -155,15 +157,22 @@ def run_action(inputs: Mapping[str, str], *, environ: Mapping[str, str], work: P
             cwd=workspace, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
             timeout=120, check=False,
         )  # fmt: skip
-        stdout.append(done.stdout)
+        # `::add-mask::VALUE` is the runner's, never shown: the value is masked from then on
+        shown = []
+        for line in done.stdout.splitlines(keepends=True):
+            if line.startswith("::add-mask::"):
+                masks.append(line[len("::add-mask::") :].rstrip("\n"))
+            else:
+                shown.append(line)
+        stdout.append("".join(shown))
         stderr.append(done.stderr)
         if "id" in step:
             steps[step["id"]] = step_outputs(output_file)
         added = path_file.read_text(encoding="utf-8").splitlines()
         if done.returncode != 0:
-            return ActionRun(done.returncode, {}, "".join(stdout), "".join(stderr), added)
+            return ActionRun(done.returncode, {}, "".join(stdout), "".join(stderr), added, masks)
     outputs = {name: evaluate(spec["value"]) for name, spec in action["outputs"].items()}
-    return ActionRun(0, outputs, "".join(stdout), "".join(stderr), added)
+    return ActionRun(0, outputs, "".join(stdout), "".join(stderr), added, masks)
 
 
 @pytest.fixture
@@ -372,10 +381,10 @@ def test_the_flags_it_runs_and_the_key_kept_off_the_command_line(environ, tmp_pa
     assert run.status == 0, run.stderr
     temp = tmp_path / "runner-temp"
     assert (temp / "argv").read_text().splitlines() == [
-        "event", "send", "DeployEvent", "--title=-t", "--output=json", "--text=@notes.md",
+        "event", "send", "--title=-t", "--output=json", "--text=@notes.md",
         "--identifier=a", "--identifier=b", "--category=Changes", '--data={"k": "v"}',
         "--links=Run: https://ci/1", "--tags=x", "--tags=y", "--source=release",
-        "--retries=1", "--max-time=30",
+        "--retries=1", "--max-time=30", "--", "DeployEvent",
     ]  # fmt: skip
     assert (temp / "key").read_text() == API_KEY
     assert (temp / "env").read_text() == "https://sts.example.com,1"
@@ -453,8 +462,9 @@ def test_it_puts_stac_events_on_the_path_and_says_which(environ, receiver, tmp_p
         work=tmp_path,
     )  # fmt: skip
     assert run.status == 0, run.stderr
-    assert run.path == [BIN_DIR]  # a later step's `stac-events spool flush` finds it
+    assert run.path == []  # `install: false`: it is on PATH already
     assert run.outputs["path"] == str(Path(BIN_DIR) / "stac-events")
+    assert run.masks == [API_KEY]  # the log shows *** for it, whoever prints it
     from stac_events.version import __version__
 
     assert run.outputs["version"] == __version__
@@ -534,6 +544,70 @@ def test_flush_delivers_what_an_earlier_step_queued(environ, httpserver, tmp_pat
     assert again.outputs["events"] == "0"
 
 
+@pytest.mark.parametrize(
+    "command", ["false\necho after a failed line", "false | cat", "exit 4"],
+    ids=["a-failed-line", "a-failed-pipe", "exit-4"],
+)  # fmt: skip
+def test_run_fails_as_a_step_script_does(environ, receiver, tmp_path, command) -> None:
+    """`run` runs as GitHub runs a step's script (`bash -eo pipefail`)."""
+    inputs = {"run": command, "receiver-url": receiver.url_for("/receiver"), "api-key": API_KEY,
+              "install": "false"}  # fmt: skip
+    run = run_action(inputs, environ=environ, work=tmp_path)
+    assert run.status != 0
+    (event,) = received_events(receiver)
+    assert "failed (exit" in event["msg_title"]
+
+
+@pytest.mark.parametrize(
+    "tail",
+    ['x', '{"kind": "usage"}', '{"ok": true, "delivered": 99}'],
+    ids=["no-line-break", "a-fake-usage-error", "a-fake-success"],
+)  # fmt: skip
+def test_what_the_command_writes_last_cannot_pass_for_the_result(environ, tmp_path, tail) -> None:
+    """stac-events' result comes after the command's last words on stderr, even when they
+    end without a line break or look like a result themselves."""
+    inputs = {"run": f"printf '%s' '{tail}' >&2", "receiver-url": closed_port_url(),
+              "api-key": API_KEY, "retries": "0", "fail-on-error": "true",
+              "install": "false"}  # fmt: skip
+    run = run_action(inputs, environ=environ, work=tmp_path)
+    assert run.status == 75  # the command succeeded; its event was queued
+    (error,) = run.annotations("error")
+    assert "event not delivered: cannot connect to 127.0.0.1" in error
+
+
+def test_run_keeps_the_steps_outputs_its_own(environ, receiver, tmp_path) -> None:
+    inputs = {"run": 'echo "status=forged" >> "$GITHUB_OUTPUT"', "install": "false",
+              "receiver-url": receiver.url_for("/receiver"), "api-key": API_KEY}  # fmt: skip
+    run = run_action(inputs, environ=environ, work=tmp_path)
+    assert run.status == 0, run.stderr
+    assert run.outputs["status"] == "sent"
+
+
+def test_an_event_type_that_looks_like_a_flag_is_an_event_type(environ, receiver, tmp_path):
+    inputs = {"event-type": "--help", "title": "t", "install": "false",
+              "receiver-url": receiver.url_for("/receiver"), "api-key": API_KEY}  # fmt: skip
+    run = run_action(inputs, environ=environ, work=tmp_path)
+    assert run.status == 0, run.stderr
+    (event,) = received_events(receiver)
+    assert event["event_type"] == "--help"
+
+
+def test_a_flush_that_leaves_payloads_for_another_address_says_so(
+    environ, httpserver, tmp_path
+) -> None:
+    queue = {"event-type": "DeployEvent", "title": "t", "receiver-url": closed_port_url(),
+             "api-key": API_KEY, "retries": "0", "install": "false"}  # fmt: skip
+    assert run_action(queue, environ=environ, work=tmp_path / "send").outputs["status"] == "queued"
+    httpserver.expect_request("/receiver/stsAgent/intake").respond_with_data("", status=202)
+    flush = {"flush": "true", "receiver-url": httpserver.url_for("/receiver"),
+             "api-key": API_KEY, "install": "false"}  # fmt: skip
+    run = run_action(flush, environ=environ, work=tmp_path / "flush")
+    assert run.status == 0, run.stderr
+    assert run.outputs["status"] == "queued"
+    (warning,) = run.annotations("warning")
+    assert "1 queued payload(s) are for another receiver address" in warning
+
+
 def test_flush_without_a_receiver_address_fails_the_step(environ, tmp_path) -> None:
     run = run_action({"flush": "true", "install": "false"}, environ=environ, work=tmp_path)
     assert run.status == 3
@@ -572,6 +646,9 @@ def test_the_install_step_installs_from_the_actions_checkout(isolated_environ, t
         assert first.outputs["status"] == "sent"
         venv = tmp_path / "runner-temp" / "stac-events-action"
         assert (venv / ".installed-from").read_text() == str(ROOT)
+        # a later step finds stac-events on PATH, and the job's own python as it was
+        assert first.path == [str(venv / "on-path")]
+        assert [p.name for p in (venv / "on-path").iterdir()] == ["stac-events"]
         started = time.monotonic()
         second = run_action(inputs, environ=environ, work=tmp_path)
         assert second.status == 0, second.stderr
@@ -609,7 +686,7 @@ def test_a_version_is_installed_into_the_tool_cache_once(isolated_environ, tmp_p
         assert first.status == 0, first.stderr
         assert first.outputs["version"] == __version__
         (venv,) = (tmp_path / "tool-cache" / "stac-events" / __version__).iterdir()
-        assert first.path == [str(venv / "bin")]
+        assert first.path == [str(venv / "on-path")]
         marker = venv / ".installed-from"
         assert marker.read_text() == __version__
         installed = marker.stat().st_mtime_ns
