@@ -313,7 +313,7 @@ def test_a_group_that_runs_too_has_one_help() -> None:
         assert (group.help, group.epilog) == (command.help, command.epilog), group.path
 
 
-EXIT_CODES = [0, 1, 2, 3, 4, 5, 75, 130, 141, 143]
+EXIT_CODES = [0, 1, 2, 3, 4, 5, 75, 124, 130, 141, 143]
 
 
 @pytest.mark.parametrize("args", [[], ["event", "send"]], ids=["root", "event send"])

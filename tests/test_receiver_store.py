@@ -10,9 +10,9 @@ from typing import Any, Dict, List
 
 import pytest
 
-from stac_events.receiver import Filters, Store
+from stac_events.receiver import Filters, Reason, Store
 from stac_events.receiver.rules import Received
-from stac_events.receiver.store import ALL, NotAReceiverDatabase
+from stac_events.receiver.store import ALL, EXCERPT_BYTES, NotAReceiverDatabase, excerpt_of
 
 # The tables as version 1 made them: the host and the time received in every event's row.
 VERSION_1 = """
@@ -129,7 +129,7 @@ def test_a_version_1_database_is_brought_up_to_date_losing_nothing(tmp_path):
     assert store.clear(Filters(since=1500.0)) == 3
     assert [s.id for s in store.events()] == [1, 2]
     store.close()
-    assert version_of(path) == 2
+    assert version_of(path) == 3
     with sqlite3.connect(path) as db:
         columns = {table: [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
                    for table in ("payloads", "events")}  # fmt: skip
@@ -155,7 +155,7 @@ def test_the_receiver_lists_a_version_1_database_and_brings_it_up_to_date(tmp_pa
     cleared = run_script("stac-events", "receiver", "events", "--db", str(path), "--clear",
                          "--identifier", "urn:b")  # fmt: skip
     assert "deleted 1 event(s)" in cleared.stdout + cleared.stderr
-    assert version_of(path) == 2
+    assert version_of(path) == 3
     after = run_script("stac-events", "receiver", "events", "--db", str(path), "-o", "json")
     assert [(e["id"], e["host"]) for e in after.json()] == [(1, "builder"), (3, "runner"),
                                                            (4, "runner")]  # fmt: skip
@@ -173,3 +173,85 @@ def test_a_version_1_payload_whose_events_disagree_is_left_as_it_is(tmp_path):
     store = Store(path, read_only=True)
     assert [s.host for s in store.events()] == ["builder", "elsewhere", "runner", "runner"]
     store.close()
+
+
+# The tables as version 2 made them: no refusals kept.
+VERSION_2 = """
+PRAGMA page_size=16384;
+PRAGMA journal_mode=WAL;
+BEGIN IMMEDIATE;
+CREATE TABLE payloads (
+    id INTEGER PRIMARY KEY,
+    received REAL NOT NULL,
+    host TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY,
+    payload INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    event_type TEXT,
+    identifiers TEXT NOT NULL
+);
+PRAGMA application_id=1398031702;
+PRAGMA user_version=2;
+COMMIT;
+"""
+
+
+def version_2_database(path: Path) -> None:
+    db = sqlite3.connect(path, isolation_level=None)
+    db.executescript(VERSION_2)
+    number = 0
+    for received, host, groups in PAYLOADS:
+        body = json.dumps({"events": groups})
+        payload = db.execute("INSERT INTO payloads (received, host, body) VALUES (?, ?, ?)",
+                             (received, host, body)).lastrowid  # fmt: skip
+        for name, group in groups.items():
+            for position, found in enumerate(group):
+                number += 1
+                ids = "".join(i.replace("\n", "\\n") + "\n"
+                              for i in found["context"]["element_identifiers"])  # fmt: skip
+                db.execute("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)",
+                           (number, payload, name, position, found["event_type"], ids))  # fmt: skip
+    db.close()
+
+
+def test_a_version_2_database_is_read_as_it_is_with_no_refusals(tmp_path):
+    path = tmp_path / "receiver.db"
+    version_2_database(path)
+    store = Store(path, read_only=True)
+    check_everything_is_there(store)
+    assert store.refusals() == []
+    store.close()
+    assert version_of(path) == 2
+
+
+def test_a_version_2_database_gains_the_refusals_table_losing_nothing(tmp_path):
+    path = tmp_path / "receiver.db"
+    version_2_database(path)
+    store = Store(path)
+    check_everything_is_there(store)
+    store.add_refusal(received=3000.0, status=400, error="no", body='{"x": 1}',
+                      reasons=[Reason("events", "empty")])  # fmt: skip
+    (kept,) = store.refusals()
+    assert (kept.received, kept.reasons, kept.excerpt) == (3000.0, [{"path": "events",
+                                                                    "reason": "empty"}],
+                                                          '{"x": 1}')  # fmt: skip
+    store.close()
+    assert version_of(path) == 3
+    again = Store(path)  # brought up once: opened again, it is as it was left
+    check_everything_is_there(again)
+    assert [r.id for r in again.refusals()] == [kept.id]
+    again.close()
+
+
+@pytest.mark.parametrize("where", [0, 100, EXCERPT_BYTES - 5, EXCERPT_BYTES - 1, EXCERPT_BYTES])
+def test_an_excerpt_never_holds_the_key_or_a_part_of_it(where):
+    key = "K3y-0f-thirty-two-characters-xyz"
+    body = "é" * (where // 2) + "x" * (where % 2) + key + "y" * EXCERPT_BYTES
+    excerpt, truncated = excerpt_of(body, [key])
+    assert truncated
+    assert len(excerpt.encode()) <= EXCERPT_BYTES
+    assert not any(key[:n] in excerpt for n in range(4, len(key) + 1))

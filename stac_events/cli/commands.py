@@ -78,6 +78,7 @@ EXIT_CODES: Tuple[Tuple[int, str], ...] = (
     (ExitStatus.REJECTED, "the receiver rejected it: a 4xx other than 408/429, or a 3xx"),
     (ExitStatus.DELIVERY_FAILED, "delivery failed and nothing was queued (--no-spool, TLS)"),
     (ExitStatus.QUEUED, "delivery failed for now; the events are queued in the spool"),
+    (ExitStatus.TIMED_OUT, "receiver events --wait: the time ran out before --count matched"),
     (ExitStatus.INTERRUPTED, "interrupted (Ctrl-C)"),
     (ExitStatus.BROKEN_PIPE, "stdout was closed early, e.g. piped into head -1"),
     (ExitStatus.TERMINATED, "terminated by SIGTERM (128+N by signal N): the rest is queued first"),
@@ -108,10 +109,13 @@ ROOT = Group(
 RECEIVER_HELP = (
     "Run a local stand-in for the StackState receiver, to send real events without "
     "StackState.\n\n"
-    "It answers POST /stsAgent/intake and /receiver/stsAgent/intake as StackState does (202), "
-    "checks every event against StackState's rules and answers 400 with the reasons for one "
-    "StackState would drop, stores what it accepts in SQLite and prints a line for each. "
-    "Ctrl-C stops it. GET /events serves the stored events as JSON, for test suites."
+    "It answers POST /stsAgent/intake and /receiver/stsAgent/intake with 200, the status "
+    "that integrations posting to StackState's receiver check for (StackState documents "
+    "none), checks every event against StackState's rules and answers 400 with the reasons "
+    "for one StackState would drop (and keeps them), stores what it accepts in SQLite and "
+    "prints a line for each. Ctrl-C stops it. GET /events serves the stored events as JSON "
+    "for test suites (count and wait hold the answer until enough arrived), GET /refusals "
+    "the refused payloads."
 )
 RECEIVER_EPILOG = "Start it in one terminal; send to it from another, or from a script:\n\n" + (
     examples(
@@ -288,13 +292,18 @@ COMMANDS: Tuple[Command, ...] = (
         "receiver events",
         "stac_events.cli.receiver:events",
         "Print the events the local receiver stored, oldest first, newest last.\n\n"
-        "Reads the receiver's database (--db), whether the receiver runs or not.",
+        "Reads the receiver's database (--db), whether the receiver runs or not. --follow "
+        "prints new events as they come; --count N --wait TIME waits for N to match, for a "
+        "script: exit 0 once they do, 124 with what matched when the time ran out.",
         o.RECEIVER_EVENTS_OPTIONS,
         epilog="Filters given together must all match; --clear deletes what they pick."
         "\n\n"
         + examples(
             f"{PROG} receiver events --type DeployEvent --since 10m",
             f"{PROG} receiver events -o ndjson | jq .event.msg_title",
+            f"{PROG} receiver events --follow --type DeployEvent",
+            f"{PROG} receiver events --type DeployEvent --count 2 --wait 60s",
+            f"{PROG} receiver events --refused --since 1h",
             f"{PROG} receiver events --clear",
         ),
         record="ReceiverEventsOptions",

@@ -290,10 +290,31 @@ SINCE = Opt("since", ("--since",),
             "Only events received since then: a time ago (10m, 2h, 1d), epoch seconds or "
             "ISO-8601.",
             STORED, metavar="WHEN")  # fmt: skip
-CLEAR = Opt("clear", ("--clear",), "Delete the stored events (all, or those the filters pick).",
+CLEAR = Opt("clear", ("--clear",),
+            "Delete the stored events (all, or those the filters pick) and the refused "
+            "payloads kept (all, or those --since picks; with --refused, only those).",
             STORED, FLAG, default=False)  # fmt: skip
+REFUSED = Opt("refused", ("--refused",),
+              "List the payloads the receiver refused with 400 instead: when, why, and the "
+              "first 4 KiB of each body, API key masked. Takes --since.",
+              STORED, FLAG, default=False)  # fmt: skip
+WAITING = "Waiting for events"
+FOLLOW = Opt("follow", ("--follow",),
+             "Print the events that match, then each new one as it is stored (polling the "
+             "database, also one another process writes), until Ctrl-C (exit 130).",
+             WAITING, FLAG, default=False)  # fmt: skip
+AT_LEAST = Opt("at_least", ("--count",),
+               "With --wait: wait until this many stored events match the filters (those "
+               "stored already count too). Default: 1.",
+               WAITING, metavar="N", convert=count(1))  # fmt: skip
+WAIT = Opt("wait", ("--wait",),
+           "Wait up to this long for --count events to match, then print those that match: "
+           "exit 0 once enough do, 124 (as timeout(1)) when the time ran out. 30s, 5m or "
+           "seconds.",
+           WAITING, metavar="TIME", convert=parse_duration)  # fmt: skip
 RECEIVER_EVENTS_OPTIONS = (
-    DB, EVENT_TYPE_FILTER, IDENTIFIER_FILTER, SINCE, CLEAR, EVENTS_OUTPUT, QUIET,
+    DB, EVENT_TYPE_FILTER, IDENTIFIER_FILTER, SINCE, REFUSED, CLEAR, FOLLOW, AT_LEAST, WAIT,
+    EVENTS_OUTPUT, QUIET,
 )  # fmt: skip
 
 # The root command's own.

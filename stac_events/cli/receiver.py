@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Dict, NamedTuple, Optional, Union
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional, Sequence, Union
 
 from stac_events.cli.run import Run
 from stac_events.cli.usage import UsageError
 from stac_events.environment import expand_user
-from stac_events.errors import ConfigError, Terminated
+from stac_events.errors import ConfigError, Interrupted, Terminated
 from stac_events.parse import InvalidValue, one_line, parse_since
-from stac_events.receiver.rules import summary
+from stac_events.receiver.rules import Reason, summary
+from stac_events.status import ExitStatus, pause
 
 if TYPE_CHECKING:
-    from stac_events.receiver import Arrival, Filters, LocalReceiver, Refusal, Store
+    from stac_events.receiver import Arrival, Filters, LocalReceiver, Refusal, Store, Stored
+    from stac_events.receiver.store import StoredRefusal
 
 _COLORS = {"time": "2", "type": "1;36", "ids": "2", "refused": "1;31"}
 RECEIVER_KEY_VARIABLE = "STAC_EVENTS_RECEIVER_KEY"
 REASONS_SHOWN = 5  # of a refusal's reasons, on the receiver's line
+# How often --follow and --wait look at the database for new events: the receiver may be
+# another process, so there is nothing to be woken by. A look is one indexed query.
+POLL_S = 0.25
+STARTING_S = 5.0  # a receiver makes its database's tables at once; a file longer without is not one
 
 
 class ReceiverOptions(NamedTuple):
@@ -41,7 +49,11 @@ class ReceiverEventsOptions(NamedTuple):
     type: Optional[str]
     identifier: Optional[str]
     since: Optional[str]
+    refused: bool
     clear: bool
+    follow: bool
+    at_least: Optional[int]
+    wait: Optional[float]
     output: str
     quiet: bool
 
@@ -102,35 +114,200 @@ def serve(run: Run[ReceiverOptions]) -> int:
 
 
 def events(run: Run[ReceiverEventsOptions]) -> int:
-    """Print the stored events the filters pick, or delete them with --clear."""
+    """Print the stored events the filters pick (or the refusals kept), delete them with
+    --clear, or wait for them: --follow, --count/--wait."""
     from stac_events.receiver.store import ALL
 
     given = run.options
+    _check_together(given)
     filters = _filters(run)
+    deadline = None if given.wait is None else time.monotonic() + given.wait
+    if given.follow or given.wait is not None:
+        _await_database(run, deadline)
     store = _store(run, read_only=not given.clear, create=False)
+    printer = _Printer(run)
     try:
         if given.clear:
-            deleted = store.clear(filters)
-            run.output.result({"deleted": deleted}, f"deleted {deleted} event(s)")
+            return _clear(run, store, filters)
+        if given.refused:
+            refusals = store.refusals(since=filters.since)
+            printer.refusals(refusals)
+            if not refusals:
+                run.output.note("no refused payloads kept" + (" that match" if filters != ALL
+                                                               else ""))  # fmt: skip
             return 0
+        if given.follow or given.wait is not None:
+            return _watch(run, store, filters, printer, deadline)
         found = list(store.events(filters))
     except Exception as error:  # sqlite3.Error: locked for too long, a full disk
         raise ConfigError(f"cannot use {store.path}: {error}") from None
     finally:
         store.close()
-    stdout = run.env.stdout
-    if given.output == "json":
-        stdout.write("[" + ",\n".join(stored.to_json() for stored in found) + "]\n")
-    elif given.output == "ndjson":
-        stdout.write("".join(stored.to_json() + "\n" for stored in found))
-    elif found:
-        color = run.env.color_for(run.env.stdout_isatty)
-        stdout.write("".join(_line(stored.received, stored.event, color, dated=True)
-                             for stored in found))  # fmt: skip
-    else:
+    printer.events(found, last=True)
+    if not found:
         run.output.note("no events stored" + (" that match" if filters != ALL else ""))
-    stdout.flush()
     return 0
+
+
+def _check_together(given: ReceiverEventsOptions) -> None:
+    """Options that ask for things that cannot be done at once are a usage error."""
+    waits = [flag for flag, value in (("--follow", given.follow), ("--count", given.at_least),
+                                      ("--wait", given.wait)) if value]  # fmt: skip
+    if given.at_least is not None and given.wait is None:
+        raise UsageError(f"needs --wait, the time to wait for {given.at_least} "
+                         f"event(s), e.g. --wait 60s", option="--count")  # fmt: skip
+    if given.clear and waits:
+        raise UsageError(f"deletes at once; it does not take {waits[0]}",
+                         option="--clear")  # fmt: skip
+    if given.refused and (waits or given.type is not None or given.identifier is not None):
+        what = waits[0] if waits else "--type" if given.type is not None else "--identifier"
+        raise UsageError(f"lists the refused payloads kept, which have no event "
+                         f"type or identifier and are not waited for; it does not take "
+                         f"{what}", option="--refused")  # fmt: skip
+
+
+def _clear(run: Run[ReceiverEventsOptions], store: Store, filters: Filters) -> int:
+    """--clear: the events the filters pick, and the refusals when the filters can pick
+    them (none but --since), as DELETE /events does; with --refused, the refusals only."""
+    from stac_events.receiver import Filters
+
+    given = run.options
+    deleted = 0 if given.refused else store.clear(filters)
+    refusals = 0
+    if given.refused or filters == Filters(since=filters.since):
+        refusals = store.clear_refusals(since=filters.since)
+    text = (f"deleted {refusals} refused payload(s)" if given.refused
+            else f"deleted {deleted} event(s) and {refusals} refused payload(s)")  # fmt: skip
+    run.output.result({"deleted": deleted, "refusals_deleted": refusals}, text)
+    return 0
+
+
+def _await_database(run: Run[ReceiverEventsOptions], deadline: Optional[float]) -> None:
+    """Wait for a database the receiver has not made yet (it is starting beside this): one
+    that does not exist, as long as --wait lets (for ever with --follow), and one it is
+    still making (no tables yet) for up to STARTING_S. The store then says what is wrong."""
+    import sqlite3
+
+    from stac_events.receiver.store import NotAReceiverDatabase, Store
+
+    path = _path(run)
+    told = False
+    making: Optional[float] = None  # when the file was first seen, not yet a database
+    try:
+        while True:
+            try:
+                with contextlib.closing(Store(path, read_only=True)) as store:
+                    store.last_id()  # its tables are there
+                return
+            except FileNotFoundError:
+                pass
+            except (NotAReceiverDatabase, sqlite3.Error):
+                making = making or time.monotonic()
+                if time.monotonic() - making > STARTING_S:
+                    return
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                return
+            if not told:
+                run.output.note(f"waiting for {path}: a receiver makes it as it starts")
+                told = True
+            pause(POLL_S if left is None else min(POLL_S, left))
+    except KeyboardInterrupt:
+        raise Interrupted("interrupted; no database appeared", status=ExitStatus.INTERRUPTED,
+                          kind="interrupted") from None  # fmt: skip
+
+
+def _watch(
+    run: Run[ReceiverEventsOptions],
+    store: Store,
+    filters: Filters,
+    printer: _Printer,
+    deadline: Optional[float],
+) -> int:
+    """--follow, --count/--wait: look at the database every POLL_S for events with an id
+    above the last seen (another process writes it), until enough matched, the time ran
+    out, or Ctrl-C; print them as they come (--follow), or once done."""
+    given = run.options
+    wanted = (given.at_least or 1) if given.wait is not None else None
+    found: List[Stored] = []
+    matched = last = 0
+    status: int = ExitStatus.SUCCESS
+    try:
+        while True:
+            if last and store.last_id() < last:  # cleared meanwhile: ids start over
+                last = 0
+            new = store.events(filters, after=last)
+            if new:
+                last, matched = new[-1].id, matched + len(new)
+                if given.follow:
+                    printer.events(new, last=False)
+                else:
+                    found.extend(new)
+            if wanted is not None and matched >= wanted:
+                break
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                status = ExitStatus.TIMED_OUT
+                break
+            pause(POLL_S if left is None else min(POLL_S, left))
+    except KeyboardInterrupt:
+        status = ExitStatus.INTERRUPTED
+    except Terminated as stop:
+        status = stop.status
+    printer.events(found, last=True)
+    if status == ExitStatus.TIMED_OUT:
+        run.output.warn(f"waited {given.wait:g} s: {matched} of {wanted} event(s) matched")
+    elif status != ExitStatus.SUCCESS:
+        run.output.note(f"stopped; {matched} event(s) matched")
+    return status
+
+
+class _Printer:
+    """Prints stored events, or refusals, as -o asks; in parts, as they come: a JSON array
+    is opened with the first part and closed with the last, each element on a line of its
+    own as it comes (`,{...}`), so that a reader of lines has it at once."""
+
+    def __init__(self, run: Run[ReceiverEventsOptions]) -> None:
+        self.run = run
+        self.format = run.options.output
+        self.color = run.env.color_for(run.env.stdout_isatty)
+        self.opened = False  # the JSON array's "[" is printed
+        self.items = 0
+
+    def events(self, found: Sequence[Stored], *, last: bool) -> None:
+        lines = [stored.to_json() for stored in found] if self.format != "text" else [
+            _line(stored.received, stored.event, self.color, dated=True).rstrip("\n")
+            for stored in found
+        ]  # fmt: skip
+        self._write(lines, last=last)
+
+    def refusals(self, found: Sequence[StoredRefusal]) -> None:
+        if self.format != "text":
+            self._write([refusal.to_json() for refusal in found], last=True)
+            return
+        lines = []
+        for refusal in found:
+            label = _paint(f"refused ({refusal.status})", "refused", self.color)
+            reasons = [Reason(r.get("path", ""), r.get("reason", "")) for r in refusal.reasons]
+            said = one_line(summary(reasons, limit=REASONS_SHOWN) or refusal.error)
+            lines.append(f"{_clock(refusal.received, self.color, True)} {label} {said}")
+        self._write(lines, last=True)
+
+    def _write(self, lines: List[str], *, last: bool) -> None:
+        if self.format == "json" and last and not self.opened:  # all at once
+            text = "[" + ",\n".join(lines) + "]\n"
+        elif self.format == "json":  # as they come: each element ends its line
+            text = "" if self.opened else "["
+            text += "".join(("," if self.items + n else "") + line + "\n"
+                            for n, line in enumerate(lines))  # fmt: skip
+            text += "]\n" if last else ""
+            self.opened = True
+        else:
+            text = "".join(line + "\n" for line in lines)
+        self.items += len(lines)
+        stdout = self.run.env.stdout
+        stdout.write(text)
+        stdout.flush()
 
 
 class _Lines:
@@ -205,8 +382,7 @@ def _store(
     if `create`."""
     from stac_events.receiver.store import NotAReceiverDatabase, Store
 
-    given = run.options.db
-    path = run.env.cwd / expand_user(given) if given else run.env.user_state_dir() / "receiver.db"
+    path = _path(run)
     try:
         return Store(path, read_only=read_only, create=create)
     except FileNotFoundError:
@@ -218,6 +394,12 @@ def _store(
     except Exception as error:  # sqlite3.Error, OSError
         raise ConfigError(f"cannot use {path} as the receiver's database: {error}",
                           hint="give another file with --db") from None  # fmt: skip
+
+
+def _path(run: Run[Union[ReceiverOptions, ReceiverEventsOptions]]) -> Path:
+    """The database: --db, else receiver.db under the user state dir."""
+    given = run.options.db
+    return run.env.cwd / expand_user(given) if given else run.env.user_state_dir() / "receiver.db"
 
 
 def _required_key(run: Run[ReceiverOptions]) -> Optional[str]:

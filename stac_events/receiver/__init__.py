@@ -10,7 +10,7 @@ command line's `stac-events receiver` is one client of it; a Python test suite i
 
 from stac_events.receiver.rules import DEFAULT_MAX_AGE_S, Reason
 from stac_events.receiver.server import Arrival, Limits, LocalReceiver, Refusal
-from stac_events.receiver.store import Filters, Store, Stored
+from stac_events.receiver.store import Filters, Store, Stored, StoredRefusal
 
 __all__ = [
     "DEFAULT_MAX_AGE_S",
@@ -22,4 +22,5 @@ __all__ = [
     "Refusal",
     "Store",
     "Stored",
+    "StoredRefusal",
 ]

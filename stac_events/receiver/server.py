@@ -1,13 +1,16 @@
 """The local receiver's HTTP side: the intake StackState's agents and `stac-events` post to.
 
 The standard library's threading server: one thread per connection, so concurrent
-senders never wait on each other's network, and nothing to install. Requests are
-answered as StackState's receiver answers them (202, 401, 413), and a payload StackState
-would drop gets 400 with its reasons (`rules`). The database is the one point where
-requests meet, one transaction each (`store`). A connection that waits too long for its
-request, or for its answer to be taken, gives its thread and descriptor back (`_Waits`),
-so idle, dripping or unread ones cannot keep senders out, nor hold the receiver when it
-stops.
+senders never wait on each other's network, and nothing to install. A payload taken is
+answered 200, which is what the integrations that post to StackState's receiver check
+for; 401 and 413 as StackState's; and a payload StackState would drop gets 400 with its
+reasons (`rules`), and is kept with them. The database is the one point where requests
+meet, one transaction each (`store`). `GET /events?count=N&wait=S` holds its answer until
+enough events are stored: woken by each payload this receiver stores, and looking again
+every WAIT_POLL_S for those another process writes to the same file. A connection that
+waits too long for its request, or for its answer to be taken, gives its thread and
+descriptor back (`_Waits`), so idle, dripping or unread ones cannot keep senders out, nor
+hold the receiver when it stops.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import ipaddress
 import json
 import math
 import secrets
+import select
 import socket
 import sqlite3
 import sys
@@ -44,6 +48,10 @@ from stac_events.receiver.store import Filters, Store
 
 INTAKE_PATHS = ("/stsAgent/intake", "/receiver/stsAgent/intake")
 EVENTS_PATH = "/events"
+REFUSALS_PATH = "/refusals"
+MAX_WAIT_S = 300.0  # the longest `wait` a GET /events may ask for
+WAIT_POLL_S = 0.2  # how often a waiting GET /events counts again (another process's writes)
+MAX_WAITING = 64  # GET /events waiting at once; more get 503, a thread and socket each
 DEFAULT_PORT = 7077  # the Linux receiver's
 DEFAULT_MAX_BODY = 8 * 1024 * 1024
 _DECODERS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
@@ -139,6 +147,12 @@ class LocalReceiver:
         # after every request queued for its lock.
         self._store_gate = threading.Lock()
         self._store_closed = False
+        # Payloads stored so far, and a condition notified as each is: what a waiting
+        # GET /events wakes on. `_stopping` wakes it for good, to answer what it has.
+        self._arrivals = threading.Condition()
+        self._stored = 0
+        self._waiting = 0
+        self._stopping = False
 
     @property
     def port(self) -> int:
@@ -173,6 +187,9 @@ class LocalReceiver:
             self._thread.join()
             self._thread = None
         self._server.server_close()
+        with self._arrivals:  # a waiting GET /events answers now with what it found
+            self._stopping = True
+            self._arrivals.notify_all()
         waits = self._server.waits
         waits.stop_taking()
         deadline = time.monotonic() + grace
@@ -189,6 +206,43 @@ class LocalReceiver:
             if self._store_closed:
                 raise _Problem(503, "the receiver is stopping", close=True)
             yield self.store
+
+    def _stored_one(self) -> None:
+        with self._arrivals:
+            self._stored += 1
+            self._arrivals.notify_all()
+
+    @contextlib.contextmanager
+    def _waiting_slot(self) -> Iterator[None]:
+        with self._arrivals:
+            if self._waiting >= MAX_WAITING:
+                raise _Problem(503, f"{MAX_WAITING} requests are waiting for events already; "
+                                    f"ask again later, or without wait")  # fmt: skip
+            self._waiting += 1
+        try:
+            yield
+        finally:
+            with self._arrivals:
+                self._waiting -= 1
+
+    def _await(self, enough: Callable[[], bool], seconds: float, gone: Callable[[], bool]
+               ) -> None:  # fmt: skip
+        """Return once `enough()`, after `seconds`, when the receiver stops or the sender
+        went away (`gone()`); woken by each payload stored, and looking every WAIT_POLL_S
+        in any case (another process may write to the same database)."""
+        deadline = time.monotonic() + seconds
+        with self._waiting_slot():
+            while True:
+                with self._arrivals:
+                    seen = self._stored
+                if enough():
+                    return
+                left = deadline - time.monotonic()
+                if left <= 0 or self._stopping or gone():
+                    return
+                with self._arrivals:
+                    if self._stored == seen and not self._stopping:
+                        self._arrivals.wait(min(left, WAIT_POLL_S))
 
     def _enter(self) -> None:
         with self._idle:
@@ -380,6 +434,8 @@ class _Handler(BaseHTTPRequestHandler):
     def handle_one_request(self) -> None:
         waits = self.server.waits
         self._answered = self._body_read = False  # the last request's, when kept alive
+        self._body_seen: Optional[str] = None  # the body as read, to keep if refused
+        self._query: Dict[str, List[str]] = {}
         waits.start(self._wait, IDLE_TIMEOUT_S, state=IDLE)
         # closed by the sender, or cut for idling
         if not cast(io.BufferedReader, self.rfile).peek(1) or self._wait.cut:
@@ -457,7 +513,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._arrived()
             target = _target(self.path)
             path = target.path.rstrip("/") or "/"
-            query = parse_qs(target.query, keep_blank_values=True)
+            query = self._query = parse_qs(target.query, keep_blank_values=True)
             self._check_origin()
             method(path, query)
         except _Problem as problem:
@@ -473,11 +529,27 @@ class _Handler(BaseHTTPRequestHandler):
         if problem.close or self._answered:  # after the answer went, it can only be told
             self.close_connection = True
         if not self._answered:
+            if problem.status == 400 and self._body_seen is not None:
+                self._keep(problem)  # kept before it is answered, as a payload taken is
             self._answer(problem.status, {"error": problem.message,
                                           "reasons": _listed(problem.reasons)})  # fmt: skip
         on_refusal = self.server.receiver.on_refusal
         if on_refusal is not None:
             on_refusal(Refusal(problem.status, problem.reasons))
+
+    def _keep(self, problem: _Problem) -> None:
+        """Keep a payload refused with 400, with its reasons and the start of its body, the
+        keys it came with masked. A refusal that cannot be kept is answered all the same."""
+        receiver = self.server.receiver
+        keys = [receiver.limits.api_key, self.headers.get("sts-api-key"),
+                *self._query.get("api_key", ())]  # fmt: skip
+        try:
+            with receiver._using_store() as store:
+                store.add_refusal(received=time.time(), status=problem.status,
+                                  error=problem.message, reasons=problem.reasons,
+                                  body=self._body_seen or "", secrets=keys)  # fmt: skip
+        except Exception:  # sqlite3.Error, OSError, stopping: the answer matters more
+            return
 
     def _intake(self, path: str, query: Dict[str, List[str]]) -> None:
         if path not in INTAKE_PATHS:
@@ -500,41 +572,71 @@ class _Handler(BaseHTTPRequestHandler):
             raise
         except Exception as error:  # sqlite3.Error, OSError: a full disk, a locked file
             raise _Problem(503, f"the receiver could not store the events: {error}") from None
-        self._answer(202, {"accepted": stored, "notes": _listed(checked.notes)})
+        receiver._stored_one()
+        self._answer(200, {"accepted": stored, "notes": _listed(checked.notes)})
         if receiver.on_arrival is not None:
             receiver.on_arrival(Arrival(checked, received))
 
     def _listing(self, path: str, query: Dict[str, List[str]]) -> None:
         if path == "/":
             self._answer(200, {"receiver": "stac-events", "intake": list(INTAKE_PATHS),
-                               "events": EVENTS_PATH})  # fmt: skip
+                               "events": EVENTS_PATH, "refusals": REFUSALS_PATH})  # fmt: skip
             return
-        filters = self._events_request(path, query)
+        asked = self._asked(path, query)
+        receiver = self.server.receiver
         try:
-            with self.server.receiver._using_store() as store:
-                found = list(store.events(filters))
+            if asked.path == REFUSALS_PATH:
+                with receiver._using_store() as store:
+                    kept = store.refusals(since=asked.filters.since, limit=asked.limit)
+                self._send(200, ("[" + ",".join(r.to_json() for r in kept) + "]").encode())
+                return
+            if asked.wait is not None:
+
+                def enough() -> bool:
+                    with receiver._using_store() as store:
+                        return store.count(asked.filters) >= (asked.at_least or 1)
+
+                receiver._await(enough, asked.wait, self._sender_gone)
+            with receiver._using_store() as store:
+                found = list(store.events(asked.filters, limit=asked.limit))
         except sqlite3.Error as error:
             raise _Problem(503, f"the receiver could not read the events: {error}") from None
         body = ("[" + ",".join(stored.to_json() for stored in found) + "]").encode()
         self._send(200, body)
 
     def _clearing(self, path: str, query: Dict[str, List[str]]) -> None:
-        filters = self._events_request(path, query)
+        """DELETE /events deletes the events the filters pick, and the refusals too when
+        the filters can pick them (none, or only `since`): all that `GET` lists; DELETE
+        /refusals the refusals alone."""
+        asked = self._asked(path, query)
+        filters = asked.filters
         try:
             with self.server.receiver._using_store() as store:
-                deleted = store.clear(filters)
+                deleted = 0 if asked.path == REFUSALS_PATH else store.clear(filters)
+                refusals = 0
+                if asked.path == REFUSALS_PATH or filters == Filters(since=filters.since):
+                    refusals = store.clear_refusals(since=filters.since)
         except sqlite3.Error as error:
             raise _Problem(503, f"the receiver could not delete the events: {error}") from None
-        self._answer(200, {"deleted": deleted})
+        self._answer(200, {"deleted": deleted, "refusals_deleted": refusals})
 
-    def _events_request(self, path: str, query: Dict[str, List[str]]) -> Filters:
-        """The filters of a request to /events, once it is one and may be answered."""
+    def _asked(self, path: str, query: Dict[str, List[str]]) -> _Asked:
+        """What a request to /events or /refusals asks, once it is one and may be answered."""
         if path in INTAKE_PATHS:
             self._not_allowed(path, query)
-        if path != EVENTS_PATH:
+        if path not in (EVENTS_PATH, REFUSALS_PATH):
             self._not_found(path)
         self._check_key(query)
-        return _filters(query)
+        return _asked(self.command, path, query)
+
+    def _sender_gone(self) -> bool:
+        """Whether the sender of a waiting request closed its connection (or it was cut):
+        then nobody waits for the answer."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return bool(readable) and not self.connection.recv(1, socket.MSG_PEEK)
+        except (OSError, ValueError):  # closed under it
+            return True
 
     def _not_allowed(self, path: str, query: Dict[str, List[str]]) -> None:
         raise _Problem(405, f"{self.command} is not answered on {path}")
@@ -606,6 +708,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.waits.extend(self._wait, len(chunk) / MIN_BODY_RATE)
         self._arrived()
         body = bytes(received)
+        self._body_seen = body.decode("utf-8", "replace")
         if len(body) < length:
             raise _Problem(400, "the body ended before its Content-Length", close=True)
         self._body_read = True
@@ -613,8 +716,10 @@ class _Handler(BaseHTTPRequestHandler):
         if encoding not in ("", "identity"):
             body = _decoded(body, encoding, max_body)
         try:
-            return body.decode("utf-8")
+            self._body_seen = body.decode("utf-8")
+            return self._body_seen
         except UnicodeDecodeError as error:
+            self._body_seen = body.decode("utf-8", "replace")
             raise _Problem(400, f"the body is not UTF-8: {error.reason} at byte {error.start}"
                            ) from None  # fmt: skip
 
@@ -715,19 +820,38 @@ def _unique(pairs: List[Tuple[str, Any]]) -> Dict[str, Any]:
     return found
 
 
-# What `/events` takes: its filters, and the key (`api_key`, as the intake takes it).
-_EVENTS_PARAMETERS = ("type", "identifier", "since", "api_key")
+# What each listing takes: its filters, and the key (`api_key`, as the intake takes it).
+# A refusal has no event type or identifier; only a listing has a limit, and only GET
+# /events waits.
+_PARAMETERS = {
+    ("GET", EVENTS_PATH): ("type", "identifier", "since", "limit", "count", "wait", "api_key"),
+    ("DELETE", EVENTS_PATH): ("type", "identifier", "since", "api_key"),
+    ("GET", REFUSALS_PATH): ("since", "limit", "api_key"),
+    ("DELETE", REFUSALS_PATH): ("since", "api_key"),
+}
+_MOST = 1 << 62  # a limit or count beyond any table's size; SQLite takes up to 2 ** 63 - 1
 
 
-def _filters(query: Dict[str, List[str]]) -> Filters:
-    """The filters a query asks for. One it does not know is refused, not ignored: a typo
-    (`event_type=...`) would otherwise list every event, and a test that asks whether
-    something arrived would pass whatever did."""
-    unknown = sorted(name for name in query if name not in _EVENTS_PARAMETERS)
+class _Asked(NamedTuple):
+    """A request to /events or /refusals: which, its filters, and what else it asks."""
+
+    path: str
+    filters: Filters
+    limit: Optional[int] = None  # the newest so many
+    at_least: Optional[int] = None  # wait until this many match...
+    wait: Optional[float] = None  # ...or this many seconds passed
+
+
+def _asked(method: str, path: str, query: Dict[str, List[str]]) -> _Asked:
+    """What a query asks for. A parameter the path does not take is refused, not ignored:
+    a typo (`event_type=...`) would otherwise list every event, and a test that asks
+    whether something arrived would pass whatever did."""
+    taken = _PARAMETERS[(method, path)]
+    unknown = sorted(name for name in query if name not in taken)
     if unknown:
         names = ", ".join(repr(shortened(one_line(name), 40)) for name in unknown[:5])
-        raise _Problem(400, f"unknown query parameter(s) {names}; /events takes "
-                            f"{', '.join(_EVENTS_PARAMETERS)}")  # fmt: skip
+        raise _Problem(400, f"unknown query parameter(s) {names}; {method} {path} takes "
+                            f"{', '.join(taken)}")  # fmt: skip
 
     def one(name: str) -> Optional[str]:
         values = query.get(name)
@@ -738,7 +862,37 @@ def _filters(query: Dict[str, List[str]]) -> Filters:
         when = parse_since(since, now=time.time()) if since is not None else None
     except InvalidValue as error:
         raise _Problem(400, f"since: {shortened(str(error), 200)}") from None
-    return Filters(event_type=one("type"), identifier=one("identifier"), since=when)
+    filters = Filters(event_type=one("type"), identifier=one("identifier"), since=when)
+    limit, count, wait = _whole(one("limit"), "limit"), _whole(one("count"), "count"), one("wait")
+    if count is not None and wait is None:
+        raise _Problem(400, f"count needs wait: the seconds to wait for {count} event(s) "
+                            f"to match, at most {MAX_WAIT_S:g}")  # fmt: skip
+    return _Asked(path, filters, limit, count, _seconds(wait))
+
+
+def _whole(text: Optional[str], name: str) -> Optional[int]:
+    """A parameter that is a whole number of 1 or more."""
+    if text is None:
+        return None
+    if not (text.isascii() and text.isdigit()) or not text.strip("0"):
+        raise _Problem(400, f"{name}: {shortened(one_line(text), 40)!r} is not a whole number "
+                            f"of 1 or more")  # fmt: skip
+    digits = text.lstrip("0")
+    return _MOST if len(digits) > 18 else min(int(digits), _MOST)
+
+
+def _seconds(text: Optional[str]) -> Optional[float]:
+    """`wait`: seconds, 0 to MAX_WAIT_S."""
+    if text is None:
+        return None
+    try:
+        seconds = float(text) if text.isascii() and text.strip() == text else math.nan
+    except ValueError:
+        seconds = math.nan
+    if not 0 <= seconds <= MAX_WAIT_S:  # NaN too
+        raise _Problem(400, f"wait: {shortened(one_line(text), 40)!r} is not a number of "
+                            f"seconds from 0 to {MAX_WAIT_S:g}")  # fmt: skip
+    return seconds
 
 
 def _listed(reasons: List[Reason]) -> List[Dict[str, str]]:

@@ -1,8 +1,9 @@
 """The local receiver's events, in one SQLite file that outlives the receiver.
 
-One request is one transaction: a payload is stored whole or not at all, and a 202 is
+One request is one transaction: a payload is stored whole or not at all, and a 200 is
 only answered once it is committed. WAL lets `receiver events` (another process) read
-while the receiver writes; a crash of either loses nothing committed.
+while the receiver writes; a crash of either loses nothing committed. A payload refused
+with 400 is kept too, as its reasons and a bounded excerpt with the API key masked.
 """
 
 from __future__ import annotations
@@ -14,15 +15,16 @@ import sqlite3
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Tuple, Union
 
 from stac_events.environment import make_private_folders
-from stac_events.receiver.rules import Received
+from stac_events.receiver.rules import Reason, Received
+from stac_events.redact import Masker
 
 # A payload's body is kept once, as it came; each event is a row that points into it.
 # Writing each event's JSON apart would cost more than all the receiver's checks. What a
 # payload's events share (its host, when it came) is kept with it, not in each row.
-_SCHEMA = """
+_SCHEMA_2 = """
 CREATE TABLE payloads (
     id INTEGER PRIMARY KEY,
     received REAL NOT NULL,    -- epoch seconds, when the receiver stored it
@@ -38,9 +40,24 @@ CREATE TABLE events (
     identifiers TEXT NOT NULL  -- element_identifiers, each on a line (see _line_of)
 );
 """
+# Version 3 keeps each payload refused with 400: what a sender needs to see why, bounded
+# (a refused body may be as large as an accepted one), and never the key.
+_REFUSALS = """
+CREATE TABLE refusals (
+    id INTEGER PRIMARY KEY,
+    received REAL NOT NULL,    -- epoch seconds, when the receiver refused it
+    status INTEGER NOT NULL,   -- the answer's status
+    error TEXT NOT NULL,       -- the answer's message
+    reasons TEXT NOT NULL,     -- the answer's reasons: a JSON array of {"path", "reason"}
+    size INTEGER NOT NULL,     -- the body's length in bytes, as read (gzip undone)
+    truncated INTEGER NOT NULL,  -- 1 when the excerpt is not the whole body
+    excerpt TEXT NOT NULL      -- the body's first EXCERPT_BYTES, keys masked (redact)
+);
+"""
+_SCHEMA = _SCHEMA_2 + _REFUSALS
 # Version 1 kept the host and the time received in each event's row. Its tables are
-# renamed, the new ones (_SCHEMA) filled from them, and they are dropped, all in the
-# transaction that opens the file.
+# renamed, version 2's (_SCHEMA_2) filled from them, and they are dropped, all in the
+# transaction that opens the file; then version 2 is brought up as any other.
 _RENAME_VERSION_1 = """
 ALTER TABLE payloads RENAME TO payloads_1;
 ALTER TABLE events RENAME TO events_1;
@@ -61,10 +78,12 @@ DROP TABLE payloads_1;
 _EVENTS_OF = {
     1: "events",
     2: "events JOIN payloads ON payloads.id = events.payload",
+    3: "events JOIN payloads ON payloads.id = events.payload",
 }
 _BUSY_TIMEOUT_S = 30.0  # another process writing, e.g. `receiver events --clear`
 _APPLICATION_ID = 0x53544556  # "STEV" in the file's header: this is a receiver's database
-_VERSION = 2
+_VERSION = 3
+EXCERPT_BYTES = 4096  # of a refused body, kept with its reasons
 
 
 def _connect(path: Path, *, read_only: bool) -> sqlite3.Connection:
@@ -125,7 +144,11 @@ def _upgrade(db: sqlite3.Connection, path: Path, version: int) -> None:
                 f"{path} cannot be brought up to date: the events of payload {split[0]} "
                 f"differ in host or time received; it is left as it is"
             )
-        for statement in _statements(_RENAME_VERSION_1 + _SCHEMA + _COPY_VERSION_1):
+        for statement in _statements(_RENAME_VERSION_1 + _SCHEMA_2 + _COPY_VERSION_1):
+            db.execute(statement)
+        version = 2
+    if version == 2:  # the refusals table is new: nothing to copy
+        for statement in _statements(_REFUSALS):
             db.execute(statement)
 
 
@@ -190,6 +213,37 @@ class Stored(NamedTuple):
             separators=(",", ":"),
         )
         return f'{head[:-1]},"event":{self.event_json}}}'
+
+
+class StoredRefusal(NamedTuple):
+    """A payload the receiver refused: when, its answer, and the start of its body."""
+
+    id: int
+    received: float
+    status: int
+    error: str
+    reasons: List[Dict[str, str]]  # [{"path": ..., "reason": ...}], as the answer listed them
+    size: int  # the body's length in bytes
+    truncated: bool  # the excerpt is the first EXCERPT_BYTES of a longer body
+    excerpt: str
+
+    def to_json(self) -> str:
+        """`{"id":..,"received":"<ISO-8601>","status":..,"error":..,"reasons":[..],"size":..,
+        "truncated":..,"excerpt":".."}`, one line."""
+        document = {**self._asdict(), "received": iso(self.received)}
+        return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+
+
+def excerpt_of(body: str, secrets: Iterable[Optional[str]]) -> Tuple[str, bool]:
+    """The first EXCERPT_BYTES of `body` with every secret and `api_key=` value masked, and
+    whether it was cut. Masked before it is cut, so that no key is cut in two and kept in
+    part; only as much is masked as can end up in the excerpt."""
+    masker = Masker(secrets)
+    room = EXCERPT_BYTES + max((len(form) for form in masker.text_forms), default=0)
+    masked = masker.text(body[:room])
+    cut = masked.encode("utf-8", "surrogatepass")[:EXCERPT_BYTES]
+    excerpt = cut.decode("utf-8", "ignore")  # a character cut in two is left out
+    return excerpt, excerpt != masked or len(body) > room
 
 
 def _lines_of(event: Dict[str, Any]) -> str:
@@ -272,7 +326,8 @@ class Store:
         except BaseException:
             self._db.close()
             raise
-        self._events_of = _EVENTS_OF[version or _VERSION]
+        self.version = version or _VERSION
+        self._events_of = _EVENTS_OF[self.version]
 
     def close(self) -> None:
         with self._lock:
@@ -317,19 +372,26 @@ class Store:
                     db.execute("ROLLBACK")
                 raise
 
-    def events(self, filters: Filters = ALL) -> List[Stored]:
+    def events(
+        self, filters: Filters = ALL, *, after: Optional[int] = None, limit: Optional[int] = None
+    ) -> List[Stored]:
         """The stored events the filters pick, oldest first: read in one transaction, so
-        that a `clear` beside it cannot take a payload away halfway."""
-        where, values = filters.where()
+        that a `clear` beside it cannot take a payload away halfway. `after`: only those
+        with a greater id (what came since the last look); `limit`: only the newest so many.
+        """
+        where, values = _after(filters.where(), "events.id", after)
+        order = " ORDER BY events.id" if limit is None else " ORDER BY events.id DESC LIMIT ?"
         with self._lock:
             db = self._db
             db.execute("BEGIN")
             try:
                 rows = db.execute(
                     "SELECT events.id, received, host, name, payload, position "  # noqa: S608
-                    f"FROM {self._events_of}{where} ORDER BY events.id",
-                    values,
+                    f"FROM {self._events_of}{where}{order}",
+                    values if limit is None else [*values, limit],
                 ).fetchall()
+                if limit is not None:
+                    rows.reverse()
                 return list(self._with_json(rows))
             finally:
                 db.execute("COMMIT")
@@ -346,14 +408,22 @@ class Store:
             event = json.dumps(read[1][name][position], ensure_ascii=False, separators=(",", ":"))
             yield Stored(number, received, host, name, event)
 
-    def count(self, filters: Filters = ALL) -> int:
-        where, values = filters.where()
+    def count(self, filters: Filters = ALL, *, after: Optional[int] = None) -> int:
+        """How many stored events the filters pick (with an id above `after`)."""
+        where, values = _after(filters.where(), "events.id", after)
         with self._lock:
             (found,) = self._db.execute(
                 f"SELECT count(*) FROM {self._events_of}{where}",  # noqa: S608
                 values,
             ).fetchone()
         return int(found)
+
+    def last_id(self) -> int:
+        """The greatest event id stored, 0 when none: ids only grow, until a `clear` takes
+        the newest events away."""
+        with self._lock:
+            (found,) = self._db.execute("SELECT max(id) FROM events").fetchone()
+        return int(found or 0)
 
     def clear(self, filters: Filters = ALL) -> int:
         """Delete the events the filters pick; returns how many."""
@@ -364,3 +434,77 @@ class Store:
             deleted = db.execute(f"DELETE FROM events{where}", values).rowcount  # noqa: S608
             db.execute("DELETE FROM payloads WHERE id NOT IN (SELECT payload FROM events)")
         return int(deleted)
+
+    def add_refusal(
+        self,
+        *,
+        received: float,
+        status: int,
+        error: str,
+        reasons: List[Reason],
+        body: str,
+        secrets: Iterable[Optional[str]] = (),
+    ) -> int:
+        """Keep a refused payload: its answer, and an excerpt of `body` in which `secrets`
+        (the keys it came with) and any `api_key=` value are masked; returns its id."""
+        masker = Masker(secrets)
+        excerpt, truncated = excerpt_of(body, secrets)
+        listed = [{"path": masker.text(r.path), "reason": masker.text(r.reason)} for r in reasons]
+        with self._transaction() as db:
+            number = db.execute(
+                "INSERT INTO refusals (received, status, error, reasons, size, truncated, "
+                "excerpt) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (received, status, masker.text(error), json.dumps(listed, ensure_ascii=False),
+                 len(body.encode("utf-8", "surrogatepass")), int(truncated), excerpt),
+            ).lastrowid  # fmt: skip
+        return int(number or 0)
+
+    def refusals(
+        self,
+        *,
+        since: Optional[float] = None,
+        after: Optional[int] = None,
+        limit: Optional[int] = None,
+    ) -> List[StoredRefusal]:
+        """The refused payloads kept, oldest first (received `since`, with an id above
+        `after`, the newest `limit`); none in a database older than version 3."""
+        if self.version < 3:
+            return []
+        where, values = _after(_since(since), "id", after)
+        order = " ORDER BY id" if limit is None else " ORDER BY id DESC LIMIT ?"
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, received, status, error, reasons, size, truncated, excerpt "  # noqa: S608
+                f"FROM refusals{where}{order}",
+                values if limit is None else [*values, limit],
+            ).fetchall()
+        if limit is not None:
+            rows.reverse()
+        return [StoredRefusal(number, received, status, error, json.loads(reasons), size,
+                              bool(truncated), excerpt)
+                for number, received, status, error, reasons, size, truncated, excerpt
+                in rows]  # fmt: skip
+
+    def clear_refusals(self, *, since: Optional[float] = None) -> int:
+        """Delete the refused payloads kept (received `since`); returns how many."""
+        if self.version < 3:
+            return 0
+        where, values = _since(since)
+        with self._transaction() as db:
+            deleted = db.execute(f"DELETE FROM refusals{where}", values).rowcount  # noqa: S608
+        return int(deleted)
+
+
+def _since(since: Optional[float]) -> Tuple[str, List[Any]]:
+    return (" WHERE received >= ?", [since]) if since is not None else ("", [])
+
+
+def _after(
+    where: Tuple[str, List[Any]], column: str, after: Optional[int]
+) -> Tuple[str, List[Any]]:
+    """A WHERE clause with `column > after` added, when `after` is given."""
+    clause, values = where
+    if after is None:
+        return clause, values
+    joined = f"{clause} AND " if clause else " WHERE "
+    return f"{joined}{column} > ?", [*values, after]
