@@ -628,10 +628,11 @@ class _Events:
         one, which names the event)."""
         sizes = [len(run.key) + size for run in done.runs for size in run.sizes]
         largest = max(sizes)
-        if largest > self.room or self.stored + sum(sizes) + 2 * len(sizes) > LARGEST_BATCH_BYTES:
+        stored = self.stored + sum(sizes) + 2 * len(sizes)  # as _count adds them, one by one
+        if largest > self.room or stored > LARGEST_BATCH_BYTES:
             return False
         self.largest = max(self.largest, largest)
-        self.stored += sum(sizes) + 2 * len(sizes)
+        self.stored = stored
         self.count += len(sizes)
         for index, note in done.notes:
             self._note(note, (line_at, numbers[index]))

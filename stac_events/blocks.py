@@ -187,9 +187,9 @@ class Blocks:
         # themselves (a Python caller's defaults are not checked before)
         self.adds = bool(defaults.tags or defaults.identifiers or defaults.links
                          or defaults.data is not None)  # fmt: skip
-        self.usable = self._defaults_pass()
+        self.usable = self._defaults_pass(event)
 
-    def _defaults_pass(self) -> bool:
+    def _defaults_pass(self, event: cs.CoreSchema) -> bool:
         defaults = self.defaults
         probe = {
             "event_type": "ProbeEvent",
@@ -202,7 +202,7 @@ class Blocks:
             },
         }
         try:
-            SchemaValidator(event_schema(defaults, now=self.now)).validate_python(probe)
+            SchemaValidator(event).validate_python(probe)
         except ValidationError:
             return False
         return defaults.data is None or json_problem(defaults.data) is None

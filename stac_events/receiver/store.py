@@ -380,7 +380,7 @@ class Store:
         with a greater id (what came since the last look); `limit`: only the newest so many.
         """
         where, values = _after(filters.where(), "events.id", after)
-        order = " ORDER BY events.id" if limit is None else " ORDER BY events.id DESC LIMIT ?"
+        order, values = _newest(values, "events.id", limit)
         with self._lock:
             db = self._db
             db.execute("BEGIN")
@@ -388,7 +388,7 @@ class Store:
                 rows = db.execute(
                     "SELECT events.id, received, host, name, payload, position "  # noqa: S608
                     f"FROM {self._events_of}{where}{order}",
-                    values if limit is None else [*values, limit],
+                    values,
                 ).fetchall()
                 if limit is not None:
                     rows.reverse()
@@ -471,12 +471,12 @@ class Store:
         if self.version < 3:
             return []
         where, values = _after(_since(since), "id", after)
-        order = " ORDER BY id" if limit is None else " ORDER BY id DESC LIMIT ?"
+        order, values = _newest(values, "id", limit)
         with self._lock:
             rows = self._db.execute(
                 "SELECT id, received, status, error, reasons, size, truncated, excerpt "  # noqa: S608
                 f"FROM refusals{where}{order}",
-                values if limit is None else [*values, limit],
+                values,
             ).fetchall()
         if limit is not None:
             rows.reverse()
@@ -497,6 +497,14 @@ class Store:
 
 def _since(since: Optional[float]) -> Tuple[str, List[Any]]:
     return (" WHERE received >= ?", [since]) if since is not None else ("", [])
+
+
+def _newest(values: List[Any], column: str, limit: Optional[int]) -> Tuple[str, List[Any]]:
+    """An ORDER BY clause, oldest first; with `limit`, the newest that many, newest first
+    (the caller turns them round), and the values with the limit added."""
+    if limit is None:
+        return f" ORDER BY {column}", values
+    return f" ORDER BY {column} DESC LIMIT ?", [*values, limit]
 
 
 def _after(
