@@ -33,7 +33,7 @@ MAX_BYTES = 1024 * 1024  # a real config is a few hundred bytes
 KNOWN_KEYS: Dict[str, Tuple[str, ...]] = {
     "": ("instances",),
     "instance": ("receiver_api", "clients", "ci_context", "base_api", "admin_api"),
-    "receiver_api": ("url", "basic_auth"),
+    "receiver_api": ("url", "basic_auth", "headers"),
     "basic_auth": ("username", "password"),
     "client": ("api_key", "hostname", "internal_hostname"),
 }
@@ -48,7 +48,7 @@ KeyPath = Tuple[str, ...]
 _SECRET_WORDS = frozenset({
     "key", "apikey", "token", "tokens", "apitoken", "password", "passwd", "pass", "pwd",
     "passphrase", "secret", "secrets", "credential", "credentials", "bearer", "auth",
-    "authorization",
+    "authorization", "headers",
 })  # fmt: skip
 _WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
 

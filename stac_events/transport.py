@@ -246,9 +246,12 @@ class Sender:
         `RejectedError` (a refusal, a redirect) or `DeliveryError` (`transient` when
         trying later may work).
         """
+        # the caller's own may replace the User-Agent, as curl's -H does, and nothing else
+        # of ours (`headers.RESERVED` refuses the others)
         headers = {
-            "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
+            **dict(self.target.headers),
+            "Content-Type": "application/json",
             "sts-api-key": self.target.api_key,
             # an answer is read as it comes, a bounded part of it: never one to inflate
             "Accept-Encoding": "identity",

@@ -249,7 +249,7 @@ COMMANDS: Tuple[Command, ...] = (
         "the receiver accepted it. Payloads queued for another receiver address wait for a "
         "flush that uses that address.",
         (o.URL, o.API_KEY),
-        (o.TIMEOUT, o.RETRIES, o.MAX_TIME, o.INSECURE, o.CA_CERT),
+        (o.TIMEOUT, o.RETRIES, o.MAX_TIME, o.INSECURE, o.CA_CERT, o.HEADER),
         o.OUTPUT_OPTIONS,
         record="SpoolFlushOptions",
     ),
@@ -315,7 +315,7 @@ COMMANDS: Tuple[Command, ...] = (
         "\n\nResolves the address and key as 'event send' does, and exits as it would; it "
         "does not retry, so the answer is the receiver's first.",
         o.RECEIVER_OPTIONS,
-        (o.TIMEOUT, o.INSECURE, o.CA_CERT),
+        (o.TIMEOUT, o.INSECURE, o.CA_CERT, o.HEADER),
         o.OUTPUT_OPTIONS,
         record="CheckOptions",
     ),

@@ -50,6 +50,7 @@ class SendOptions(NamedTuple):
     max_time: Optional[float]
     insecure: bool
     ca_cert: Optional[str]
+    headers: Values
     spool: bool
     dry_run: bool
     output: str

@@ -53,6 +53,7 @@ class WrapOptions(NamedTuple):
     max_time: Optional[float]
     insecure: bool
     ca_cert: Optional[str]
+    headers: Values
     spool: bool
     dry_run: bool
     output: str

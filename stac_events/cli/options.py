@@ -25,6 +25,7 @@ from stac_events.parse import (
 FLAG = "flag"  # nothing: present or not
 TEXT = "text"  # one value
 MANY = "many"  # one or more values after the flag, or the flag repeated (stac's nargs='+')
+REPEATED = "repeated"  # one value, and the flag may be given again for another (curl's -H)
 PATH = "path"  # one value, a file
 INSTANCE = "instance"  # one value, an instance name of the config file
 CHOICE = "choice"  # one value of `choices`
@@ -79,7 +80,8 @@ def setting(spec: specs.SettingSpec[Any], panel: str, kind: Optional[str] = None
     """The option that gives a setting: its flag, help and conversion are the setting's."""
     if kind is None:
         kind = FLAG if spec.switch else PATH if spec.path else TEXT
-    return Opt(spec.name, (spec.flag,), spec.help, panel, kind, metavar=spec.metavar,
+    flags = (spec.flag, spec.short) if spec.short else (spec.flag,)
+    return Opt(spec.name, flags, spec.help, panel, kind, metavar=spec.metavar,
                convert=spec.convert, default=spec.default if spec.switch else None,
                flag_value=spec.flag_value)  # fmt: skip
 
@@ -126,7 +128,8 @@ MAX_TIME = setting(specs.MAX_TIME, DELIVERY)
 INSECURE = setting(specs.INSECURE, DELIVERY)
 CA_CERT = setting(specs.CA_CERT, DELIVERY)
 NO_SPOOL = setting(specs.SPOOL, DELIVERY)
-DELIVERY_OPTIONS = (TIMEOUT, RETRIES, MAX_TIME, INSECURE, CA_CERT, NO_SPOOL)
+HEADER = setting(specs.HEADERS, DELIVERY, REPEATED)
+DELIVERY_OPTIONS = (TIMEOUT, RETRIES, MAX_TIME, INSECURE, CA_CERT, HEADER, NO_SPOOL)
 
 # What is printed.
 
