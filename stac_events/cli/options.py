@@ -220,7 +220,11 @@ MAX_REQUEST_BYTES = Opt(
 )
 GZIP = Opt("gzip", ("--gzip",), "Compress request bodies (Content-Encoding: gzip).", BATCH,
            FLAG, default=False)  # fmt: skip
-BATCH_OPTIONS = (FILE, MAX_REQUEST_BYTES, GZIP)
+ALLOW_EMPTY = Opt("allow_empty", ("--allow-empty",),
+                  "With --file: an input that holds no events sends nothing and exits 0, "
+                  "with a note (without it, that is exit 2).",
+                  BATCH, FLAG, default=False)  # fmt: skip
+BATCH_OPTIONS = (FILE, MAX_REQUEST_BYTES, GZIP, ALLOW_EMPTY)
 
 # `event wrap`'s own.
 
