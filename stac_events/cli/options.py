@@ -238,7 +238,23 @@ TAIL_LINES = Opt("tail_lines", ("--tail-lines",),
                  "How many of the last output lines go into the event's text, at most 4 KiB "
                  "of them. Default: 20; at most 10000.",
                  COMMAND, metavar="N", convert=count(0, MOST_TAIL_LINES), default=20)  # fmt: skip
-WRAP_OPTIONS = (WRAP_EVENT_TYPE, WRAP_ON, TAIL_LINES)
+LONGEST_TIME_LIMIT_S = 366 * 86400.0  # a year: more is a typo (and beyond what timers take)
+
+
+def _time_limit(text: str) -> float:
+    seconds = parse_duration(text)
+    if seconds > LONGEST_TIME_LIMIT_S:
+        raise InvalidValue(f"{text.strip()!r} is longer than a time limit may be (a year)")
+    return seconds
+
+
+TIME_LIMIT = Opt("time_limit", ("--time-limit",),
+                 "Stop the command if it still runs after this long (30, 90s, 10m, 2h): "
+                 "SIGTERM to it and what it started, SIGKILL 5 s later. The event then says "
+                 "it timed out (category Alerts), and wrap exits 124, as timeout(1) does. "
+                 "Default: no limit.",
+                 COMMAND, metavar="SECONDS", convert=_time_limit)  # fmt: skip
+WRAP_OPTIONS = (WRAP_EVENT_TYPE, WRAP_ON, TAIL_LINES, TIME_LIMIT)
 WRAP_TITLE = TITLE._replace(
     help="Title of the event. Default: '<cmd> succeeded' or '<cmd> failed (exit N)'."
 )
