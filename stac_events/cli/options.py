@@ -139,7 +139,9 @@ OUTPUT_MODE = Opt("output", ("--output", "-o"),
                   convert=choice("text", "json"), default="text")  # fmt: skip
 QUIET = Opt("quiet", ("--quiet", "-q"), "Print nothing on success.", OUTPUT, FLAG, default=False)
 DEBUG = Opt("debug", ("--debug",),
-            "Log requests and show tracebacks on stderr (the key stays masked).",
+            "Show each request (its headers, and its body pretty-printed, gzip undone, "
+            "cut to 4 KiB) and each answer (status, headers, the start of its body) on "
+            "stderr, and tracebacks; the key and the headers' values stay masked.",
             OUTPUT, FLAG, default=False)  # fmt: skip
 DRY_RUN = Opt("dry_run", ("--dry-run",), "Print the payload and send nothing.", OUTPUT, FLAG,
               default=False)  # fmt: skip
