@@ -78,7 +78,11 @@ EXIT_CODES: Tuple[Tuple[int, str], ...] = (
     (ExitStatus.REJECTED, "the receiver rejected it: a 4xx other than 408/429, or a 3xx"),
     (ExitStatus.DELIVERY_FAILED, "delivery failed and nothing was queued (--no-spool, TLS)"),
     (ExitStatus.QUEUED, "delivery failed for now; the events are queued in the spool"),
-    (ExitStatus.TIMED_OUT, "receiver events --wait: the time ran out before --count matched"),
+    (
+        ExitStatus.TIMED_OUT,
+        "event wrap --time-limit: the command ran out of time and was "
+        "stopped; receiver events --wait: the time ran out",
+    ),
     (ExitStatus.INTERRUPTED, "interrupted (Ctrl-C)"),
     (ExitStatus.BROKEN_PIPE, "stdout was closed early, e.g. piped into head -1"),
     (ExitStatus.TERMINATED, "terminated by SIGTERM (128+N by signal N): the rest is queued first"),
@@ -200,9 +204,13 @@ COMMANDS: Tuple[Command, ...] = (
         (o.DRY_RUN,),
         o.OUTPUT_OPTIONS,
         arguments=(CMD,),
-        epilog="Exit code: the command's own; 2 or 3 when a flag or a setting is wrong, and "
-        "then the command does not run.\n\n"
-        + examples(f"{PROG} event wrap -i urn:service:/checkout -- ./deploy.sh 1.4.2"),
+        epilog="Exit code: the command's own; 124 when --time-limit stopped it, as "
+        "timeout(1) exits; 2 or 3 when a flag or a setting is wrong, and then the command "
+        "does not run.\n\n"
+        + examples(
+            f"{PROG} event wrap -i urn:service:/checkout -- ./deploy.sh 1.4.2",
+            f"{PROG} event wrap --time-limit 10m -- ./migrate.sh",
+        ),
         record="WrapOptions",
     ),
     _command(
