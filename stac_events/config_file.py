@@ -48,7 +48,7 @@ KeyPath = Tuple[str, ...]
 _SECRET_WORDS = frozenset({
     "key", "apikey", "token", "tokens", "apitoken", "password", "passwd", "pass", "pwd",
     "passphrase", "secret", "secrets", "credential", "credentials", "bearer", "auth",
-    "authorization", "headers",
+    "authorization",
 })  # fmt: skip
 _WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
 

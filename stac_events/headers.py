@@ -8,7 +8,7 @@ ever holds one, only the header's name.
 from __future__ import annotations
 
 import re
-from typing import Dict, Iterable, Optional, Tuple
+from typing import Dict, Iterable, List, Optional, Tuple
 
 from stac_events.parse import InvalidValue
 
@@ -83,6 +83,21 @@ def merged(*sources: Iterable[Header]) -> Headers:
             found.pop(name.lower(), None)  # the order as last given
             found[name.lower()] = (name, value)
     return tuple(found.values())
+
+
+# A value shorter than this is not masked: `X-Debug: 1` would mask every 1 in every text
+# and number shown (a key that short draws a warning; a header that short is rarely one).
+SHORTEST_SECRET = 6
+
+
+def secrets_of(headers: Headers) -> List[str]:
+    """What of the headers' values must never be shown: each value, and each word of one
+    after its first (`Bearer <token>`: the token, which may be shown alone), but for
+    those shorter than `SHORTEST_SECRET`."""
+    found = []
+    for _, value in headers:
+        found += [value.strip(), *value.split()[1:]]
+    return [secret for secret in found if len(secret) >= SHORTEST_SECRET]
 
 
 def named(headers: Headers, name: str) -> Optional[str]:

@@ -36,7 +36,15 @@ from stac_events import config_file
 from stac_events import setting_specs as specs
 from stac_events.environment import Environment, expand_user
 from stac_events.errors import ConfigError, InvalidInput
-from stac_events.headers import Headers, check_header, merged, named, parse_header, parse_lines
+from stac_events.headers import (
+    Headers,
+    check_header,
+    merged,
+    named,
+    parse_header,
+    parse_lines,
+    secrets_of,
+)
 from stac_events.parse import InvalidValue, hostname_of, shortened
 from stac_events.redact import MASK, redact
 from stac_events.setting_specs import (
@@ -163,7 +171,7 @@ class Target(NamedTuple):
             user, password = self.credentials
             token = base64.b64encode(f"{user}:{password}".encode()).decode()
             found += [password, token]
-        return found + [value for _, value in self.headers]
+        return found + secrets_of(self.headers)
 
 
 class Settings(NamedTuple):
@@ -339,6 +347,8 @@ def resolve(overrides: Overrides, env: Environment, *, origin_of: OriginOf) -> S
     read_secrets += [env.environ.get(name, "").strip() for name in specs.API_KEY.variables]
     if conf is not None:  # every client's and instance's, not only those in use
         read_secrets += conf.secrets
+        for entry in conf.config.instances.values():  # their headers' too (`secrets_of`)
+            read_secrets += secrets_of(tuple((entry.receiver_api.headers or {}).items()))
     hostname = first(
         [
             (origin_of(specs.HOSTNAME.name), lambda: overrides.get(specs.HOSTNAME)),
@@ -380,7 +390,7 @@ def resolve(overrides: Overrides, env: Environment, *, origin_of: OriginOf) -> S
     retries = given(specs.RETRIES_SPEC)
     insecure = given(specs.INSECURE)
     headers = _headers(overrides, env, conf, instance_conf, file_keys, address, origin_of)
-    read_secrets += [value for _, value in headers.value]
+    read_secrets += secrets_of(headers.value)
     spool_off = given(specs.SPOOL)
     spool: Setting[Optional[str]] = Setting(str(spool_dir(env)), DEFAULT)
     if spool_off:

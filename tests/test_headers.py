@@ -241,3 +241,28 @@ def test_no_output_or_spool_file_ever_holds_a_headers_value(
     assert {request.headers.get("X-Flag") for request, _ in own_server.log} == {value, None}
     for request, _ in own_server.log:
         assert value not in json.dumps(json.loads(request.get_data()))
+
+
+def test_a_short_value_is_sent_but_not_masked_and_a_tokens_word_is(
+    cli: Cli, receiver: HTTPServer, tmp_path: Path
+):
+    """`X-Debug: 1` masked would mask every 1 of every text and number; a bearer token is
+    masked also where it stands alone, as a wrapped command may print it."""
+    config = tmp_path / "conf.yaml"
+    config.write_text(
+        f"instances:\n  default:\n    receiver_api:\n      url: {receiver.url_for('/receiver')}\n"
+        "  other:\n    receiver_api:\n      url: https://other.example.com\n"
+        "      headers: {X-Other: other-instance-secret}\n"
+    )
+    config.chmod(0o600)
+    env = {**env_for(receiver), "STAC_EVENTS_CONFIG": str(config)}
+    result = cli("event", "wrap", "-H", "X-Debug: 1", "-H", f"Authorization: Bearer {TOKEN}",
+                 "-o", "json", "--", "sh", "-c",
+                 f"echo token {TOKEN} and other-instance-secret; echo 1", env=env)  # fmt: skip
+    assert seen(receiver, "X-Debug") == ["1"]
+    assert seen(receiver, "Authorization") == [f"Bearer {TOKEN}"]
+    outcome = json.loads(result.stderr.splitlines()[-1])
+    assert (outcome["events"], outcome["delivered"]) == (1, 1)  # not "***"
+    event = json.loads(receiver.log[0][0].get_data())["events"]["CommandEvent"][0]
+    assert "token *** and ***\n1" in event["msg_text"]
+    assert event["context"]["data"]["exit_code"] == 0
