@@ -114,27 +114,27 @@ _stac_events_candidates() {
             _stac_events_choices "bash zsh fish powershell pwsh" ;;
         --text|-m|--data|-d)
             [[ "$cur" == @* ]] && _stac_events_at_files ;;
-        --client|--url|--api-key|--hostname|--timeout|--retries|--max-time|--title|--tags|-t|--timestamp|--source-type-name|--name|--identifier|-i|--source|-s|--links|--source-identifier|--max-request-bytes|--event-type|--tail-lines|--port|--host|--max-age|--max-body|--type|--since|--count|--wait)
+        --client|--url|--api-key|--hostname|--timeout|--header|-H|--retries|--max-time|--title|--tags|-t|--timestamp|--source-type-name|--name|--identifier|-i|--source|-s|--links|--source-identifier|--max-request-bytes|--event-type|--tail-lines|--time-limit|--port|--host|--max-age|--max-body|--type|--since|--count|--wait)
             ;;
         *)
             if [[ "$cur" == -* ]]; then
                 local opts=""
                 case "$path" in
                     "") opts="--version --config --instance --client --install-completion --show-completion --help -h" ;;
-                    "check") opts="--url --api-key --hostname --timeout --insecure --ca-cert --output -o --quiet -q --debug --config --instance --client --help -h" ;;
+                    "check") opts="--url --api-key --hostname --timeout --insecure --ca-cert --header -H --output -o --quiet -q --debug --config --instance --client --help -h" ;;
                     "config") opts="--help -h" ;;
                     "config init") opts="--url --api-key --hostname --config --instance --client --help -h" ;;
                     "config path") opts="--config --instance --client --help -h" ;;
-                    "config show") opts="--url --api-key --hostname --timeout --retries --max-time --insecure --ca-cert --no-spool --output -o --config --instance --client --help -h" ;;
+                    "config show") opts="--url --api-key --hostname --timeout --retries --max-time --insecure --ca-cert --header -H --no-spool --output -o --config --instance --client --help -h" ;;
                     "event") opts="--help -h" ;;
-                    "event send") opts="--title --text -m --tags -t --timestamp --source-type-name --name --identifier -i --source -s --category -c --data -d --links --source-identifier --ci-context --file -f --max-request-bytes --gzip --url --api-key --hostname --timeout --retries --max-time --insecure --ca-cert --no-spool --dry-run --output -o --quiet -q --debug --config --instance --client --help -h" ;;
-                    "event wrap") opts="--event-type --on --tail-lines --title --text -m --tags -t --source-type-name --name --identifier -i --source -s --category -c --data -d --links --source-identifier --ci-context --url --api-key --hostname --timeout --retries --max-time --insecure --ca-cert --no-spool --dry-run --output -o --quiet -q --debug --config --instance --client --help -h" ;;
+                    "event send") opts="--title --text -m --tags -t --timestamp --source-type-name --name --identifier -i --source -s --category -c --data -d --links --source-identifier --ci-context --file -f --max-request-bytes --gzip --allow-empty --url --api-key --hostname --timeout --retries --max-time --insecure --ca-cert --header -H --no-spool --dry-run --output -o --quiet -q --debug --config --instance --client --help -h" ;;
+                    "event wrap") opts="--event-type --on --tail-lines --time-limit --title --text -m --tags -t --source-type-name --name --identifier -i --source -s --category -c --data -d --links --source-identifier --ci-context --url --api-key --hostname --timeout --retries --max-time --insecure --ca-cert --header -H --no-spool --dry-run --output -o --quiet -q --debug --config --instance --client --help -h" ;;
                     "receiver") opts="--port --host --db --api-key --max-age --max-body --quiet -q --help -h" ;;
                     "receiver events") opts="--db --type --identifier --since --refused --clear --follow --count --wait --output -o --quiet -q --help -h" ;;
                     "spool") opts="--help -h" ;;
                     "spool clear") opts="--output -o --quiet -q --debug --config --instance --client --help -h" ;;
                     "spool drop") opts="--output -o --quiet -q --debug --config --instance --client --help -h" ;;
-                    "spool flush") opts="--url --api-key --timeout --retries --max-time --insecure --ca-cert --output -o --quiet -q --debug --config --instance --client --help -h" ;;
+                    "spool flush") opts="--url --api-key --timeout --retries --max-time --insecure --ca-cert --header -H --output -o --quiet -q --debug --config --instance --client --help -h" ;;
                     "spool list") opts="--output -o --config --instance --client --help -h" ;;
                     "spool retry") opts="--all --output -o --quiet -q --debug --config --instance --client --help -h" ;;
                 esac
@@ -183,7 +183,7 @@ _stac_events() {
         case " --data --identifier --links --tags -d -i -t " in
             *" ${words[i]} "*) many=1 ;;
         esac
-        case " --config --instance --client --install-completion --show-completion --url --api-key --hostname --timeout --ca-cert --output -o --retries --max-time --title --text -m --tags -t --timestamp --source-type-name --name --identifier -i --source -s --category -c --data -d --links --source-identifier --file -f --max-request-bytes --event-type --on --tail-lines --port --host --db --max-age --max-body --type --since --count --wait " in
+        case " --config --instance --client --install-completion --show-completion --url --api-key --hostname --timeout --ca-cert --header -H --output -o --retries --max-time --title --text -m --tags -t --timestamp --source-type-name --name --identifier -i --source -s --category -c --data -d --links --source-identifier --file -f --max-request-bytes --event-type --on --tail-lines --time-limit --port --host --db --max-age --max-body --type --since --count --wait " in
             *" ${words[i]} "*) skip=1; continue ;;
         esac
         ((opted)) && continue

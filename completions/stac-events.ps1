@@ -13,20 +13,20 @@ Register-ArgumentCompleter -Native -CommandName 'stac-events', 'stac' -ScriptBlo
     }
     $options = @{
         '' = @('--version', '--config', '--instance', '--client', '--install-completion', '--show-completion', '--help', '-h')
-        'check' = @('--url', '--api-key', '--hostname', '--timeout', '--insecure', '--ca-cert', '--output', '-o', '--quiet', '-q', '--debug', '--config', '--instance', '--client', '--help', '-h')
+        'check' = @('--url', '--api-key', '--hostname', '--timeout', '--insecure', '--ca-cert', '--header', '-H', '--output', '-o', '--quiet', '-q', '--debug', '--config', '--instance', '--client', '--help', '-h')
         'config' = @('--help', '-h')
         'config init' = @('--url', '--api-key', '--hostname', '--config', '--instance', '--client', '--help', '-h')
         'config path' = @('--config', '--instance', '--client', '--help', '-h')
-        'config show' = @('--url', '--api-key', '--hostname', '--timeout', '--retries', '--max-time', '--insecure', '--ca-cert', '--no-spool', '--output', '-o', '--config', '--instance', '--client', '--help', '-h')
+        'config show' = @('--url', '--api-key', '--hostname', '--timeout', '--retries', '--max-time', '--insecure', '--ca-cert', '--header', '-H', '--no-spool', '--output', '-o', '--config', '--instance', '--client', '--help', '-h')
         'event' = @('--help', '-h')
-        'event send' = @('--title', '--text', '-m', '--tags', '-t', '--timestamp', '--source-type-name', '--name', '--identifier', '-i', '--source', '-s', '--category', '-c', '--data', '-d', '--links', '--source-identifier', '--ci-context', '--file', '-f', '--max-request-bytes', '--gzip', '--url', '--api-key', '--hostname', '--timeout', '--retries', '--max-time', '--insecure', '--ca-cert', '--no-spool', '--dry-run', '--output', '-o', '--quiet', '-q', '--debug', '--config', '--instance', '--client', '--help', '-h')
-        'event wrap' = @('--event-type', '--on', '--tail-lines', '--title', '--text', '-m', '--tags', '-t', '--source-type-name', '--name', '--identifier', '-i', '--source', '-s', '--category', '-c', '--data', '-d', '--links', '--source-identifier', '--ci-context', '--url', '--api-key', '--hostname', '--timeout', '--retries', '--max-time', '--insecure', '--ca-cert', '--no-spool', '--dry-run', '--output', '-o', '--quiet', '-q', '--debug', '--config', '--instance', '--client', '--help', '-h')
+        'event send' = @('--title', '--text', '-m', '--tags', '-t', '--timestamp', '--source-type-name', '--name', '--identifier', '-i', '--source', '-s', '--category', '-c', '--data', '-d', '--links', '--source-identifier', '--ci-context', '--file', '-f', '--max-request-bytes', '--gzip', '--allow-empty', '--url', '--api-key', '--hostname', '--timeout', '--retries', '--max-time', '--insecure', '--ca-cert', '--header', '-H', '--no-spool', '--dry-run', '--output', '-o', '--quiet', '-q', '--debug', '--config', '--instance', '--client', '--help', '-h')
+        'event wrap' = @('--event-type', '--on', '--tail-lines', '--time-limit', '--title', '--text', '-m', '--tags', '-t', '--source-type-name', '--name', '--identifier', '-i', '--source', '-s', '--category', '-c', '--data', '-d', '--links', '--source-identifier', '--ci-context', '--url', '--api-key', '--hostname', '--timeout', '--retries', '--max-time', '--insecure', '--ca-cert', '--header', '-H', '--no-spool', '--dry-run', '--output', '-o', '--quiet', '-q', '--debug', '--config', '--instance', '--client', '--help', '-h')
         'receiver' = @('--port', '--host', '--db', '--api-key', '--max-age', '--max-body', '--quiet', '-q', '--help', '-h')
         'receiver events' = @('--db', '--type', '--identifier', '--since', '--refused', '--clear', '--follow', '--count', '--wait', '--output', '-o', '--quiet', '-q', '--help', '-h')
         'spool' = @('--help', '-h')
         'spool clear' = @('--output', '-o', '--quiet', '-q', '--debug', '--config', '--instance', '--client', '--help', '-h')
         'spool drop' = @('--output', '-o', '--quiet', '-q', '--debug', '--config', '--instance', '--client', '--help', '-h')
-        'spool flush' = @('--url', '--api-key', '--timeout', '--retries', '--max-time', '--insecure', '--ca-cert', '--output', '-o', '--quiet', '-q', '--debug', '--config', '--instance', '--client', '--help', '-h')
+        'spool flush' = @('--url', '--api-key', '--timeout', '--retries', '--max-time', '--insecure', '--ca-cert', '--header', '-H', '--output', '-o', '--quiet', '-q', '--debug', '--config', '--instance', '--client', '--help', '-h')
         'spool list' = @('--output', '-o', '--config', '--instance', '--client', '--help', '-h')
         'spool retry' = @('--all', '--output', '-o', '--quiet', '-q', '--debug', '--config', '--instance', '--client', '--help', '-h')
     }
@@ -42,7 +42,7 @@ Register-ArgumentCompleter -Native -CommandName 'stac-events', 'stac' -ScriptBlo
         '--on' = @('always', 'failure')
     }
     $files = @('--config', '--ca-cert', '--file', '-f', '--db')
-    $takesValue = @('--config', '--instance', '--client', '--install-completion', '--show-completion', '--url', '--api-key', '--hostname', '--timeout', '--ca-cert', '--output', '-o', '--retries', '--max-time', '--title', '--text', '-m', '--tags', '-t', '--timestamp', '--source-type-name', '--name', '--identifier', '-i', '--source', '-s', '--category', '-c', '--data', '-d', '--links', '--source-identifier', '--file', '-f', '--max-request-bytes', '--event-type', '--on', '--tail-lines', '--port', '--host', '--db', '--max-age', '--max-body', '--type', '--since', '--count', '--wait')
+    $takesValue = @('--config', '--instance', '--client', '--install-completion', '--show-completion', '--url', '--api-key', '--hostname', '--timeout', '--ca-cert', '--header', '-H', '--output', '-o', '--retries', '--max-time', '--title', '--text', '-m', '--tags', '-t', '--timestamp', '--source-type-name', '--name', '--identifier', '-i', '--source', '-s', '--category', '-c', '--data', '-d', '--links', '--source-identifier', '--file', '-f', '--max-request-bytes', '--event-type', '--on', '--tail-lines', '--time-limit', '--port', '--host', '--db', '--max-age', '--max-body', '--type', '--since', '--count', '--wait')
     $several = @('--data', '--identifier', '--links', '--tags', '-d', '-i', '-t')
     $runners = @('event wrap')
 

@@ -33,7 +33,7 @@ MAX_BYTES = 1024 * 1024  # a real config is a few hundred bytes
 KNOWN_KEYS: Dict[str, Tuple[str, ...]] = {
     "": ("instances",),
     "instance": ("receiver_api", "clients", "ci_context", "base_api", "admin_api"),
-    "receiver_api": ("url", "basic_auth"),
+    "receiver_api": ("url", "basic_auth", "headers"),
     "basic_auth": ("username", "password"),
     "client": ("api_key", "hostname", "internal_hostname"),
 }

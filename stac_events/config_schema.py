@@ -29,6 +29,7 @@ class ReceiverApi(BaseModel):
 
     url: Optional[Text] = None
     basic_auth: Optional[BasicAuth] = None
+    headers: Optional[Dict[str, Text]] = None  # stac-events' own: extra request headers
 
 
 class ClientConfig(BaseModel):

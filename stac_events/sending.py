@@ -39,6 +39,9 @@ MIN_REQUEST_BYTES = 1024  # a common object with one small event fits
 GZIP = "gzip"
 
 
+NO_EVENTS = "no events in it"
+
+
 class Prepared(NamedTuple):
     """Validated events, as the request bodies that will carry them; a context manager
     that lets go of the batch's temporary file."""
@@ -75,6 +78,7 @@ def prepare(
     max_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
     label: str = "the input",
     head: Optional[Head] = None,
+    allow_empty: bool = False,
 ) -> Prepared:
     """The one event that `defaults` describe, or each of `events` completed by them,
     validated and ready to be sent as the settings say (host name, CI context read from
@@ -86,7 +90,8 @@ def prepare(
                                secrets=secrets)  # fmt: skip
     else:
         prepared = prepare_many(events, defaults, hostname=hostname, now=now, max_bytes=max_bytes,
-                                ci=ci, label=label, head=head, secrets=secrets)  # fmt: skip
+                                ci=ci, label=label, head=head, secrets=secrets,
+                                allow_empty=allow_empty)  # fmt: skip
     if settings.ci_context.value and ci is None:
         prepared = prepared._replace(ci_not_found=settings.ci_context.origin)
     return prepared
@@ -143,13 +148,15 @@ def prepare_many(
     label: str = "the input",
     head: Optional[Head] = None,
     secrets: Sequence[str] = (),
+    allow_empty: bool = False,
 ) -> Prepared:
     """Validate every event first (all or nothing); then pack bodies of at most `max_bytes`.
 
     `events` yields `(where, fields)`, as `batch.read_events` does; the defaults fill in
     what each event lacks. A common JSON object's own `head` (read with the events) wins
     over `hostname` and `now` in the bodies, unless its `hostname_given`. `secrets` are
-    masked as `prepare_one` masks them.
+    masked as `prepare_one` masks them. No events at all is an `InvalidInput`, unless
+    `allow_empty`: then there is no body to send.
     """
     from stac_events import batch
 
@@ -167,7 +174,9 @@ def prepare_many(
     validated = batch.validate_all(events, defaults, now=now, packer=packer, mask=mask)
     if validated.events == 0:
         validated.store.close()
-        raise InvalidInput("no events in it", where=label)
+        if allow_empty:
+            return Prepared([], 0, validated.warnings, masked=tuple(secrets))
+        raise InvalidInput(NO_EVENTS, where=label)
     if head is not None and (head.hostname or head.collection_timestamp):
         own = head.hostname if head.hostname and not head.hostname_given else hostname
         packer = Packer(hostname=own, collection_timestamp=head.collection_timestamp or int(now),

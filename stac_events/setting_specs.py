@@ -51,6 +51,7 @@ HOSTNAME_VARIABLE = "STAC_EVENTS_HOSTNAME"
 CI_CONTEXT_VARIABLE = "STAC_EVENTS_CI_CONTEXT"
 CA_BUNDLE_VARIABLE = "REQUESTS_CA_BUNDLE"
 CONFIG_VARIABLE = "STAC_EVENTS_CONFIG"
+HEADERS_VARIABLE = "STAC_EVENTS_HEADERS"
 
 MAX_TIMEOUT_S = 86400.0  # a day: more is a typo, and beyond what sockets take
 CONNECT_TIMEOUT_S = 5.0
@@ -83,6 +84,7 @@ class SettingSpec(Generic[T]):
         "name",
         "path",
         "secret",
+        "short",
         "switch",
         "variables",
     )  # fmt: skip
@@ -106,6 +108,7 @@ class SettingSpec(Generic[T]):
         secret: bool = False,
         path: bool = False,
         delivery: bool = False,
+        short: Optional[str] = None,
     ) -> None:
         self.name = name
         self.kind = kind
@@ -123,6 +126,7 @@ class SettingSpec(Generic[T]):
         self.secret = secret  # never shown
         self.path = path  # a file name: `os.PathLike` is taken too
         self.delivery = delivery  # its fields are `DeliveryOptions` fields
+        self.short = short  # the flag's one-letter form, if it has one
 
     def __repr__(self) -> str:
         return f"SettingSpec({self.name!r})"
@@ -141,11 +145,15 @@ class SettingSpec(Generic[T]):
             import os
 
             return isinstance(value, (str, os.PathLike))
+        if self.kind is tuple:
+            return isinstance(value, tuple) and all(isinstance(item, str) for item in value)
         return isinstance(value, self.kind)
 
     def kind_name(self) -> str:
         if self.path:
             return "str or os.PathLike"
+        if self.kind is tuple:
+            return "tuple of str"
         return "int or float" if self.kind is float else self.kind.__name__
 
 
@@ -165,6 +173,14 @@ def _time_limit(seconds: float) -> float:
             f"{seconds:g} is not a time limit; give seconds above 0, at most {MAX_TIMEOUT_S:g}"
         )
     return float(seconds)
+
+
+def _headers(given: Tuple[str, ...]) -> Tuple[str, ...]:
+    from stac_events.headers import parse_header
+
+    for text in given:
+        parse_header(text)
+    return given
 
 
 def _not_negative(retries: int) -> int:
@@ -248,6 +264,15 @@ CA_CERT: SettingSpec[str] = SettingSpec(
     variables=(CA_BUNDLE_VARIABLE,), delivery=True,
     help="Also trust the CA certificate(s) in this PEM file. REQUESTS_CA_BUNDLE works too.",
 )  # fmt: skip
+HEADERS: SettingSpec[Tuple[str, ...]] = SettingSpec(
+    "headers", tuple, fields=("headers",), flag="--header", short="-H", metavar="'NAME: VALUE'",
+    check=_headers, secret=True,
+    variables=(HEADERS_VARIABLE,), config_key="instances.NAME.receiver_api.headers",
+    help="Add a header to every request to the receiver, as curl -H does (give several); "
+    "its value is masked like the key, and never sent anywhere else. Also "
+    "$STAC_EVENTS_HEADERS (a header a line) and the config's receiver_api.headers; one "
+    "given here replaces theirs of the same name.",
+)  # fmt: skip
 SPOOL: SettingSpec[bool] = SettingSpec(
     "spool", bool, fields=("spool",), flag="--no-spool", switch=True, flag_value=False,
     default=True,
@@ -257,7 +282,7 @@ SPOOL: SettingSpec[bool] = SettingSpec(
 # In the order `config show` lists them; `basic_auth` is the config file's alone.
 SPECS: Tuple[SettingSpec[Any], ...] = (
     URL, API_KEY, HOSTNAME, INSTANCE, CLIENT, CONFIG, CI_CONTEXT, TIMEOUT, RETRIES_SPEC,
-    MAX_TIME, INSECURE, CA_CERT, SPOOL,
+    MAX_TIME, INSECURE, CA_CERT, HEADERS, SPOOL,
 )  # fmt: skip
 BY_NAME: Dict[str, SettingSpec[Any]] = {spec.name: spec for spec in SPECS}
 FILE_ONLY_FIELDS = ("basic_auth",)  # set in the config file only: no flag, no argument
@@ -279,6 +304,7 @@ class SettingArguments(TypedDict, total=False):
     max_time: Optional[float]
     insecure: Optional[bool]
     ca_cert: Union[str, os.PathLike[str], None]
+    headers: Optional[tuple[str, ...]]
     spool: Optional[bool]
 
 

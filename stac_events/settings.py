@@ -36,12 +36,22 @@ from stac_events import config_file
 from stac_events import setting_specs as specs
 from stac_events.environment import Environment, expand_user
 from stac_events.errors import ConfigError, InvalidInput
+from stac_events.headers import (
+    Headers,
+    check_header,
+    merged,
+    named,
+    parse_header,
+    parse_lines,
+    secrets_of,
+)
 from stac_events.parse import InvalidValue, hostname_of, shortened
 from stac_events.redact import MASK, redact
 from stac_events.setting_specs import (
     CA_BUNDLE_VARIABLE,
     CI_CONTEXT_VARIABLE,
     CONNECT_TIMEOUT_S,
+    HEADERS_VARIABLE,
     MAX_TIME_S,
     PORT_VARIABLE,
     READ_TIMEOUT_S,
@@ -130,6 +140,7 @@ class Target(NamedTuple):
     address: str
     api_key: str
     basic_auth: Optional[Tuple[str, str]] = None
+    headers: Headers = ()  # sent with every request, to this address alone
 
     @property
     def url(self) -> str:
@@ -160,7 +171,7 @@ class Target(NamedTuple):
             user, password = self.credentials
             token = base64.b64encode(f"{user}:{password}".encode()).decode()
             found += [password, token]
-        return found
+        return found + secrets_of(self.headers)
 
 
 class Settings(NamedTuple):
@@ -180,6 +191,7 @@ class Settings(NamedTuple):
     max_time: Setting[float] = Setting(MAX_TIME_S, DEFAULT)
     tls_verify: Setting[bool] = Setting(True, DEFAULT)
     ca_certs: Setting[Tuple[str, ...]] = Setting((), DEFAULT)
+    headers: Setting[Headers] = Setting((), DEFAULT, secret=True)
     spool: Setting[Optional[str]] = Setting(None, DEFAULT)  # its folder; None: it is off
     warnings: Tuple[str, ...] = ()
     # every key and password the run read, used or not; a Setting, so that repr masks them
@@ -194,7 +206,8 @@ class Settings(NamedTuple):
         host)."""
         auth = self.basic_auth.value if self.basic_auth else None
         address, key = self.address, self.api_key
-        known = Target(address.value if address else "", key.value if key else "", auth)
+        known = Target(address.value if address else "", key.value if key else "", auth,
+                       self.headers.value)  # fmt: skip
         found = [secret for secret in known.secrets if secret]
         return found + [secret for secret in self.read_secrets.value if secret not in found]
 
@@ -230,7 +243,14 @@ class Settings(NamedTuple):
                 f"pass {self.given_as[1]}, or run 'stac-events config init'",
             )
         auth = self.basic_auth.value if self.basic_auth else None
-        return Target(address=self.address.value, api_key=self.api_key.value, basic_auth=auth)
+        target = Target(self.address.value, self.api_key.value, auth, self.headers.value)
+        if target.credentials is not None and named(target.headers, "Authorization") is not None:
+            raise ConfigError(
+                f"an Authorization header ({self.headers.origin}) and basic auth (the config's "
+                "receiver_api.basic_auth, or a password in the address) would both be sent",
+                hint="keep one of them",
+            )
+        return target
 
 
 Source = Tuple[str, Callable[[], Optional[str]]]
@@ -327,6 +347,8 @@ def resolve(overrides: Overrides, env: Environment, *, origin_of: OriginOf) -> S
     read_secrets += [env.environ.get(name, "").strip() for name in specs.API_KEY.variables]
     if conf is not None:  # every client's and instance's, not only those in use
         read_secrets += conf.secrets
+        for entry in conf.config.instances.values():  # their headers' too (`secrets_of`)
+            read_secrets += secrets_of(tuple((entry.receiver_api.headers or {}).items()))
     hostname = first(
         [
             (origin_of(specs.HOSTNAME.name), lambda: overrides.get(specs.HOSTNAME)),
@@ -367,6 +389,8 @@ def resolve(overrides: Overrides, env: Environment, *, origin_of: OriginOf) -> S
     max_time = given(specs.MAX_TIME)
     retries = given(specs.RETRIES_SPEC)
     insecure = given(specs.INSECURE)
+    headers = _headers(overrides, env, conf, instance_conf, file_keys, address, origin_of)
+    read_secrets += secrets_of(headers.value)
     spool_off = given(specs.SPOOL)
     spool: Setting[Optional[str]] = Setting(str(spool_dir(env)), DEFAULT)
     if spool_off:
@@ -386,6 +410,7 @@ def resolve(overrides: Overrides, env: Environment, *, origin_of: OriginOf) -> S
         max_time=max_time or Setting(MAX_TIME_S, DEFAULT),
         tls_verify=Setting(False, insecure.origin) if insecure else Setting(True, DEFAULT),
         ca_certs=_ca_certs(given(specs.CA_CERT), env),
+        headers=headers,
         spool=spool,
         warnings=tuple(warnings),
         read_secrets=Setting(tuple(s for s in read_secrets if s), "what was read", secret=True),
@@ -546,6 +571,52 @@ def _basic_auth(
     auth = instance_conf.receiver_api.basic_auth
     origin = conf.origin(*keys, "receiver_api", "basic_auth")
     return Setting((auth.username, auth.password), origin, secret=True)
+
+
+def _headers(
+    overrides: Overrides,
+    env: Environment,
+    conf: Optional[config_file.ConfigFile],
+    instance_conf: Optional[InstanceConfig],
+    keys: Tuple[str, ...],
+    address: Optional[Setting[str]],
+    origin_of: OriginOf,
+) -> Setting[Headers]:
+    """The extra headers: the config's (only for the host it was written for), then
+    $STAC_EVENTS_HEADERS, then the caller's; a later one replaces an earlier one of the
+    same name. One that cannot be sent is the caller's mistake (exit 2) or the
+    environment's (exit 3); no message shows a value."""
+    sources, origins = [], []
+    configured = instance_conf.receiver_api.headers if instance_conf is not None else None
+    if conf is not None and instance_conf is not None and configured:
+        url = instance_conf.receiver_api.url
+        if not url or address is None or host_of(normalize_address(url)) == host_of(address.value):
+            at = (*keys, "receiver_api", "headers")
+            found = []
+            for name, value in configured.items():
+                try:
+                    found.append(check_header(name.strip(), value.strip(" \t")))
+                except InvalidValue as error:
+                    raise ConfigError(f"{conf.origin(*at, name)}: {error}") from None
+            sources.append(found)
+            origins.append(conf.origin(*at))
+    text = env.environ.get(HEADERS_VARIABLE, "")
+    if text.strip():
+        try:
+            sources.append([header for _, header in parse_lines(text)])
+        except InvalidValue as error:
+            raise ConfigError(f"${HEADERS_VARIABLE} {error}") from None
+        origins.append(f"${HEADERS_VARIABLE}")
+    given = overrides.get(specs.HEADERS) or ()
+    if given:
+        try:
+            sources.append([parse_header(header) for header in given])
+        except InvalidValue as error:
+            raise InvalidInput(str(error), field=specs.HEADERS.name) from None
+        origins.append(origin_of(specs.HEADERS.name))
+    if not sources:
+        return Setting((), DEFAULT, secret=True)
+    return Setting(merged(*sources), ", ".join(origins), secret=True)
 
 
 def host_of(address: str) -> str:

@@ -102,7 +102,9 @@ class ExitStatus(enum.IntEnum):
     REJECTED = 4
     DELIVERY_FAILED = 5
     QUEUED = 75  # EX_TEMPFAIL from sysexits.h: try again later
-    TIMED_OUT = 124  # a wait that ran out, as timeout(1) exits
+    # a wait that ran out (`receiver events --wait`), or a wrapped command stopped at its
+    # `--time-limit`: as timeout(1) exits
+    TIMED_OUT = 124
     INTERRUPTED = 130  # 128 + SIGINT, as shells report it
     BROKEN_PIPE = 141  # 128 + SIGPIPE: stdout's reader went away, as git and coreutils end
     TERMINATED = 143  # 128 + SIGTERM

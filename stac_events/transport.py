@@ -21,7 +21,7 @@ import time
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, NamedTuple, Optional, Tuple, cast
 
 from stac_events.errors import DeliveryError, RejectedError, StacEventsError
-from stac_events.redact import redact
+from stac_events.redact import MASK, redact
 from stac_events.settings import DeliveryOptions, Target, host_of
 from stac_events.status import pause, start_deaf
 from stac_events.version import __version__
@@ -45,6 +45,12 @@ RETRY_AFTER_MAX_S = 60.0  # a receiver asking for longer is better served by the
 # receiver's list of a refused batch's reasons a few dozen. A receiver (or something in
 # its place) that answers gigabytes must not take the memory of the sender.
 ANSWER_BYTES = 64 * 1024
+# What --debug shows of a request's body (pretty-printed, gzip undone) and of an answer's:
+# enough to see what went out and what came back, never megabytes in a CI log.
+DEBUG_BODY_CHARS = 4096
+DEBUG_ANSWER_CHARS = 2048
+DEBUG_PRETTY_BYTES = 4 * 1024 * 1024  # a larger body is shown as it is, not parsed
+DEBUG_HEADERS = 50  # of an answer's headers, at most this many, each cut to a line
 
 
 class Receipt(NamedTuple):
@@ -246,15 +252,20 @@ class Sender:
         `RejectedError` (a refusal, a redirect) or `DeliveryError` (`transient` when
         trying later may work).
         """
+        # the caller's own may replace the User-Agent, as curl's -H does, and nothing else
+        # of ours (`headers.RESERVED` refuses the others)
         headers = {
-            "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
+            **dict(self.target.headers),
+            "Content-Type": "application/json",
             "sts-api-key": self.target.api_key,
             # an answer is read as it comes, a bounded part of it: never one to inflate
             "Accept-Encoding": "identity",
         }
         if encoding:
             headers["Content-Encoding"] = encoding
+        if log.isEnabledFor(logging.DEBUG):
+            self._log_request(body, headers)
         options = self.options if retries is None else self.options._replace(retries=retries)
         retry = retry_policy(options)
         started = time.monotonic()
@@ -306,6 +317,8 @@ class Sender:
                 stream=True,  # the body is read below, a bounded part of it
             )
             said = _bounded_body(response)
+            if log.isEnabledFor(logging.DEBUG):
+                self._log_answer(response, said)
         except requests.exceptions.RequestException as error:
             if self.watchdog.fired:
                 return None, self._too_slow(limit, attempts)
@@ -317,6 +330,39 @@ class Sender:
         finally:
             self.watchdog.disarm()
         return response, _status_error(response, said, self.target, attempts)
+
+    def _log_request(self, body: bytes, headers: Dict[str, str]) -> None:
+        """--debug: the request's headers (the key's and the caller's values masked) and
+        its body, pretty-printed and cut, gzip undone."""
+        secret_names = {"sts-api-key", *(name.lower() for name, _ in self.target.headers)}
+        shown = [f"{name}: {MASK if name.lower() in secret_names else value}"
+                 for name, value in headers.items()]  # fmt: skip
+        if self.target.credentials is not None:
+            shown.append(f"Authorization: Basic {MASK}")
+        log.debug("request headers:\n  %s", "\n  ".join(shown))
+        encoding = headers.get("Content-Encoding")
+        text, size = _shown_body(body, encoding, self.target.secrets)
+        more = "more than " if size > DEBUG_PRETTY_BYTES else ""
+        what = f"{len(body)} bytes" + (f", {more}{size} once gzip is undone" if encoding else "")
+        log.debug("request body (%s):\n%s", what, text)
+
+    def _log_answer(self, response: requests.Response, said: bytes) -> None:
+        """--debug: the answer's status, headers and the start of its body, masked."""
+        secrets = self.target.secrets
+        items = list(response.headers.items())
+        lines = [_excerpt(f"{name}: {value}", self.target) for name, value in items[:DEBUG_HEADERS]]
+        if len(items) > DEBUG_HEADERS:
+            lines.append(f"(and {len(items) - DEBUG_HEADERS} more headers)")
+        log.debug("answer: %d %s\n  %s", response.status_code, _excerpt(response.reason or "",
+                  self.target), "\n  ".join(lines))  # fmt: skip
+        encoding = response.headers.get("Content-Encoding", "").strip().lower() or None
+        if not said:
+            log.debug("answer body: none read")
+            return
+        text, _ = _shown_body(said, encoding, secrets, limit=DEBUG_ANSWER_CHARS,
+                              charset=response.encoding)  # fmt: skip
+        cut = " (the first 64 KiB read)" if len(said) >= ANSWER_BYTES else ""
+        log.debug("answer body (%d bytes%s):\n%s", len(said), cut, text)
 
     def _too_slow(self, limit: float, attempts: int) -> DeliveryError:
         host = host_of(self.target.address)
@@ -600,6 +646,39 @@ def _status_error(
         413: "the payload is too large for the receiver",
     }
     return RejectedError(message, status_code=status, hint=hints.get(status), reasons=reasons)
+
+
+def _shown_body(
+    body: bytes,
+    encoding: Optional[str],
+    secrets: List[str],
+    *,
+    limit: int = DEBUG_BODY_CHARS,
+    charset: Optional[str] = None,
+) -> Tuple[str, int]:
+    """A body as --debug shows it: gzip undone (a bounded part of it), JSON pretty-printed,
+    secrets masked, then cut to `limit` characters with a count of what was left out;
+    and its size once decoded."""
+    import zlib
+
+    if encoding == "gzip":
+        inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        try:
+            body = inflater.decompress(body, DEBUG_PRETTY_BYTES + 1)
+        except zlib.error:
+            return "(gzip that cannot be undone)", len(body)
+    size = len(body)
+    try:
+        text = body.decode(charset or "utf-8", "replace")
+    except LookupError:
+        text = body.decode("utf-8", "replace")
+    if size <= DEBUG_PRETTY_BYTES:
+        with contextlib.suppress(ValueError, RecursionError):  # not JSON: as it came
+            text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+    text = redact(text, *secrets)  # before it is cut: a secret cut in two is not known
+    if len(text) > limit:
+        text = text[:limit] + f"\n… ({len(text) - limit} more characters not shown)"
+    return text, size
 
 
 def _location(response: requests.Response) -> str:

@@ -39,6 +39,10 @@ TAIL_BYTES = 4096
 # Of the command line, what the event shows: `wrap -- cmd $(seq 100000)` is 600 KB.
 COMMAND_LINE_CHARS = 1024
 _LINE_END = re.compile(rb"\r\n|\r|\n")
+# `--time-limit`: how long a command that outlived it has, after SIGTERM, to finish
+# before SIGKILL (what is left of its process group gets SIGKILL then, or once the
+# command itself has exited).
+KILL_GRACE_S = 5.0
 _CUT = "…"
 
 
@@ -55,9 +59,16 @@ class Finished:
     # as a shell would take it, its secrets masked, and then the end of a long one cut
     command_line: str = ""
     name: str = ""  # of the program, masked and cut as well
+    time_limit: Optional[float] = None  # `--time-limit`, when the command outlived it
+
+    @property
+    def timed_out(self) -> bool:
+        return self.time_limit is not None
 
     @property
     def title(self) -> str:
+        if self.time_limit is not None:
+            return f"{self.name} timed out after {self.time_limit:g} s"
         if self.exit_code == 0:
             return f"{self.name} succeeded"
         return f"{self.name} failed (exit {self.exit_code})"
@@ -67,6 +78,11 @@ class Finished:
             f"$ {self.command_line}",
             f"exit code {self.exit_code} after {self.duration_s:.1f} s",
         ]
+        if self.time_limit is not None:
+            lines.append(
+                f"timed out: still running at its time limit of {self.time_limit:g} s, it was "
+                f"sent SIGTERM (and SIGKILL {KILL_GRACE_S:g} s later if still running)"
+            )
         if self.problem:
             lines.append(self.problem)
         if self.tail:
@@ -75,11 +91,14 @@ class Finished:
 
     def data(self) -> Dict[str, Any]:
         """What the event's `context.data` gains."""
-        return {
+        found: Dict[str, Any] = {
             "exit_code": self.exit_code,
             "duration_s": round(self.duration_s, 3),
             "command": self.command_line,
         }
+        if self.time_limit is not None:
+            found.update(timed_out=True, time_limit_s=self.time_limit)
+        return found
 
 
 class _Tail:
@@ -219,12 +238,54 @@ def _pump(streams: List[_Stream], exited: int, tail: _Tail) -> float:
     return exited_at
 
 
-def _wait_then_close(process: subprocess.Popen[bytes], fd: int) -> None:
+def _wait_then_close(process: subprocess.Popen[bytes], fd: int, ended: threading.Event) -> None:
     """Close `fd` once the command has exited: that wakes the pump."""
     try:
         process.wait()
     finally:
+        ended.set()
         os.close(fd)
+
+
+class _Limit:
+    """Stops a command that outlives its time limit: SIGTERM, then SIGKILL after
+    `KILL_GRACE_S` or as soon as the command itself has exited, whichever is first.
+
+    In a group of its own, the command's whole group is signalled, as timeout(1) does;
+    at a terminal it shares this process's group, and only the command itself is (as
+    `timeout --foreground` does)."""
+
+    def __init__(self, seconds: float, ended: threading.Event, *, to_group: bool) -> None:
+        self.seconds = seconds
+        self.ended = ended
+        self.to_group = to_group
+        self.reached = threading.Event()
+
+    def watch(self, process: subprocess.Popen[bytes]) -> None:
+        start_deaf(threading.Thread(target=self._enforce, args=(process,), daemon=True))
+
+    def _enforce(self, process: subprocess.Popen[bytes]) -> None:
+        if self.ended.wait(self.seconds):
+            return
+        self.reached.set()
+        self._signal(process, signal.SIGTERM)
+        self.ended.wait(KILL_GRACE_S)
+        self._signal(process, signal.SIGKILL)  # whatever is left of what it started
+
+    def stop_the_rest(self, process: subprocess.Popen[bytes]) -> None:
+        """Once a command stopped at its limit has exited: SIGKILL to what it left in its
+        group (at once: its time is over)."""
+        if self.reached.is_set():
+            self._signal(process, signal.SIGKILL)
+
+    def _signal(self, process: subprocess.Popen[bytes], signum: int) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):  # gone already
+            if self.to_group:
+                # its group outlives it while a process it started is in it; its number
+                # is no other process's while the group exists
+                os.killpg(process.pid, signum)
+            elif not self.ended.is_set():
+                process.send_signal(signum)
 
 
 class _Forwarder:
@@ -299,6 +360,7 @@ def run_command(
     tail_lines: int,
     secrets: Sequence[str] = (),
     on_exit: Optional[Callable[[], None]] = None,
+    time_limit: Optional[float] = None,
 ) -> Finished:
     """Run `argv` with this process's stdin; stdout and stderr stream through live.
 
@@ -306,7 +368,8 @@ def run_command(
     output open; the signals that end a job are passed on to the command's process group.
     What it says of the command (its line, its output's tail) has `secrets` masked.
     `on_exit` is called once the command has exited, before the signal handlers this
-    replaced are put back (a caller may want to hold signals from then on)."""
+    replaced are put back (a caller may want to hold signals from then on). A command
+    still running after `time_limit` seconds is stopped (see `_Limit`)."""
     argv = list(argv)
     masker = Masker(secrets)
     tail = _Tail(tail_lines, masker)
@@ -338,6 +401,10 @@ def run_command(
             return _not_started(argv, env, 127, "command not found", started, masker)
         return _not_started(argv, env, 126, error.strerror or str(error), started, masker)
     forwarder.started(process)
+    ended = threading.Event()
+    limit = None if time_limit is None else _Limit(time_limit, ended, to_group=own_group)
+    if limit is not None:
+        limit.watch(process)
     assert process.stdout is not None
     assert process.stderr is not None
     streams = [_Stream(process.stdout, env.stdout), _Stream(process.stderr, env.stderr)]
@@ -345,12 +412,15 @@ def run_command(
         exited, exited_writer = os.pipe()
         try:
             # deaf to signals: one it took would reach the forwarder only at the next output
-            start_deaf(threading.Thread(target=_wait_then_close, args=(process, exited_writer),
+            start_deaf(threading.Thread(target=_wait_then_close,
+                                        args=(process, exited_writer, ended),
                                         daemon=True))  # fmt: skip
             exited_at = _pump(streams, exited, tail)
         finally:
             os.close(exited)
         code = process.wait()
+        if limit is not None:
+            limit.stop_the_rest(process)
     finally:
         if on_exit is not None:
             on_exit()
@@ -358,8 +428,9 @@ def run_command(
     exit_code = code if code >= 0 else ExitStatus.for_signal(-code)  # as shells say it
     signalled = forwarder.came[0] if forwarder.came else None
     line, name = _described(argv, masker)
+    timed_out = time_limit if limit is not None and limit.reached.is_set() else None
     return Finished(argv, exit_code, exited_at - started, tail.text(), signalled=signalled,
-                    command_line=line, name=name)  # fmt: skip
+                    command_line=line, name=name, time_limit=timed_out)  # fmt: skip
 
 
 def _put_back(handlers: Dict[int, Any]) -> None:

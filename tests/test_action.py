@@ -696,3 +696,40 @@ def test_a_version_is_installed_into_the_tool_cache_once(isolated_environ, tmp_p
         assert [e["msg_title"] for e in received_events(server)] == ["released"] * 2
     finally:
         server.stop()
+
+
+def test_run_with_a_time_limit_stops_the_command_and_ends_with_124(
+    environ, receiver, tmp_path
+) -> None:
+    inputs = {"run": "echo started; sleep 30", "time-limit": "1", "install": "false",
+              "receiver-url": receiver.url_for("/receiver"), "api-key": API_KEY}  # fmt: skip
+    run = run_action(inputs, environ=environ, work=tmp_path)
+    assert run.status == 124  # as timeout(1) ends
+    assert "started" in run.stdout
+    (event,) = received_events(receiver)
+    assert event["msg_title"] == "bash timed out after 1 s"
+    assert event["context"]["category"] == "Alerts"
+    assert event["context"]["data"]["timed_out"] is True
+    assert run.annotations("warning") == run.annotations("error") == []
+
+
+def test_a_time_limit_without_run_fails_the_step(environ, tmp_path) -> None:
+    inputs = {"event-type": "E", "title": "t", "time-limit": "5", "install": "false"}
+    run = run_action(inputs, environ=environ, work=tmp_path)
+    assert run.status == 2
+    (error,) = run.annotations("error")
+    assert "time-limit goes with run" in error
+
+
+def test_headers_reach_the_receiver_and_are_masked(environ, receiver, tmp_path) -> None:
+    inputs = {"event-type": "E", "title": "t", "install": "false",
+              "headers": "X-Gateway-Token: gw-secret-4321\nX-Other:  other-secret-8765 ",
+              "receiver-url": receiver.url_for("/receiver"), "api-key": API_KEY}  # fmt: skip
+    run = run_action(inputs, environ=environ, work=tmp_path)
+    assert run.status == 0
+    ((request, _),) = receiver.log
+    assert request.headers["X-Gateway-Token"] == "gw-secret-4321"
+    assert request.headers["X-Other"] == "other-secret-8765"
+    assert {"gw-secret-4321", "other-secret-8765"} <= set(run.masks)
+    assert "gw-secret-4321" not in run.output
+    assert "other-secret-8765" not in run.output

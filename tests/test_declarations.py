@@ -38,7 +38,7 @@ def test_the_option_of_a_setting_is_made_from_its_declaration(spec: Any) -> None
     (opt,) = {opt for command in COMMANDS for opt in command.options if opt.name == spec.name
               and opt.panel != o.LOCAL}  # fmt: skip
     assert (opt.flags, opt.help, opt.metavar, opt.convert) == (
-        (spec.flag,),
+        (spec.flag, spec.short) if spec.short else (spec.flag,),
         spec.help,
         spec.metavar,
         spec.convert,
@@ -65,7 +65,7 @@ def test_every_declared_setting_is_a_library_argument(home: Path) -> None:
         "url": "http://127.0.0.1:9/receiver", "api_key": API_KEY, "hostname": "build-7",
         "instance": None, "client": None, "config": None, "ci_context": True,
         "timeout": 2, "retries": 1, "max_time": 9.5, "insecure": True, "ca_cert": None,
-        "spool": False,
+        "headers": ("X-Gateway-Token: t0ken-abcdef",), "spool": False,
     }  # fmt: skip
     assert sorted(given) == sorted(specs.BY_NAME)
     with pytest.warns(stac_events.StacEventsWarning, match="TLS certificate checks are off"):
@@ -76,6 +76,8 @@ def test_every_declared_setting_is_a_library_argument(home: Path) -> None:
     assert settings.tls_verify == stac_events.Setting(False, "the insecure argument")
     assert settings.spool == stac_events.Setting(None, "the spool argument")
     assert settings.ci_context.value is True
+    assert settings.headers.value == (("X-Gateway-Token", "t0ken-abcdef"),)
+    assert "t0ken-abcdef" in settings.secrets
     assert settings.delivery_options().tls_verify is False
     doc = inspect.getdoc(stac_events.resolve_settings) or ""
     for spec in specs.SPECS:

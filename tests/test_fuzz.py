@@ -139,7 +139,7 @@ def stays_home(value: str) -> bool:
     variables=st.dictionaries(
         st.sampled_from(["STAC_EVENTS_CONFIG", "STAC_EVENTS_CI_CONTEXT", "STS_STS_URL",
                          "STACKSTATE_RECEIVER_PORT", "STAC_EVENTS_HOSTNAME", "NO_COLOR",
-                         "TZ", "GITHUB_ACTIONS", "REQUESTS_CA_BUNDLE"]),
+                         "TZ", "GITHUB_ACTIONS", "REQUESTS_CA_BUNDLE", "STAC_EVENTS_HEADERS"]),
         VALUES, max_size=3,
     ),
     key_by_flag=st.booleans(),

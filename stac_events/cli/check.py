@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import NamedTuple, Optional
 from urllib.parse import urlsplit
 
+from stac_events.cli.records import Values
 from stac_events.cli.run import Run
 from stac_events.model import envelope
 
@@ -18,6 +19,7 @@ class CheckOptions(NamedTuple):
     timeout: Optional[float]
     insecure: bool
     ca_cert: Optional[str]
+    headers: Values
     output: str
     quiet: bool
     debug: bool

@@ -78,7 +78,11 @@ EXIT_CODES: Tuple[Tuple[int, str], ...] = (
     (ExitStatus.REJECTED, "the receiver rejected it: a 4xx other than 408/429, or a 3xx"),
     (ExitStatus.DELIVERY_FAILED, "delivery failed and nothing was queued (--no-spool, TLS)"),
     (ExitStatus.QUEUED, "delivery failed for now; the events are queued in the spool"),
-    (ExitStatus.TIMED_OUT, "receiver events --wait: the time ran out before --count matched"),
+    (
+        ExitStatus.TIMED_OUT,
+        "event wrap --time-limit: the command ran out of time and was "
+        "stopped; receiver events --wait: the time ran out",
+    ),
     (ExitStatus.INTERRUPTED, "interrupted (Ctrl-C)"),
     (ExitStatus.BROKEN_PIPE, "stdout was closed early, e.g. piped into head -1"),
     (ExitStatus.TERMINATED, "terminated by SIGTERM (128+N by signal N): the rest is queued first"),
@@ -200,9 +204,13 @@ COMMANDS: Tuple[Command, ...] = (
         (o.DRY_RUN,),
         o.OUTPUT_OPTIONS,
         arguments=(CMD,),
-        epilog="Exit code: the command's own; 2 or 3 when a flag or a setting is wrong, and "
-        "then the command does not run.\n\n"
-        + examples(f"{PROG} event wrap -i urn:service:/checkout -- ./deploy.sh 1.4.2"),
+        epilog="Exit code: the command's own; 124 when --time-limit stopped it, as "
+        "timeout(1) exits; 2 or 3 when a flag or a setting is wrong, and then the command "
+        "does not run.\n\n"
+        + examples(
+            f"{PROG} event wrap -i urn:service:/checkout -- ./deploy.sh 1.4.2",
+            f"{PROG} event wrap --time-limit 10m -- ./migrate.sh",
+        ),
         record="WrapOptions",
     ),
     _command(
@@ -249,7 +257,7 @@ COMMANDS: Tuple[Command, ...] = (
         "the receiver accepted it. Payloads queued for another receiver address wait for a "
         "flush that uses that address.",
         (o.URL, o.API_KEY),
-        (o.TIMEOUT, o.RETRIES, o.MAX_TIME, o.INSECURE, o.CA_CERT),
+        (o.TIMEOUT, o.RETRIES, o.MAX_TIME, o.INSECURE, o.CA_CERT, o.HEADER),
         o.OUTPUT_OPTIONS,
         record="SpoolFlushOptions",
     ),
@@ -315,7 +323,7 @@ COMMANDS: Tuple[Command, ...] = (
         "\n\nResolves the address and key as 'event send' does, and exits as it would; it "
         "does not retry, so the answer is the receiver's first.",
         o.RECEIVER_OPTIONS,
-        (o.TIMEOUT, o.INSECURE, o.CA_CERT),
+        (o.TIMEOUT, o.INSECURE, o.CA_CERT, o.HEADER),
         o.OUTPUT_OPTIONS,
         record="CheckOptions",
     ),

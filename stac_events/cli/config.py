@@ -6,6 +6,7 @@ from typing import Any, List, NamedTuple, Optional, Sequence, TextIO, Tuple, cas
 
 from stac_events import config_writer
 from stac_events import setting_specs as specs
+from stac_events.cli.records import Values
 from stac_events.cli.run import Run
 from stac_events.cli.usage import UsageError, flag_of
 from stac_events.config_file import (
@@ -39,6 +40,7 @@ class ConfigShowOptions(NamedTuple):
     max_time: Optional[float]
     insecure: bool
     ca_cert: Optional[str]
+    headers: Values
     spool: bool
     output: str
     config: Optional[str]
@@ -105,6 +107,8 @@ def _row(name: str, setting: Optional[Setting[Any]]) -> Tuple[Any, str]:
         return MASK, setting.origin
     if name == "basic_auth":
         return f"{setting.value[0]}:{MASK}", setting.origin
+    if name == "headers":  # their names: the values are secrets
+        return [f"{header}: {MASK}" for header, _ in setting.value], setting.origin
     if name == "ca_certs":
         return list(setting.value), setting.origin if setting.value else "only the system's"
     if name in ("address", "config_file"):

@@ -12,7 +12,7 @@ from stac_events.cli.event_flags import check_typed, event_defaults
 from stac_events.cli.records import Values
 from stac_events.cli.run import Run
 from stac_events.cli.usage import UsageError
-from stac_events.errors import ConfigError
+from stac_events.errors import ConfigError, InvalidInput
 from stac_events.events import EventDefaults
 from stac_events.sending import DEFAULT_MAX_REQUEST_BYTES, Prepared
 
@@ -42,6 +42,7 @@ class SendOptions(NamedTuple):
     file: Optional[str]
     max_request_bytes: int
     gzip: bool
+    allow_empty: bool
     url: Optional[str]
     api_key: Optional[str]
     hostname: Optional[str]
@@ -50,6 +51,7 @@ class SendOptions(NamedTuple):
     max_time: Optional[float]
     insecure: bool
     ca_cert: Optional[str]
+    headers: Values
     spool: bool
     dry_run: bool
     output: str
@@ -71,6 +73,9 @@ def send(run: Run[SendOptions]) -> int:
             hint=f"{where}e.g. {argv.join([run.output.prog, *line])}"
             + ("" if run.line.flags else f"; '{run.output.prog} event send --help' says more"),
         )
+    if given.allow_empty and given.file is None:
+        raise UsageError("only an input of many events can be empty; give --file PATH too",
+                         option=o.ALLOW_EMPTY.long)  # fmt: skip
     if given.text == "-" and given.file == "-":
         raise UsageError("stdin cannot hold both the events and the text", option=o.BODY_TEXT.long)
     run.settings()  # a configuration that cannot be used stops the command first
@@ -83,10 +88,29 @@ def send(run: Run[SendOptions]) -> int:
         else:
             prepared = _prepare_file(run, defaults, given.file)
         try:
+            if prepared.events == 0:  # --allow-empty, and there were none
+                return _nothing_to_send(run, "stdin" if given.file == "-" else str(given.file))
             return deliver(run, prepared, dry_run=given.dry_run, gzip=given.gzip,
                            on_start=deferral.end)  # fmt: skip
         finally:
             prepared.close()
+
+
+def _nothing_to_send(run: Run[SendOptions], label: str) -> int:
+    """An empty input that was allowed to be: nothing is sent (the spool waits for the
+    next send or flush), and the result says so. A receiver that is not configured is
+    still an error, as it would be for events: the pipeline's next run would fail."""
+    try:
+        address: Optional[str] = run.settings().target().masked_url
+    except ConfigError:
+        if not run.options.dry_run:  # a dry run needs no receiver (SPEC section 6)
+            raise
+        address = None
+    run.output.result(
+        {"events": 0, "requests": 0, "address": address, "empty": True},
+        f"no events in {label}; nothing was sent ({o.ALLOW_EMPTY.long})",
+    )
+    return 0
 
 
 def prepare(
@@ -97,12 +121,13 @@ def prepare(
     max_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
     label: str = "the input",
     head: Optional[Head] = None,
+    allow_empty: bool = False,
 ) -> Prepared:
     """The event of the flags, or the `events` they complete, validated by the library's
     core (`sending.prepare`); its warnings and notes shown."""
     prepared = sending.prepare(defaults, run.settings(), environ=run.env.environ,
                                now=run.env.clock(), events=events, max_bytes=max_bytes,
-                               label=label, head=head)  # fmt: skip
+                               label=label, head=head, allow_empty=allow_empty)  # fmt: skip
     if prepared.ci_not_found is not None:
         origin = prepared.ci_not_found
         asked = "" if origin == o.CI_CONTEXT.long else f" (asked for by {origin})"
@@ -118,10 +143,15 @@ def _prepare_file(run: Run[SendOptions], defaults: EventDefaults, file: str) -> 
 
     stream, label = _open(run, file)
     head = Head(hostname_given=run.options.hostname is not None)
-    with stream:
-        return prepare(run, defaults, events=sending.read_many(stream, label, head),
-                       max_bytes=run.options.max_request_bytes, label=label,
-                       head=head)  # fmt: skip
+    try:
+        with stream:
+            return prepare(run, defaults, events=sending.read_many(stream, label, head),
+                           max_bytes=run.options.max_request_bytes, label=label, head=head,
+                           allow_empty=run.options.allow_empty)  # fmt: skip
+    except InvalidInput as error:
+        if error.reason == sending.NO_EVENTS and error.hint is None:
+            error.hint = f"when that is expected, {o.ALLOW_EMPTY.long} sends nothing and exits 0"
+        raise
 
 
 def _open(run: Run[SendOptions], file: str) -> tuple[IO[str], str]:

@@ -16,6 +16,7 @@ from stac_events.cli.usage import UsageError, named_by_flag
 from stac_events.errors import InvalidInput, StacEventsError, Terminated, interruption
 from stac_events.events import EventDefaults, build_event
 from stac_events.settings import Setting
+from stac_events.status import ExitStatus
 
 if TYPE_CHECKING:
     from stac_events.wrapped_command import Finished
@@ -33,6 +34,7 @@ class WrapOptions(NamedTuple):
     event_type: str
     on: str
     tail_lines: int
+    time_limit: Optional[float]
     title: Optional[str]
     text: Optional[str]
     tags: Values
@@ -53,6 +55,7 @@ class WrapOptions(NamedTuple):
     max_time: Optional[float]
     insecure: bool
     ca_cert: Optional[str]
+    headers: Values
     spool: bool
     dry_run: bool
     output: str
@@ -99,7 +102,8 @@ def wrap(run: Run[WrapOptions]) -> int:
     # which acts on it: the event is queued, rather than lost on the way.
     with signals.deferred(holding=False) as deferral:
         finished = run_command(given.command, run.env, tail_lines=given.tail_lines,
-                               secrets=settings.secrets, on_exit=deferral.hold)  # fmt: skip
+                               secrets=settings.secrets, on_exit=deferral.hold,
+                               time_limit=given.time_limit)  # fmt: skip
         try:
             _report(run, finished, defaults, deferral)
         except StacEventsError as error:
@@ -108,6 +112,8 @@ def wrap(run: Run[WrapOptions]) -> int:
             run.output.failure(interruption(stop))  # queued, and the command's code stands
         with contextlib.suppress(KeyboardInterrupt, Terminated):
             deferral.end()  # held, never acted on: nothing was sent, as was said
+    if finished.timed_out:
+        return ExitStatus.TIMED_OUT  # as timeout(1) exits; the event has the command's code
     return finished.exit_code
 
 
@@ -126,6 +132,8 @@ def _report(
         )
     # The command's output and line may show the key (`set -x`, a curl line): they come
     # masked, and the whole event is masked as it is prepared, flags built from them too.
+    if finished.timed_out and run.line.flags.isdisjoint(o.WRAP_CATEGORY.flags):
+        defaults = defaults._replace(category="Alerts")  # unless -c said otherwise
     defaults = defaults._replace(
         title=defaults.title or finished.title,
         text=defaults.text or finished.text(),

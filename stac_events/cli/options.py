@@ -25,6 +25,7 @@ from stac_events.parse import (
 FLAG = "flag"  # nothing: present or not
 TEXT = "text"  # one value
 MANY = "many"  # one or more values after the flag, or the flag repeated (stac's nargs='+')
+REPEATED = "repeated"  # one value, and the flag may be given again for another (curl's -H)
 PATH = "path"  # one value, a file
 INSTANCE = "instance"  # one value, an instance name of the config file
 CHOICE = "choice"  # one value of `choices`
@@ -79,7 +80,8 @@ def setting(spec: specs.SettingSpec[Any], panel: str, kind: Optional[str] = None
     """The option that gives a setting: its flag, help and conversion are the setting's."""
     if kind is None:
         kind = FLAG if spec.switch else PATH if spec.path else TEXT
-    return Opt(spec.name, (spec.flag,), spec.help, panel, kind, metavar=spec.metavar,
+    flags = (spec.flag, spec.short) if spec.short else (spec.flag,)
+    return Opt(spec.name, flags, spec.help, panel, kind, metavar=spec.metavar,
                convert=spec.convert, default=spec.default if spec.switch else None,
                flag_value=spec.flag_value)  # fmt: skip
 
@@ -126,7 +128,8 @@ MAX_TIME = setting(specs.MAX_TIME, DELIVERY)
 INSECURE = setting(specs.INSECURE, DELIVERY)
 CA_CERT = setting(specs.CA_CERT, DELIVERY)
 NO_SPOOL = setting(specs.SPOOL, DELIVERY)
-DELIVERY_OPTIONS = (TIMEOUT, RETRIES, MAX_TIME, INSECURE, CA_CERT, NO_SPOOL)
+HEADER = setting(specs.HEADERS, DELIVERY, REPEATED)
+DELIVERY_OPTIONS = (TIMEOUT, RETRIES, MAX_TIME, INSECURE, CA_CERT, HEADER, NO_SPOOL)
 
 # What is printed.
 
@@ -136,7 +139,9 @@ OUTPUT_MODE = Opt("output", ("--output", "-o"),
                   convert=choice("text", "json"), default="text")  # fmt: skip
 QUIET = Opt("quiet", ("--quiet", "-q"), "Print nothing on success.", OUTPUT, FLAG, default=False)
 DEBUG = Opt("debug", ("--debug",),
-            "Log requests and show tracebacks on stderr (the key stays masked).",
+            "Show each request (its headers, and its body pretty-printed, gzip undone, "
+            "cut to 4 KiB) and each answer (status, headers, the start of its body) on "
+            "stderr, and tracebacks; the key and the headers' values stay masked.",
             OUTPUT, FLAG, default=False)  # fmt: skip
 DRY_RUN = Opt("dry_run", ("--dry-run",), "Print the payload and send nothing.", OUTPUT, FLAG,
               default=False)  # fmt: skip
@@ -217,7 +222,11 @@ MAX_REQUEST_BYTES = Opt(
 )
 GZIP = Opt("gzip", ("--gzip",), "Compress request bodies (Content-Encoding: gzip).", BATCH,
            FLAG, default=False)  # fmt: skip
-BATCH_OPTIONS = (FILE, MAX_REQUEST_BYTES, GZIP)
+ALLOW_EMPTY = Opt("allow_empty", ("--allow-empty",),
+                  "With --file: an input that holds no events sends nothing and exits 0, "
+                  "with a note (without it, that is exit 2).",
+                  BATCH, FLAG, default=False)  # fmt: skip
+BATCH_OPTIONS = (FILE, MAX_REQUEST_BYTES, GZIP, ALLOW_EMPTY)
 
 # `event wrap`'s own.
 
@@ -231,7 +240,23 @@ TAIL_LINES = Opt("tail_lines", ("--tail-lines",),
                  "How many of the last output lines go into the event's text, at most 4 KiB "
                  "of them. Default: 20; at most 10000.",
                  COMMAND, metavar="N", convert=count(0, MOST_TAIL_LINES), default=20)  # fmt: skip
-WRAP_OPTIONS = (WRAP_EVENT_TYPE, WRAP_ON, TAIL_LINES)
+LONGEST_TIME_LIMIT_S = 366 * 86400.0  # a year: more is a typo (and beyond what timers take)
+
+
+def _time_limit(text: str) -> float:
+    seconds = parse_duration(text)
+    if seconds > LONGEST_TIME_LIMIT_S:
+        raise InvalidValue(f"{text.strip()!r} is longer than a time limit may be (a year)")
+    return seconds
+
+
+TIME_LIMIT = Opt("time_limit", ("--time-limit",),
+                 "Stop the command if it still runs after this long (30, 90s, 10m, 2h): "
+                 "SIGTERM to it and what it started, SIGKILL 5 s later. The event then says "
+                 "it timed out (category Alerts), and wrap exits 124, as timeout(1) does. "
+                 "Default: no limit.",
+                 COMMAND, metavar="SECONDS", convert=_time_limit)  # fmt: skip
+WRAP_OPTIONS = (WRAP_EVENT_TYPE, WRAP_ON, TAIL_LINES, TIME_LIMIT)
 WRAP_TITLE = TITLE._replace(
     help="Title of the event. Default: '<cmd> succeeded' or '<cmd> failed (exit N)'."
 )

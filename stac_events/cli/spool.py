@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Dict, List, NamedTuple, Optional, Tuple, TypeVar
 
+from stac_events.cli.records import Values
 from stac_events.cli.run import Run
 from stac_events.cli.usage import UsageError
 from stac_events.errors import ConfigError
@@ -38,6 +39,7 @@ class SpoolFlushOptions(NamedTuple):
     max_time: Optional[float]
     insecure: bool
     ca_cert: Optional[str]
+    headers: Values
     output: str
     quiet: bool
     debug: bool

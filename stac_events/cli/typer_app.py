@@ -36,7 +36,7 @@ from stac_events.cli.commands import (
     Command,
     children,
 )
-from stac_events.cli.options import FLAG, MANY, Opt, for_program
+from stac_events.cli.options import FLAG, MANY, REPEATED, Opt, for_program
 from stac_events.cli.records import Record
 from stac_events.cli.run import Run
 from stac_events.cli.usage import UsageError
@@ -217,7 +217,7 @@ def _given(
         found[argument.name] = tuple(line.command) if argument.rest else values.get(argument.name)
     for opt in command.options:
         value = values.get(opt.name)
-        if opt.kind == MANY:
+        if opt.kind in (MANY, REPEATED):
             found[opt.name] = tuple(value or ())
         elif opt.kind == FLAG:
             found[opt.name] = opt.flag_value if value else opt.default
@@ -291,7 +291,7 @@ def _option(
     if opt.kind == FLAG:
         kind: Any = bool
         default: Any = False
-    elif opt.kind == MANY:
+    elif opt.kind in (MANY, REPEATED):
         kind, default = Optional[List[str]], None
     else:
         kind, default = Optional[str], None

@@ -1,0 +1,96 @@
+"""`--debug` shows what went out and what came back, as `curl -v` does: each request's
+headers and body (pretty-printed, gzip undone, cut to a few KiB) and each answer's status,
+headers and body (bounded), with the key and the headers' values masked."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from tests.conftest import API_KEY, INTAKE, Cli, env_for
+
+TOKEN = "gw-T0ken-debug-5ecret"
+
+
+def echoing(request: Request) -> Response:
+    """An answer that says back what it was given: the key and a header's value too."""
+    told = {"got_key": request.headers.get("sts-api-key"), "got": request.headers.get("X-Token")}
+    return Response(json.dumps(told), status=200, content_type="application/json",
+                    headers={"X-Echo": f"token={request.headers.get('X-Token')}"})  # fmt: skip
+
+
+def test_debug_shows_the_request_and_the_answer_with_no_secret(cli: Cli, httpserver: HTTPServer):
+    httpserver.expect_request(INTAKE).respond_with_handler(echoing)
+    result = cli("event", "send", "DeployEvent", "--title", "Deployed 1.4", "-d", "version=1.4",
+                 "-H", f"X-Token: {TOKEN}", "--debug", env=env_for(httpserver))  # fmt: skip
+    err = result.stderr
+    assert "request headers:\n  User-Agent: stac-events/" in err
+    assert "  X-Token: ***\n" in err
+    assert "  sts-api-key: ***\n" in err
+    body = re.search(r"request body \((\d+) bytes\):\n(\{.*?\n\})\n", err, re.S)
+    assert body is not None, err
+    shown = json.loads(body.group(2))  # pretty-printed, whole: it is short
+    assert shown["events"]["DeployEvent"][0]["context"]["data"] == {"version": "1.4"}
+    assert '\n  "events": {\n' in body.group(2)  # indented
+    ((request, _),) = httpserver.log
+    assert int(body.group(1)) == len(request.get_data())
+    assert "answer: 200 OK\n" in err
+    assert "  X-Echo: token=***" in err
+    echoed = r'answer body \(\d+ bytes\):\n\{\n  "got_key": "\*\*\*",\n  "got": "\*\*\*"'
+    assert re.search(echoed, err)
+    assert request.headers["X-Token"] == TOKEN
+    assert TOKEN not in result.output
+    assert API_KEY not in result.output
+
+
+def test_debug_shows_a_gzip_body_decoded(cli: Cli, receiver: HTTPServer):
+    result = cli("event", "send", "DeployEvent", "--title", "zipped-title", "--gzip", "--debug",
+                 env=env_for(receiver))  # fmt: skip
+    ((request, _),) = receiver.log
+    assert request.headers["Content-Encoding"] == "gzip"
+    sent = len(request.get_data())
+    said = rf"request body \({sent} bytes, (\d+) once gzip is undone\):\n"
+    match = re.search(said, result.stderr)
+    assert match is not None, result.stderr
+    assert '"msg_title": "zipped-title"' in result.stderr
+    assert "  Content-Encoding: gzip\n" in result.stderr
+
+
+def test_debug_cuts_a_large_body_and_says_how_much_it_left_out(
+    cli: Cli, receiver: HTTPServer, tmp_path: Path
+):
+    events = tmp_path / "events.ndjson"
+    events.write_text("".join(
+        json.dumps({"event_type": "ChangeEvent", "msg_title": f"change {n}", "msg_text": "x" * 200})
+        + "\n" for n in range(200)
+    ))  # fmt: skip
+    result = cli("event", "send", "--file", str(events), "--debug", env=env_for(receiver))
+    left = re.search(r"\n… \((\d+) more characters not shown\)\n", result.stderr)
+    assert left is not None
+    assert int(left.group(1)) > 40_000  # 200 events of over 200 characters, pretty-printed
+    assert '"msg_title": "change 0"' in result.stderr
+    assert '"msg_title": "change 199"' not in result.stderr
+    assert len(result.stderr) < 12_000  # a few KiB, whatever the body
+
+
+def test_debug_bounds_what_it_shows_of_an_answer(cli: Cli, httpserver: HTTPServer):
+    endless = "refused " * 20_000  # 160 KB, more than is ever read of an answer
+    httpserver.expect_request(INTAKE).respond_with_data(endless, status=400)
+    result = cli("event", "send", "DeployEvent", "--title", "t", "--debug",
+                 env=env_for(httpserver), expect=4)  # fmt: skip
+    assert "answer: 400 BAD REQUEST\n" in result.stderr
+    assert "answer body (65536 bytes (the first 64 KiB read)):\nrefused refused" in result.stderr
+    left = re.search(r"\n… \((\d+) more characters not shown\)\n", result.stderr)
+    assert left is not None
+    assert int(left.group(1)) == 65536 - 2048
+    assert len(result.stderr) < 8_000
+
+
+def test_without_debug_nothing_of_the_request_is_shown(cli: Cli, receiver: HTTPServer):
+    result = cli("event", "send", "DeployEvent", "--title", "quiet-title", env=env_for(receiver))
+    assert "quiet-title" not in result.stderr
+    assert "request body" not in result.stderr
