@@ -86,18 +86,24 @@ def merged(*sources: Iterable[Header]) -> Headers:
 
 
 # A value shorter than this is not masked: `X-Debug: 1` would mask every 1 in every text
-# and number shown (a key that short draws a warning; a header that short is rarely one).
+# and number shown (a key that short draws a warning; a header that short is rarely one),
+# unless the header's name says it holds a credential (`X-Api-Key: abc`).
 SHORTEST_SECRET = 6
+_CREDENTIAL_NAME = re.compile(
+    r"auth|key|token|secret|pass|pwd|cookie|session|credential|signature|bearer", re.IGNORECASE
+)
 
 
 def secrets_of(headers: Headers) -> List[str]:
     """What of the headers' values must never be shown: each value, and each word of one
-    after its first (`Bearer <token>`: the token, which may be shown alone), but for
-    those shorter than `SHORTEST_SECRET`."""
+    after its first (`Bearer <token>`: the token, which may be shown alone); those
+    shorter than `SHORTEST_SECRET` only when the header's name says it is a credential
+    (`Authorization`, `X-Api-Key`, `Cookie`)."""
     found = []
-    for _, value in headers:
-        found += [value.strip(), *value.split()[1:]]
-    return [secret for secret in found if len(secret) >= SHORTEST_SECRET]
+    for name, value in headers:
+        shortest = 1 if _CREDENTIAL_NAME.search(name) else SHORTEST_SECRET
+        found += [word for word in (value.strip(), *value.split()[1:]) if len(word) >= shortest]
+    return found
 
 
 def named(headers: Headers, name: str) -> Optional[str]:

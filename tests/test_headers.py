@@ -266,3 +266,17 @@ def test_a_short_value_is_sent_but_not_masked_and_a_tokens_word_is(
     event = json.loads(receiver.log[0][0].get_data())["events"]["CommandEvent"][0]
     assert "token *** and ***\n1" in event["msg_text"]
     assert event["context"]["data"]["exit_code"] == 0
+
+
+@pytest.mark.parametrize("name", ["X-Api-Key", "Authorization", "Cookie", "X-Auth"])
+def test_a_short_value_is_masked_when_the_name_says_it_is_a_credential(
+    cli: Cli, receiver: HTTPServer, name: str
+):
+    result = cli("event", "wrap", "-H", f"{name}: zq7", "-H", "X-Debug: 1", "-o", "json",
+                 "--", "sh", "-c", "echo zq7 is the value", env=env_for(receiver))  # fmt: skip
+    assert seen(receiver, name) == ["zq7"]
+    assert result.stdout == "zq7 is the value\n"  # the command's own output, as it printed it
+    assert "zq7" not in result.stderr
+    event = json.loads(receiver.log[0][0].get_data())["events"]["CommandEvent"][0]
+    assert "*** is the value" in event["msg_text"]
+    assert json.loads(result.stderr.splitlines()[-1])["events"] == 1  # `1` stays a number
