@@ -296,7 +296,8 @@ def test_with_an_api_key_the_page_takes_it_once_and_keeps_only_a_cookie(
 
 
 def test_a_picture_of_the_page(local_receiver, processes, browser, tmp_path):
-    """What the README shows: a few deploys, an alert and a refusal, one event's JSON open.
+    """What the README shows: a few deploys, an alert and a refusal, the oldest event's JSON
+    open.
     Written to tmp_path; also to $STAC_EVENTS_SCREENSHOT when set (`make screenshot`)."""
     deploy(processes, local_receiver, "Deployed checkout 1.4.1 to staging",
            "urn:service:/checkout", source="ci-pipeline", data="version=1.4.1")  # fmt: skip
@@ -308,21 +309,22 @@ def test_a_picture_of_the_page(local_receiver, processes, browser, tmp_path):
          "-s", "monitoring")  # fmt: skip
     deploy(processes, local_receiver, "Deployed checkout 1.4.2 to production",
            "urn:service:/checkout", source="ci-pipeline", data="version=1.4.2")  # fmt: skip
-    made = browser.new_context(viewport={"width": 1100, "height": 720})
+    made = browser.new_context(viewport={"width": 1100, "height": 640})
     try:
         page = made.new_page()
         page.goto(local_receiver.url + "/")
         expect(titles(page)).to_have_count(4)
         expect(page.locator("#refusals > li.refusal")).to_have_count(1)
-        page.locator("#events > li.event summary").first.click()
-        expect(page.locator("#events pre.json").first).to_be_visible()
+        page.locator("#events > li.event summary").last.click()  # the oldest: below the rest
+        expect(page.locator("#events pre.json").last).to_be_visible()
         expect(page.locator("#status")).to_contain_text("Live")
         shots = [tmp_path / "receiver-page.png"]
         wanted = os.environ.get("STAC_EVENTS_SCREENSHOT")
         if wanted:
             shots.append(ROOT / wanted)
         for shot in shots:
-            page.screenshot(path=str(shot))
+            shot.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(shot), full_page=True)
             assert shot.read_bytes().startswith(b"\x89PNG")
     finally:
         made.close()
