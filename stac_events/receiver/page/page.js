@@ -116,10 +116,12 @@
         try {
           if (after === null) {
             const newest = await ask(this.path, { ...this.parameters, limit: NEWEST }, signal);
+            if (signal.aborted) return; // the filters changed while it was on its way
             after = this.take(newest, true);
             this.failed(null);
           }
           const newer = await ask(this.path, { ...this.parameters, after, wait: WAIT_S }, signal);
+          if (signal.aborted) return;
           if (newer.length) {
             after = this.take(newer, false);
           } else {
