@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint lint-actions install dist completions bench chaos fuzz stress clean
+.PHONY: demo test lint lint-actions install dist completions screenshot bench chaos fuzz stress clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,10 +63,24 @@ dist: $(VENV)/.installed-dist
 	    || { echo "LICENSE is not in the sdist"; exit 1; }
 	$(BIN)/python -m zipfile -l dist/stac_events-*.whl | grep '\.dist-info/licenses/LICENSE ' >/dev/null \
 	    || { echo "LICENSE is not in the wheel"; exit 1; }
+	for file in $$(cd stac_events/receiver/page && ls); do \
+	    $(BIN)/python -m zipfile -l dist/stac_events-*.whl \
+	        | grep "^stac_events/receiver/page/$$file " >/dev/null \
+	        || { echo "the receiver's page/$$file is not in the wheel"; exit 1; }; \
+	    tar -tzf dist/stac_events-*.tar.gz \
+	        | grep -x "stac_events-[^/]*/stac_events/receiver/page/$$file" >/dev/null \
+	        || { echo "the receiver's page/$$file is not in the sdist"; exit 1; }; \
+	done
 
 # Regenerate completions/ after changing a command or an option (a test checks it).
 completions: $(VENV)/.installed
 	$(BIN)/python -m stac_events.cli.completion_scripts completions
+
+# The README's picture of the receiver's page, docs/receiver-page.png, taken by the page's
+# browser test (Debian's chromium, driven by Playwright).
+screenshot: $(VENV)/.installed-test
+	STAC_EVENTS_SCREENSHOT=docs/receiver-page.png STAC_EVENTS_REQUIRE_BROWSER=1 \
+	    $(BIN)/python -m pytest -q tests/test_receiver_page.py -k picture
 
 # Figures for the README's Performance section; not part of the tests. `dog` is installed
 # into .bench/dog on first use. BENCH_ARGS=--quick for a short run.

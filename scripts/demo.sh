@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make demo`: the main job for real. A local receiver on a free port, a deploy event, a
-# small NDJSON batch and a wrapped command sent to it, then what it stored. Everything
-# lives in a temporary folder (HOME included) that is removed at the end, receiver too.
+# small NDJSON batch and a wrapped command sent to it, then what it stored, and where a
+# receiver's page is. Everything lives in a temporary folder (HOME included) that is
+# removed at the end, receiver too.
 set -euo pipefail
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/stac-events-demo.XXXXXX")"
@@ -74,3 +75,11 @@ kill -TERM "$receiver_pid"
 wait "$receiver_pid"
 receiver_pid=""
 echo "== Receiver stopped; the demo's folder is removed"
+
+# The demo's receiver and its events are gone with its folder; a receiver of your own keeps
+# its events (under your state folder), and shows them on the same page.
+echo "== To look at events in a browser"
+echo "   While it ran, the demo's receiver showed these events at $url/"
+echo "   Run one of your own: stac-events receiver"
+echo "   then open http://127.0.0.1:7077/ and send to it as above; with --api-key, open"
+echo "   http://127.0.0.1:7077/?api_key=YOUR_KEY once."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,12 @@ def test_make_demo_delivers_for_real_and_leaves_nothing_behind(tmp_path, home, p
     assert "applying migration 0042_add_cart_index" in done.stdout  # the wrapped command's own
     assert done.stderr.count("(200, ") == 3  # three sends, each accepted at once
     assert "demo-key" not in done.stdout + done.stderr
+    url = re.search(r"^   (http://127\.0\.0\.1:\d+)$", done.stdout, flags=re.MULTILINE)
+    assert url
+    ending = done.stdout.split("== Receiver stopped; the demo's folder is removed\n", 1)[1]
+    assert ending.startswith("== To look at events in a browser\n")
+    assert f"showed these events at {url.group(1)}/\n" in ending
+    assert "stac-events receiver\n   then open http://127.0.0.1:7077/ " in ending
 
     assert list(scratch.iterdir()) == []  # the demo's folder is gone...
     assert receivers_running(str(scratch)) == []  # ...and so is its receiver

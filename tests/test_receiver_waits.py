@@ -159,7 +159,56 @@ def test_bad_parameters_are_400_saying_which(receiver, query, said):
 
 def test_refusals_take_only_what_a_refusal_has(receiver):
     assert "'type'" in get(receiver, "/refusals?type=DeployEvent", status=400)["error"]
-    assert "'wait'" in get(receiver, "/refusals?wait=1", status=400)["error"]
+    assert "'identifier'" in get(receiver, "/refusals?identifier=x", status=400)["error"]
+    assert "after: '-1'" in get(receiver, "/refusals?after=-1", status=400)["error"]
+
+
+def test_after_lists_only_what_is_newer_and_waits_for_it(receiver):
+    for title in ("a", "b"):
+        send(receiver, payload(title))
+    first, second = get(receiver, "/events")
+    assert titles(get(receiver, "/events?after=0")) == ["a", "b"]
+    assert titles(get(receiver, f"/events?after={first['id']}")) == ["b"]
+    assert get(receiver, f"/events?after={second['id']}") == []
+    waiting = Waiting(f"{receiver.url}/events?after={second['id']}&wait=20")
+    waiting.join(0.5)
+    assert waiting.is_alive()  # the two stored already do not count
+    send(receiver, payload("c"))
+    waiting.join(ANSWER_WAIT_S)
+    assert titles(waiting.answer.json()) == ["c"]
+    assert waiting.took < 20
+
+
+def test_a_wait_after_ids_that_were_cleared_answers_at_once(receiver):
+    send(receiver, payload("a"))
+    (seen,) = get(receiver, "/events")
+    requests.delete(f"{receiver.url}/events", timeout=ANSWER_WAIT_S)
+    began = time.monotonic()
+    # what was seen is gone: looking again beats waiting for an id above it
+    assert get(receiver, f"/events?after={seen['id']}&wait=20") == []
+    assert time.monotonic() - began < 10
+    send(receiver, b"[]")
+    (refused,) = get(receiver, "/refusals")
+    requests.delete(f"{receiver.url}/refusals", timeout=ANSWER_WAIT_S)
+    began = time.monotonic()
+    assert get(receiver, f"/refusals?after={refused['id']}&wait=20") == []
+    assert time.monotonic() - began < 10
+
+
+def test_a_refusals_wait_answers_as_a_payload_is_refused(receiver):
+    send(receiver, b"[]")
+    (first,) = get(receiver, "/refusals")
+    waiting = Waiting(f"{receiver.url}/refusals?after={first['id']}&count=2&wait=20")
+    send(receiver, b"{")
+    waiting.join(0.5)
+    assert waiting.is_alive()  # one of two
+    send(receiver, payload("fine"))  # taken, not refused: still one of two
+    waiting.join(0.5)
+    assert waiting.is_alive()
+    send(receiver, b"null")
+    waiting.join(ANSWER_WAIT_S)
+    assert [r["excerpt"] for r in waiting.answer.json()] == ["{", "null"]
+    assert waiting.took < 20
 
 
 def database_bytes(path: Path) -> bytes:

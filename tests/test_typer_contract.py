@@ -271,6 +271,9 @@ def held_port() -> Any:
 
     def hold(port: int = 0) -> Tuple[Optional[socket.socket], int]:
         holder = socket.socket()
+        # As the receiver binds: a port left in TIME_WAIT by an earlier test is free to
+        # both, and must be held, not taken for held by another.
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             holder.bind(("127.0.0.1", port))
         except OSError:  # held already, by another: as good

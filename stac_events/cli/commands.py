@@ -117,9 +117,10 @@ RECEIVER_HELP = (
     "that integrations posting to StackState's receiver check for (StackState documents "
     "none), checks every event against StackState's rules and answers 400 with the reasons "
     "for one StackState would drop (and keeps them), stores what it accepts in SQLite and "
-    "prints a line for each. Ctrl-C stops it. GET /events serves the stored events as JSON "
-    "for test suites (count and wait hold the answer until enough arrived), GET /refusals "
-    "the refused payloads."
+    "prints a line for each. Ctrl-C stops it. Open its address in a browser for a page of "
+    "the events as they arrive and the refused payloads with their reasons. GET /events "
+    "serves the stored events as JSON for test suites (count and wait hold the answer until "
+    "enough arrived), GET /refusals the refused payloads."
 )
 RECEIVER_EPILOG = "Start it in one terminal; send to it from another, or from a script:\n\n" + (
     examples(

@@ -96,9 +96,11 @@ def serve(run: Run[ReceiverOptions]) -> int:
                 "send events and read them at /events"
                 + ("" if key else "; --api-key asks for a key")
             )
+        page = f"{receiver.url}/" + ("?api_key=KEY once" if key else "")
         run.env.stdout.write(
             f"Listening on {receiver.url} (POST /stsAgent/intake or /receiver/stsAgent/intake; "
-            f"GET /events); storing in {store.path}. Ctrl-C stops it.\n"
+            f"GET /events; a page of them: open {page} in a browser); storing in "
+            f"{store.path}. Ctrl-C stops it.\n"
         )
         run.env.stdout.flush()
         receiver.serve_forever()

@@ -7,7 +7,9 @@ for; 401 and 413 as StackState's; and a payload StackState would drop gets 400 w
 reasons (`rules`), and is kept with them. The database is the one point where requests
 meet, one transaction each (`store`). `GET /events?count=N&wait=S` holds its answer until
 enough events are stored: woken by each payload this receiver stores, and looking again
-every WAIT_POLL_S for those another process writes to the same file. A connection that
+every WAIT_POLL_S for those another process writes to the same file; `after=ID` asks only
+for those newer than the last seen, which is how the page at `/` follows them (`_page`). A
+connection that
 waits too long for its request, or for its answer to be taken, gives its thread and
 descriptor back (`_Waits`), so idle, dripping or unread ones cannot keep senders out, nor
 hold the receiver when it stops.
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import io
 import ipaddress
 import json
@@ -33,7 +36,20 @@ from collections import Counter
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Set, Tuple, cast
+from importlib import resources
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    Iterator,
+    List,
+    NamedTuple,
+    Optional,
+    Sequence,
+    Set,
+    Tuple,
+    cast,
+)
 from urllib.parse import SplitResult, parse_qs, urlsplit
 
 from stac_events.parse import InvalidValue, hostname_of, one_line, parse_since, shortened
@@ -54,6 +70,23 @@ WAIT_POLL_S = 0.2  # how often a waiting GET /events counts again (another proce
 MAX_WAITING = 64  # GET /events waiting at once; more get 503, a thread and socket each
 DEFAULT_PORT = 7077  # the Linux receiver's
 DEFAULT_MAX_BODY = 8 * 1024 * 1024
+# The page at `/`: files of the package's `page` folder, each at a path of its own. What it
+# shows it asks /events and /refusals for, as any client does.
+PAGE_FILES = {
+    "/": ("index.html", "text/html; charset=utf-8"),
+    "/page.css": ("page.css", "text/css; charset=utf-8"),
+    "/page.js": ("page.js", "text/javascript; charset=utf-8"),
+    "/favicon.svg": ("favicon.svg", "image/svg+xml"),
+}
+_KEY_PAGE = "key.html"  # what the page's address answers without the key
+# Nothing from elsewhere, no inline script or style, and not inside another site's frame.
+_PAGE_POLICY = ("default-src 'self'; base-uri 'none'; form-action 'none'; "
+                "frame-ancestors 'none'; object-src 'none'")  # fmt: skip
+_PAGE_HEADERS = (
+    ("Content-Security-Policy", _PAGE_POLICY),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Frame-Options", "DENY"),
+)
 _DECODERS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
 
 # Each connection holds a thread and a descriptor while it waits for a request. One kept
@@ -153,6 +186,10 @@ class LocalReceiver:
         self._stored = 0
         self._waiting = 0
         self._stopping = False
+        # With a key, what a browser shows as its cookie once the page was opened with the
+        # key: made for this run, so the key itself is never kept by the browser, and a
+        # cookie of an earlier run (or of a receiver on another port) is worth nothing.
+        self.page_token = secrets.token_urlsafe(32)
 
     @property
     def port(self) -> int:
@@ -550,6 +587,7 @@ class _Handler(BaseHTTPRequestHandler):
                                   body=self._body_seen or "", secrets=keys)  # fmt: skip
         except Exception:  # sqlite3.Error, OSError, stopping: the answer matters more
             return
+        receiver._stored_one()  # a GET /refusals that waits wakes
 
     def _intake(self, path: str, query: Dict[str, List[str]]) -> None:
         if path not in INTAKE_PATHS:
@@ -578,27 +616,37 @@ class _Handler(BaseHTTPRequestHandler):
             receiver.on_arrival(Arrival(checked, received))
 
     def _listing(self, path: str, query: Dict[str, List[str]]) -> None:
-        if path == "/":
-            self._answer(200, {"receiver": "stac-events", "intake": list(INTAKE_PATHS),
-                               "events": EVENTS_PATH, "refusals": REFUSALS_PATH})  # fmt: skip
+        if path in PAGE_FILES:
+            self._page(path, query)
             return
         asked = self._asked(path, query)
         receiver = self.server.receiver
+        since, after, wanted = asked.filters.since, asked.after, asked.at_least or 1
         try:
             if asked.path == REFUSALS_PATH:
+                if asked.wait is not None:
+
+                    def refused() -> bool:
+                        # Ids that went back below `after`: they were cleared; answer now.
+                        with receiver._using_store() as store:
+                            return (store.count_refusals(since=since, after=after) >= wanted
+                                    or _cleared(store.last_refusal_id(), after))  # fmt: skip
+
+                    receiver._await(refused, asked.wait, self._sender_gone)
                 with receiver._using_store() as store:
-                    kept = store.refusals(since=asked.filters.since, limit=asked.limit)
+                    kept = store.refusals(since=since, after=after, limit=asked.limit)
                 self._send(200, ("[" + ",".join(r.to_json() for r in kept) + "]").encode())
                 return
             if asked.wait is not None:
 
                 def enough() -> bool:
                     with receiver._using_store() as store:
-                        return store.count(asked.filters) >= (asked.at_least or 1)
+                        return (store.count(asked.filters, after=after) >= wanted
+                                or _cleared(store.last_id(), after))  # fmt: skip
 
                 receiver._await(enough, asked.wait, self._sender_gone)
             with receiver._using_store() as store:
-                found = list(store.events(asked.filters, limit=asked.limit))
+                found = list(store.events(asked.filters, after=after, limit=asked.limit))
         except sqlite3.Error as error:
             raise _Problem(503, f"the receiver could not read the events: {error}") from None
         body = ("[" + ",".join(stored.to_json() for stored in found) + "]").encode()
@@ -642,7 +690,8 @@ class _Handler(BaseHTTPRequestHandler):
         raise _Problem(405, f"{self.command} is not answered on {path}")
 
     def _not_found(self, path: str) -> None:
-        raise _Problem(404, f"nothing at {path}; events go to {' or '.join(INTAKE_PATHS)}")
+        raise _Problem(404, f"nothing at {path}; events go to {' or '.join(INTAKE_PATHS)}, "
+                            f"the page is at /")  # fmt: skip
 
     def _check_origin(self) -> None:
         """Only programs on this machine: a web page's request (it has an Origin) could
@@ -666,10 +715,62 @@ class _Handler(BaseHTTPRequestHandler):
         if wanted is None:
             return
         given = self.headers.get("sts-api-key") or next(iter(query.get("api_key", ())), "")
+        if not given and self.command == "GET" and self._page_cookie_sent():
+            return  # the page, opened with the key once
         if not secrets.compare_digest(_bytes(given), _bytes(wanted)):
             what = "a wrong API key" if given else "no API key"
             raise _Problem(401, f"{what}: send it in the sts-api-key header or the api_key "
                                 f"query parameter")  # fmt: skip
+
+    def _cookie_name(self) -> str:
+        # Browsers send a host's cookies to each of its ports: one name a port.
+        return f"stac_events_{self.server.receiver.port}"
+
+    def _page_cookie_sent(self) -> bool:
+        """Whether the request has the cookie that opening the page with the key set (or
+        no key is asked for)."""
+        if self.server.receiver.limits.api_key is None:
+            return True
+        name, token = self._cookie_name(), self.server.receiver.page_token
+        for header in self.headers.get_all("Cookie") or ():
+            for pair in header.split(";"):
+                key, _, value = pair.strip().partition("=")
+                if key == name and _same(value, token):
+                    return True
+        return False
+
+    def _page(self, path: str, query: Dict[str, List[str]]) -> None:
+        """The page's files. With a key: `/?api_key=KEY` sets the cookie and sends the
+        browser on to `/` (so the key leaves its address bar), and `/` without the cookie
+        (or the key) answers a short page that says how to open it. The page's script and
+        style hold no events: they are served to anyone."""
+        receiver = self.server.receiver
+        if path == "/":
+            wanted = receiver.limits.api_key
+            given = query.get("api_key")
+            if given is not None:
+                if not _same(given[-1], wanted):
+                    self._key_needed("the page was asked for with a wrong API key")
+                    return
+                cookie = (f"{self._cookie_name()}={receiver.page_token}; HttpOnly; "
+                          f"SameSite=Strict; Path=/")  # fmt: skip
+                self._send(303, b"", content_type="text/plain; charset=utf-8",
+                           headers=[("Location", "/"), *_PAGE_HEADERS,
+                                    *([("Set-Cookie", cookie)] if wanted else [])])  # fmt: skip
+                return
+            header = self.headers.get("sts-api-key")
+            if not (self._page_cookie_sent() or _same(header, wanted)):
+                self._key_needed("the page was asked for without the API key")
+                return
+        name, kind = PAGE_FILES[path]
+        self._send(200, _page_file(name), content_type=kind, headers=_PAGE_HEADERS)
+
+    def _key_needed(self, why: str) -> None:
+        self._send(401, _page_file(_KEY_PAGE), content_type="text/html; charset=utf-8",
+                   headers=_PAGE_HEADERS)  # fmt: skip
+        on_refusal = self.server.receiver.on_refusal
+        if on_refusal is not None:
+            on_refusal(Refusal(401, [Reason("", f"{why}; open it as /?api_key=KEY once")]))
 
     def _has_body(self) -> bool:
         headers = getattr(self, "headers", None)  # none yet: a request line it cannot read
@@ -726,7 +827,14 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self, status: int, document: Dict[str, Any]) -> None:
         self._send(status, json.dumps(document, ensure_ascii=False).encode())
 
-    def _send(self, status: int, body: bytes) -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        *,
+        content_type: str = "application/json",
+        headers: Sequence[Tuple[str, str]] = (),
+    ) -> None:
         self._answered = True
         if not self._body_read and self._has_body():
             self.close_connection = True  # a body left unread must not pass for a request
@@ -738,8 +846,14 @@ class _Handler(BaseHTTPRequestHandler):
                     state=ANSWERING)  # fmt: skip
         try:
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
+            # What it answers changes from one request to the next, and is never run as
+            # another type than it says (JSON taken for a script by a page elsewhere).
+            self.send_header("Cache-Control", "no-store")
+            self.send_header("X-Content-Type-Options", "nosniff")
+            for name, value in headers:
+                self.send_header(name, value)
             if self.close_connection:
                 self.send_header("Connection", "close")
             self.end_headers()
@@ -770,6 +884,18 @@ def _decoded(body: bytes, encoding: str, max_body: int) -> bytes:
 
 
 _LOOPBACK_NAMES = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+@functools.cache
+def _page_file(name: str) -> bytes:
+    """One of the page's files, read once from the package."""
+    return resources.files("stac_events.receiver").joinpath("page").joinpath(name).read_bytes()
+
+
+def _cleared(last: int, after: Optional[int]) -> bool:
+    """Whether the newest id stored is below the `after` a client asked with: what it saw
+    was deleted, and it should look afresh rather than wait."""
+    return after is not None and last < after
 
 
 def _target(path: str) -> SplitResult:
@@ -821,12 +947,12 @@ def _unique(pairs: List[Tuple[str, Any]]) -> Dict[str, Any]:
 
 
 # What each listing takes: its filters, and the key (`api_key`, as the intake takes it).
-# A refusal has no event type or identifier; only a listing has a limit, and only GET
-# /events waits.
+# A refusal has no event type or identifier; only a listing has a limit, or waits.
+_LISTING = ("since", "after", "limit", "count", "wait", "api_key")
 _PARAMETERS = {
-    ("GET", EVENTS_PATH): ("type", "identifier", "since", "limit", "count", "wait", "api_key"),
+    ("GET", EVENTS_PATH): ("type", "identifier", *_LISTING),
     ("DELETE", EVENTS_PATH): ("type", "identifier", "since", "api_key"),
-    ("GET", REFUSALS_PATH): ("since", "limit", "api_key"),
+    ("GET", REFUSALS_PATH): _LISTING,
     ("DELETE", REFUSALS_PATH): ("since", "api_key"),
 }
 _MOST = 1 << 62  # a limit or count beyond any table's size; SQLite takes up to 2 ** 63 - 1
@@ -840,6 +966,7 @@ class _Asked(NamedTuple):
     limit: Optional[int] = None  # the newest so many
     at_least: Optional[int] = None  # wait until this many match...
     wait: Optional[float] = None  # ...or this many seconds passed
+    after: Optional[int] = None  # only those with a greater id
 
 
 def _asked(method: str, path: str, query: Dict[str, List[str]]) -> _Asked:
@@ -867,17 +994,18 @@ def _asked(method: str, path: str, query: Dict[str, List[str]]) -> _Asked:
     if count is not None and wait is None:
         raise _Problem(400, f"count needs wait: the seconds to wait for {count} event(s) "
                             f"to match, at most {MAX_WAIT_S:g}")  # fmt: skip
-    return _Asked(path, filters, limit, count, _seconds(wait))
+    after = _whole(one("after"), "after", least=0)
+    return _Asked(path, filters, limit, count, _seconds(wait), after)
 
 
-def _whole(text: Optional[str], name: str) -> Optional[int]:
-    """A parameter that is a whole number of 1 or more."""
+def _whole(text: Optional[str], name: str, *, least: int = 1) -> Optional[int]:
+    """A parameter that is a whole number of `least` (0 or 1) or more."""
     if text is None:
         return None
-    if not (text.isascii() and text.isdigit()) or not text.strip("0"):
+    if not (text.isascii() and text.isdigit()) or (least and not text.strip("0")):
         raise _Problem(400, f"{name}: {shortened(one_line(text), 40)!r} is not a whole number "
-                            f"of 1 or more")  # fmt: skip
-    digits = text.lstrip("0")
+                            f"of {least} or more")  # fmt: skip
+    digits = text.lstrip("0") or "0"
     return _MOST if len(digits) > 18 else min(int(digits), _MOST)
 
 
@@ -901,3 +1029,11 @@ def _listed(reasons: List[Reason]) -> List[Dict[str, str]]:
 
 def _bytes(text: str) -> bytes:
     return text.encode("utf-8", "surrogateescape")
+
+
+def _same(given: Optional[str], wanted: Optional[str]) -> bool:
+    """Whether `given` is the key (or token) `wanted`, in constant time; any is, when
+    nothing is wanted."""
+    if wanted is None:
+        return True
+    return given is not None and secrets.compare_digest(_bytes(given), _bytes(wanted))

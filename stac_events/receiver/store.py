@@ -485,6 +485,26 @@ class Store:
                 for number, received, status, error, reasons, size, truncated, excerpt
                 in rows]  # fmt: skip
 
+    def count_refusals(self, *, since: Optional[float] = None, after: Optional[int] = None) -> int:
+        """How many refused payloads are kept (received `since`, with an id above `after`)."""
+        if self.version < 3:
+            return 0
+        where, values = _after(_since(since), "id", after)
+        with self._lock:
+            (found,) = self._db.execute(
+                f"SELECT count(*) FROM refusals{where}",  # noqa: S608
+                values,
+            ).fetchone()
+        return int(found)
+
+    def last_refusal_id(self) -> int:
+        """The greatest refusal id kept, 0 when none (as `last_id` for events)."""
+        if self.version < 3:
+            return 0
+        with self._lock:
+            (found,) = self._db.execute("SELECT max(id) FROM refusals").fetchone()
+        return int(found or 0)
+
     def clear_refusals(self, *, since: Optional[float] = None) -> int:
         """Delete the refused payloads kept (received `since`); returns how many."""
         if self.version < 3:
