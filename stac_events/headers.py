@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Dict, Iterable, List, Optional, Tuple
 
-from stac_events.parse import InvalidValue
+from stac_events.parse import InvalidValue, shortened
 
 Header = Tuple[str, str]
 Headers = Tuple[Header, ...]
@@ -50,15 +50,16 @@ def check_header(name: str, value: str) -> Header:
         raise InvalidValue(
             f"{reserved} is set by stac-events itself (or by HTTP), and cannot be replaced"
         )
+    shown = shortened(name, 60)  # a name of kilobytes is not echoed whole
     if "\r" in value or "\n" in value or "\0" in value:
-        raise InvalidValue(f"the value of {name} holds a line break; a header is one line")
+        raise InvalidValue(f"the value of {shown} holds a line break; a header is one line")
     if not all(" " <= char <= "~" or char == "\t" for char in value):
         raise InvalidValue(
-            f"the value of {name} holds characters a header cannot carry "
+            f"the value of {shown} holds characters a header cannot carry "
             "(control characters or non-ASCII)"
         )
     if len(name) + len(value) > MAX_HEADER_BYTES:
-        raise InvalidValue(f"{name} is longer than a header may be ({MAX_HEADER_BYTES} bytes)")
+        raise InvalidValue(f"{shown} is longer than a header may be ({MAX_HEADER_BYTES} bytes)")
     return name, value
 
 

@@ -82,23 +82,27 @@ def parse_seconds(text: str) -> float:
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
-def parse_duration(text: str) -> float:
-    """A length of time above 0: `30d`, `12h`, `90m`, `45s`, or plain seconds."""
+# ASCII digits: not `1_0`, `inf`, `1e3`, nor what else float() takes
+_DECIMAL = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\Z")
+
+
+def parse_duration(
+    text: str, *, longest: float = LARGEST_EPOCH_SECONDS, longest_said: str = "3000 years"
+) -> float:
+    """A length of time above 0 and at most `longest` seconds: `30d`, `12h`, `90m`, `45s`,
+    or plain seconds, in ASCII digits."""
     given = text.strip().lower()
     unit = _UNITS.get(given[-1:]) if given else None
     number = given[:-1] if unit else given
-    try:
-        seconds = float(number) * (unit or 1)
-    except ValueError:
+    if not _DECIMAL.match(number):
         raise InvalidValue(
             f"{shortened(text)!r} is not a length of time; give e.g. 30d, 12h, 90m or seconds"
-        ) from None
+        )
+    seconds = float(number) * (unit or 1)
     if not seconds > 0:
         raise InvalidValue(f"{shortened(text)!r} is not a length of time above 0")
-    if not (math.isfinite(seconds) and seconds <= LARGEST_EPOCH_SECONDS):
-        raise InvalidValue(
-            f"{shortened(text)!r} is longer than any time kept; give at most 3000 years"
-        )
+    if not (math.isfinite(seconds) and seconds <= longest):
+        raise InvalidValue(f"{shortened(text)!r} is longer than {longest_said}")
     return seconds
 
 

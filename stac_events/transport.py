@@ -21,6 +21,7 @@ import time
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, NamedTuple, Optional, Tuple, cast
 
 from stac_events.errors import DeliveryError, RejectedError, StacEventsError
+from stac_events.parse import one_line
 from stac_events.redact import MASK, redact
 from stac_events.settings import DeliveryOptions, Target, host_of
 from stac_events.status import pause, start_deaf
@@ -669,15 +670,21 @@ def _shown_body(
             return "(gzip that cannot be undone)", len(body)
     size = len(body)
     try:
-        text = body.decode(charset or "utf-8", "replace")
+        text = body.decode(charset or "utf-8", "surrogateescape")
     except LookupError:
-        text = body.decode("utf-8", "replace")
+        text = body.decode("utf-8", "surrogateescape")
     if size <= DEBUG_PRETTY_BYTES:
         with contextlib.suppress(ValueError, RecursionError):  # not JSON: as it came
             text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
     text = redact(text, *secrets)  # before it is cut: a secret cut in two is not known
-    if len(text) > limit:
-        text = text[:limit] + f"\n… ({len(text) - limit} more characters not shown)"
+    left_out = len(text) - limit
+    if left_out > 0:
+        text = text[:limit]
+    # Each line indented and its control characters escaped: what a receiver answered
+    # cannot move the terminal's cursor, nor pass for a line of stac-events' own.
+    text = "\n".join("  " + one_line(line) for line in text.split("\n"))
+    if left_out > 0:
+        text += f"\n  … ({left_out} more characters not shown)"
     return text, size
 
 
@@ -734,7 +741,7 @@ def _reasons(response: requests.Response, said: bytes) -> List[str]:
 def _excerpt(text: str, target: Target, limit: int = 200) -> str:
     """The start of what the receiver said, on one line: masked, then cut (a secret cut in
     two would not be known)."""
-    text = redact(" ".join(text.split()), *target.secrets)
+    text = one_line(redact(" ".join(text.split()), *target.secrets))
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return text

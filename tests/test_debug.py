@@ -31,16 +31,16 @@ def test_debug_shows_the_request_and_the_answer_with_no_secret(cli: Cli, httpser
     assert "request headers:\n  User-Agent: stac-events/" in err
     assert "  X-Token: ***\n" in err
     assert "  sts-api-key: ***\n" in err
-    body = re.search(r"request body \((\d+) bytes\):\n(\{.*?\n\})\n", err, re.S)
+    body = re.search(r"request body \((\d+) bytes\):\n(  \{.*?\n  \})\n", err, re.S)
     assert body is not None, err
     shown = json.loads(body.group(2))  # pretty-printed, whole: it is short
     assert shown["events"]["DeployEvent"][0]["context"]["data"] == {"version": "1.4"}
-    assert '\n  "events": {\n' in body.group(2)  # indented
+    assert '\n    "events": {\n' in body.group(2)  # pretty-printed, and indented under its line
     ((request, _),) = httpserver.log
     assert int(body.group(1)) == len(request.get_data())
     assert "answer: 200 OK\n" in err
     assert "  X-Echo: token=***" in err
-    echoed = r'answer body \(\d+ bytes\):\n\{\n  "got_key": "\*\*\*",\n  "got": "\*\*\*"'
+    echoed = r'answer body \(\d+ bytes\):\n  \{\n    "got_key": "\*\*\*",\n    "got": "\*\*\*"'
     assert re.search(echoed, err)
     assert request.headers["X-Token"] == TOKEN
     assert TOKEN not in result.output
@@ -69,7 +69,7 @@ def test_debug_cuts_a_large_body_and_says_how_much_it_left_out(
         + "\n" for n in range(200)
     ))  # fmt: skip
     result = cli("event", "send", "--file", str(events), "--debug", env=env_for(receiver))
-    left = re.search(r"\n… \((\d+) more characters not shown\)\n", result.stderr)
+    left = re.search(r"\n  … \((\d+) more characters not shown\)\n", result.stderr)
     assert left is not None
     assert int(left.group(1)) > 40_000  # 200 events of over 200 characters, pretty-printed
     assert '"msg_title": "change 0"' in result.stderr
@@ -83,8 +83,8 @@ def test_debug_bounds_what_it_shows_of_an_answer(cli: Cli, httpserver: HTTPServe
     result = cli("event", "send", "DeployEvent", "--title", "t", "--debug",
                  env=env_for(httpserver), expect=4)  # fmt: skip
     assert "answer: 400 BAD REQUEST\n" in result.stderr
-    assert "answer body (65536 bytes (the first 64 KiB read)):\nrefused refused" in result.stderr
-    left = re.search(r"\n… \((\d+) more characters not shown\)\n", result.stderr)
+    assert "answer body (65536 bytes (the first 64 KiB read)):\n  refused refused" in result.stderr
+    left = re.search(r"\n  … \((\d+) more characters not shown\)\n", result.stderr)
     assert left is not None
     assert int(left.group(1)) == 65536 - 2048
     assert len(result.stderr) < 8_000
@@ -94,3 +94,19 @@ def test_without_debug_nothing_of_the_request_is_shown(cli: Cli, receiver: HTTPS
     result = cli("event", "send", "DeployEvent", "--title", "quiet-title", env=env_for(receiver))
     assert "quiet-title" not in result.stderr
     assert "request body" not in result.stderr
+
+
+def test_debug_escapes_what_a_receiver_says(cli: Cli, httpserver: HTTPServer):
+    """An answer's control characters cannot move the terminal's cursor or forge a line
+    of stac-events' own; bytes that are not UTF-8 show as what they were."""
+    said = b'{"error": "caf\xe9 \x1b[31mRED\x1b[0m"}\r\nstac-events: error: forged line'
+    httpserver.expect_request(INTAKE).respond_with_data(
+        said, status=400, headers={"X-Weird": "caf\x1b[2J"}
+    )
+    result = cli("event", "send", "DeployEvent", "--title", "t", "--debug", "--retries", "0",
+                 "--no-spool", env=env_for(httpserver), expect=4)  # fmt: skip
+    assert "\x1b" not in result.stderr
+    assert "\r" not in result.stderr
+    assert "\n  stac-events: error: forged line" in result.stderr
+    assert "\nstac-events: error: forged line" not in result.stderr
+    assert "caf\\xe9" in result.stderr

@@ -280,3 +280,20 @@ def test_a_short_value_is_masked_when_the_name_says_it_is_a_credential(
     event = json.loads(receiver.log[0][0].get_data())["events"]["CommandEvent"][0]
     assert "*** is the value" in event["msg_text"]
     assert json.loads(result.stderr.splitlines()[-1])["events"] == 1  # `1` stays a number
+
+
+@pytest.mark.parametrize("spelling", [
+    ["-H", f"Authorization: Bearer {TOKEN}"], ["--header", f"X-Gw: {TOKEN}"],
+    [f"-HX-Gw:{TOKEN}"], [f"-H=X-Gw: {TOKEN}"], [f"--header=X-Gw:{TOKEN}"],
+    ["-qH", f"X-Gw: {TOKEN}"], ["-H", "X-Api-Key: zq7"], ["-H", f"no colon {TOKEN}"],
+])  # fmt: skip
+@pytest.mark.parametrize("mode", ["text", "json"])
+def test_a_usage_error_that_repeats_the_line_shows_no_header_value(
+    cli: Cli, spelling: List[str], mode: str
+):
+    """A missing argument's hint repeats the command line: the headers' values are
+    masked in it, as the key is, before the line is read."""
+    result = cli("event", "send", "--title", "x", *spelling, "-o", mode, expect=2)
+    assert "Missing argument" in result.output
+    for secret in (TOKEN, "zq7"):
+        assert secret not in result.output

@@ -254,7 +254,8 @@ def test_the_key_can_come_from_the_environment_out_of_process_lists(receiver_fac
         (["--api-key", "clé"], "characters an HTTP header cannot carry"),
         (["--max-body", "99999999999999999999"], "too large; give 1073741824 or less"),
         (["--host", ""], "give an address to listen on"),
-        (["--max-age", "1e400"], "longer than any time kept"),
+        (["--max-age", "1e400"], "is not a length of time"),
+        (["--max-age", "99999999999999d"], "is longer than 3000 years"),
     ],
 )
 def test_values_no_receiver_could_use_are_usage_errors(run_script, tmp_path, args, says):

@@ -108,9 +108,13 @@ def test_a_command_within_its_limit_is_not_touched(cli: Cli, receiver: HTTPServe
         ("0", "is not a length of time above 0"),
         ("-1", "is not a length of time above 0"),
         ("abc", "is not a length of time"),
-        ("inf", "is longer than any time kept"),
-        ("nan", "is not a length of time above 0"),
+        ("inf", "is not a length of time; give e.g."),
+        ("nan", "is not a length of time; give e.g."),
+        ("1e999", "is not a length of time; give e.g."),
+        ("1_0", "is not a length of time; give e.g."),
+        ("\u0661", "is not a length of time; give e.g."),  # an Arabic-Indic one
         ("400d", "is longer than a time limit may be (a year)"),
+        ("99999999999999", "is longer than a time limit may be (a year)"),
     ],
 )
 def test_a_time_limit_that_is_no_positive_length_of_time_is_a_usage_error(

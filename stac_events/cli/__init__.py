@@ -16,13 +16,13 @@ import io
 import os
 import re
 import sys
-from typing import IO, MutableMapping, NoReturn, Optional, Sequence, cast
+from typing import IO, List, MutableMapping, NoReturn, Optional, Sequence, cast
 
 from stac_events.cli import signals
 from stac_events.cli.output import Output, ReaderGone, UnwritableStdout, guarded
 from stac_events.environment import Environment
 from stac_events.errors import StacEventsError, Terminated, interruption
-from stac_events.setting_specs import KEY_VARIABLES
+from stac_events.setting_specs import HEADERS_VARIABLE, KEY_VARIABLES
 from stac_events.status import ExitStatus
 
 PROGRAMS = ("stac-events", "stac")
@@ -41,10 +41,26 @@ def main(
     # Masked from the first message on, before the settings say which key is used
     output.secrets.extend(argv.given_values(args, "--api-key"))
     output.secrets.extend(env.environ.get(name, "").strip() for name in KEY_VARIABLES)
+    output.secrets.extend(_header_secrets(argv.header_values(args),
+                                          env.environ.get(HEADERS_VARIABLE, "")))  # fmt: skip
     try:
         return _reported(args, env, output, prog_name)
     except ReaderGone:
         return ExitStatus.BROKEN_PIPE
+
+
+def _header_secrets(given: Sequence[str], variable: str) -> List[str]:
+    """The secrets of the headers given as flags and in the variable, before either is
+    read: an error about the line (a missing argument's hint repeats it) shows none. A
+    header not yet known to be well-formed is taken as `Name: value`, and one without a
+    name is a value."""
+    from stac_events.headers import secrets_of
+
+    found = []
+    for text in [*given, *variable.splitlines()]:
+        name, colon, value = text.partition(":")
+        found += secrets_of(((name.strip(), value.strip()) if colon else ("", text.strip()),))
+    return found
 
 
 def _reported(args: Sequence[str], env: Environment, output: Output, prog_name: str) -> int:

@@ -325,6 +325,25 @@ def given_values(argv: Sequence[str], flag: str) -> List[str]:
     return found
 
 
+def header_values(argv: Sequence[str]) -> List[str]:
+    """Every `-H/--header` argument, however it was written (`-H v`, `-Hv`, `-H=v`, `-qH v`,
+    `--header v`, `--header=v`); for masking before parsing."""
+    found = []
+    for i, token in enumerate(argv):
+        if token == "--":
+            break
+        following = argv[i + 1] if i + 1 < len(argv) else ""
+        if token == "--header":
+            found.append(following)
+        elif token.startswith("--header="):
+            found.append(token[len("--header=") :])
+        elif token.startswith("-") and not token.startswith("--"):
+            at = token.find("H", 1)
+            if at > 0 and all(char.isalpha() for char in token[1:at]):
+                found.append(token[at + 1 :].removeprefix("=") or following)
+    return found
+
+
 def output_mode(argv: Sequence[str]) -> Optional[str]:
     """`json` when `--output json` was asked for, in any of its spellings; known before
     the line is read, so that even an error about the line itself is one JSON object."""

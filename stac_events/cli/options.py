@@ -244,10 +244,8 @@ LONGEST_TIME_LIMIT_S = 366 * 86400.0  # a year: more is a typo (and beyond what 
 
 
 def _time_limit(text: str) -> float:
-    seconds = parse_duration(text)
-    if seconds > LONGEST_TIME_LIMIT_S:
-        raise InvalidValue(f"{text.strip()!r} is longer than a time limit may be (a year)")
-    return seconds
+    return parse_duration(text, longest=LONGEST_TIME_LIMIT_S,
+                          longest_said="a time limit may be (a year)")  # fmt: skip
 
 
 TIME_LIMIT = Opt("time_limit", ("--time-limit",),
