@@ -15,7 +15,8 @@ tests=(
     tests/test_spool_lifecycle.py tests/test_odd_inputs.py tests/test_demo.py
     tests/test_delivery.py tests/test_startup.py tests/test_help_answers.py
     tests/test_config_init.py tests/test_config_faults.py tests/test_config_more_faults.py
-    tests/test_receiver_docs.py
+    tests/test_receiver_docs.py tests/test_wrap_time_limit.py tests/test_receiver_waits.py
+    tests/test_receiver_follow.py tests/test_receiver_page.py
 )
 
 hogs=()
