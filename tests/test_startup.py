@@ -32,8 +32,9 @@ print(json.dumps({"status": status, "loaded": sorted(sys.modules)}))
 """
 
 # Never on the path of a common command that does not need them: the HTTP stack, Rich
-# (a terminal's colors and progress bars), the YAML parser (no config file here).
-HEAVY = {"requests", "urllib3", "rich", "yaml"}
+# (a terminal's colors and progress bars), the YAML parser (no config file here), and
+# Typer, which the common lines are read without (`cli.direct`).
+HEAVY = {"requests", "urllib3", "rich", "yaml", "typer"}
 
 
 def modules_loaded_by(processes: Processes, *args: str, environ: Optional[dict] = None) -> dict:
@@ -68,6 +69,14 @@ def test_a_send_imports_the_http_stack_but_no_rich(
                               environ=environ)  # fmt: skip
     assert probe["status"] == 0
     assert heavy_in(probe, HEAVY) == ["requests", "urllib3"]
+
+
+def test_version_and_a_flush_import_no_typer(processes: Processes) -> None:
+    assert heavy_in(modules_loaded_by(processes, "--version"), HEAVY) == []
+    flush = ["spool", "flush", "--url", "http://127.0.0.1:9", "--api-key", "k"]
+    probe = modules_loaded_by(processes, *flush)
+    assert probe["status"] == 0
+    assert heavy_in(probe, {"typer", "rich", "yaml"}) == []
 
 
 @pytest.mark.parametrize("args", [["--help"], ["event", "send", "--help"], ["--version"]])
