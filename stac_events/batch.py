@@ -38,9 +38,10 @@ from typing import (
 from pydantic import ValidationError
 
 from stac_events.blocks import BLOCK_CHARACTERS, BLOCK_LINES, Done, Run, json_key
+from stac_events.bodies import Packer, Payload
 from stac_events.errors import ConfigError, InvalidInput
 from stac_events.events import EventDefaults, Filler, advisories, invalid_input
-from stac_events.model import Packer, Payload, validate_event, wire
+from stac_events.model import validate_event, wire
 from stac_events.parse import (
     LARGEST_REQUEST_BYTES,
     MAX_DATA_DEPTH,

@@ -191,6 +191,8 @@ class Blocks:
 
     def _defaults_pass(self, event: cs.CoreSchema) -> bool:
         defaults = self.defaults
+        if any(list(link) != ["title", "url"] for link in defaults.links):
+            return False  # added as they are, so serialized in their own order: not the model's
         probe = {
             "event_type": "ProbeEvent",
             "msg_title": "probe",

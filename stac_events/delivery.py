@@ -43,6 +43,7 @@ import time
 import zlib
 from typing import Any, Callable, Dict, Generator, Iterable, Iterator, List, Optional, Tuple
 
+from stac_events.bodies import Payload, gzip_body, split
 from stac_events.errors import (
     DeliveryError,
     Interrupted,
@@ -51,7 +52,6 @@ from stac_events.errors import (
     StacEventsError,
     Terminated,
 )
-from stac_events.model import Payload, gzip_body, split
 from stac_events.redact import redact
 from stac_events.settings import DeliveryOptions, Target
 from stac_events.spool import STALE_CLAIM_S, Claimed, Corrupt, Spool

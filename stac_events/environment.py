@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Callable, Mapping, Optional
+from typing import IO, Any, Callable, Mapping, Optional
 
 
 def machine_hostname() -> str:
@@ -50,32 +49,69 @@ def expand_user(path: str) -> Path:
         return Path(path)
 
 
-@dataclass
+_UNSET: Any = object()  # an argument not given: its default is read when the run starts
+
+
 class Environment:
-    """Streams, variables, clock and host name of one run (HTTPie's idea of an environment)."""
+    """Streams, variables, clock and host name of one run (HTTPie's idea of an environment).
 
-    stdin: IO[str] = field(default_factory=lambda: sys.stdin)
-    stdout: IO[str] = field(default_factory=lambda: sys.stdout)
-    stderr: IO[str] = field(default_factory=lambda: sys.stderr)
-    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-    cwd: Path = field(default_factory=Path.cwd)
-    clock: Callable[[], float] = time.time
-    hostname: Callable[[], str] = machine_hostname
-    home: Path = field(default_factory=Path.home)
-    config_dir: Optional[Path] = None  # None: the platform's user config dir, when first needed
-    state_dir: Optional[Path] = None  # None: the platform's user state dir, when first needed
-    retry_backoff: float = 0.5  # seconds before the first retry; tests make it small
-    stdin_isatty: Optional[bool] = None
-    stdout_isatty: Optional[bool] = None
-    stderr_isatty: Optional[bool] = None
+    A plain class rather than a dataclass: `dataclasses` (and the `inspect` it imports)
+    would cost every start-up some milliseconds."""
 
-    def __post_init__(self) -> None:
-        if self.stdin_isatty is None:
-            self.stdin_isatty = _isatty(self.stdin)
-        if self.stdout_isatty is None:
-            self.stdout_isatty = _isatty(self.stdout)
-        if self.stderr_isatty is None:
-            self.stderr_isatty = _isatty(self.stderr)
+    __slots__ = _FIELDS = (
+        "stdin", "stdout", "stderr", "environ", "cwd", "clock", "hostname", "home",
+        "config_dir", "state_dir", "retry_backoff", "stdin_isatty", "stdout_isatty",
+        "stderr_isatty",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        stdin: IO[str] = _UNSET,
+        stdout: IO[str] = _UNSET,
+        stderr: IO[str] = _UNSET,
+        environ: Mapping[str, str] = _UNSET,
+        cwd: Path = _UNSET,
+        clock: Callable[[], float] = time.time,
+        hostname: Callable[[], str] = machine_hostname,
+        home: Path = _UNSET,
+        config_dir: Optional[Path] = None,  # None: the platform's user config dir, when needed
+        state_dir: Optional[Path] = None,  # None: the platform's user state dir, when needed
+        retry_backoff: float = 0.5,  # seconds before the first retry; tests make it small
+        stdin_isatty: Optional[bool] = None,
+        stdout_isatty: Optional[bool] = None,
+        stderr_isatty: Optional[bool] = None,
+    ) -> None:
+        self.stdin: IO[str] = sys.stdin if stdin is _UNSET else stdin
+        self.stdout: IO[str] = sys.stdout if stdout is _UNSET else stdout
+        self.stderr: IO[str] = sys.stderr if stderr is _UNSET else stderr
+        self.environ: Mapping[str, str] = dict(os.environ) if environ is _UNSET else environ
+        self.cwd: Path = Path.cwd() if cwd is _UNSET else cwd
+        self.clock = clock
+        self.hostname = hostname
+        self.home: Path = Path.home() if home is _UNSET else home
+        self.config_dir = config_dir
+        self.state_dir = state_dir
+        self.retry_backoff = retry_backoff
+        self.stdin_isatty = _isatty(self.stdin) if stdin_isatty is None else stdin_isatty
+        self.stdout_isatty = _isatty(self.stdout) if stdout_isatty is None else stdout_isatty
+        self.stderr_isatty = _isatty(self.stderr) if stderr_isatty is None else stderr_isatty
+
+    def replace(self, **changes: Any) -> Environment:
+        """A copy with `changes`, as `dataclasses.replace` makes one."""
+        values = {name: getattr(self, name) for name in self._FIELDS}
+        values.update(changes)
+        return Environment(**values)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Environment):
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in self._FIELDS)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass was
+
+    def __repr__(self) -> str:
+        values = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._FIELDS)
+        return f"Environment({values})"
 
     def user_config_dir(self) -> Path:
         """Where stac-events keeps its own `conf.yaml` (XDG_CONFIG_HOME on Linux)."""

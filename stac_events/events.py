@@ -9,10 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
-from pydantic import ValidationError
-
 from stac_events.errors import InvalidInput
-from stac_events.model import Event
 from stac_events.parse import (
     CATEGORIES,
     NOT_UTF8,
@@ -22,9 +19,10 @@ from stac_events.parse import (
 )
 
 if TYPE_CHECKING:
-    from pydantic_core import ErrorDetails
+    from pydantic_core import ErrorDetails, ValidationError
 
     from stac_events.ci import CiRun
+    from stac_events.model import Event
 
 HOUR_S = 3600
 FUTURE_TOLERANCE_S = 60  # clocks drift; only a minute ahead is worth a warning
@@ -150,6 +148,10 @@ def build_event(
         raise InvalidInput("an event needs a title", field="msg_title")
     if ci is not None:
         defaults = defaults.with_ci(ci)
+    from pydantic_core import ValidationError  # pydantic's own, imported when needed
+
+    from stac_events.model import Event  # the models cost most of a start-up to import
+
     name, fields = Filler(defaults)({}, now=now)
     try:
         check_event_name(name)

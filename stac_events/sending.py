@@ -20,11 +20,12 @@ from typing import (
     NamedTuple,
     Optional,
     Sequence,
+    Tuple,
 )
 
+from stac_events.bodies import Packer, Payload, gzip_body
 from stac_events.errors import InvalidInput
-from stac_events.events import EventDefaults, build_event
-from stac_events.model import Packer, Payload, envelope, gzip_body
+from stac_events.events import EventDefaults
 from stac_events.parse import LARGEST_REQUEST_BYTES, InvalidValue
 from stac_events.redact import Masker
 from stac_events.settings import Settings
@@ -120,12 +121,11 @@ def prepare_one(
 
     `secrets` (and any address's password or `api_key=` value) are masked in its texts:
     an event is no place for a key, whoever put it there."""
-    name, event, warnings = build_event(defaults, now=now, ci=ci)
-    try:
-        body = envelope({name: [event]}, hostname=hostname, collection_timestamp=int(now))
-    except InvalidValue as error:  # text that cannot be UTF-8, named by its field
-        field, _, reason = str(error).partition(": ")
-        raise InvalidInput(reason, field=field) from None
+    found = one_by_block(defaults, hostname=hostname, now=now, ci=ci)
+    if found is not None:
+        body, warnings = found
+    else:  # the models say what is wrong, or make what the block path does not take
+        body, warnings = one_by_model(defaults, hostname=hostname, now=now, ci=ci)
     body = Masker(secrets)(body)
     if len(body) > max_bytes:
         raise InvalidInput(
@@ -135,6 +135,46 @@ def prepare_one(
             "takes more",
         )
     return Prepared([(body, 1)], 1, warnings, masked=tuple(secrets))
+
+
+def one_by_model(
+    defaults: EventDefaults, *, hostname: str, now: float, ci: Optional[CiRun] = None
+) -> Tuple[bytes, List[str]]:
+    """The body of the one event that `defaults` describe, validated by the `Event` model,
+    and its warnings; an `InvalidInput` names what is wrong."""
+    from stac_events.events import build_event
+    from stac_events.model import envelope
+
+    name, event, warnings = build_event(defaults, now=now, ci=ci)
+    try:
+        body = envelope({name: [event]}, hostname=hostname, collection_timestamp=int(now))
+    except InvalidValue as error:  # text that cannot be UTF-8, named by its field
+        field, _, reason = str(error).partition(": ")
+        raise InvalidInput(reason, field=field) from None
+    return body, warnings
+
+
+def one_by_block(
+    defaults: EventDefaults, *, hostname: str, now: float, ci: Optional[CiRun] = None
+) -> Optional[Tuple[bytes, List[str]]]:
+    """What `one_by_model` gives, by the path a batch's blocks take (`blocks`): the
+    event is an input line that gives nothing of its own, completed by the defaults. It
+    needs pydantic-core alone, no models (pydantic's import is most of a start-up). None
+    when that path does not take it whole, as for an event that is wrong: the models
+    then say why, in their words."""
+    from stac_events.blocks import Blocks
+
+    if ci is not None:
+        defaults = defaults.with_ci(ci)
+    if not defaults.event_type or defaults.title is None:
+        return None
+    blocks = Blocks(defaults, now=now, keys={})
+    done = blocks.validate(['{"name":null}']) if blocks.usable else None
+    if done is None or len(done.runs) != 1:
+        return None
+    run = done.runs[0]
+    packer = Packer(hostname=hostname, collection_timestamp=int(now), max_bytes=0)
+    return packer.body({run.key: [run.data]}), [note for _, note in done.notes]
 
 
 def prepare_many(

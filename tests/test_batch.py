@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 
-from stac_events.model import Packer
+from stac_events.bodies import Packer
 from tests.conftest import (
     INTAKE,
     NOW,

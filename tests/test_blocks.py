@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 
 from stac_events.batch import Item, Lines
 from stac_events.blocks import BLOCK_LINES, Blocks
+from stac_events.bodies import Packer
 from stac_events.errors import StacEventsError
 from stac_events.events import EventDefaults, advice, advice_count
-from stac_events.model import Packer
 from stac_events.redact import STRUCTURE, Masker
 from stac_events.sending import prepare_many, read_many
 from tests.conftest import NOW

@@ -16,7 +16,17 @@ import io
 import os
 import re
 import sys
-from typing import IO, List, MutableMapping, NoReturn, Optional, Sequence, cast
+from typing import (
+    IO,
+    TYPE_CHECKING,
+    Any,
+    List,
+    MutableMapping,
+    NoReturn,
+    Optional,
+    Sequence,
+    cast,
+)
 
 from stac_events.cli import signals
 from stac_events.cli.output import Output, ReaderGone, UnwritableStdout, guarded
@@ -24,6 +34,9 @@ from stac_events.environment import Environment
 from stac_events.errors import StacEventsError, Terminated, interruption
 from stac_events.setting_specs import HEADERS_VARIABLE, KEY_VARIABLES
 from stac_events.status import ExitStatus
+
+if TYPE_CHECKING:
+    from stac_events.cli.run import Run
 
 PROGRAMS = ("stac-events", "stac")
 
@@ -89,7 +102,7 @@ def _reported(args: Sequence[str], env: Environment, output: Output, prog_name: 
 
 
 def _run(args: Sequence[str], env: Environment, output: Output, prog_name: str) -> int:
-    from stac_events.cli import argv, typer_app
+    from stac_events.cli import argv, direct
     from stac_events.cli.commands import COMMANDS_BY_PATH, shapes
     from stac_events.cli.run import started
     from stac_events.cli.usage import UsageError
@@ -105,6 +118,25 @@ def _run(args: Sequence[str], env: Environment, output: Output, prog_name: str) 
     # stdout stays the wrapped command's: what `event wrap` prints itself goes to stderr
     output.data_on_stderr = command is not None and command.runs_a_command
     run = started(env, output, line)
+    if line.args == direct.VERSION_LINE and not direct.completing(prog_name):
+        direct.version(run)
+        return ExitStatus.SUCCESS
+    parsed = direct.read(line, prog_name)
+    if parsed is not None:  # a common line, read completely without Typer
+        run.before_command.update(parsed.before_command)
+        direct.execute(parsed.command, run, parsed.values)
+        if run.raised is not None:
+            raise run.raised
+        return run.status
+    return _run_by_typer(run, prog_name)
+
+
+def _run_by_typer(run: Run[Any], prog_name: str) -> int:
+    """Run the line through the Typer commands: help, usage errors, every other command."""
+    from stac_events.cli import typer_app
+    from stac_events.cli.usage import UsageError
+
+    line = run.line
     app = typer_app.build(run)
     try:
         status = typer_app.invoke(app, line.args, prog_name, run)

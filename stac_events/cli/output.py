@@ -11,7 +11,6 @@ so that neither can end in exit 1.
 
 from __future__ import annotations
 
-import dataclasses
 import errno
 import io
 import json
@@ -119,7 +118,7 @@ def guarded(env: Environment) -> Environment:
         return env
     # Each stands in for its stream, and passes on what it does not define itself.
     stdout, stderr = cast(IO[str], _Stdout(env.stdout)), cast(IO[str], _Stderr(env.stderr))
-    return dataclasses.replace(env, stdout=stdout, stderr=stderr)
+    return env.replace(stdout=stdout, stderr=stderr)
 
 
 class Output:

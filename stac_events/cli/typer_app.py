@@ -19,7 +19,6 @@ Click's `main`), and catching help that Typer prints on `sys.stdout`.
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from contextlib import redirect_stderr, redirect_stdout
 from typing import Annotated, Any, Callable, Dict, List, Optional, Sequence
@@ -27,7 +26,6 @@ from typing import Annotated, Any, Callable, Dict, List, Optional, Sequence
 import typer
 
 from stac_events.cli import options as o
-from stac_events.cli.argv import Line
 from stac_events.cli.commands import (
     COMMANDS_BY_PATH,
     GROUPS_BY_PATH,
@@ -36,23 +34,25 @@ from stac_events.cli.commands import (
     Command,
     children,
 )
+from stac_events.cli.direct import execute, version
 from stac_events.cli.options import FLAG, MANY, REPEATED, Opt, for_program
-from stac_events.cli.records import Record
 from stac_events.cli.run import Run
-from stac_events.cli.usage import UsageError
 from stac_events.errors import Terminated
-from stac_events.parse import InvalidValue
 
 # Typer's own help option shows its type (`<bool>`): every command declares `o.HELP` instead.
 CONTEXT_SETTINGS: Dict[str, Any] = {"help_option_names": []}
 UsageProblem = typer.TyperException  # what Typer raises for a line it cannot parse
 
 
-def build(run: Run[Any]) -> typer.Typer:
-    """The root command with the commands on `run.line.path`, ready to run."""
+Execute = Callable[[Command, Run[Any], Dict[str, Any]], None]
+
+
+def build(run: Run[Any], execute: Execute = execute) -> typer.Typer:
+    """The root command with the commands on `run.line.path`, ready to run: a command
+    is run by `execute`, given the values Typer parsed."""
     app = _typer(run, ROOT.help, ROOT.epilog)
     app.callback()(_root_function(run))
-    _add_children(app, "", run.line.path, run)
+    _add_children(app, "", run.line.path, run, execute)
     return app
 
 
@@ -86,7 +86,9 @@ def _text(run: Run[Any], text: Optional[str]) -> Optional[str]:
     return None if text is None else for_program(text, run.output.prog)
 
 
-def _add_children(app: typer.Typer, path: str, typed: Sequence[str], run: Run[Any]) -> None:
+def _add_children(
+    app: typer.Typer, path: str, typed: Sequence[str], run: Run[Any], execute: Execute
+) -> None:
     """Under the group at `path`, the child on the typed path; all of them when none is
     typed (help lists them) or the typed one is unknown (Typer suggests the nearest)."""
     depth = len(path.split()) if path else 0
@@ -102,8 +104,8 @@ def _add_children(app: typer.Typer, path: str, typed: Sequence[str], run: Run[An
                 help_text = _text(run, group.help) or ""
                 sub.callback()(_with_signature(_nothing, [_help(run)], help_text))
             else:
-                sub.callback(invoke_without_command=True)(_group_function(runs, run))
-            _add_children(sub, child, typed, run)
+                sub.callback(invoke_without_command=True)(_group_function(runs, run, execute))
+            _add_children(sub, child, typed, run, execute)
             app.add_typer(sub, name=name, help=_text(run, group.help),
                           short_help=_text(run, group.short_help))  # fmt: skip
         else:
@@ -112,15 +114,16 @@ def _add_children(app: typer.Typer, path: str, typed: Sequence[str], run: Run[An
                                   short_help=_text(run, command.short_help),
                                   epilog=_text(run, command.epilog),
                                   options_metavar=_options_metavar(command))  # fmt: skip
-            declare(_command_function(command, run))
+            declare(_command_function(command, run, execute))
 
 
-def _command_function(command: Command, run: Run[Any]) -> Callable[..., None]:
-    """A function with the command's parameters for Typer; calling it runs the command.
+def _command_function(command: Command, run: Run[Any], execute: Execute) -> Callable[..., None]:
+    """A function with the command's parameters for Typer; calling it runs the command
+    (`execute`, as for a line read without Typer).
 
-    Typer does work for every parameter of a command on every run, given or not; when
-    the line asks for no help and types only options of the command, only those are
-    declared (the others take their defaults all the same, in `_given`).
+        Typer does work for every parameter of a command on every run, given or not; when
+        the line asks for no help and types only options of the command, only those are
+        declared (the others take their defaults all the same, in `direct.record_of`).
     """
     declared = command.options
     path = tuple(command.path.split())
@@ -132,14 +135,7 @@ def _command_function(command: Command, run: Run[Any]) -> Callable[..., None]:
         declared = ()  # a group's own, on a line that names a subcommand: `cli.argv` refused them
 
     def call(**values: Any) -> None:
-        try:
-            name, _, function = command.handler.partition(":")
-            module = importlib.import_module(name)
-            run.options = _given(command, getattr(module, command.record), values, run.line)
-            _start(run)
-            run.status = int(getattr(module, function)(run) or 0)
-        except (Exception, KeyboardInterrupt, Terminated) as error:
-            run.raised = error  # for main() to handle: Typer would turn some into exit 1
+        execute(command, run, values)
 
     parameters = [_argument(argument) for argument in command.arguments if not argument.rest]
     parameters += [_option(run, opt) for opt in declared]
@@ -147,9 +143,9 @@ def _command_function(command: Command, run: Run[Any]) -> Callable[..., None]:
     return _with_signature(call, parameters, _help_text(run, command) or "")
 
 
-def _group_function(command: Command, run: Run[Any]) -> Callable[..., None]:
+def _group_function(command: Command, run: Run[Any], execute: Execute) -> Callable[..., None]:
     """The callback of a group that is `command` too: it runs it when no subcommand follows."""
-    call = _command_function(command, run)
+    call = _command_function(command, run, execute)
 
     def group(ctx: typer.Context, **values: Any) -> None:
         if ctx.invoked_subcommand is None:
@@ -163,7 +159,7 @@ def _group_function(command: Command, run: Run[Any]) -> Callable[..., None]:
 def _root_function(run: Run[Any]) -> Callable[..., None]:
     """The root's options: the configuration to use, and the eager ones that act alone."""
     actions = {
-        o.VERSION.name: _version,
+        o.VERSION.name: version,
         o.SHOW_COMPLETION.name: _completion("show"),
         o.INSTALL_COMPLETION.name: _completion("install"),
     }
@@ -193,12 +189,6 @@ def _eager(run: Run[Any], action: Callable[[Run[Any], Any], None]) -> Callable[[
     return callback
 
 
-def _version(run: Run[Any], value: Any) -> None:
-    from stac_events.version import __version__
-
-    run.env.stdout.write(f"stac-events {__version__}\n")
-
-
 def _completion(verb: str) -> Callable[[Run[Any], Any], None]:
     def action(run: Run[Any], shell: Any) -> None:
         from stac_events.cli import completion_install
@@ -206,43 +196,6 @@ def _completion(verb: str) -> Callable[[Run[Any], Any], None]:
         getattr(completion_install, verb)(run, str(shell))
 
     return action
-
-
-def _given(
-    command: Command, record: Callable[..., Record], values: Dict[str, Any], line: Line
-) -> Record:
-    """The command's `record`: its values, converted, with defaults where none was given."""
-    found: Dict[str, Any] = {}
-    for argument in command.arguments:
-        found[argument.name] = tuple(line.command) if argument.rest else values.get(argument.name)
-    for opt in command.options:
-        value = values.get(opt.name)
-        if opt.kind in (MANY, REPEATED):
-            found[opt.name] = tuple(value or ())
-        elif opt.kind == FLAG:
-            found[opt.name] = opt.flag_value if value else opt.default
-        elif value is None:
-            found[opt.name] = opt.default
-        elif opt.convert is not None:
-            try:
-                found[opt.name] = opt.convert(value)
-            except InvalidValue as error:
-                raise UsageError(str(error), option=opt.long) from None
-        else:
-            found[opt.name] = value
-    return record(**found)
-
-
-def _start(run: Run[Any]) -> None:
-    """Apply the output options first: they decide how anything after is shown."""
-    given, output = run.options._asdict(), run.output
-    output.mode = given.get("output") or "text"
-    output.quiet = bool(given.get("quiet"))
-    output.debug = bool(given.get("debug"))
-    if given.get("api_key"):
-        output.secrets.append(given["api_key"])
-    if output.debug:
-        output.enable_debug_log()
 
 
 def _help(run: Run[Any]) -> inspect.Parameter:
