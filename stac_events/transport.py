@@ -351,11 +351,12 @@ class Sender:
         """--debug: the answer's status, headers and the start of its body, masked."""
         secrets = self.target.secrets
         items = list(response.headers.items())
-        lines = [_excerpt(f"{name}: {value}", self.target) for name, value in items[:DEBUG_HEADERS]]
+        lines = [one_line(_excerpt(f"{name}: {value}", self.target))
+                 for name, value in items[:DEBUG_HEADERS]]  # fmt: skip
         if len(items) > DEBUG_HEADERS:
             lines.append(f"(and {len(items) - DEBUG_HEADERS} more headers)")
-        log.debug("answer: %d %s\n  %s", response.status_code, _excerpt(response.reason or "",
-                  self.target), "\n  ".join(lines))  # fmt: skip
+        reason = one_line(_excerpt(response.reason or "", self.target))
+        log.debug("answer: %d %s\n  %s", response.status_code, reason, "\n  ".join(lines))
         encoding = response.headers.get("Content-Encoding", "").strip().lower() or None
         if not said:
             log.debug("answer body: none read")
@@ -741,7 +742,7 @@ def _reasons(response: requests.Response, said: bytes) -> List[str]:
 def _excerpt(text: str, target: Target, limit: int = 200) -> str:
     """The start of what the receiver said, on one line: masked, then cut (a secret cut in
     two would not be known)."""
-    text = one_line(redact(" ".join(text.split()), *target.secrets))
+    text = redact(" ".join(text.split()), *target.secrets)
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return text
