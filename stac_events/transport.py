@@ -20,7 +20,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, NamedTuple, Optional, Tuple, cast
 
-from stac_events.errors import DeliveryError, RejectedError, StacEventsError
+from stac_events.errors import ConfigError, DeliveryError, RejectedError, StacEventsError
 from stac_events.parse import one_line
 from stac_events.redact import MASK, redact
 from stac_events.settings import DeliveryOptions, Target, host_of
@@ -162,6 +162,27 @@ class Watchdog:
                     socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
+def _no_proxy_in_the_clear(target: Target) -> None:
+    """A `ConfigError` when the extra headers would reach a proxy as they are: an
+    `http://` receiver's requests go to the proxy whole, while an `https://` one's pass
+    through it in a TLS tunnel it cannot read."""
+    from urllib.parse import urlsplit
+
+    import requests.utils
+
+    if urlsplit(target.address).scheme.lower() != "http":
+        return
+    proxy = requests.utils.select_proxy(
+        target.address, requests.utils.get_environ_proxies(target.address)
+    )
+    if proxy:
+        raise ConfigError(
+            f"the extra headers would go in the clear to the proxy at {redact(proxy)}, "
+            "which HTTP_PROXY (or ALL_PROXY) names for this address",
+            hint="give the receiver's https:// address, or put its host in NO_PROXY",
+        )
+
+
 def _watched_pools(watchdog: Watchdog) -> Dict[str, type]:
     """urllib3 pool classes whose connections report each request to the watchdog."""
     from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -213,6 +234,8 @@ class Sender:
     def __init__(self, target: Target, options: DeliveryOptions) -> None:
         from requests.adapters import HTTPAdapter
 
+        if target.headers:
+            _no_proxy_in_the_clear(target)
         self.target = target
         self.options = options
         self.deadline = time.monotonic() + options.max_time

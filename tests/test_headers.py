@@ -297,3 +297,27 @@ def test_a_usage_error_that_repeats_the_line_shows_no_header_value(
     assert "Missing argument" in result.output
     for secret in (TOKEN, "zq7"):
         assert secret not in result.output
+
+
+def test_headers_never_go_in_the_clear_to_a_proxy(run_script, receiver: HTTPServer):
+    """Through a proxy, an http:// receiver's request is the proxy's to read, headers and
+    all: with extra headers that is a configuration error, and nothing is sent; with the
+    receiver's host in NO_PROXY they go to it directly."""
+    proxy = HTTPServer(host="127.0.0.1", port=0)
+    proxy.start()
+    try:
+        env = {**env_for(receiver), "HTTP_PROXY": proxy.url_for("/"), "NO_PROXY": ""}
+        refused = run_script("stac-events", "event", "send", "DeployEvent", "--title", "t",
+                             "-H", f"X-Gw: {TOKEN}", env=env, expect=3)  # fmt: skip
+        assert "would go in the clear to the proxy" in refused.stderr
+        assert "NO_PROXY" in refused.stderr
+        assert TOKEN not in refused.output
+        assert (proxy.log, receiver.log) == ([], [])
+        direct = {**env, "NO_PROXY": "localhost,127.0.0.1"}
+        run_script("stac-events", "event", "send", "DeployEvent", "--title", "t",
+                   "-H", f"X-Gw: {TOKEN}", env=direct)  # fmt: skip
+        assert seen(receiver, "X-Gw") == [TOKEN]
+        assert proxy.log == []
+    finally:
+        proxy.clear()
+        proxy.stop()
