@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import sqlite3
 import threading
 from datetime import datetime, timezone
@@ -236,14 +237,52 @@ class StoredRefusal(NamedTuple):
 
 def excerpt_of(body: str, secrets: Iterable[Optional[str]]) -> Tuple[str, bool]:
     """The first EXCERPT_BYTES of `body` with every secret and `api_key=` value masked, and
-    whether it was cut. Masked before it is cut, so that no key is cut in two and kept in
-    part; only as much is masked as can end up in the excerpt."""
+    whether it was cut. Its JSON escapes are first written as `json.dumps` writes them
+    (`\\/` as `/`, `\\u0026` as `&`), so that a key escaped in any way a sender's JSON
+    library may choose is found. Masked before it is cut, so that no key is cut in two and
+    kept in part; only as much is masked as can end up in the excerpt."""
     masker = Masker(secrets)
     room = EXCERPT_BYTES + max((len(form) for form in masker.text_forms), default=0)
-    masked = masker.text(body[:room])
+    # An escape is 12 characters at most (a surrogate pair) for one of the excerpt's: so
+    # much of the body is enough, and a margin leaves an escape cut at its end out of it.
+    read = _ESCAPE_LONGEST * (room + 2)
+    text = canonical_escapes(body[:read])
+    cut_here = len(body) > read
+    if cut_here:
+        text = text[:room]
+    masked = masker.text(text)
     cut = masked.encode("utf-8", "surrogatepass")[:EXCERPT_BYTES]
     excerpt = cut.decode("utf-8", "ignore")  # a character cut in two is left out
-    return excerpt, excerpt != masked or len(body) > room
+    return excerpt, excerpt != masked or cut_here
+
+
+_ESCAPE_LONGEST = 12
+_ESCAPE = re.compile(
+    r"\\(?:u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|(.))",
+    re.DOTALL,
+)
+
+
+def _canonical(match: re.Match[str]) -> str:
+    high, low, single, other = match.groups()
+    if high is not None:
+        code = 0x10000 + ((int(high, 16) - 0xD800) << 10) + (int(low, 16) - 0xDC00)
+    elif single is not None:
+        code = int(single, 16)
+        if 0xD800 <= code <= 0xDFFF:  # a lone surrogate: left as it is
+            return match.group(0)
+    elif other == "/":
+        return "/"
+    else:  # `\\n`, `\\\\`, `\\"`, or not an escape at all: as it is
+        return match.group(0)
+    return json.dumps(chr(code), ensure_ascii=False)[1:-1]
+
+
+def canonical_escapes(text: str) -> str:
+    """`text` (JSON, or a part of it) with each `\\uXXXX` escape (a surrogate pair as one)
+    and `\\/` written as `json.dumps(character, ensure_ascii=False)` writes it; lone
+    surrogates and what is no escape are left as they are."""
+    return _ESCAPE.sub(_canonical, text) if "\\" in text else text
 
 
 def _lines_of(event: Dict[str, Any]) -> str:
