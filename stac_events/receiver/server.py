@@ -78,7 +78,9 @@ PAGE_FILES = {
     "/page.js": ("page.js", "text/javascript; charset=utf-8"),
     "/favicon.svg": ("favicon.svg", "image/svg+xml"),
 }
-_KEY_PAGE = "key.html"  # what the page's address answers without the key
+# The header in which the page's script sends the token that stands for the key: only
+# that script sets it, on its own requests; a browser sends it nowhere by itself.
+TOKEN_HEADER = "X-Receiver-Token"
 # Nothing from elsewhere, no inline script or style, and not inside another site's frame.
 _PAGE_POLICY = ("default-src 'self'; base-uri 'none'; form-action 'none'; "
                 "frame-ancestors 'none'; object-src 'none'")  # fmt: skip
@@ -186,9 +188,10 @@ class LocalReceiver:
         self._stored = 0
         self._waiting = 0
         self._stopping = False
-        # With a key, what a browser shows as its cookie once the page was opened with the
-        # key: made for this run, so the key itself is never kept by the browser, and a
-        # cookie of an earlier run (or of a receiver on another port) is worth nothing.
+        # With a key, what the page's script is given (in the address's fragment, which
+        # goes to no server) once the page was opened with the key, and sends in
+        # TOKEN_HEADER: made for this run, so the key itself is never kept by the browser,
+        # and a token of an earlier run (or of a receiver on another port) is worth nothing.
         self.page_token = secrets.token_urlsafe(32)
 
     @property
@@ -715,35 +718,24 @@ class _Handler(BaseHTTPRequestHandler):
         if wanted is None:
             return
         given = self.headers.get("sts-api-key") or next(iter(query.get("api_key", ())), "")
-        if not given and self.command == "GET" and self._page_cookie_sent():
-            return  # the page, opened with the key once
+        if not given and self.command in ("GET", "HEAD") and self._page_token_sent():
+            return  # the page's script, the page opened with the key once
         if not secrets.compare_digest(_bytes(given), _bytes(wanted)):
             what = "a wrong API key" if given else "no API key"
             raise _Problem(401, f"{what}: send it in the sts-api-key header or the api_key "
                                 f"query parameter")  # fmt: skip
 
-    def _cookie_name(self) -> str:
-        # Browsers send a host's cookies to each of its ports: one name a port.
-        return f"stac_events_{self.server.receiver.port}"
-
-    def _page_cookie_sent(self) -> bool:
-        """Whether the request has the cookie that opening the page with the key set (or
-        no key is asked for)."""
-        if self.server.receiver.limits.api_key is None:
-            return True
-        name, token = self._cookie_name(), self.server.receiver.page_token
-        for header in self.headers.get_all("Cookie") or ():
-            for pair in header.split(";"):
-                key, _, value = pair.strip().partition("=")
-                if key == name and _same(value, token):
-                    return True
-        return False
+    def _page_token_sent(self) -> bool:
+        """Whether the request carries the token the page was given when it was opened
+        with the key, in TOKEN_HEADER (which only the page's script sends)."""
+        given = self.headers.get(TOKEN_HEADER)
+        return given is not None and _same(given, self.server.receiver.page_token)
 
     def _page(self, path: str, query: Dict[str, List[str]]) -> None:
-        """The page's files. With a key: `/?api_key=KEY` sets the cookie and sends the
-        browser on to `/` (so the key leaves its address bar), and `/` without the cookie
-        (or the key) answers a short page that says how to open it. The page's script and
-        style hold no events: they are served to anyone."""
+        """The page's files, which hold no events: served to anyone. `/?api_key=KEY` sends
+        the browser on to `/#token=TOKEN` (so the key leaves its address bar; a fragment
+        goes to no server), from which the page's script takes the token that stands for
+        the key; with a wrong key, `/` is answered with 401."""
         receiver = self.server.receiver
         if path == "/":
             wanted = receiver.limits.api_key
@@ -752,21 +744,15 @@ class _Handler(BaseHTTPRequestHandler):
                 if not _same(given[-1], wanted):
                     self._key_needed("the page was asked for with a wrong API key")
                     return
-                cookie = (f"{self._cookie_name()}={receiver.page_token}; HttpOnly; "
-                          f"SameSite=Strict; Path=/")  # fmt: skip
+                location = f"/#token={receiver.page_token}" if wanted else "/"
                 self._send(303, b"", content_type="text/plain; charset=utf-8",
-                           headers=[("Location", "/"), *_PAGE_HEADERS,
-                                    *([("Set-Cookie", cookie)] if wanted else [])])  # fmt: skip
-                return
-            header = self.headers.get("sts-api-key")
-            if not (self._page_cookie_sent() or _same(header, wanted)):
-                self._key_needed("the page was asked for without the API key")
+                           headers=[("Location", location), *_PAGE_HEADERS])  # fmt: skip
                 return
         name, kind = PAGE_FILES[path]
         self._send(200, _page_file(name), content_type=kind, headers=_PAGE_HEADERS)
 
     def _key_needed(self, why: str) -> None:
-        self._send(401, _page_file(_KEY_PAGE), content_type="text/html; charset=utf-8",
+        self._send(401, _page_file("index.html"), content_type="text/html; charset=utf-8",
                    headers=_PAGE_HEADERS)  # fmt: skip
         on_refusal = self.server.receiver.on_refusal
         if on_refusal is not None:
