@@ -248,6 +248,37 @@ def test_at_phone_width_nothing_scrolls_sideways(local_receiver, processes, page
     assert width == [PHONE["width"], PHONE["width"]]
 
 
+def test_after_a_clear_the_page_shows_only_the_events_stored_since(local_receiver, processes, page):
+    for title in ("Deployed 1", "Deployed 2", "Deployed 3"):
+        deploy(processes, local_receiver, title)
+    refuse(processes, local_receiver)
+    page.goto(local_receiver.url + "/")
+    expect(titles(page)).to_have_text(["Deployed 3", "Deployed 2", "Deployed 1"])
+    expect(page.locator("#refusals > li.refusal")).to_have_count(1)
+    cleared = requests.delete(local_receiver.url + "/events", timeout=30)
+    assert cleared.json() == {"deleted": 3, "refusals_deleted": 1}
+    deploy(processes, local_receiver, "Deployed 4")  # fewer than were there: ids go on
+    expect(titles(page)).to_have_text(["Deployed 4"])
+    expect(page.locator("#refusals > li.refusal")).to_have_count(0)
+    expect(page.locator("#events > li.event")).to_have_count(1)
+    assert page.locator("#events > li.event").get_attribute("data-id") == "4"
+
+
+def test_a_sender_s_direction_controls_turn_nothing_else_round(local_receiver, processes, page):
+    deploy(processes, local_receiver, "\u202eabc", "urn:\u202eservice")
+    page.goto(local_receiver.url + "/")
+    expect(titles(page)).to_have_text(["\u202eabc"])
+    for selector in (".title", ".identifier", ".type"):
+        isolated = page.locator(f"#events > li.event {selector}").first.evaluate(
+            "(shown) => getComputedStyle(shown).unicodeBidi"
+        )
+        assert isolated == "isolate", selector
+    page.locator("#events summary").first.click()
+    shown = page.locator("#events pre.json").first.text_content()
+    assert "\u202e" not in shown
+    assert "\\u202e" in shown
+
+
 class HeadersSeen:
     """A plain HTTP server on another local port, in the test's process, that keeps the
     headers of each request it answers: what a browser sends to another port of the same

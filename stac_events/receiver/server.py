@@ -81,6 +81,9 @@ PAGE_FILES = {
 # The header in which the page's script sends the token that stands for the key: only
 # that script sets it, on its own requests; a browser sends it nowhere by itself.
 TOKEN_HEADER = "X-Receiver-Token"
+# On each answer of GET /events and /refusals: how many clears deleted something, ever
+# (kept in the database). A client that sees it change knows what it saw may be gone.
+CLEARS_HEADER = "X-Receiver-Clears"
 # Nothing from elsewhere, no inline script or style, and not inside another site's frame.
 _PAGE_POLICY = ("default-src 'self'; base-uri 'none'; form-action 'none'; "
                 "frame-ancestors 'none'; object-src 'none'")  # fmt: skip
@@ -626,34 +629,41 @@ class _Handler(BaseHTTPRequestHandler):
         receiver = self.server.receiver
         since, after, wanted = asked.filters.since, asked.after, asked.at_least or 1
         try:
+            with receiver._using_store() as store:
+                clears = store.clears()
             if asked.path == REFUSALS_PATH:
                 if asked.wait is not None:
 
                     def refused() -> bool:
-                        # Ids that went back below `after`: they were cleared; answer now.
+                        # Ids that went back below `after`, or a clear: answer now.
                         with receiver._using_store() as store:
                             return (store.count_refusals(since=since, after=after) >= wanted
-                                    or _cleared(store.last_refusal_id(), after))  # fmt: skip
+                                    or _cleared(store.last_refusal_id(), after)
+                                    or store.clears() != clears)  # fmt: skip
 
                     receiver._await(refused, asked.wait, self._sender_gone)
                 with receiver._using_store() as store:
+                    clears = store.clears()  # read first: a clear after it shows next time
                     kept = store.refusals(since=since, after=after, limit=asked.limit)
-                self._send(200, ("[" + ",".join(r.to_json() for r in kept) + "]").encode())
+                self._send(200, ("[" + ",".join(r.to_json() for r in kept) + "]").encode(),
+                           headers=[(CLEARS_HEADER, str(clears))])  # fmt: skip
                 return
             if asked.wait is not None:
 
                 def enough() -> bool:
                     with receiver._using_store() as store:
                         return (store.count(asked.filters, after=after) >= wanted
-                                or _cleared(store.last_id(), after))  # fmt: skip
+                                or _cleared(store.last_id(), after)
+                                or store.clears() != clears)  # fmt: skip
 
                 receiver._await(enough, asked.wait, self._sender_gone)
             with receiver._using_store() as store:
+                clears = store.clears()  # read first: a clear after it shows next time
                 found = list(store.events(asked.filters, after=after, limit=asked.limit))
         except sqlite3.Error as error:
             raise _Problem(503, f"the receiver could not read the events: {error}") from None
         body = ("[" + ",".join(stored.to_json() for stored in found) + "]").encode()
-        self._send(200, body)
+        self._send(200, body, headers=[(CLEARS_HEADER, str(clears))])
 
     def _clearing(self, path: str, query: Dict[str, List[str]]) -> None:
         """DELETE /events deletes the events the filters pick, and the refusals too when
@@ -669,6 +679,7 @@ class _Handler(BaseHTTPRequestHandler):
                     refusals = store.clear_refusals(since=filters.since)
         except sqlite3.Error as error:
             raise _Problem(503, f"the receiver could not delete the events: {error}") from None
+        self.server.receiver._stored_one()  # a waiting GET wakes, and sees the clear
         self._answer(200, {"deleted": deleted, "refusals_deleted": refusals})
 
     def _asked(self, path: str, query: Dict[str, List[str]]) -> _Asked:
