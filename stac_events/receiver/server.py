@@ -44,6 +44,7 @@ from typing import (
     Iterator,
     List,
     NamedTuple,
+    NoReturn,
     Optional,
     Sequence,
     Set,
@@ -443,12 +444,14 @@ class _Problem(Exception):
         *,
         reasons: Optional[List[Reason]] = None,
         close: bool = False,
+        headers: Sequence[Tuple[str, str]] = (),
     ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.reasons = reasons or [Reason("", message)]
         self.close = close
+        self.headers = headers
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -520,10 +523,13 @@ class _Handler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         self._handle(self._clearing)
 
+    # HEAD is answered as GET is, without the body (RFC 9110).
+    do_HEAD = do_GET
+
     def do_PUT(self) -> None:
         self._handle(self._not_allowed)
 
-    do_PATCH = do_HEAD = do_OPTIONS = do_TRACE = do_CONNECT = do_PUT
+    do_PATCH = do_OPTIONS = do_TRACE = do_CONNECT = do_PUT
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # each request is shown by the receiver's callbacks, if at all
@@ -558,6 +564,10 @@ class _Handler(BaseHTTPRequestHandler):
             path = target.path.rstrip("/") or "/"
             query = self._query = parse_qs(target.query, keep_blank_values=True)
             self._check_origin()
+            repeated = sorted(name for name, values in query.items() if len(values) > 1)
+            if repeated:  # which one was meant cannot be told: none is taken
+                raise _Problem(400, f"the query gives {one_line(repeated[0])!r} more than "
+                                    f"once; give each parameter once")  # fmt: skip
             method(path, query)
         except _Problem as problem:
             self._refuse(problem)
@@ -575,7 +585,8 @@ class _Handler(BaseHTTPRequestHandler):
             if problem.status == 400 and self._body_seen is not None:
                 self._keep(problem)  # kept before it is answered, as a payload taken is
             self._answer(problem.status, {"error": problem.message,
-                                          "reasons": _listed(problem.reasons)})  # fmt: skip
+                                          "reasons": _listed(problem.reasons)},
+                         headers=problem.headers)  # fmt: skip
         on_refusal = self.server.receiver.on_refusal
         if on_refusal is not None:
             on_refusal(Refusal(problem.status, problem.reasons))
@@ -597,7 +608,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _intake(self, path: str, query: Dict[str, List[str]]) -> None:
         if path not in INTAKE_PATHS:
-            self._not_found(path)
+            self._not_allowed(path, query)
         receiver = self.server.receiver
         self._check_key(query)
         text = self._text(receiver.limits.max_body)
@@ -684,12 +695,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _asked(self, path: str, query: Dict[str, List[str]]) -> _Asked:
         """What a request to /events or /refusals asks, once it is one and may be answered."""
-        if path in INTAKE_PATHS:
-            self._not_allowed(path, query)
         if path not in (EVENTS_PATH, REFUSALS_PATH):
-            self._not_found(path)
+            self._not_allowed(path, query)  # 404 where nothing is
         self._check_key(query)
-        return _asked(self.command, path, query)
+        return _asked("GET" if self.command == "HEAD" else self.command, path, query)
 
     def _sender_gone(self) -> bool:
         """Whether the sender of a waiting request closed its connection (or it was cut):
@@ -700,10 +709,19 @@ class _Handler(BaseHTTPRequestHandler):
         except (OSError, ValueError):  # closed under it
             return True
 
-    def _not_allowed(self, path: str, query: Dict[str, List[str]]) -> None:
-        raise _Problem(405, f"{self.command} is not answered on {path}")
+    def _not_allowed(self, path: str, query: Dict[str, List[str]]) -> NoReturn:
+        if path in INTAKE_PATHS:
+            allowed = "POST"
+        elif path in (EVENTS_PATH, REFUSALS_PATH):
+            allowed = "GET, HEAD, DELETE"
+        elif path in PAGE_FILES:
+            allowed = "GET, HEAD"
+        else:
+            self._not_found(path)
+        raise _Problem(405, f"{self.command} is not answered on {path}; it takes {allowed}",
+                       headers=[("Allow", allowed)])  # fmt: skip
 
-    def _not_found(self, path: str) -> None:
+    def _not_found(self, path: str) -> NoReturn:
         raise _Problem(404, f"nothing at {path}; events go to {' or '.join(INTAKE_PATHS)}, "
                             f"the page is at /")  # fmt: skip
 
@@ -821,8 +839,9 @@ class _Handler(BaseHTTPRequestHandler):
             raise _Problem(400, f"the body is not UTF-8: {error.reason} at byte {error.start}"
                            ) from None  # fmt: skip
 
-    def _answer(self, status: int, document: Dict[str, Any]) -> None:
-        self._send(status, json.dumps(document, ensure_ascii=False).encode())
+    def _answer(self, status: int, document: Dict[str, Any],
+                headers: Sequence[Tuple[str, str]] = ()) -> None:  # fmt: skip
+        self._send(status, json.dumps(document, ensure_ascii=False).encode(), headers=headers)
 
     def _send(
         self,
