@@ -32,13 +32,20 @@ def redact(text: str, *secrets: Optional[str]) -> str:
 
 
 def forms_of(secret: str) -> List[str]:
-    """The ways a secret may be written: as it is, URL-encoded, and inside a JSON string;
+    """The ways a secret may be written: as it is, URL-encoded, inside a JSON string (as
+    `json.dumps` escapes it, and with its non-ASCII characters as they are) and inside a
+    Python repr;
     the longest first, so that one holding another is masked whole.
 
     A key read from a variable or argv may hold bytes that are not UTF-8 (kept as
     surrogates): they are quoted as the bytes they were; any other lone surrogate as its
     code point."""
-    forms = {secret, json.dumps(secret)[1:-1]}
+    forms = {secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1],
+             # as Python quotes it in a message (`{value!r}`): in '' when the value holds
+             # a ", in "" when it holds a ' and no "
+             repr(f"{secret}\"'")[1:-4]}  # fmt: skip
+    if '"' not in secret:
+        forms.add(repr(f"{secret}'")[1:-2])
     for errors in ("surrogateescape", "surrogatepass"):
         try:
             forms |= {quote(secret, safe="", errors=errors),

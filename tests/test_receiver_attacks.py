@@ -273,3 +273,49 @@ def test_timestamps_and_since_as_users_write_them(local_receiver, run_script):
                             "--since", "0", "-o", "json")  # fmt: skip
     assert len(everything.json()) == 1
     assert len(local_receiver.events("?since=0")) == 1
+
+
+def test_a_405_says_which_methods_are_answered(local_receiver):
+    for method, path, allowed in [
+        ("GET", "/stsAgent/intake", "POST"),
+        ("PUT", "/receiver/stsAgent/intake", "POST"),
+        ("PATCH", "/events", "GET, HEAD, DELETE"),
+        ("POST", "/refusals", "GET, HEAD, DELETE"),
+        ("DELETE", "/page.js", "GET, HEAD"),
+        ("OPTIONS", "/", "GET, HEAD"),
+    ]:
+        answer = requests.request(method, local_receiver.url + path, timeout=30)
+        assert answer.status_code == 405, (method, path)
+        assert answer.headers["Allow"] == allowed, (method, path)
+    assert requests.put(local_receiver.url + "/nowhere", timeout=30).status_code == 404
+
+
+def test_head_is_answered_as_get_without_a_body(local_receiver):
+    assert post(local_receiver, json.dumps(good_payload()).encode()).status_code == 200
+    for path in ("/", "/page.js", "/page.css", "/favicon.svg", "/events", "/refusals"):
+        got = requests.get(local_receiver.url + path, timeout=30)
+        head = raw(local_receiver, f"HEAD {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                   f"Connection: close\r\n\r\n".encode())  # fmt: skip
+        status, _, rest = head.partition(b"\r\n")
+        headers, _, body = rest.partition(b"\r\n\r\n")
+        assert status == b"HTTP/1.1 200 OK", path
+        assert body == b"", path
+        assert f"Content-Length: {len(got.content)}".encode() in headers, path
+        assert f"Content-Type: {got.headers['Content-Type']}".encode() in headers, path
+
+
+def test_a_query_parameter_given_twice_is_refused(receiver_factory):
+    receiver = receiver_factory("--api-key", "right-key1")
+    key = {"sts-api-key": "right-key1"}
+    for query in ("after=1&after=2", "api_key=right-key1&api_key=wrong", "type=a&type=b"):
+        answer = requests.get(f"{receiver.url}/events?{query}", headers=key, timeout=30)
+        assert answer.status_code == 400, query
+        assert "more than once" in answer.json()["error"]
+    sent = requests.post(f"{receiver.url}/stsAgent/intake?api_key=right-key1&api_key=wrong",
+                         data=json.dumps(good_payload()), timeout=30)  # fmt: skip
+    assert sent.status_code == 400
+    assert requests.get(f"{receiver.url}/?api_key=a&api_key=b", timeout=30,
+                        allow_redirects=False).status_code == 400  # fmt: skip
+    assert requests.get(f"{receiver.url}/events?after=1", headers=key, timeout=30).ok
+    _, out, err = receiver.stop()
+    assert "right-key1" not in out + err

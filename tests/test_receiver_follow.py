@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -72,6 +73,48 @@ def test_follow_prints_each_event_as_it_comes_until_ctrl_c(local_receiver, proce
     found = [json.loads(line) for line in done.stdout.splitlines()]
     assert titles(found) == ["before", "first", "second"]
     assert "Traceback" not in done.stderr
+
+
+def test_follow_prints_the_events_stored_after_a_clear(local_receiver, processes):
+    for title in ("old1", "old2", "old3"):
+        assert post(local_receiver, payload(title)) == 200
+    following = processes.start_cli("receiver", "events", "--db", str(local_receiver.db),
+                                    "--follow", "-o", "ndjson")  # fmt: skip
+    following.wait_for(r'"msg_title":"old3"')
+    cleared = requests.delete(f"{local_receiver.url}/events", timeout=30)
+    assert cleared.json()["deleted"] == 3
+    # fewer than were deleted, at once: ids that start over would hide them all
+    assert post(local_receiver, payload("new1")) == 200
+    assert post(local_receiver, payload("new2")) == 200
+    following.wait_for(r'"msg_title":"new2"')
+    done = following.stop(signal.SIGINT, expect=130)
+    found = [json.loads(line) for line in done.stdout.splitlines()]
+    assert titles(found) == ["old1", "old2", "old3", "new1", "new2"]
+    assert [e["id"] for e in found] == [1, 2, 3, 4, 5]
+
+
+def test_answers_count_the_clears_and_a_waiting_request_wakes_on_one(local_receiver):
+    assert post(local_receiver, payload("one")) == 200
+    listed = requests.get(f"{local_receiver.url}/events", timeout=30)
+    assert listed.headers["X-Receiver-Clears"] == "0"
+    assert requests.get(f"{local_receiver.url}/refusals", timeout=30
+                        ).headers["X-Receiver-Clears"] == "0"  # fmt: skip
+    with ThreadPoolExecutor(1) as pool:
+        # a long wait for one newer than what is there: only the clear ends it (whether it
+        # comes while the request waits or before it is read)
+        waiting = pool.submit(requests.get, f"{local_receiver.url}/events",
+                              params={"after": "1", "wait": "300"},
+                              timeout=600)  # fmt: skip
+        began = time.monotonic()
+        assert requests.delete(f"{local_receiver.url}/events", timeout=30).status_code == 200
+        woken = waiting.result()
+    assert time.monotonic() - began < 300
+    assert woken.status_code == 200
+    assert woken.headers["X-Receiver-Clears"] == "1"
+    assert woken.json() == []
+    assert post(local_receiver, payload("two")) == 200
+    assert [e["id"] for e in requests.get(f"{local_receiver.url}/events", timeout=30).json()
+            ] == [2]  # fmt: skip
 
 
 def test_follow_as_json_is_one_array_once_it_ends(local_receiver, processes):

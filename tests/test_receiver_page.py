@@ -13,7 +13,7 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any, Iterator, List
+from typing import Any, Dict, Iterator, List
 
 import pytest
 import requests
@@ -248,50 +248,149 @@ def test_at_phone_width_nothing_scrolls_sideways(local_receiver, processes, page
     assert width == [PHONE["width"], PHONE["width"]]
 
 
-def test_with_an_api_key_the_page_takes_it_once_and_keeps_only_a_cookie(
-    receiver_factory, processes, context, problems
+def test_after_a_clear_the_page_shows_only_the_events_stored_since(local_receiver, processes, page):
+    for title in ("Deployed 1", "Deployed 2", "Deployed 3"):
+        deploy(processes, local_receiver, title)
+    refuse(processes, local_receiver)
+    page.goto(local_receiver.url + "/")
+    expect(titles(page)).to_have_text(["Deployed 3", "Deployed 2", "Deployed 1"])
+    expect(page.locator("#refusals > li.refusal")).to_have_count(1)
+    cleared = requests.delete(local_receiver.url + "/events", timeout=30)
+    assert cleared.json() == {"deleted": 3, "refusals_deleted": 1}
+    deploy(processes, local_receiver, "Deployed 4")  # fewer than were there: ids go on
+    expect(titles(page)).to_have_text(["Deployed 4"])
+    expect(page.locator("#refusals > li.refusal")).to_have_count(0)
+    expect(page.locator("#events > li.event")).to_have_count(1)
+    assert page.locator("#events > li.event").get_attribute("data-id") == "4"
+
+
+def test_a_sender_s_direction_controls_turn_nothing_else_round(local_receiver, processes, page):
+    deploy(processes, local_receiver, "\u202eabc", "urn:\u202eservice")
+    page.goto(local_receiver.url + "/")
+    expect(titles(page)).to_have_text(["\u202eabc"])
+    for selector in (".title", ".identifier", ".type"):
+        isolated = page.locator(f"#events > li.event {selector}").first.evaluate(
+            "(shown) => getComputedStyle(shown).unicodeBidi"
+        )
+        assert isolated == "isolate", selector
+    page.locator("#events summary").first.click()
+    shown = page.locator("#events pre.json").first.text_content()
+    assert "\u202e" not in shown
+    assert "\\u202e" in shown
+
+
+class HeadersSeen:
+    """A plain HTTP server on another local port, in the test's process, that keeps the
+    headers of each request it answers: what a browser sends to another port of the same
+    host."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        seen: List[Dict[str, str]] = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                seen.append(dict(self.headers.items()))
+                body = b"<!doctype html><title>elsewhere</title><p>elsewhere</p>"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.seen = seen
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def elsewhere() -> Iterator[HeadersSeen]:
+    server = HeadersSeen()
+    yield server
+    server.close()
+
+
+def test_with_an_api_key_the_page_takes_it_once_and_keeps_only_a_token_of_its_own(
+    receiver_factory, processes, context, problems, elsewhere
 ):
     page = problems.page
     receiver = receiver_factory("--api-key", API_KEY)
     deploy(processes, receiver, "Deployed checkout 1.4.2")
 
-    refused = page.goto(receiver.url + "/")
-    assert refused.status == 401
-    expect(page.locator("main")).to_contain_text("/?api_key=YOUR_KEY")
+    # Without the key: how to open it, at the page's own address, and no more requests.
+    asked: List[str] = []
+    unopened = context.new_page()
+    unopened.on("request", lambda request: asked.append(request.url))
+    assert unopened.goto(receiver.url + "/").status == 200
+    expect(unopened.locator("#key-needed")).to_be_visible()
+    expect(unopened.locator("#key-address")).to_have_text(f"{receiver.url}/?api_key=YOUR_KEY")
+    expect(unopened.locator("#key-needed")).to_contain_text("percent-encoded")
+    expect(unopened.locator("#events")).to_be_hidden()
+    reads = [url for url in asked if "/events" in url or "/refusals" in url]
+    assert len(reads) == 2  # one each, refused: then it stops
     assert requests.get(receiver.url + "/events", timeout=30).status_code == 401
     wrong = page.goto(receiver.url + "/?api_key=not-the-key")
     assert wrong.status == 401
+    expect(page.locator("#key-needed")).to_be_visible()
+    assert page.url == receiver.url + "/"  # the wrong key left the address bar too
     assert [seen for seen in problems.seen if "status of 401" not in seen] == []
-    problems.seen.clear()  # the two refusals, which the console tells of
+    problems.seen.clear()  # the refusals, which the console tells of
 
     opened = page.goto(f"{receiver.url}/?api_key={requests.utils.quote(API_KEY, safe='')}")
     assert opened.status == 200
     assert opened.request.redirected_from is not None  # 303: the key leaves the address bar
-    assert page.url == receiver.url + "/"
     expect(titles(page)).to_have_text(["Deployed checkout 1.4.2"])
+    assert page.url == receiver.url + "/"  # and the token too
     send(processes, receiver, "DeployEvent", "--title", "Deployed checkout 1.4.3")
     expect(titles(page)).to_have_text(["Deployed checkout 1.4.3", "Deployed checkout 1.4.2"])
 
-    (cookie,) = context.cookies()
-    assert cookie["httpOnly"] is True
-    assert cookie["sameSite"] == "Strict"
-    assert cookie["path"] == "/"
-    assert API_KEY not in json.dumps(cookie)
-    assert requests.utils.quote(API_KEY, safe="") not in json.dumps(cookie)
+    assert context.cookies() == []
+    stored = page.evaluate("JSON.stringify(Object.entries(sessionStorage))")
+    (token,) = [value for name, value in json.loads(stored)]
+    assert API_KEY not in stored
+    assert requests.utils.quote(API_KEY, safe="") not in stored
     assert API_KEY not in page.content()
-    assert page.evaluate("document.cookie") == ""  # HttpOnly: no script reads it
-    # The cookie is what the page's requests to /events carry: it opens /events too.
-    header = {"Cookie": f"{cookie['name']}={cookie['value']}"}
+    header = {"X-Receiver-Token": token}
     assert requests.get(receiver.url + "/events", headers=header, timeout=30).status_code == 200
 
-    # A page of its own, without the cookie, is refused again.
+    # Another server on this host, opened in the same tab: it is sent neither the token nor
+    # anything that stands for it. (The page's own policy lets it fetch nothing from there.)
+    page.goto(elsewhere.url + "/")
+    expect(page.locator("p")).to_have_text("elsewhere")
+    assert elsewhere.seen  # the page, and whatever else the browser asks for (an icon)
+    for headers in elsewhere.seen:
+        said = json.dumps(headers)
+        assert token not in said
+        assert API_KEY not in said
+        assert "cookie" not in said.lower()
+        assert "x-receiver-token" not in said.lower()
+    # Back in the tab, the page still has its token; a tab of its own has none.
+    page.goto(receiver.url + "/")
+    expect(titles(page)).to_have_count(2)
     other = context.browser.new_context()
     try:
-        assert other.new_page().goto(receiver.url + "/").status == 401
+        fresh = other.new_page()
+        fresh.goto(receiver.url + "/")
+        expect(fresh.locator("#key-needed")).to_be_visible()
     finally:
         other.close()
+    problems.seen[:] = [seen for seen in problems.seen if "status of 401" not in seen]
+    reads = [url for url in asked if "/events" in url or "/refusals" in url]
+    assert len(reads) == 2  # the page without the key asked nothing since
     _, out, err = receiver.stop()
     assert API_KEY not in out + err
+    assert token not in out + err
     assert requests.utils.quote(API_KEY, safe="") not in out + err
 
 

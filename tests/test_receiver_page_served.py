@@ -1,6 +1,7 @@
 """How the receiver serves its page, over HTTP (a real receiver in this process, on a free
 port): the files and the headers that keep them to themselves, and with an API key the
-way in, once, by the key and then by a cookie that is not the key. What the page shows is
+way in, once, by the key and then by a token that is not the key, which only the page's
+script sends. What the page shows is
 tested in a browser (tests/test_receiver_page.py)."""
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def test_the_page_and_its_files_are_served_with_a_policy_that_loads_nothing_else
         assert served.headers["Content-Type"].startswith(kind)
         assert served.content == (PAGE_FOLDER / path.lstrip("/")).read_bytes()
     # every file it names is served, and none is fetched from elsewhere
-    for name in ("index.html", "key.html", "page.js", "page.css"):
+    for name in ("index.html", "page.js", "page.css"):
         text = (PAGE_FOLDER / name).read_text(encoding="utf-8")
         assert "http://" not in text.replace("http://127.0.0.1:7077/", "")
         assert "https://" not in text
@@ -82,60 +83,60 @@ def test_a_page_elsewhere_still_cannot_read_events(receiver):
     assert get(receiver.url + "/", headers={"Host": "evil.example"}).status_code == 403
 
 
-def test_without_a_key_the_key_in_the_address_is_sent_away_and_no_cookie_made(receiver):
+def test_without_a_key_the_key_in_the_address_is_sent_away_and_no_token_made(receiver):
     answer = get(receiver.url + "/?api_key=anything")
     assert answer.status_code == 303
     assert answer.headers["Location"] == "/"
     assert "Set-Cookie" not in answer.headers
 
 
-def test_with_a_key_the_page_asks_for_it_once_and_then_takes_a_cookie(keyed):
-    refused = get(keyed.url + "/")
+def test_with_a_key_the_page_takes_it_once_and_then_a_token_in_a_header(keyed):
+    page = get(keyed.url + "/")  # no events in it: served to anyone
+    assert page.status_code == 200
+    assert page.content == (PAGE_FOLDER / "index.html").read_bytes()
+    assert b"/?api_key=YOUR_KEY" in page.content
+    refused = get(keyed.url + "/?api_key=wrong")
     assert refused.status_code == 401
     assert refused.headers["Content-Type"] == "text/html; charset=utf-8"
-    assert b"/?api_key=YOUR_KEY" in refused.content
-    assert get(keyed.url + "/?api_key=wrong").status_code == 401
-    assert get(keyed.url + "/page.js").status_code == 200  # no events in it
+    assert get(keyed.url + "/page.js").status_code == 200
+    assert get(keyed.url + "/events").status_code == 401
 
     opened = get(keyed.url + "/", params={"api_key": API_KEY})
     assert opened.status_code == 303
-    assert opened.headers["Location"] == "/"
     assert opened.headers["Referrer-Policy"] == "no-referrer"
-    set_cookie = opened.headers["Set-Cookie"]
-    name, _, rest = set_cookie.partition("=")
-    token, *attributes = rest.split("; ")
-    assert name == f"stac_events_{keyed.port}"
-    assert set(attributes) == {"HttpOnly", "SameSite=Strict", "Path=/"}
+    assert "Set-Cookie" not in opened.headers
+    location = opened.headers["Location"]
+    assert location.startswith("/#token=")
+    token = location.removeprefix("/#token=")
     assert len(token) >= 40
     assert API_KEY not in token
-    assert requests.utils.quote(API_KEY, safe="") not in set_cookie
+    assert requests.utils.quote(API_KEY, safe="") not in location
     assert API_KEY not in json.dumps(dict(opened.headers)) + opened.text
 
-    cookie = {"Cookie": f"other=1; {name}={token}"}
-    page = get(keyed.url + "/", headers=cookie)
-    assert page.status_code == 200
-    assert API_KEY not in page.text
+    header = {"X-Receiver-Token": token}
     sent = requests.post(keyed.url + "/stsAgent/intake", data=payload("keyed"),
                          params={"api_key": API_KEY}, timeout=ANSWER_WAIT_S)  # fmt: skip
     assert sent.status_code == 200
-    events = get(keyed.url + "/events", headers=cookie)
+    events = get(keyed.url + "/events", headers=header)
     assert events.status_code == 200
     assert [e["event"]["msg_title"] for e in events.json()] == ["keyed"]
-    assert get(keyed.url + "/refusals", headers=cookie).status_code == 200
+    assert get(keyed.url + "/refusals", headers=header).status_code == 200
 
-    # the cookie stands for the key on the page's reads only: not to send, nor to delete
-    sent = requests.post(keyed.url + "/stsAgent/intake", data=payload("by cookie"),
-                         headers=cookie, timeout=ANSWER_WAIT_S)  # fmt: skip
+    # the token stands for the key on the page's reads only: not to send, nor to delete
+    sent = requests.post(keyed.url + "/stsAgent/intake", data=payload("by token"),
+                         headers=header, timeout=ANSWER_WAIT_S)  # fmt: skip
     assert sent.status_code == 401
-    deleted = requests.delete(keyed.url + "/events", headers=cookie, timeout=ANSWER_WAIT_S)
+    deleted = requests.delete(keyed.url + "/events", headers=header, timeout=ANSWER_WAIT_S)
     assert deleted.status_code == 401
-    for wrong in (f"{name}={token[:-1]}", f"{name}=", f"{name}={API_KEY}",
-                  f"stac_events_1={token}"):  # fmt: skip
-        assert get(keyed.url + "/events", headers={"Cookie": wrong}).status_code == 401
-        assert get(keyed.url + "/", headers={"Cookie": wrong}).status_code == 401
+    # nor in a cookie, nor in the query, nor any other value in the header
+    assert get(keyed.url + "/events", headers={"Cookie": f"stac_events_{keyed.port}={token}"}
+               ).status_code == 401  # fmt: skip
+    assert get(keyed.url + f"/events?token={token}").status_code == 401
+    for wrong in (token[:-1], "", API_KEY):
+        assert get(keyed.url + "/events", headers={"X-Receiver-Token": wrong}).status_code == 401
 
 
-def test_the_cookie_of_one_run_does_not_open_the_next(tmp_path):
+def test_the_token_of_one_run_does_not_open_the_next(tmp_path):
     tokens = []
     for _ in range(2):
         store = Store(tmp_path / "events.db")

@@ -129,7 +129,7 @@ def test_a_version_1_database_is_brought_up_to_date_losing_nothing(tmp_path):
     assert store.clear(Filters(since=1500.0)) == 3
     assert [s.id for s in store.events()] == [1, 2]
     store.close()
-    assert version_of(path) == 3
+    assert version_of(path) == 4
     with sqlite3.connect(path) as db:
         columns = {table: [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
                    for table in ("payloads", "events")}  # fmt: skip
@@ -155,7 +155,7 @@ def test_the_receiver_lists_a_version_1_database_and_brings_it_up_to_date(tmp_pa
     cleared = run_script("stac-events", "receiver", "events", "--db", str(path), "--clear",
                          "--identifier", "urn:b")  # fmt: skip
     assert "deleted 1 event(s)" in cleared.stdout + cleared.stderr
-    assert version_of(path) == 3
+    assert version_of(path) == 4
     after = run_script("stac-events", "receiver", "events", "--db", str(path), "-o", "json")
     assert [(e["id"], e["host"]) for e in after.json()] == [(1, "builder"), (3, "runner"),
                                                            (4, "runner")]  # fmt: skip
@@ -240,11 +240,76 @@ def test_a_version_2_database_gains_the_refusals_table_losing_nothing(tmp_path):
                                                                     "reason": "empty"}],
                                                           '{"x": 1}')  # fmt: skip
     store.close()
-    assert version_of(path) == 3
+    assert version_of(path) == 4
     again = Store(path)  # brought up once: opened again, it is as it was left
     check_everything_is_there(again)
     assert [r.id for r in again.refusals()] == [kept.id]
     again.close()
+
+
+# What version 3 added to version 2: the refusals kept.
+VERSION_3 = """
+BEGIN IMMEDIATE;
+CREATE TABLE refusals (
+    id INTEGER PRIMARY KEY,
+    received REAL NOT NULL,
+    status INTEGER NOT NULL,
+    error TEXT NOT NULL,
+    reasons TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    truncated INTEGER NOT NULL,
+    excerpt TEXT NOT NULL
+);
+INSERT INTO refusals VALUES (1, 2500.0, 400, 'no', '[]', 8, 0, '{"x": 1}');
+PRAGMA user_version=3;
+COMMIT;
+"""
+
+
+def version_3_database(path: Path) -> None:
+    version_2_database(path)
+    db = sqlite3.connect(path, isolation_level=None)
+    db.executescript(VERSION_3)
+    db.close()
+
+
+@pytest.mark.parametrize("version", [1, 2, 3])
+def test_ids_are_never_used_again_after_an_older_database_is_brought_up(tmp_path, version):
+    path = tmp_path / "receiver.db"
+    {1: version_1_database, 2: version_2_database, 3: version_3_database}[version](path)
+    store = Store(path)
+    check_everything_is_there(store)
+    refused = [r.id for r in store.refusals()]
+    assert refused == ([1] if version == 3 else [])
+    assert store.clears() == 0
+    assert store.clear() == 4
+    store.clear_refusals()
+    assert store.clears() == (2 if version == 3 else 1)
+    assert store.last_id() == 0
+    store.add([Received("LaterEvent", event("Later"), 0)], host="late", received=3000.0)
+    number = store.add_refusal(received=3000.0, status=400, error="no", body="{}", reasons=[])
+    assert [s.id for s in store.events()] == [5]  # the sequence went on from the old ids
+    assert number == (2 if version == 3 else 1)
+    store.close()
+    assert version_of(path) == 4
+    again = Store(path)
+    assert again.clears() == (2 if version == 3 else 1)
+    again.add([Received("LaterEvent", event("Later"), 0)], host="late", received=3001.0)
+    assert [s.id for s in again.events()] == [5, 6]
+    again.close()
+
+
+def test_ids_are_never_used_again_after_a_clear(tmp_path):
+    store = Store(tmp_path / "receiver.db")
+    for _ in range(3):
+        store.add([Received("E", event("E"), 0)], host="h", received=1000.0)
+    assert store.clear(Filters(event_type="E")) == 3
+    assert store.clear() == 0  # nothing deleted: not counted
+    assert store.clears() == 1
+    store.add([Received("E", event("E"), 0)], host="h", received=1001.0)
+    assert [s.id for s in store.events()] == [4]
+    assert store.events(after=3)[0].id == 4
+    store.close()
 
 
 @pytest.mark.parametrize("where", [0, 100, EXCERPT_BYTES - 5, EXCERPT_BYTES - 1, EXCERPT_BYTES])

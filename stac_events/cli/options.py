@@ -283,9 +283,9 @@ DB = Opt("db", ("--db",),
 REQUIRED_KEY = Opt("api_key", ("--api-key",),
                    "Require this API key, in the sts-api-key header or the api_key query "
                    "parameter, as StackState does; other requests get 401. The page at / "
-                   "too: open /?api_key=KEY once, and a cookie stands for the key until the "
-                   "receiver stops. Also $STAC_EVENTS_RECEIVER_KEY, which process lists do "
-                   "not show. Default: none required.",
+                   "too: open /?api_key=KEY once, and a token the page keeps stands for the "
+                   "key until the receiver stops. Also $STAC_EVENTS_RECEIVER_KEY, which "
+                   "process lists do not show. Default: none required.",
                    LOCAL, metavar="KEY")  # fmt: skip
 MAX_AGE = Opt("max_age", ("--max-age",),
               "Refuse events whose timestamp is older, as StackState drops events older than "

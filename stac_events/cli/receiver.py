@@ -236,8 +236,8 @@ def _watch(
     status: int = ExitStatus.SUCCESS
     try:
         while True:
-            if last and store.last_id() < last:  # cleared meanwhile: ids start over
-                last = 0
+            if last and store.version < 4 and store.last_id() < last:
+                last = 0  # cleared meanwhile: an older database's ids start over
             new = store.events(filters, after=last)
             if new:
                 last, matched = new[-1].id, matched + len(new)

@@ -44,6 +44,7 @@ from typing import (
     Iterator,
     List,
     NamedTuple,
+    NoReturn,
     Optional,
     Sequence,
     Set,
@@ -78,7 +79,12 @@ PAGE_FILES = {
     "/page.js": ("page.js", "text/javascript; charset=utf-8"),
     "/favicon.svg": ("favicon.svg", "image/svg+xml"),
 }
-_KEY_PAGE = "key.html"  # what the page's address answers without the key
+# The header in which the page's script sends the token that stands for the key: only
+# that script sets it, on its own requests; a browser sends it nowhere by itself.
+TOKEN_HEADER = "X-Receiver-Token"
+# On each answer of GET /events and /refusals: how many clears deleted something, ever
+# (kept in the database). A client that sees it change knows what it saw may be gone.
+CLEARS_HEADER = "X-Receiver-Clears"
 # Nothing from elsewhere, no inline script or style, and not inside another site's frame.
 _PAGE_POLICY = ("default-src 'self'; base-uri 'none'; form-action 'none'; "
                 "frame-ancestors 'none'; object-src 'none'")  # fmt: skip
@@ -186,9 +192,10 @@ class LocalReceiver:
         self._stored = 0
         self._waiting = 0
         self._stopping = False
-        # With a key, what a browser shows as its cookie once the page was opened with the
-        # key: made for this run, so the key itself is never kept by the browser, and a
-        # cookie of an earlier run (or of a receiver on another port) is worth nothing.
+        # With a key, what the page's script is given (in the address's fragment, which
+        # goes to no server) once the page was opened with the key, and sends in
+        # TOKEN_HEADER: made for this run, so the key itself is never kept by the browser,
+        # and a token of an earlier run (or of a receiver on another port) is worth nothing.
         self.page_token = secrets.token_urlsafe(32)
 
     @property
@@ -437,12 +444,14 @@ class _Problem(Exception):
         *,
         reasons: Optional[List[Reason]] = None,
         close: bool = False,
+        headers: Sequence[Tuple[str, str]] = (),
     ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.reasons = reasons or [Reason("", message)]
         self.close = close
+        self.headers = headers
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -514,10 +523,13 @@ class _Handler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         self._handle(self._clearing)
 
+    # HEAD is answered as GET is, without the body (RFC 9110).
+    do_HEAD = do_GET
+
     def do_PUT(self) -> None:
         self._handle(self._not_allowed)
 
-    do_PATCH = do_HEAD = do_OPTIONS = do_TRACE = do_CONNECT = do_PUT
+    do_PATCH = do_OPTIONS = do_TRACE = do_CONNECT = do_PUT
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # each request is shown by the receiver's callbacks, if at all
@@ -552,6 +564,10 @@ class _Handler(BaseHTTPRequestHandler):
             path = target.path.rstrip("/") or "/"
             query = self._query = parse_qs(target.query, keep_blank_values=True)
             self._check_origin()
+            repeated = sorted(name for name, values in query.items() if len(values) > 1)
+            if repeated:  # which one was meant cannot be told: none is taken
+                raise _Problem(400, f"the query gives {one_line(repeated[0])!r} more than "
+                                    f"once; give each parameter once")  # fmt: skip
             method(path, query)
         except _Problem as problem:
             self._refuse(problem)
@@ -569,7 +585,8 @@ class _Handler(BaseHTTPRequestHandler):
             if problem.status == 400 and self._body_seen is not None:
                 self._keep(problem)  # kept before it is answered, as a payload taken is
             self._answer(problem.status, {"error": problem.message,
-                                          "reasons": _listed(problem.reasons)})  # fmt: skip
+                                          "reasons": _listed(problem.reasons)},
+                         headers=problem.headers)  # fmt: skip
         on_refusal = self.server.receiver.on_refusal
         if on_refusal is not None:
             on_refusal(Refusal(problem.status, problem.reasons))
@@ -591,7 +608,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _intake(self, path: str, query: Dict[str, List[str]]) -> None:
         if path not in INTAKE_PATHS:
-            self._not_found(path)
+            self._not_allowed(path, query)
         receiver = self.server.receiver
         self._check_key(query)
         text = self._text(receiver.limits.max_body)
@@ -623,34 +640,41 @@ class _Handler(BaseHTTPRequestHandler):
         receiver = self.server.receiver
         since, after, wanted = asked.filters.since, asked.after, asked.at_least or 1
         try:
+            with receiver._using_store() as store:
+                clears = store.clears()
             if asked.path == REFUSALS_PATH:
                 if asked.wait is not None:
 
                     def refused() -> bool:
-                        # Ids that went back below `after`: they were cleared; answer now.
+                        # Ids that went back below `after`, or a clear: answer now.
                         with receiver._using_store() as store:
                             return (store.count_refusals(since=since, after=after) >= wanted
-                                    or _cleared(store.last_refusal_id(), after))  # fmt: skip
+                                    or _cleared(store.last_refusal_id(), after)
+                                    or store.clears() != clears)  # fmt: skip
 
                     receiver._await(refused, asked.wait, self._sender_gone)
                 with receiver._using_store() as store:
+                    clears = store.clears()  # read first: a clear after it shows next time
                     kept = store.refusals(since=since, after=after, limit=asked.limit)
-                self._send(200, ("[" + ",".join(r.to_json() for r in kept) + "]").encode())
+                self._send(200, ("[" + ",".join(r.to_json() for r in kept) + "]").encode(),
+                           headers=[(CLEARS_HEADER, str(clears))])  # fmt: skip
                 return
             if asked.wait is not None:
 
                 def enough() -> bool:
                     with receiver._using_store() as store:
                         return (store.count(asked.filters, after=after) >= wanted
-                                or _cleared(store.last_id(), after))  # fmt: skip
+                                or _cleared(store.last_id(), after)
+                                or store.clears() != clears)  # fmt: skip
 
                 receiver._await(enough, asked.wait, self._sender_gone)
             with receiver._using_store() as store:
+                clears = store.clears()  # read first: a clear after it shows next time
                 found = list(store.events(asked.filters, after=after, limit=asked.limit))
         except sqlite3.Error as error:
             raise _Problem(503, f"the receiver could not read the events: {error}") from None
         body = ("[" + ",".join(stored.to_json() for stored in found) + "]").encode()
-        self._send(200, body)
+        self._send(200, body, headers=[(CLEARS_HEADER, str(clears))])
 
     def _clearing(self, path: str, query: Dict[str, List[str]]) -> None:
         """DELETE /events deletes the events the filters pick, and the refusals too when
@@ -666,16 +690,15 @@ class _Handler(BaseHTTPRequestHandler):
                     refusals = store.clear_refusals(since=filters.since)
         except sqlite3.Error as error:
             raise _Problem(503, f"the receiver could not delete the events: {error}") from None
+        self.server.receiver._stored_one()  # a waiting GET wakes, and sees the clear
         self._answer(200, {"deleted": deleted, "refusals_deleted": refusals})
 
     def _asked(self, path: str, query: Dict[str, List[str]]) -> _Asked:
         """What a request to /events or /refusals asks, once it is one and may be answered."""
-        if path in INTAKE_PATHS:
-            self._not_allowed(path, query)
         if path not in (EVENTS_PATH, REFUSALS_PATH):
-            self._not_found(path)
+            self._not_allowed(path, query)  # 404 where nothing is
         self._check_key(query)
-        return _asked(self.command, path, query)
+        return _asked("GET" if self.command == "HEAD" else self.command, path, query)
 
     def _sender_gone(self) -> bool:
         """Whether the sender of a waiting request closed its connection (or it was cut):
@@ -686,10 +709,19 @@ class _Handler(BaseHTTPRequestHandler):
         except (OSError, ValueError):  # closed under it
             return True
 
-    def _not_allowed(self, path: str, query: Dict[str, List[str]]) -> None:
-        raise _Problem(405, f"{self.command} is not answered on {path}")
+    def _not_allowed(self, path: str, query: Dict[str, List[str]]) -> NoReturn:
+        if path in INTAKE_PATHS:
+            allowed = "POST"
+        elif path in (EVENTS_PATH, REFUSALS_PATH):
+            allowed = "GET, HEAD, DELETE"
+        elif path in PAGE_FILES:
+            allowed = "GET, HEAD"
+        else:
+            self._not_found(path)
+        raise _Problem(405, f"{self.command} is not answered on {path}; it takes {allowed}",
+                       headers=[("Allow", allowed)])  # fmt: skip
 
-    def _not_found(self, path: str) -> None:
+    def _not_found(self, path: str) -> NoReturn:
         raise _Problem(404, f"nothing at {path}; events go to {' or '.join(INTAKE_PATHS)}, "
                             f"the page is at /")  # fmt: skip
 
@@ -715,35 +747,24 @@ class _Handler(BaseHTTPRequestHandler):
         if wanted is None:
             return
         given = self.headers.get("sts-api-key") or next(iter(query.get("api_key", ())), "")
-        if not given and self.command == "GET" and self._page_cookie_sent():
-            return  # the page, opened with the key once
+        if not given and self.command in ("GET", "HEAD") and self._page_token_sent():
+            return  # the page's script, the page opened with the key once
         if not secrets.compare_digest(_bytes(given), _bytes(wanted)):
             what = "a wrong API key" if given else "no API key"
             raise _Problem(401, f"{what}: send it in the sts-api-key header or the api_key "
                                 f"query parameter")  # fmt: skip
 
-    def _cookie_name(self) -> str:
-        # Browsers send a host's cookies to each of its ports: one name a port.
-        return f"stac_events_{self.server.receiver.port}"
-
-    def _page_cookie_sent(self) -> bool:
-        """Whether the request has the cookie that opening the page with the key set (or
-        no key is asked for)."""
-        if self.server.receiver.limits.api_key is None:
-            return True
-        name, token = self._cookie_name(), self.server.receiver.page_token
-        for header in self.headers.get_all("Cookie") or ():
-            for pair in header.split(";"):
-                key, _, value = pair.strip().partition("=")
-                if key == name and _same(value, token):
-                    return True
-        return False
+    def _page_token_sent(self) -> bool:
+        """Whether the request carries the token the page was given when it was opened
+        with the key, in TOKEN_HEADER (which only the page's script sends)."""
+        given = self.headers.get(TOKEN_HEADER)
+        return given is not None and _same(given, self.server.receiver.page_token)
 
     def _page(self, path: str, query: Dict[str, List[str]]) -> None:
-        """The page's files. With a key: `/?api_key=KEY` sets the cookie and sends the
-        browser on to `/` (so the key leaves its address bar), and `/` without the cookie
-        (or the key) answers a short page that says how to open it. The page's script and
-        style hold no events: they are served to anyone."""
+        """The page's files, which hold no events: served to anyone. `/?api_key=KEY` sends
+        the browser on to `/#token=TOKEN` (so the key leaves its address bar; a fragment
+        goes to no server), from which the page's script takes the token that stands for
+        the key; with a wrong key, `/` is answered with 401."""
         receiver = self.server.receiver
         if path == "/":
             wanted = receiver.limits.api_key
@@ -752,21 +773,15 @@ class _Handler(BaseHTTPRequestHandler):
                 if not _same(given[-1], wanted):
                     self._key_needed("the page was asked for with a wrong API key")
                     return
-                cookie = (f"{self._cookie_name()}={receiver.page_token}; HttpOnly; "
-                          f"SameSite=Strict; Path=/")  # fmt: skip
+                location = f"/#token={receiver.page_token}" if wanted else "/"
                 self._send(303, b"", content_type="text/plain; charset=utf-8",
-                           headers=[("Location", "/"), *_PAGE_HEADERS,
-                                    *([("Set-Cookie", cookie)] if wanted else [])])  # fmt: skip
-                return
-            header = self.headers.get("sts-api-key")
-            if not (self._page_cookie_sent() or _same(header, wanted)):
-                self._key_needed("the page was asked for without the API key")
+                           headers=[("Location", location), *_PAGE_HEADERS])  # fmt: skip
                 return
         name, kind = PAGE_FILES[path]
         self._send(200, _page_file(name), content_type=kind, headers=_PAGE_HEADERS)
 
     def _key_needed(self, why: str) -> None:
-        self._send(401, _page_file(_KEY_PAGE), content_type="text/html; charset=utf-8",
+        self._send(401, _page_file("index.html"), content_type="text/html; charset=utf-8",
                    headers=_PAGE_HEADERS)  # fmt: skip
         on_refusal = self.server.receiver.on_refusal
         if on_refusal is not None:
@@ -824,8 +839,9 @@ class _Handler(BaseHTTPRequestHandler):
             raise _Problem(400, f"the body is not UTF-8: {error.reason} at byte {error.start}"
                            ) from None  # fmt: skip
 
-    def _answer(self, status: int, document: Dict[str, Any]) -> None:
-        self._send(status, json.dumps(document, ensure_ascii=False).encode())
+    def _answer(self, status: int, document: Dict[str, Any],
+                headers: Sequence[Tuple[str, str]] = ()) -> None:  # fmt: skip
+        self._send(status, json.dumps(document, ensure_ascii=False).encode(), headers=headers)
 
     def _send(
         self,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import sqlite3
 import threading
 from datetime import datetime, timezone
@@ -54,7 +55,55 @@ CREATE TABLE refusals (
     excerpt TEXT NOT NULL      -- the body's first EXCERPT_BYTES, keys masked (redact)
 );
 """
-_SCHEMA = _SCHEMA_2 + _REFUSALS
+# Version 4: ids are never used again (AUTOINCREMENT), so that one seen before a clear
+# never stands for another event after it; and the clears are counted, so that a reader
+# can tell its events were deleted under it. Version 3's tables are renamed, these made and
+# filled from them with their ids (the sequences start at the greatest id kept), and
+# dropped, in the transaction that opens the file.
+_SCHEMA_4 = """
+CREATE TABLE payloads (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    received REAL NOT NULL,    -- epoch seconds, when the receiver stored it
+    host TEXT NOT NULL,        -- its internalHostname
+    body TEXT NOT NULL         -- the request's JSON, as it came (gzip undone)
+);
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    payload INTEGER NOT NULL,  -- the event is payloads.body's events[name][position]
+    name TEXT NOT NULL,        -- the key it was filed under in the payload
+    position INTEGER NOT NULL,
+    event_type TEXT,           -- what --type looks up
+    identifiers TEXT NOT NULL  -- element_identifiers, each on a line (see _line_of)
+);
+CREATE TABLE refusals (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    received REAL NOT NULL,    -- epoch seconds, when the receiver refused it
+    status INTEGER NOT NULL,   -- the answer's status
+    error TEXT NOT NULL,       -- the answer's message
+    reasons TEXT NOT NULL,     -- the answer's reasons: a JSON array of {"path", "reason"}
+    size INTEGER NOT NULL,     -- the body's length in bytes, as read (gzip undone)
+    truncated INTEGER NOT NULL,  -- 1 when the excerpt is not the whole body
+    excerpt TEXT NOT NULL      -- the body's first EXCERPT_BYTES, keys masked (redact)
+);
+CREATE TABLE clears (
+    count INTEGER NOT NULL     -- one row: how many clears deleted something
+);
+INSERT INTO clears (count) VALUES (0);
+"""
+_RENAME_VERSION_3 = """
+ALTER TABLE payloads RENAME TO payloads_3;
+ALTER TABLE events RENAME TO events_3;
+ALTER TABLE refusals RENAME TO refusals_3;
+"""
+_COPY_VERSION_3 = """
+INSERT INTO payloads SELECT * FROM payloads_3 ORDER BY id;
+INSERT INTO events SELECT * FROM events_3 ORDER BY id;
+INSERT INTO refusals SELECT * FROM refusals_3 ORDER BY id;
+DROP TABLE events_3;
+DROP TABLE payloads_3;
+DROP TABLE refusals_3;
+"""
+_SCHEMA = _SCHEMA_4
 # Version 1 kept the host and the time received in each event's row. Its tables are
 # renamed, version 2's (_SCHEMA_2) filled from them, and they are dropped, all in the
 # transaction that opens the file; then version 2 is brought up as any other.
@@ -79,10 +128,11 @@ _EVENTS_OF = {
     1: "events",
     2: "events JOIN payloads ON payloads.id = events.payload",
     3: "events JOIN payloads ON payloads.id = events.payload",
+    4: "events JOIN payloads ON payloads.id = events.payload",
 }
 _BUSY_TIMEOUT_S = 30.0  # another process writing, e.g. `receiver events --clear`
 _APPLICATION_ID = 0x53544556  # "STEV" in the file's header: this is a receiver's database
-_VERSION = 3
+_VERSION = 4
 EXCERPT_BYTES = 4096  # of a refused body, kept with its reasons
 
 
@@ -149,6 +199,10 @@ def _upgrade(db: sqlite3.Connection, path: Path, version: int) -> None:
         version = 2
     if version == 2:  # the refusals table is new: nothing to copy
         for statement in _statements(_REFUSALS):
+            db.execute(statement)
+        version = 3
+    if version == 3:
+        for statement in _statements(_RENAME_VERSION_3 + _SCHEMA_4 + _COPY_VERSION_3):
             db.execute(statement)
 
 
@@ -236,14 +290,52 @@ class StoredRefusal(NamedTuple):
 
 def excerpt_of(body: str, secrets: Iterable[Optional[str]]) -> Tuple[str, bool]:
     """The first EXCERPT_BYTES of `body` with every secret and `api_key=` value masked, and
-    whether it was cut. Masked before it is cut, so that no key is cut in two and kept in
-    part; only as much is masked as can end up in the excerpt."""
+    whether it was cut. Its JSON escapes are first written as `json.dumps` writes them
+    (`\\/` as `/`, `\\u0026` as `&`), so that a key escaped in any way a sender's JSON
+    library may choose is found. Masked before it is cut, so that no key is cut in two and
+    kept in part; only as much is masked as can end up in the excerpt."""
     masker = Masker(secrets)
     room = EXCERPT_BYTES + max((len(form) for form in masker.text_forms), default=0)
-    masked = masker.text(body[:room])
+    # An escape is 12 characters at most (a surrogate pair) for one of the excerpt's: so
+    # much of the body is enough, and a margin leaves an escape cut at its end out of it.
+    read = _ESCAPE_LONGEST * (room + 2)
+    text = canonical_escapes(body[:read])
+    cut_here = len(body) > read
+    if cut_here:
+        text = text[:room]
+    masked = masker.text(text)
     cut = masked.encode("utf-8", "surrogatepass")[:EXCERPT_BYTES]
     excerpt = cut.decode("utf-8", "ignore")  # a character cut in two is left out
-    return excerpt, excerpt != masked or len(body) > room
+    return excerpt, excerpt != masked or cut_here
+
+
+_ESCAPE_LONGEST = 12
+_ESCAPE = re.compile(
+    r"\\(?:u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|(.))",
+    re.DOTALL,
+)
+
+
+def _canonical(match: re.Match[str]) -> str:
+    high, low, single, other = match.groups()
+    if high is not None:
+        code = 0x10000 + ((int(high, 16) - 0xD800) << 10) + (int(low, 16) - 0xDC00)
+    elif single is not None:
+        code = int(single, 16)
+        if 0xD800 <= code <= 0xDFFF:  # a lone surrogate: left as it is
+            return match.group(0)
+    elif other == "/":
+        return "/"
+    else:  # `\\n`, `\\\\`, `\\"`, or not an escape at all: as it is
+        return match.group(0)
+    return json.dumps(chr(code), ensure_ascii=False)[1:-1]
+
+
+def canonical_escapes(text: str) -> str:
+    """`text` (JSON, or a part of it) with each `\\uXXXX` escape (a surrogate pair as one)
+    and `\\/` written as `json.dumps(character, ensure_ascii=False)` writes it; lone
+    surrogates and what is no escape are left as they are."""
+    return _ESCAPE.sub(_canonical, text) if "\\" in text else text
 
 
 def _lines_of(event: Dict[str, Any]) -> str:
@@ -419,21 +511,38 @@ class Store:
         return int(found)
 
     def last_id(self) -> int:
-        """The greatest event id stored, 0 when none: ids only grow, until a `clear` takes
-        the newest events away."""
+        """The greatest event id stored, 0 when none. Ids only grow, and are never used
+        again (in a database older than version 4, a `clear` let them start over)."""
         with self._lock:
             (found,) = self._db.execute("SELECT max(id) FROM events").fetchone()
         return int(found or 0)
 
     def clear(self, filters: Filters = ALL) -> int:
-        """Delete the events the filters pick; returns how many."""
+        """Delete the events the filters pick; returns how many. A clear that deleted
+        something is counted (see `clears`)."""
         where, values = filters.where()
         with self._transaction() as db:
             if where:  # the filters may name columns of the payload's
                 where = f" WHERE id IN (SELECT events.id FROM {self._events_of}{where})"  # noqa: S608
             deleted = db.execute(f"DELETE FROM events{where}", values).rowcount  # noqa: S608
             db.execute("DELETE FROM payloads WHERE id NOT IN (SELECT payload FROM events)")
+            if deleted:
+                self._count_clear(db)
         return int(deleted)
+
+    def _count_clear(self, db: sqlite3.Connection) -> None:
+        if self.version >= 4:
+            db.execute("UPDATE clears SET count = count + 1")
+
+    def clears(self) -> int:
+        """How many clears (of events or refusals) deleted something, since the database
+        was made: a reader that sees it change knows that what it saw may be gone. 0 in a
+        database older than version 4."""
+        if self.version < 4:
+            return 0
+        with self._lock:
+            (found,) = self._db.execute("SELECT count FROM clears").fetchone()
+        return int(found)
 
     def add_refusal(
         self,
@@ -512,6 +621,8 @@ class Store:
         where, values = _since(since)
         with self._transaction() as db:
             deleted = db.execute(f"DELETE FROM refusals{where}", values).rowcount  # noqa: S608
+            if deleted:
+                self._count_clear(db)
         return int(deleted)
 
 

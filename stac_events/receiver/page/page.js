@@ -5,7 +5,16 @@
 // is stored, or after 25 s with nothing; an empty answer makes it load the newest afresh
 // (what was seen may have been cleared). Type and identifier filter on the receiver, as the
 // same parameters of GET /events do; the text filter hides what is already shown.
-// Every value shown is set as text, never as HTML: whatever a sender wrote stays text.
+// Every value shown is set as text, never as HTML: whatever a sender wrote stays text, and
+// is isolated from the text around it (page.css), so that a right-to-left override in it
+// turns nothing else round.
+//
+// With an API key, the receiver sends the browser here as `/#token=TOKEN` once the page was
+// opened with the key: the token moves from the address (its fragment, which no server is
+// sent) to this tab's sessionStorage, and goes in the X-Receiver-Token header of the page's
+// own requests, which no other site's page, nor any other server, is ever sent.
+// Each answer says, in X-Receiver-Clears, how many times events were deleted: when that
+// changes, what is shown is loaded afresh (ids may no longer be there).
 "use strict";
 
 (() => {
@@ -17,6 +26,34 @@
   const byId = (id) => document.getElementById(id);
   const status = byId("status");
   const failures = { events: null, refusals: null };
+  const TOKEN_HEADER = "X-Receiver-Token";
+  const CLEARS_HEADER = "X-Receiver-Clears";
+  const tokenKey = `stac_events_token_${location.port || "80"}`; // one a receiver's port
+  let token = null;
+  let clears = null; // X-Receiver-Clears as last answered
+  let keyWanted = false;
+
+  function storage() {
+    try {
+      return window.sessionStorage;
+    } catch (ignored) {
+      return null; // storage turned off: the token lasts as long as the page
+    }
+  }
+
+  function takeToken() {
+    const given = new URLSearchParams(location.hash.slice(1)).get("token");
+    const stored = storage();
+    if (given) {
+      token = given;
+      if (stored) stored.setItem(tokenKey, given);
+    } else if (stored) {
+      token = stored.getItem(tokenKey);
+    }
+    if (location.hash || location.search) {
+      history.replaceState(null, "", location.pathname); // no token, nor a key, in the bar
+    }
+  }
 
   function element(tag, className, text) {
     const made = document.createElement(tag);
@@ -41,7 +78,8 @@
     for (const [name, value] of Object.entries(parameters)) {
       if (value !== "" && value !== null && value !== undefined) query.set(name, String(value));
     }
-    const answer = await fetch(`${path}?${query}`, { signal, cache: "no-store" });
+    const headers = token ? { [TOKEN_HEADER]: token } : {};
+    const answer = await fetch(`${path}?${query}`, { signal, cache: "no-store", headers });
     if (!answer.ok) {
       let said = "";
       try {
@@ -51,7 +89,35 @@
       }
       throw new Failure(answer.status, said);
     }
-    return answer.json();
+    const found = await answer.json();
+    return { found, clears: answer.headers.get(CLEARS_HEADER) };
+  }
+
+  // Whether the events were deleted since the last answer: then both lists start afresh.
+  function clearedSince(answered) {
+    if (answered === null || answered === clears) return false;
+    const first = clears === null;
+    clears = answered;
+    if (first) return false;
+    events.follow(events.parameters);
+    refusals.follow(refusals.parameters);
+    return true;
+  }
+
+  // The token was refused (none, or one of an earlier run): say how to open the page, and
+  // ask no more until it is opened again.
+  function keyNeeded() {
+    keyWanted = true;
+    events.stop();
+    refusals.stop();
+    const stored = storage();
+    if (stored) stored.removeItem(tokenKey);
+    byId("key-address").textContent = `${location.origin}/?api_key=YOUR_KEY`;
+    byId("key-needed").hidden = false;
+    byId("listings").hidden = true;
+    byId("filters").hidden = true;
+    status.classList.add("failed");
+    status.textContent = "Not live: the receiver asks for its API key.";
   }
 
   function pad(number) {
@@ -75,11 +141,9 @@
   function showStatus() {
     const failed = failures.events || failures.refusals;
     status.classList.toggle("failed", Boolean(failed));
+    if (keyWanted) return;
     if (!failed) {
       status.textContent = "Live: new events appear as they arrive.";
-    } else if (failed.status === 401) {
-      status.textContent = "The receiver asks for its API key: open /?api_key=YOUR_KEY " +
-        "once (a receiver started again makes a new cookie).";
     } else {
       status.textContent = `Not live: ${failed.message}. Trying again…`;
     }
@@ -99,8 +163,14 @@
       this.controller = null;
     }
 
+    stop() {
+      if (this.controller) this.controller.abort();
+      this.controller = null;
+    }
+
     // Follow the listing with these parameters, from scratch; an earlier loop stops.
     follow(parameters) {
+      if (keyWanted) return;
       if (this.controller) this.controller.abort();
       this.controller = new AbortController();
       this.parameters = parameters;
@@ -117,19 +187,25 @@
           if (after === null) {
             const newest = await ask(this.path, { ...this.parameters, limit: NEWEST }, signal);
             if (signal.aborted) return; // the filters changed while it was on its way
-            after = this.take(newest, true);
+            if (clearedSince(newest.clears)) return; // started afresh
+            after = this.take(newest.found, true);
             this.failed(null);
           }
           const newer = await ask(this.path, { ...this.parameters, after, wait: WAIT_S }, signal);
           if (signal.aborted) return;
-          if (newer.length) {
-            after = this.take(newer, false);
+          if (clearedSince(newer.clears)) return;
+          if (newer.found.length) {
+            after = this.take(newer.found, false);
           } else {
             after = null; // nothing new within WAIT_S, or what was seen is gone: look afresh
           }
           this.failed(null);
         } catch (error) {
           if (signal.aborted) return;
+          if (error.status === 401) {
+            keyNeeded();
+            return;
+          }
           this.failed(error);
           after = null;
           await pause(RETRY_MS);
@@ -200,6 +276,13 @@
 
   const haystacks = new WeakMap(); // <li> -> the lower-case text the text filter looks in
 
+  // Direction controls (U+202A-202E, U+2066-2069, U+200E, U+200F, U+061C) as JSON escapes
+  // in the JSON shown: the same JSON, that turns no text round.
+  const BIDI = /[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/g;
+  function withoutBidi(json) {
+    return json.replace(BIDI, (found) => `\\u${found.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  }
+
   function text(value) {
     return typeof value === "string" ? value : (value === undefined || value === null ?
       "" : JSON.stringify(value));
@@ -235,7 +318,7 @@
       source.append(element("span", "label", "source "), element("span", "value", text(context.source)));
       summary.append(source);
     }
-    const json = element("pre", "json", JSON.stringify(stored, null, 2));
+    const json = element("pre", "json", withoutBidi(JSON.stringify(stored, null, 2)));
     details.append(summary, json);
     item.append(details);
 
@@ -266,7 +349,7 @@
     details.append(
       element("summary", null, refusal.truncated ? `The payload's start (of ${size})` :
         `The payload (${size})`),
-      element("pre", "json", text(refusal.excerpt)));
+      element("pre", "json", withoutBidi(text(refusal.excerpt))));
     item.append(details);
     return item;
   }
@@ -303,6 +386,7 @@
   textFilter.addEventListener("input", () => events.update());
   byId("filters").addEventListener("submit", (submitted) => submitted.preventDefault());
 
+  takeToken();
   events.follow(serverFilters());
   refusals.follow({});
 })();
