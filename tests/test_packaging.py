@@ -120,7 +120,8 @@ def test_the_metadata_names_the_repository_the_code_names() -> None:
 
 def test_the_receiver_page_is_package_data_that_both_archives_take() -> None:
     """The page's files are in the package's own folder, which the wheel and the sdist take
-    whole (`make dist` looks for each in both), and the receiver serves every one."""
+    whole (`make dist` looks for each in both; an sdist, which this suite also runs from,
+    has no Makefile), and the receiver serves every one."""
     from stac_events.receiver.server import PAGE_FILES
 
     targets = pyproject()["tool"]["hatch"]["build"]["targets"]
@@ -129,6 +130,3 @@ def test_the_receiver_page_is_package_data_that_both_archives_take() -> None:
     folder = ROOT / "stac_events" / "receiver" / "page"
     served = {name for name, _ in PAGE_FILES.values()}
     assert {path.name for path in folder.iterdir()} == served
-    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
-    assert "the receiver's page/$$file is not in the wheel" in makefile
-    assert "the receiver's page/$$file is not in the sdist" in makefile
