@@ -33,8 +33,8 @@ def redact(text: str, *secrets: Optional[str]) -> str:
 
 def forms_of(secret: str) -> List[str]:
     """The ways a secret may be written: as it is, URL-encoded, inside a JSON string (as
-    `json.dumps` escapes it, and with its non-ASCII characters as they are) and inside a
-    Python repr;
+    `json.dumps` escapes it, and with its non-ASCII characters as they are), inside a
+    Python repr and inside a shell's single quotes;
     the longest first, so that one holding another is masked whole.
 
     A key read from a variable or argv may hold bytes that are not UTF-8 (kept as
@@ -46,6 +46,9 @@ def forms_of(secret: str) -> List[str]:
              repr(f"{secret}\"'")[1:-4]}  # fmt: skip
     if '"' not in secret:
         forms.add(repr(f"{secret}'")[1:-2])
+    if "'" in secret:  # as a shell quotes it (`shlex.quote`), in a command line shown back
+        quoted = secret.replace("'", "'\"'\"'")
+        forms |= {quoted, json.dumps(quoted)[1:-1], json.dumps(quoted, ensure_ascii=False)[1:-1]}
     for errors in ("surrogateescape", "surrogatepass"):
         try:
             forms |= {quote(secret, safe="", errors=errors),

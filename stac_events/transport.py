@@ -318,7 +318,7 @@ class Sender:
             wait = _wait_before_next(retry, raw)
             if wait >= deadline - time.monotonic():
                 raise self._out_of_time(failure, attempts)
-            log.debug("retrying in %.2f s: %s", wait, failure.message)
+            log.debug("retrying in %.2f s: %s", wait, one_line(failure.message))
             pause(wait)  # a signal that comes just before it still ends it
 
     def _attempt(

@@ -110,3 +110,14 @@ def test_debug_escapes_what_a_receiver_says(cli: Cli, httpserver: HTTPServer):
     assert "\n  stac-events: error: forged line" in result.stderr
     assert "\nstac-events: error: forged line" not in result.stderr
     assert "caf\\xe9" in result.stderr
+
+
+def test_debug_escapes_a_retried_answer_too(cli: Cli, httpserver: HTTPServer):
+    httpserver.expect_request(INTAKE).respond_with_data(
+        b'{"error": "busy \x1b[2J\x1b]0;title\x07"}', status=503
+    )
+    result = cli("event", "send", "DeployEvent", "--title", "t", "--debug", "--retries", "1",
+                 "--no-spool", env=env_for(httpserver), expect=5)  # fmt: skip
+    assert "retrying in" in result.stderr
+    assert "\x1b" not in result.stderr
+    assert "\x07" not in result.stderr

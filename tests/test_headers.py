@@ -286,6 +286,7 @@ def test_a_short_value_is_masked_when_the_name_says_it_is_a_credential(
     ["-H", f"Authorization: Bearer {TOKEN}"], ["--header", f"X-Gw: {TOKEN}"],
     [f"-HX-Gw:{TOKEN}"], [f"-H=X-Gw: {TOKEN}"], [f"--header=X-Gw:{TOKEN}"],
     ["-qH", f"X-Gw: {TOKEN}"], ["-H", "X-Api-Key: zq7"], ["-H", f"no colon {TOKEN}"],
+    ["-H", f"X-Gw: it's-{TOKEN}"], ["--api-key", f"it's-{TOKEN}"],  # shell-quoted when shown
 ])  # fmt: skip
 @pytest.mark.parametrize("mode", ["text", "json"])
 def test_a_usage_error_that_repeats_the_line_shows_no_header_value(
