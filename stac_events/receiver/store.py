@@ -16,7 +16,7 @@ import sqlite3
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 from stac_events.environment import make_private_folders
 from stac_events.receiver.rules import Reason, Received
@@ -500,22 +500,21 @@ class Store:
             event = json.dumps(read[1][name][position], ensure_ascii=False, separators=(",", ":"))
             yield Stored(number, received, host, name, event)
 
+    def _number(self, query: str, values: Sequence[Any] = ()) -> int:
+        """The one number `query` selects; 0 for NULL (the max of no rows)."""
+        with self._lock:
+            (found,) = self._db.execute(query, values).fetchone()
+        return int(found or 0)
+
     def count(self, filters: Filters = ALL, *, after: Optional[int] = None) -> int:
         """How many stored events the filters pick (with an id above `after`)."""
         where, values = _after(filters.where(), "events.id", after)
-        with self._lock:
-            (found,) = self._db.execute(
-                f"SELECT count(*) FROM {self._events_of}{where}",  # noqa: S608
-                values,
-            ).fetchone()
-        return int(found)
+        return self._number(f"SELECT count(*) FROM {self._events_of}{where}", values)  # noqa: S608
 
     def last_id(self) -> int:
         """The greatest event id stored, 0 when none. Ids only grow, and are never used
         again (in a database older than version 4, a `clear` let them start over)."""
-        with self._lock:
-            (found,) = self._db.execute("SELECT max(id) FROM events").fetchone()
-        return int(found or 0)
+        return self._number("SELECT max(id) FROM events")
 
     def clear(self, filters: Filters = ALL) -> int:
         """Delete the events the filters pick; returns how many. A clear that deleted
@@ -540,9 +539,7 @@ class Store:
         database older than version 4."""
         if self.version < 4:
             return 0
-        with self._lock:
-            (found,) = self._db.execute("SELECT count FROM clears").fetchone()
-        return int(found)
+        return self._number("SELECT count FROM clears")
 
     def add_refusal(
         self,
@@ -599,20 +596,13 @@ class Store:
         if self.version < 3:
             return 0
         where, values = _after(_since(since), "id", after)
-        with self._lock:
-            (found,) = self._db.execute(
-                f"SELECT count(*) FROM refusals{where}",  # noqa: S608
-                values,
-            ).fetchone()
-        return int(found)
+        return self._number(f"SELECT count(*) FROM refusals{where}", values)  # noqa: S608
 
     def last_refusal_id(self) -> int:
         """The greatest refusal id kept, 0 when none (as `last_id` for events)."""
         if self.version < 3:
             return 0
-        with self._lock:
-            (found,) = self._db.execute("SELECT max(id) FROM refusals").fetchone()
-        return int(found or 0)
+        return self._number("SELECT max(id) FROM refusals")
 
     def clear_refusals(self, *, since: Optional[float] = None) -> int:
         """Delete the refused payloads kept (received `since`); returns how many."""
