@@ -30,6 +30,8 @@ STAC = str(Path(PYTHON).with_name("stac-events"))
 DOG_VENV = ROOT / ".bench" / "dog"
 # What any tool built on this stack pays before it does anything: a start-up's yardstick.
 IMPORT_LINE = "import typer, pydantic, requests, rich"
+# What a sender that checks events with pydantic-core and POSTs them with requests imports.
+SENDER_IMPORTS = "import pydantic_core, requests"
 
 
 class Sample(NamedTuple):
@@ -160,6 +162,31 @@ def local_receiver_ingest(events: Path, count: int, env: Dict[str, str], rounds:
             f"{cpu / wall:.2f}x (target <= 0.5x)")  # fmt: skip
 
 
+def least_parts(events: Path, intake: str, env: Dict[str, str], floor: List[Sample],
+                imports: List[Sample]) -> List[Tuple[str, str, str, str]]:  # fmt: skip
+    """The parts of a batch no validating design can leave out (`benchmarks/parts.py`),
+    set beside the bare sender: together, the least such a sender or receiver could take."""
+    runs = []
+    for _ in range(3):
+        done = subprocess.run([PYTHON, str(BENCH / "parts.py"), str(events), intake], env=env,
+                              check=True, capture_output=True, text=True)  # fmt: skip
+        runs.append(json.loads(done.stdout))
+    part = {name: statistics.median(run[name] for run in runs) for name in runs[0]}
+    wall = statistics.median(s.wall for s in floor)
+    start = ms(imports) / 1000
+    least = part["validate"] + part["serialize"] + part["post"] + start
+    return [
+        ("  pydantic-core checking those events alone", f"{part['validate']:.2f} s",
+         f"floor {wall:.2f} s", f"{part['validate'] / wall:.2f}x (no reading, packing, start)"),
+        ("  the least a validating sender takes", f"{least:.2f} s",
+         f"floor {wall:.2f} s", f"{least / wall:.2f}x (bounds the 0.5x target)"),
+        ("    checks, writing them out, POSTs, imports", f"{part['validate']:.2f} + "
+         f"{part['serialize']:.2f} + {part['post']:.2f} + {start:.2f} s", "", ""),
+        ("  pydantic-core reading the bodies, as the receiver does", f"{part['receive']:.2f} s",
+         f"floor {wall:.2f} s", f"{part['receive'] / wall:.2f}x (bounds the receiver's 0.5x)"),
+    ]  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=30, help="timed rounds of start-up runs")
@@ -197,7 +224,9 @@ def main() -> None:
                                "--url", intake],
                 "send": [STAC, "event", "send", *event_flags, "-q"],
                 "help": [STAC, "event", "send", "--help"],
+                "help floor": [PYTHON, str(FLOORS / "typer_help.py"), "event", "send", "--help"],
                 "import line": [PYTHON, "-c", IMPORT_LINE],
+                "sender imports": [PYTHON, "-c", SENDER_IMPORTS],
                 **({"dog": [dog, "--api-key", "k", "--application-key", "a", "--api_host",
                             base, "event", "post", "Deployed checkout 1.4.2", "text"]}
                    if (dog := ensure_dog()) else {}),
@@ -214,6 +243,13 @@ def main() -> None:
         compare("event send --dry-run", "dry", "dry floor", "(target <= 1.15x)")
         compare("  against the import line", "dry", "import line", "(target <= 0.6x)")
         compare("event send --help", "help", "import line", "(target <= 1.0x)")
+        compare(
+            "  Typer's own --help, a bare app of that shape",
+            "help floor",
+            "import line",
+            "(no app can do better with Typer's help)",
+        )
+        compare("  event send --help against it", "help", "help floor", "(what stac-events adds)")
         compare("event send to a local receiver", "send", "send floor", "(target <= 1.15x)")
         if "dog" in times:
             compare("  against `dog event post`", "send", "dog", "(target <= 1.1x)")
@@ -260,6 +296,7 @@ def main() -> None:
         against("  --dry-run, a one-letter key (k)", "dry k", "dry", "(target <= 1.1x)")
         against("  --dry-run, a key in every event (e)", "dry e", "dry",
                 "(masks every event; no target)")  # fmt: skip
+        rows.extend(least_parts(events, intake, env, batch["floor"], times["sender imports"]))
         rows.append(local_receiver_ingest(events, count, env, args.batch_rounds, batch["floor"]))
 
         sizes = [50_000, 200_000] if not args.quick else [10_000, 40_000]

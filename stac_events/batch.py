@@ -35,13 +35,12 @@ from typing import (
     Union,
 )
 
-from pydantic import ValidationError
+from pydantic_core import ValidationError
 
 from stac_events.blocks import BLOCK_CHARACTERS, BLOCK_LINES, Done, Run, json_key
 from stac_events.bodies import Packer, Payload
 from stac_events.errors import ConfigError, InvalidInput
 from stac_events.events import EventDefaults, Filler, advisories, invalid_input
-from stac_events.model import validate_event, wire
 from stac_events.parse import (
     LARGEST_REQUEST_BYTES,
     MAX_DATA_DEPTH,
@@ -176,12 +175,15 @@ def _objects(stream: IO[str], label: str, first_number: int, head: Head) -> Iter
     number = first_number
     if len(line) > LARGEST_PIECE:
         raise _too_long("the line", line_at.format(number))
-    whole = yield from _line(line, number, line_at, head, stream)
-    if whole:
-        return
     block: List[str] = []
     numbers: List[int] = []
     held = 0  # characters in the block
+    if _plain_event_line(line):  # the first of the block, not the start of a document
+        block, numbers, held = [line], [number], len(line)
+    else:
+        whole = yield from _line(line, number, line_at, head, stream)
+        if whole:
+            return
     while True:
         number += 1
         try:
@@ -212,6 +214,20 @@ def _objects(stream: IO[str], label: str, first_number: int, head: Head) -> Iter
             if len(block) == BLOCK_LINES or held > BLOCK_CHARACTERS:
                 yield Lines(block, numbers, line_at, head)
                 block, numbers, held = [], [], 0
+
+
+def _plain_event_line(line: str) -> bool:
+    """Whether the input's first line is an object of its own that holds no common JSON
+    object: a line of NDJSON events, which a block can take, rather than the start of one
+    document over several lines, which `_line` reads whole."""
+    from pydantic_core import from_json
+
+    if '"events"' in line or line[1:2] == "}":
+        return False
+    try:
+        return type(from_json(line, allow_inf_nan=False)) is dict
+    except ValueError:
+        return False
 
 
 class Lines:
@@ -594,6 +610,9 @@ class _Events:
         if type(raw) is not dict:
             raise InvalidInput("an event must be a JSON object", where=describe(where))
         keys, now = self.keys, self.now
+        # The models, for the events the blocks did not take: most of a start-up to import
+        from stac_events.model import validate_event, wire
+
         try:
             name, fields = self.filler(raw, now=now)
             key = keys.get(name)

@@ -84,6 +84,23 @@ def test_version_and_a_flush_import_no_typer(processes: Processes) -> None:
     assert heavy_in(probe, {"typer", "rich", "yaml"}) == []
 
 
+@pytest.mark.parametrize("lines", [1, 300])
+def test_a_batch_of_plain_events_imports_no_models(processes: Processes, lines: int) -> None:
+    """NDJSON that the blocks take whole, its first line too, never needs pydantic's
+    models; a line they refuse does, and still gets its own error."""
+    events = processes.home / "events.ndjson"
+    line = {"event_type": "DeployEvent", "msg_title": "t", "timestamp": 1764700000}
+    events.write_text("".join(json.dumps(line) + "\n" for _ in range(lines)))
+    probe = modules_loaded_by(processes, "event", "send", "--file", str(events), "--dry-run")
+    assert probe["status"] == 0
+    assert heavy_in(probe, HEAVY) == []
+
+    events.write_text(events.read_text() + '{"event_type": "DeployEvent"}\n')
+    probe = modules_loaded_by(processes, "event", "send", "--file", str(events), "--dry-run")
+    assert probe["status"] == 2
+    assert "pydantic" in probe["loaded"]
+
+
 @pytest.mark.parametrize("args", [["--help"], ["event", "send", "--help"], ["--version"]])
 def test_help_and_version_import_no_http(processes: Processes, args: list) -> None:
     probe = modules_loaded_by(processes, *args)

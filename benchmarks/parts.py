@@ -1,0 +1,126 @@
+"""The parts of a batch that no design of stac-events can leave out, each timed alone.
+
+Run: python benchmarks/parts.py EVENTS.ndjson URL   (URL: a receiver's intake, key included)
+
+Prints one JSON object of seconds, each a median of 3 rounds, measured inside this
+process after its imports (start-up is not counted):
+- validate: the calls into pydantic-core that check the file's events, 256 NDJSON lines
+  a call, with the schema `event send --file` uses (`blocks.Blocks`); the lines' joining
+  is done before and not counted;
+- serialize: the calls that write those events out again, a block a call;
+- post: POSTing the finished bodies (packed before, as the bare sender packs them) over
+  one `http.client` connection, the way the bare sender does;
+- receive: the one call into pydantic-core with which `stac-events receiver` reads and
+  checks each of those bodies (`receiver.rules`).
+
+`benchmarks/run.py` sets these beside the bare sender's whole run: what they take
+together is the least a validating sender, or a checking receiver, built on pydantic-core
+and HTTP could take on this machine.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import statistics
+import sys
+import time
+from typing import Callable, Dict, List
+from urllib.parse import urlsplit
+
+from stac_events.blocks import Blocks
+from stac_events.events import EventDefaults
+from stac_events.receiver.rules import _valid_body
+
+BLOCK = 256
+LIMIT = 1024 * 1024
+
+
+def bodies_of(lines: List[bytes], now: int) -> List[bytes]:
+    """The common JSON objects the bare sender makes of `lines` (benchmarks/floors)."""
+    head = f'{{"collection_timestamp":{now},"internalHostname":"bench","events":{{'.encode()
+    tail = b'},"metrics":[],"service_checks":[],"topologies":[],"health":[]}'
+    bodies: List[bytes] = []
+    groups: Dict[str, List[bytes]] = {}
+    size = len(head) + len(tail)
+
+    def close() -> None:
+        joined = b",".join(json.dumps(name).encode() + b":[" + b",".join(events) + b"]"
+                           for name, events in groups.items())  # fmt: skip
+        bodies.append(head + joined + tail)
+
+    for line in lines:
+        event = json.loads(line)
+        name = event.pop("name", None) or event["event_type"]
+        wire = json.dumps(event, separators=(",", ":")).encode()
+        grown = len(wire) + len(name) + 6
+        if groups and size + grown > LIMIT:
+            close()
+            groups.clear()
+            size = len(head) + len(tail)
+        groups.setdefault(name, []).append(wire)
+        size += grown
+    if groups:
+        close()
+    return bodies
+
+
+def timed(action: Callable[[], None], rounds: int = 3) -> float:
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def main(path: str, url: str) -> None:
+    with open(path, "rb") as stream:
+        lines = stream.read().splitlines()
+    now = int(time.time())
+    blocks = Blocks(EventDefaults(), now=now, keys={})
+    texts = []
+    for start in range(0, len(lines), BLOCK):
+        block = [line.decode() for line in lines[start : start + BLOCK]]
+        opening = blocks.opening
+        texts.append("[" + ",".join(f"{opening}{i},{line[1:]}" for i, line in enumerate(block))
+                     + "]")  # fmt: skip
+
+    def validate() -> None:
+        for text in texts:
+            blocks.validator.validate_json(text)
+
+    validated = [blocks.validator.validate_json(text) for text in texts]
+
+    def serialize() -> None:
+        for events in validated:
+            blocks.serializer.to_json(events, exclude_none=True)
+
+    bodies = bodies_of(lines, now)
+    parts = urlsplit(url)
+    target = parts.path + ("?" + parts.query if parts.query else "")
+
+    def post() -> None:
+        connection = http.client.HTTPConnection(parts.hostname or "", parts.port)
+        for body in bodies:
+            connection.request("POST", target, body=body,
+                               headers={"Content-Type": "application/json"})  # fmt: skip
+            answer = connection.getresponse()
+            answer.read()
+            if answer.status >= 300:
+                raise SystemExit(f"status {answer.status}")
+        connection.close()
+
+    checker = _valid_body()
+    texts_received = [body.decode() for body in bodies]
+
+    def receive() -> None:
+        for text in texts_received:
+            checker.validate_json(text)
+
+    print(json.dumps({"validate": timed(validate), "serialize": timed(serialize), "post": timed(post),
+                      "receive": timed(receive)}))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
