@@ -99,6 +99,7 @@ class Head:
 # What the common JSON object holds besides events; stac-events sends events only.
 _OTHER_PARTS = ("metrics", "service_checks", "topologies", "health")
 _HEAD_FIELDS = ("collection_timestamp", "internalHostname")
+_COMMON_FIELDS = frozenset(("events", *_OTHER_PARTS, *_HEAD_FIELDS))
 
 
 def read_events(stream: IO[str], label: str, head: Optional[Head] = None) -> Iterator[Item]:
@@ -321,10 +322,15 @@ def _expanded(
 ) -> Iterator[Tuple[Where, Any]]:
     """An event as it is; a whole common JSON object as the events in it, named (`repeated`:
     the objects in it that give a name twice)."""
+    # A common JSON object names its host or time, or at least holds no event's field:
+    # `{"events": {...}}` alone is one too, an event with a field `events` is not.
     is_common = (
         isinstance(document, dict)
         and isinstance(document.get("events"), dict)
-        and any(field in document for field in _HEAD_FIELDS)
+        and (
+            any(field in document for field in _HEAD_FIELDS)
+            or all(field in _COMMON_FIELDS for field in document)
+        )
     )
     if not is_common:
         yield where, document

@@ -10,7 +10,7 @@ from pytest_httpserver import HTTPServer
 
 from tests.conftest import Cli, env_for
 
-EMPTY_INPUTS = ["", "\n\n", "[]", "[ ]\n"]
+EMPTY_INPUTS = ["", "\n\n", "[]", "[ ]\n", '{"events": {}}', '{"events": {}, "metrics": []}\n']
 
 
 @pytest.mark.parametrize("text", EMPTY_INPUTS)
@@ -78,3 +78,24 @@ def test_allow_empty_still_needs_a_receiver_and_a_file(cli: Cli, tmp_path: Path)
     assert "no receiver address is set" in unset.stderr
     alone = cli("event", "send", "DeployEvent", "--title", "t", "--allow-empty", expect=2)
     assert "--allow-empty: only an input of many events can be empty" in alone.stderr
+
+
+def test_a_common_json_object_without_host_or_time_is_one_still(
+    cli: Cli, receiver: HTTPServer, tmp_path: Path
+):
+    """`{"events": {...}}` alone is read as the common JSON object it is (the host and
+    time are the run's); an event that holds a field `events` stays an event, refused."""
+    body = tmp_path / "body.json"
+    body.write_text('{"events": {"deploys": [{"event_type": "DeployEvent", "msg_title": "t"}]}}')
+    cli("event", "send", "--file", str(body), "-q", env=env_for(receiver))
+    (sent,) = [request.get_json() for request, _ in receiver.log]
+    assert list(sent["events"]) == ["deploys"]
+    assert [event["msg_title"] for event in sent["events"]["deploys"]] == ["t"]
+    assert sent["internalHostname"]
+    assert sent["collection_timestamp"] > 0
+
+    event = tmp_path / "event.json"
+    event.write_text('{"event_type": "DeployEvent", "msg_title": "t", "events": {}}')
+    refused = cli("event", "send", "--file", str(event), env=env_for(receiver), expect=2)
+    assert "events: Extra inputs are not permitted" in refused.stderr
+    assert len(receiver.log) == 1

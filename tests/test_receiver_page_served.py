@@ -126,6 +126,7 @@ def test_with_a_key_the_page_takes_it_once_and_then_a_token_in_a_header(keyed):
     sent = requests.post(keyed.url + "/stsAgent/intake", data=payload("by token"),
                          headers=header, timeout=ANSWER_WAIT_S)  # fmt: skip
     assert sent.status_code == 401
+    assert "the page's token only reads" in sent.json()["error"]
     deleted = requests.delete(keyed.url + "/events", headers=header, timeout=ANSWER_WAIT_S)
     assert deleted.status_code == 401
     # nor in a cookie, nor in the query, nor any other value in the header
@@ -133,7 +134,10 @@ def test_with_a_key_the_page_takes_it_once_and_then_a_token_in_a_header(keyed):
                ).status_code == 401  # fmt: skip
     assert get(keyed.url + f"/events?token={token}").status_code == 401
     for wrong in (token[:-1], "", API_KEY):
-        assert get(keyed.url + "/events", headers={"X-Receiver-Token": wrong}).status_code == 401
+        refused = get(keyed.url + "/events", headers={"X-Receiver-Token": wrong})
+        assert refused.status_code == 401
+        # a stale token (the page left open over a restart) is told apart from no key
+        assert "open the page again as /?api_key=KEY" in refused.json()["error"]
 
 
 def test_the_token_of_one_run_does_not_open_the_next(tmp_path):

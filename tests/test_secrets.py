@@ -196,6 +196,21 @@ def test_extra_arguments_are_not_quoted_back(cli: Cli):
     assert "more arguments than the command takes" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("line", "example"),
+    [
+        (["event", "send", "DeployEvent", "--title", "two", "words"], '--title "Deployed 1.4"'),
+        (["check", "web", "shop"], "--header 'X-Team: web shop'"),
+        (["spool", "list", "two", "words"], "'two words'"),
+    ],
+)
+def test_the_hint_on_extra_arguments_quotes_an_option_of_the_command(
+    cli: Cli, line: list, example: str
+):
+    result = cli(*line, expect=2)
+    assert result.stderr.rstrip().endswith(f"a value with spaces needs quotes, e.g. {example}")
+
+
 # 9. Values of the wrong kind are exit 3 with file:line:key; typos warn.
 
 

@@ -151,7 +151,7 @@ def _run_by_typer(run: Run[Any], prog_name: str) -> int:
         if message.startswith("Got unexpected extra argument"):
             # Typer quotes them back, and one may be a key typed in the wrong place
             message = "more arguments than the command takes (not shown: one may be a secret)"
-            hint += '; a value with spaces needs quotes, e.g. --title "Deployed 1.4"'
+            hint += f"; a value with spaces needs quotes, e.g. {_quoted_example(line.path)}"
         raise UsageError(message, hint=hint) from None
     if run.raised is not None:
         raise run.raised
@@ -183,6 +183,19 @@ def _told(output: Output, error: StacEventsError) -> int:
     except (ReaderGone, UnwritableStdout):
         output.failure(error, data=False)
     return error.status
+
+
+def _quoted_example(path: Sequence[str]) -> str:
+    """An option of the command at `path` given a value with spaces, as the line needs it."""
+    from stac_events.cli.commands import COMMANDS_BY_PATH
+
+    command = COMMANDS_BY_PATH.get(" ".join(path))
+    flags = {flag for opt in command.options for flag in opt.flags} if command else set()
+    if "--title" in flags:
+        return '--title "Deployed 1.4"'
+    if "--header" in flags:
+        return "--header 'X-Team: web shop'"
+    return "'two words'"
 
 
 def _see_help(prog_name: str, path: Sequence[str]) -> str:

@@ -747,8 +747,14 @@ class _Handler(BaseHTTPRequestHandler):
         if wanted is None:
             return
         given = self.headers.get("sts-api-key") or next(iter(query.get("api_key", ())), "")
-        if not given and self.command in ("GET", "HEAD") and self._page_token_sent():
-            return  # the page's script, the page opened with the key once
+        if not given and TOKEN_HEADER in self.headers:
+            if not self._page_token_sent():
+                raise _Problem(401, "the page's token is of an earlier run or another "
+                                    "receiver: open the page again as /?api_key=KEY")  # fmt: skip
+            if self.command in ("GET", "HEAD"):
+                return  # the page's script, the page opened with the key once
+            raise _Problem(401, "the page's token only reads: send the API key in the "
+                                "sts-api-key header or the api_key query parameter")  # fmt: skip
         if not secrets.compare_digest(_bytes(given), _bytes(wanted)):
             what = "a wrong API key" if given else "no API key"
             raise _Problem(401, f"{what}: send it in the sts-api-key header or the api_key "
