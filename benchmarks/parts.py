@@ -4,6 +4,7 @@ Run: python benchmarks/parts.py EVENTS.ndjson URL   (URL: a receiver's intake, k
 
 Prints one JSON object of seconds, each a median of 3 rounds, measured inside this
 process after its imports (start-up is not counted):
+- read: reading the file's lines as text, doing nothing with them;
 - validate: the calls into pydantic-core that check the file's events, 256 NDJSON lines
   a call, with the schema `event send --file` uses (`blocks.Blocks`); the lines' joining
   is done before and not counted;
@@ -13,9 +14,9 @@ process after its imports (start-up is not counted):
 - receive: the one call into pydantic-core with which `stac-events receiver` reads and
   checks each of those bodies (`receiver.rules`).
 
-`benchmarks/run.py` sets these beside the bare sender's whole run: what they take
-together is the least a validating sender, or a checking receiver, built on pydantic-core
-and HTTP could take on this machine.
+`benchmarks/run.py` sets these beside the bare sender's whole run: the first four
+together are the least a sender that validates with pydantic-core and sends with
+requests could take on this machine; the last is the receiver's checks, its largest part.
 """
 
 from __future__ import annotations
@@ -86,6 +87,11 @@ def main(path: str, url: str) -> None:
         texts.append("[" + ",".join(f"{opening}{i},{line[1:]}" for i, line in enumerate(block))
                      + "]")  # fmt: skip
 
+    def read() -> None:
+        with open(path, encoding="utf-8") as stream:
+            for _ in stream:
+                pass
+
     def validate() -> None:
         for text in texts:
             blocks.validator.validate_json(text)
@@ -118,7 +124,7 @@ def main(path: str, url: str) -> None:
         for text in texts_received:
             checker.validate_json(text)
 
-    print(json.dumps({"validate": timed(validate), "serialize": timed(serialize), "post": timed(post),
+    print(json.dumps({"read": timed(read), "validate": timed(validate), "serialize": timed(serialize), "post": timed(post),
                       "receive": timed(receive)}))  # fmt: skip
 
 
