@@ -26,44 +26,19 @@ import json
 import statistics
 import sys
 import time
-from typing import Callable, Dict, List
+from pathlib import Path
+from typing import Callable
 from urllib.parse import urlsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "floors"))
+from batch_floor import bodies as floor_bodies
+from batch_floor import post as floor_post
 
 from stac_events.blocks import Blocks
 from stac_events.events import EventDefaults
 from stac_events.receiver.rules import _valid_body
 
 BLOCK = 256
-LIMIT = 1024 * 1024
-
-
-def bodies_of(lines: List[bytes], now: int) -> List[bytes]:
-    """The common JSON objects the bare sender makes of `lines` (benchmarks/floors)."""
-    head = f'{{"collection_timestamp":{now},"internalHostname":"bench","events":{{'.encode()
-    tail = b'},"metrics":[],"service_checks":[],"topologies":[],"health":[]}'
-    bodies: List[bytes] = []
-    groups: Dict[str, List[bytes]] = {}
-    size = len(head) + len(tail)
-
-    def close() -> None:
-        joined = b",".join(json.dumps(name).encode() + b":[" + b",".join(events) + b"]"
-                           for name, events in groups.items())  # fmt: skip
-        bodies.append(head + joined + tail)
-
-    for line in lines:
-        event = json.loads(line)
-        name = event.pop("name", None) or event["event_type"]
-        wire = json.dumps(event, separators=(",", ":")).encode()
-        grown = len(wire) + len(name) + 6
-        if groups and size + grown > LIMIT:
-            close()
-            groups.clear()
-            size = len(head) + len(tail)
-        groups.setdefault(name, []).append(wire)
-        size += grown
-    if groups:
-        close()
-    return bodies
 
 
 def timed(action: Callable[[], None], rounds: int = 3) -> float:
@@ -102,19 +77,14 @@ def main(path: str, url: str) -> None:
         for events in validated:
             blocks.serializer.to_json(events, exclude_none=True)
 
-    bodies = bodies_of(lines, now)
+    bodies = list(floor_bodies(lines, now))  # packed as the bare sender packs them
     parts = urlsplit(url)
     target = parts.path + ("?" + parts.query if parts.query else "")
 
     def post() -> None:
         connection = http.client.HTTPConnection(parts.hostname or "", parts.port)
         for body in bodies:
-            connection.request("POST", target, body=body,
-                               headers={"Content-Type": "application/json"})  # fmt: skip
-            answer = connection.getresponse()
-            answer.read()
-            if answer.status >= 300:
-                raise SystemExit(f"status {answer.status}")
+            floor_post(connection, target, body)
         connection.close()
 
     checker = _valid_body()
