@@ -176,15 +176,15 @@ def _objects(stream: IO[str], label: str, first_number: int, head: Head) -> Iter
     number = first_number
     if len(line) > LARGEST_PIECE:
         raise _too_long("the line", line_at.format(number))
-    block: List[str] = []
-    numbers: List[int] = []
-    held = 0  # characters in the block
-    if _plain_event_line(line):  # the first of the block, not the start of a document
-        block, numbers, held = [line], [number], len(line)
+    if _plain_event_line(line):  # a block of its own, yielded at once: a bad one stops now
+        yield Lines([line], [number], line_at, head)
     else:
         whole = yield from _line(line, number, line_at, head, stream)
         if whole:
             return
+    block: List[str] = []
+    numbers: List[int] = []
+    held = 0  # characters in the block
     while True:
         number += 1
         try:
@@ -220,11 +220,12 @@ def _objects(stream: IO[str], label: str, first_number: int, head: Head) -> Iter
 def _plain_event_line(line: str) -> bool:
     """Whether the input's first line is an object of its own that holds no common JSON
     object: a line of NDJSON events, which a block can take, rather than the start of one
-    document over several lines, which `_line` reads whole."""
+    document over several lines, which `_line` reads whole. One over a block's size is
+    left to `_line` too, rather than read twice."""
     from pydantic_core import from_json
 
-    if '"events"' in line or line[1:2] == "}":
-        return False
+    if '"events"' in line or line[1:2] == "}" or len(line) > BLOCK_CHARACTERS:
+        return False  # a large one is read once, by `_line`
     try:
         return type(from_json(line, allow_inf_nan=False)) is dict
     except ValueError:

@@ -16,8 +16,15 @@ way; `tests/test_blocks.py` holds the two paths to that.
 from __future__ import annotations
 
 import copy
+
+# pydantic-core imports these from its Rust code the first time it serializes, where an
+# exception that a signal handler raises (`cli.signals`: Ctrl-C, SIGTERM) makes it panic
+# rather than fail: imported before, they are found loaded, and no Python code runs there.
+import ipaddress  # noqa: F401
 import json
 import os
+import pathlib  # noqa: F401
+import uuid  # noqa: F401
 from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from pydantic_core import (

@@ -207,6 +207,18 @@ def test_sigterm_while_reading_the_input_exits_143_plainly(processes: Processes)
     assert (ended.stdout, ended.stderr) == ("", "stac-events: terminated; nothing was sent\n")
 
 
+def test_a_bad_first_line_stops_the_reading_at_once(processes: Processes):
+    """The first line is validated as soon as it is read, even in a block of its own: an
+    error in it is told while the writer still holds the pipe open (`tail -f | ...`)."""
+    send = processes.start_cli("event", "send", "--file", "-", "--dry-run",
+                               stdin=subprocess.PIPE)  # fmt: skip
+    assert send.process.stdin is not None
+    send.process.stdin.write(b'{"event_type": "AEvent"}\n')
+    send.process.stdin.flush()  # and left open: nothing more comes until the command ends
+    ended = send.finish(expect=2, timeout=20)
+    assert ended.stderr.endswith("stdin line 1: msg_title: Field required\n")
+
+
 # 6. Batches: 413 splits down to single events; partial results are counted.
 
 

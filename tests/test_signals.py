@@ -9,6 +9,8 @@ import json
 import os
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -294,3 +296,26 @@ def test_a_queued_event_is_told_in_one_line_when_others_wait_too(processes: Proc
         completed = processes.cli("event", "send", "DeployEvent", "--title", "t", "--retries",
                                   "0", env=environ, expect=75)  # fmt: skip
         assert len(completed.stderr.splitlines()) == expected_lines, completed.stderr
+
+
+FIRST_SERIALIZATION = """
+import sys
+from stac_events.blocks import Blocks
+from stac_events.events import EventDefaults
+blocks = Blocks(EventDefaults(), now=1796617191, keys={})
+before = set(sys.modules)
+line = ('{"event_type": "AEvent", "msg_title": "t", "timestamp": 1796617191, "tags": ["a:b"], '
+        '"context": {"data": {"a": 1.5, "b": null, "c": true, "d": [1, {"e": "f"}]}}}')
+assert blocks.validate([line]) is not None
+print(sorted(set(sys.modules) - before))
+"""
+
+
+def test_pydantic_core_finds_what_it_imports_already_loaded():
+    """pydantic-core imports modules from inside its Rust code the first time it
+    serializes; a signal's exception raised there (SIGTERM while a batch is read) makes it
+    panic: exit 1 and a Rust backtrace. `blocks` imports them first, so that the first
+    block a run validates and serializes imports nothing (a fresh interpreter's first)."""
+    found = subprocess.run([sys.executable, "-c", FIRST_SERIALIZATION], capture_output=True,
+                           text=True, check=True, timeout=60)  # fmt: skip
+    assert found.stdout == "[]\n"
