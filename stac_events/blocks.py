@@ -16,15 +16,9 @@ way; `tests/test_blocks.py` holds the two paths to that.
 from __future__ import annotations
 
 import copy
-
-# pydantic-core imports these from its Rust code the first time it serializes, where an
-# exception that a signal handler raises (`cli.signals`: Ctrl-C, SIGTERM) makes it panic
-# rather than fail: imported before, they are found loaded, and no Python code runs there.
-import ipaddress  # noqa: F401
+import importlib
 import json
 import os
-import pathlib  # noqa: F401
-import uuid  # noqa: F401
 from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from pydantic_core import (
@@ -52,6 +46,12 @@ from stac_events.parse import (
     json_problem,
 )
 from stac_events.redact import Masker
+
+# pydantic-core imports these from its Rust code the first time it serializes, where an
+# exception that a signal handler raises (`cli.signals`: Ctrl-C, SIGTERM) makes it panic
+# rather than fail: imported before, they are found loaded, and no Python code runs there.
+for _module in ("ipaddress", "pathlib", "uuid"):
+    importlib.import_module(_module)
 
 # Lines validated in one call: enough that a call's own cost is spread thin, few enough
 # that a block redone event by event (one bad line in it) costs little more.
