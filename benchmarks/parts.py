@@ -34,11 +34,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "floors"))
 from batch_floor import bodies as floor_bodies
 from batch_floor import post as floor_post
 
+from stac_events.blocks import BLOCK_LINES as BLOCK
 from stac_events.blocks import Blocks
 from stac_events.events import EventDefaults
 from stac_events.receiver.rules import _valid_body
-
-BLOCK = 256
 
 
 def timed(action: Callable[[], None], rounds: int = 3) -> float:
@@ -55,12 +54,8 @@ def main(path: str, url: str) -> None:
         lines = stream.read().splitlines()
     now = int(time.time())
     blocks = Blocks(EventDefaults(), now=now, keys={})
-    texts = []
-    for start in range(0, len(lines), BLOCK):
-        block = [line.decode() for line in lines[start : start + BLOCK]]
-        opening = blocks.opening
-        texts.append("[" + ",".join(f"{opening}{i},{line[1:]}" for i, line in enumerate(block))
-                     + "]")  # fmt: skip
+    texts = [blocks.numbered([line.decode() for line in lines[start : start + BLOCK]])
+             for start in range(0, len(lines), BLOCK)]  # fmt: skip
 
     def read() -> None:
         with open(path, encoding="utf-8") as stream:
@@ -94,8 +89,9 @@ def main(path: str, url: str) -> None:
         for text in texts_received:
             checker.validate_json(text)
 
-    print(json.dumps({"read": timed(read), "validate": timed(validate), "serialize": timed(serialize), "post": timed(post),
-                      "receive": timed(receive)}))  # fmt: skip
+    timings = {"read": read, "validate": validate, "serialize": serialize, "post": post,
+               "receive": receive}  # fmt: skip
+    print(json.dumps({name: timed(action) for name, action in timings.items()}))
 
 
 if __name__ == "__main__":

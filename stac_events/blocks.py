@@ -216,11 +216,17 @@ class Blocks:
             return False
         return defaults.data is None or json_problem(defaults.data) is None
 
+    def numbered(self, lines: Sequence[str]) -> str:
+        """The block as the one JSON array its validator reads: each line's object with
+        its number in the block as its first field (see `mark`)."""
+        opening = self.opening
+        return "[" + ",".join([f"{opening}{i},{line[1:]}" for i, line in enumerate(lines)]) + "]"
+
     def validate(self, lines: Sequence[str], *, noting: bool = True) -> Optional[Done]:
         """The block's runs and advice, or None: the per-event path is to do it. Each line
         starts with the '{' of its object. Without `noting`, advice is only counted."""
-        opening, mark = self.opening, self.mark
-        text = "[" + ",".join([f"{opening}{i},{line[1:]}" for i, line in enumerate(lines)]) + "]"
+        mark = self.mark
+        text = self.numbered(lines)
         if "NaN" in text or "Infinity" in text:
             # pydantic-core reads them as numbers where the per-event path refuses them,
             # even where a name given twice throws the value away

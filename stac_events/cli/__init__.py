@@ -187,13 +187,14 @@ def _told(output: Output, error: StacEventsError) -> int:
 
 def _quoted_example(path: Sequence[str]) -> str:
     """An option of the command at `path` given a value with spaces, as the line needs it."""
+    from stac_events.cli import options as o
     from stac_events.cli.commands import COMMANDS_BY_PATH
 
     command = COMMANDS_BY_PATH.get(" ".join(path))
-    flags = {flag for opt in command.options for flag in opt.flags} if command else set()
-    if "--title" in flags:
+    declared = command.options if command else ()
+    if o.TITLE in declared:
         return '--title "Deployed 1.4"'
-    if "--header" in flags:
+    if o.HEADER in declared:
         return "--header 'X-Team: web shop'"
     return "'two words'"
 
