@@ -54,6 +54,7 @@ from stac_events.parse import (
     strict_json,
 )
 from stac_events.redact import Masker
+from stac_events.status import signals_held
 
 _CHUNK = 1 << 16
 _MAX_WARNINGS = 5
@@ -628,8 +629,9 @@ class _Events:
                     raise InvalidValue("the event has no event_type; add one, or give EVENT_TYPE")
                 check_event_name(name)
                 key = keys[name] = json_key(name, self.mask)
-            event = validate_event(fields)
-            serialized = wire(event)
+            with signals_held():  # pydantic-core's calls: see `status.signals_held`
+                event = validate_event(fields)
+                serialized = wire(event)
             if self.mask is not None:
                 serialized = self.mask(serialized)
         except InvalidValue as error:

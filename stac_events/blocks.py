@@ -46,6 +46,7 @@ from stac_events.parse import (
     json_problem,
 )
 from stac_events.redact import Masker
+from stac_events.status import signals_held
 
 # pydantic-core imports these from its Rust code the first time it serializes, where an
 # exception that a signal handler raises (`cli.signals`: Ctrl-C, SIGTERM) makes it panic
@@ -183,9 +184,10 @@ class Blocks:
         numbered["fields"][self.mark] = cs.typed_dict_field(
             cs.int_schema(strict=True), serialization_exclude=True
         )
-        self.validator = SchemaValidator(cs.list_schema(numbered, strict=True))
-        self.serializer = SchemaSerializer(cs.list_schema(numbered))
-        self.one = SchemaSerializer(numbered)
+        with signals_held():  # pydantic-core's calls: see `status.signals_held`
+            self.validator = SchemaValidator(cs.list_schema(numbered, strict=True))
+            self.serializer = SchemaSerializer(cs.list_schema(numbered))
+            self.one = SchemaSerializer(numbered)
         self.defaults = defaults
         self.now = now
         self.keys = keys
@@ -194,7 +196,8 @@ class Blocks:
         # themselves (a Python caller's defaults are not checked before)
         self.adds = bool(defaults.tags or defaults.identifiers or defaults.links
                          or defaults.data is not None)  # fmt: skip
-        self.usable = self._defaults_pass(event)
+        with signals_held():
+            self.usable = self._defaults_pass(event)
 
     def _defaults_pass(self, event: cs.CoreSchema) -> bool:
         defaults = self.defaults
@@ -225,6 +228,10 @@ class Blocks:
     def validate(self, lines: Sequence[str], *, noting: bool = True) -> Optional[Done]:
         """The block's runs and advice, or None: the per-event path is to do it. Each line
         starts with the '{' of its object. Without `noting`, advice is only counted."""
+        with signals_held():  # pydantic-core's calls: see `status.signals_held`
+            return self._validate(lines, noting)
+
+    def _validate(self, lines: Sequence[str], noting: bool) -> Optional[Done]:
         mark = self.mark
         text = self.numbered(lines)
         if "NaN" in text or "Infinity" in text:

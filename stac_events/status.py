@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import os
 import select
 import signal
 import threading
 import time
-from typing import Optional
+from typing import Iterator, Optional
 
 # The signals whose default action ends a process, and that a user, a terminal, a CI
 # runner, a supervisor or a limit (`ulimit -t`: SIGXCPU) sends to end one; Ctrl-C (SIGINT)
@@ -35,6 +36,25 @@ def start_deaf(thread: threading.Thread) -> None:
     before = signal.pthread_sigmask(signal.SIG_BLOCK, ENDING_SIGNALS)
     try:
         thread.start()  # with this thread's mask: the signals blocked
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """Keep the signals that end a run from acting inside the block: for calls into
+    pydantic-core, whose Rust code runs Python code of its own (a first import, a name
+    looked up) where a handler's exception makes it panic, or is dropped with the signal.
+    One that comes meanwhile waits, and acts as soon as the block ends. In the main
+    thread only, where Python runs its handlers."""
+    if not hasattr(signal, "pthread_sigmask") or (
+        threading.current_thread() is not threading.main_thread()
+    ):
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, ENDING_SIGNALS)
+    try:
+        yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, before)
 

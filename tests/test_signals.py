@@ -319,3 +319,28 @@ def test_pydantic_core_finds_what_it_imports_already_loaded():
     found = subprocess.run([sys.executable, "-c", FIRST_SERIALIZATION], capture_output=True,
                            text=True, check=True, timeout=60)  # fmt: skip
     assert found.stdout == "[]\n"
+
+
+HELD = """
+import os, signal, sys
+from stac_events.cli import signals
+from stac_events.errors import Terminated
+from stac_events.status import signals_held
+signals.install()
+try:
+    with signals_held():
+        os.kill(os.getpid(), signal.SIGTERM)
+        sum(range(100_000))  # Python code, where an unheld handler would act
+        print("ran to the end of the block", flush=True)
+    print("not reached")
+except Terminated:
+    print("terminated after it")
+"""
+
+
+def test_a_signal_waits_out_a_held_block_then_acts():
+    """What runs inside pydantic-core's calls never meets a signal's exception: the
+    signal waits for the block's end, and acts at once then."""
+    found = subprocess.run([sys.executable, "-c", HELD], capture_output=True, text=True,
+                           check=True, timeout=60)  # fmt: skip
+    assert found.stdout == "ran to the end of the block\nterminated after it\n"
