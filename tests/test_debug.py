@@ -4,14 +4,17 @@ headers and body (bounded), with the key and the headers' values masked."""
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import re
 from pathlib import Path
 
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from tests.conftest import API_KEY, INTAKE, Cli, env_for
+from stac_events.cli import main
+from tests.conftest import API_KEY, INTAKE, Cli, env_for, isolated_environment
 
 TOKEN = "gw-T0ken-debug-5ecret"
 
@@ -121,3 +124,21 @@ def test_debug_escapes_a_retried_answer_too(cli: Cli, httpserver: HTTPServer):
     assert "retrying in" in result.stderr
     assert "\x1b" not in result.stderr
     assert "\x07" not in result.stderr
+
+
+def test_a_debug_run_leaves_no_log_behind_in_the_process(tmp_path: Path, receiver: HTTPServer):
+    """`main` called again in the same process (a script's tests, a notebook): a run
+    without --debug logs nothing, and the first run's stream gets nothing more."""
+    streams = []
+    for debug in (["--debug"], [], ["--debug"]):
+        stdout, stderr = io.StringIO(), io.StringIO()
+        environment = isolated_environment(tmp_path, stdout=stdout, stderr=stderr,
+                                           environ=env_for(receiver))  # fmt: skip
+        status = main(["event", "send", "DeployEvent", "--title", "t", *debug], environment)
+        assert status == 0, stderr.getvalue()
+        streams.append(stderr)
+    first, plain, again = (stream.getvalue() for stream in streams)
+    assert "debug: stac_events" not in plain
+    assert first.count("request headers:") == again.count("request headers:") == 1
+    assert logging.getLogger("stac_events").handlers == []
+    assert logging.getLogger("stac_events").level == logging.NOTSET

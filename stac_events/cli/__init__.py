@@ -60,6 +60,8 @@ def main(
         return _reported(args, env, output, prog_name)
     except ReaderGone:
         return ExitStatus.BROKEN_PIPE
+    finally:
+        output.end_debug_log()
 
 
 def _header_secrets(given: Sequence[str], variable: str) -> List[str]:

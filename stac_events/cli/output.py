@@ -146,6 +146,8 @@ class Output:
         self._masked_for: List[str] = []
         self._covering: Tuple[Sequence[str], List[str]] = ((), [])
         self._covers = False
+        # The debug log's handler and the levels it replaced, taken back by `end_debug_log`
+        self._debug_log: Optional[Tuple[Any, List[Tuple[Any, int]]]] = None
 
     # stderr: messages for people
 
@@ -303,7 +305,8 @@ class Output:
             yield lambda done: bar.advance(task, done)
 
     def enable_debug_log(self) -> None:
-        """Send request logs (ours and urllib3's) to stderr, with the key masked."""
+        """Send request logs (ours and urllib3's) to stderr, with the key masked, until
+        `end_debug_log`."""
         import logging
 
         mask = self.mask
@@ -312,12 +315,26 @@ class Output:
             def format(self, record: logging.LogRecord) -> str:
                 return mask(super().format(record))
 
+        if self._debug_log is not None:
+            return
         handler = logging.StreamHandler(self.env.stderr)
         handler.setFormatter(MaskingFormatter("debug: %(name)s: %(message)s"))
-        for name in ("stac_events", "urllib3"):
-            logger = logging.getLogger(name)
+        loggers = [logging.getLogger(name) for name in ("stac_events", "urllib3")]
+        self._debug_log = (handler, [(logger, logger.level) for logger in loggers])
+        for logger in loggers:
             logger.setLevel(logging.DEBUG)
             logger.addHandler(handler)
+
+    def end_debug_log(self) -> None:
+        """Take the debug log's handler off again, and the levels back: a later run in the
+        same process (`main` called again) logs only what it asks for, and where it asks."""
+        if self._debug_log is None:
+            return
+        handler, levels = self._debug_log
+        self._debug_log = None
+        for logger, level in levels:
+            logger.removeHandler(handler)
+            logger.setLevel(level)
 
     def data(self, document: Any) -> None:
         """One JSON document on stdout (see `data_on_stderr`), for scripts; secrets masked."""
