@@ -384,9 +384,16 @@ class Sender:
         if not said:
             log.debug("answer body: none read")
             return
-        text, _ = _shown_body(said, encoding, secrets, limit=DEBUG_ANSWER_CHARS,
-                              charset=response.encoding)  # fmt: skip
         cut = " (the first 64 KiB read)" if len(said) >= ANSWER_BYTES else ""
+        decoded = _decoded(said, encoding or "")
+        if decoded is None:
+            shown = one_line(_excerpt(encoding or "", self.target, 40))
+            log.debug("answer body (%d bytes%s): in %s, not shown", len(said), cut, shown)
+            return
+        text, _ = _shown_body(decoded, None, secrets, limit=DEBUG_ANSWER_CHARS,
+                              charset=response.encoding)  # fmt: skip
+        if decoded is not said:
+            cut += f", {len(decoded)} once {encoding} is undone"
         log.debug("answer body (%d bytes%s):\n%s", len(said), cut, text)
 
     def _too_slow(self, limit: float, attempts: int) -> DeliveryError:
@@ -432,6 +439,11 @@ class Sender:
                 attempts=attempts,
                 unanswered=True,
             )
+        unreadable = _unreadable_answer(error)
+        if unreadable is not None:
+            what = _excerpt(redact(unreadable, *self.target.secrets), self.target, 120)
+            return DeliveryError(f"{host} answered, but not in HTTP that can be read: {what}",
+                                 attempts=attempts)  # fmt: skip
         if isinstance(error, requests.exceptions.ConnectionError):
             return DeliveryError(
                 f"cannot connect to {host}: {_connection_reason(detail)}", attempts=attempts
@@ -597,6 +609,30 @@ def _names_on_certificate(address: str, options: DeliveryOptions) -> List[str]:
     return [str(name) for name in names]
 
 
+def _unreadable_answer(error: BaseException) -> Optional[str]:
+    """What was wrong with an answer that came but is not HTTP as http.client reads it (a
+    status line of another protocol, more than 100 headers, a line over 64 KiB); None when
+    no answer came at all."""
+    import http.client
+
+    causes: List[object] = [error]
+    for cause in causes:  # requests' error holds urllib3's, which holds http.client's
+        if len(causes) > 16:
+            break
+        if isinstance(cause, http.client.RemoteDisconnected):
+            return None  # closed before a first line: no answer
+        if isinstance(cause, http.client.BadStatusLine):
+            line = str(cause.args[0]) if cause.args else ""  # as `line`, which stubs lack
+            return f"its first line is {line.strip()!r}"
+        if isinstance(cause, http.client.LineTooLong):
+            return "a header line longer than 64 KiB"
+        if isinstance(cause, http.client.HTTPException):  # more than 100 headers
+            return str(cause).replace("got more than", "more than")
+        if isinstance(cause, BaseException):
+            causes += [*cause.args, getattr(cause, "reason", None)]
+    return None
+
+
 def _connection_reason(detail: str) -> str:
     lowered = detail.lower()
     if "refused" in lowered:
@@ -734,12 +770,32 @@ def faults_key_or_address(error: RejectedError) -> bool:
 def _said(response: requests.Response, said: bytes, target: Target) -> Tuple[str, List[str]]:
     """What the answer's body says, in one line, and each reason it lists (the local
     receiver's `{"reasons": [{"path", "reason"}]}`): the line shows the first few."""
+    encoding = response.headers.get("Content-Encoding", "").strip().lower()
+    decoded = _decoded(said, encoding)
+    if decoded is None:
+        return f"(a body in {one_line(_excerpt(encoding, target, 40))} that cannot be shown)", []
+    said = decoded
     reasons = [_excerpt(reason, target) for reason in _reasons(response, said)]
     if reasons:
         shown = "; ".join(reasons[:REASONS_SHOWN])
         more = len(reasons) - REASONS_SHOWN
         return shown + (f" (and {more} more; -o json lists all)" if more > 0 else ""), reasons
     return _excerpt(_text(response, said), target), []
+
+
+def _decoded(said: bytes, encoding: str) -> Optional[bytes]:
+    """The answer's body (the start of it) with its Content-Encoding undone, at most
+    `ANSWER_BYTES` of it; None when that cannot be done."""
+    import zlib
+
+    if encoding in ("", "identity"):
+        return said
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        return None
+    try:  # a gzip or zlib header, told apart by zlib; a cut stream gives what it has
+        return zlib.decompressobj(zlib.MAX_WBITS | 32).decompress(said, ANSWER_BYTES)
+    except zlib.error:
+        return None
 
 
 def _text(response: requests.Response, said: bytes) -> str:

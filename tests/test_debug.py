@@ -4,6 +4,7 @@ headers and body (bounded), with the key and the headers' values masked."""
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import logging
@@ -142,3 +143,20 @@ def test_a_debug_run_leaves_no_log_behind_in_the_process(tmp_path: Path, receive
     assert first.count("request headers:") == again.count("request headers:") == 1
     assert logging.getLogger("stac_events").handlers == []
     assert logging.getLogger("stac_events").level == logging.NOTSET
+
+
+def test_debug_shows_a_compressed_answer_decoded(cli: Cli, httpserver: HTTPServer):
+    said = f"busy, key {API_KEY}".encode()
+    httpserver.expect_request(INTAKE).respond_with_data(
+        gzip.compress(said), status=503, headers={"Content-Encoding": "gzip"}
+    )
+    result = cli("event", "send", "DeployEvent", "--title", "t", "--retries", "0", "--no-spool",
+                 "--debug", env=env_for(httpserver), expect=5)  # fmt: skip
+    assert f"bytes, {len(said)} once gzip is undone):\n  busy, key ***\n" in result.stderr
+    httpserver.clear()
+    httpserver.expect_request(INTAKE).respond_with_data(
+        b"\x8b\x02", status=503, headers={"Content-Encoding": "br"}
+    )
+    result = cli("event", "send", "DeployEvent", "--title", "t", "--retries", "0", "--no-spool",
+                 "--debug", env=env_for(httpserver), expect=5)  # fmt: skip
+    assert "answer body (2 bytes): in br, not shown\n" in result.stderr

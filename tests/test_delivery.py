@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import zlib
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
@@ -73,6 +74,45 @@ def test_other_4xx_are_never_retried(cli: Cli, httpserver: HTTPServer, status: i
     send(cli, env=env_for(httpserver.url_for("/receiver")), expect=4)
     assert len(httpserver.log) == 1
     assert spool_files(cli.home) == []
+
+
+def _compressed(text: str, wbits: int) -> bytes:
+    packer = zlib.compressobj(wbits=wbits)
+    return packer.compress(text.encode()) + packer.flush()
+
+
+@pytest.mark.parametrize(
+    ("encoding", "wbits"), [("gzip", zlib.MAX_WBITS | 16), ("deflate", zlib.MAX_WBITS)]
+)
+def test_a_compressed_answer_is_shown_as_its_text(
+    cli: Cli, httpserver: HTTPServer, encoding: str, wbits: int
+):
+    said = json.dumps({"reasons": [{"path": "events.E[0].timestamp", "reason": "not a time"}]})
+    httpserver.expect_request(INTAKE).respond_with_data(
+        _compressed(said, wbits), status=400, content_type="application/json",
+        headers={"Content-Encoding": encoding},
+    )  # fmt: skip
+    result = send(cli, env=env_for(httpserver.url_for("/receiver")), expect=4)
+    assert "answered 400 BAD REQUEST: events.E[0].timestamp: not a time" in result.stderr
+    busy = _compressed(f"overloaded, key {API_KEY}, try later", wbits)
+    httpserver.clear()
+    httpserver.expect_request(INTAKE).respond_with_data(
+        busy, status=503, headers={"Content-Encoding": encoding}
+    )
+    result = send(cli, "--retries", "0", "--no-spool", env=env_for(httpserver.url_for("/receiver")),
+                  expect=5)  # fmt: skip
+    assert "answered 503 SERVICE UNAVAILABLE: overloaded, key ***, try later" in result.stderr
+
+
+@pytest.mark.parametrize(("encoding", "body"), [("gzip", b"not gzip at all"), ("br", b"\x8b\x02")])
+def test_an_answer_that_cannot_be_decoded_says_so(
+    cli: Cli, httpserver: HTTPServer, encoding: str, body: bytes
+):
+    httpserver.expect_request(INTAKE).respond_with_data(
+        body, status=400, headers={"Content-Encoding": encoding}
+    )
+    result = send(cli, env=env_for(httpserver.url_for("/receiver")), expect=4)
+    assert f"answered 400 BAD REQUEST: (a body in {encoding} that cannot be shown)" in result.stderr
 
 
 @pytest.mark.slow

@@ -251,6 +251,34 @@ def test_an_answer_that_never_ends_takes_no_memory(
     assert len(queued) == (1 if expected == 75 else 0)
 
 
+@pytest.mark.parametrize(
+    ("answer", "said"),
+    [
+        (b"SSH-2.0-OpenSSH_9.2\r\n", "its first line is 'SSH-2.0-OpenSSH_9.2'"),
+        (b"HTTP/1.1 2x2 Accepted " + API_KEY.encode() + b"\r\n\r\n",
+         "its first line is 'HTTP/1.1 2x2 Accepted ***'"),
+        (b"HTTP/1.1 202 Accepted\r\n" + b"".join(b"X-%d: y\r\n" % n for n in range(150))
+         + b"Content-Length: 0\r\n\r\n", "more than 100 headers"),
+        (b"HTTP/1.1 202 Accepted\r\nX-Long: " + b"y" * 70000 + b"\r\n\r\n",
+         "a header line longer than 64 KiB"),
+    ],
+)  # fmt: skip
+def test_an_answer_that_is_not_http_is_told_from_no_answer(
+    cli: Cli, raw_receiver, answer: bytes, said: str
+):
+    receiver = raw_receiver(lambda connection, body: connection.sendall(answer))
+    result = cli("event", "send", "DeployEvent", "--title", "t", "--retries", "0",
+                 env=raw_env(receiver), expect=75)  # fmt: skip
+    host = receiver.url.removeprefix("http://")
+    assert f"error: {host} answered, but not in HTTP that can be read: {said}; " in result.stderr
+    assert "cannot connect" not in result.stderr
+    assert len(files_in(cli.home, "pending")) == 1
+    closed = raw_receiver(lambda connection, body: None)  # closed with no answer at all
+    result = cli("event", "send", "DeployEvent", "--title", "t", "--retries", "0",
+                 env=raw_env(closed), expect=75)  # fmt: skip
+    assert "the connection was closed before an answer came" in result.stderr
+
+
 def test_a_spool_file_larger_than_any_request_is_set_aside(
     cli: Cli, httpserver: HTTPServer, processes: Processes
 ):

@@ -359,6 +359,24 @@ def test_20_concurrent_senders_of_500_events_store_exactly_10000(receiver_factor
     assert len(listed.stdout.splitlines()) == 10_000
 
 
+def test_a_query_in_raw_utf8_is_read_as_utf8(local_receiver):
+    """curl sends `?identifier=urn:café` as it was typed, not percent-encoded."""
+    context = {"category": "Changes", "source": "ci", "element_identifiers": ["urn:café"]}
+    assert post(local_receiver, good_payload(context=context)).status_code == 200
+    assert post(local_receiver, good_payload()).status_code == 200
+    port = int(local_receiver.url.rsplit(":", 1)[1].split("/")[0])
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+        asked = f"GET /events?identifier=urn:café HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        connection.sendall(f"{asked}Connection: close\r\n\r\n".encode())
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), head
+    (stored,) = json.loads(body)
+    assert stored["event"]["context"]["element_identifiers"] == ["urn:café"]
+
+
 def test_filters_and_clear(local_receiver, run_script):
     env = sender_env(local_receiver)
     run_script("stac-events", "event", "send", "DeployEvent", "--title", "one", "-i", "urn:a",

@@ -548,7 +548,7 @@ class _Handler(BaseHTTPRequestHandler):
             version = words[-1] if len(words) >= 3 else "HTTP/0.9"
             message = f"{shortened(version, 60)} is not spoken here; send HTTP/1.1"
         elif code == HTTPStatus.BAD_REQUEST and self.command is None:  # the request line
-            message = (f"{shortened(self.requestline, 60)!r} is not a request line; send "
+            message = (f"{shortened(_as_sent(self.requestline), 60)!r} is not a request line; send "
                        f"METHOD PATH HTTP/1.1")  # fmt: skip
         elif code == HTTPStatus.NOT_IMPLEMENTED:  # http.server would quote it whole
             message = f"the method {shortened(self.command or '', 60)!r} is not answered here"
@@ -560,7 +560,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if not self._has_body():
                 self._arrived()
-            target = _target(self.path)
+            target = _target(_as_sent(self.path))
             path = target.path.rstrip("/") or "/"
             query = self._query = parse_qs(target.query, keep_blank_values=True)
             self._check_origin()
@@ -918,6 +918,15 @@ def _cleared(last: int, after: Optional[int]) -> bool:
     """Whether the newest id stored is below the `after` a client asked with: what it saw
     was deleted, and it should look afresh rather than wait."""
     return after is not None and last < after
+
+
+def _as_sent(path: str) -> str:
+    """The request's target as the sender wrote it: http.server decodes the request line as
+    ISO-8859-1, so a query with raw UTF-8 (`?type=CaféEvent` not percent-encoded, as curl
+    sends it) would be read as `CafÃ©Event`; bytes that are not UTF-8 become U+FFFD."""
+    if path.isascii():
+        return path
+    return path.encode("iso-8859-1").decode("utf-8", "replace")
 
 
 def _target(path: str) -> SplitResult:
