@@ -9,6 +9,7 @@ from typing import Any, Iterable, List, Optional, Set
 from urllib.parse import quote, quote_plus
 
 MASK = "***"
+_ESCAPE = re.compile(r"%[0-9A-F]{2}")
 
 # Whatever the key is, an `api_key=` query value is masked even when it is not ours to know;
 # so is the password of an address's user info (`https://user:password@host`).
@@ -51,10 +52,11 @@ def forms_of(secret: str) -> List[str]:
         forms |= {quoted, json.dumps(quoted)[1:-1], json.dumps(quoted, ensure_ascii=False)[1:-1]}
     for errors in ("surrogateescape", "surrogatepass"):
         try:
-            forms |= {quote(secret, safe="", errors=errors),
-                      quote_plus(secret, errors=errors)}  # fmt: skip
+            encoded = {quote(secret, safe="", errors=errors), quote_plus(secret, errors=errors)}
         except UnicodeEncodeError:
             continue
+        # and with lower-case hex digits (`%2f`), which some servers write
+        forms |= encoded | {_ESCAPE.sub(lambda hex: hex[0].lower(), form) for form in encoded}
         break
     return sorted((form for form in forms if form), key=len, reverse=True)
 

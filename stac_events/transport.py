@@ -34,6 +34,21 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("stac_events.transport")
 
+
+class _QueryKeysMasked(logging.Filter):
+    """Masks every `api_key=` value in urllib3's lines, wherever they are shown: urllib3
+    logs each request line, key and all, and a program that calls stac-events and logs at
+    DEBUG itself would show it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "api_key=" in message.lower():
+            record.msg, record.args = redact(message), ()
+        return True
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_QueryKeysMasked())
+
 USER_AGENT = f"stac-events/{__version__}"
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 # Answers that fault the payload itself; any other refusal (401, 403, 404, 405, 3xx, ...)
@@ -162,19 +177,23 @@ class Watchdog:
                     socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
-def _no_proxy_in_the_clear(target: Target) -> None:
-    """A `ConfigError` when the extra headers would reach a proxy as they are: an
-    `http://` receiver's requests go to the proxy whole, while an `https://` one's pass
-    through it in a TLS tunnel it cannot read."""
+def _plain_proxy(address: str) -> Optional[str]:
+    """The proxy that an `http://` address's requests go to whole, as the environment
+    names it (`HTTP_PROXY`, `ALL_PROXY`, less `NO_PROXY`); None when they go straight to
+    the host, or (`https://`) pass through a proxy in a TLS tunnel it cannot read."""
     from urllib.parse import urlsplit
 
     import requests.utils
 
-    if urlsplit(target.address).scheme.lower() != "http":
-        return
-    proxy = requests.utils.select_proxy(
-        target.address, requests.utils.get_environ_proxies(target.address)
-    )
+    if urlsplit(address).scheme.lower() != "http":
+        return None
+    proxies = requests.utils.get_environ_proxies(address)
+    return requests.utils.select_proxy(address, proxies) or None
+
+
+def _no_proxy_in_the_clear(target: Target) -> None:
+    """A `ConfigError` when the extra headers would reach a proxy as they are."""
+    proxy = _plain_proxy(target.address)
     if proxy:
         raise ConfigError(
             f"the extra headers would go in the clear to the proxy at {redact(proxy)}, "
@@ -380,20 +399,21 @@ class Sender:
             lines.append(f"(and {len(items) - DEBUG_HEADERS} more headers)")
         reason = one_line(_excerpt(response.reason or "", self.target))
         log.debug("answer: %d %s\n  %s", response.status_code, reason, "\n  ".join(lines))
-        encoding = response.headers.get("Content-Encoding", "").strip().lower() or None
+        given = response.headers.get("Content-Encoding", "").strip()
         if not said:
             log.debug("answer body: none read")
             return
         cut = " (the first 64 KiB read)" if len(said) >= ANSWER_BYTES else ""
-        decoded = _decoded(said, encoding or "")
+        decoded = _decoded(said, given.lower())
+        shown = one_line(_excerpt(given, self.target, 40))  # masked before anything else
         if decoded is None:
-            shown = one_line(_excerpt(encoding or "", self.target, 40))
             log.debug("answer body (%d bytes%s): in %s, not shown", len(said), cut, shown)
             return
         text, _ = _shown_body(decoded, None, secrets, limit=DEBUG_ANSWER_CHARS,
                               charset=response.encoding)  # fmt: skip
         if decoded is not said:
-            cut += f", {len(decoded)} once {encoding} is undone"
+            more = "more than " if len(decoded) >= ANSWER_BYTES else ""
+            cut += f", {more}{len(decoded)} once {shown} is undone"
         log.debug("answer body (%d bytes%s):\n%s", len(said), cut, text)
 
     def _too_slow(self, limit: float, attempts: int) -> DeliveryError:
@@ -441,8 +461,10 @@ class Sender:
             )
         unreadable = _unreadable_answer(error)
         if unreadable is not None:
-            what = _excerpt(redact(unreadable, *self.target.secrets), self.target, 120)
-            return DeliveryError(f"{host} answered, but not in HTTP that can be read: {what}",
+            what = _excerpt(unreadable, self.target, 120)
+            proxy = _plain_proxy(self.target.address)
+            who = f"the proxy at {host_of(redact(proxy))} (for {host})" if proxy else host
+            return DeliveryError(f"{who} answered, but not in HTTP that can be read: {what}",
                                  attempts=attempts)  # fmt: skip
         if isinstance(error, requests.exceptions.ConnectionError):
             return DeliveryError(
@@ -621,11 +643,15 @@ def _unreadable_answer(error: BaseException) -> Optional[str]:
             break
         if isinstance(cause, http.client.RemoteDisconnected):
             return None  # closed before a first line: no answer
+        if isinstance(cause, http.client.UnknownProtocol):
+            version = str(cause.args[0]) if cause.args else ""
+            return f"it speaks {version.strip()!r}, not HTTP/1"
         if isinstance(cause, http.client.BadStatusLine):
-            line = str(cause.args[0]) if cause.args else ""  # as `line`, which stubs lack
-            return f"its first line is {line.strip()!r}"
-        if isinstance(cause, http.client.LineTooLong):
-            return "a header line longer than 64 KiB"
+            line = str(cause.args[0]).strip() if cause.args else ""  # as `line`, stubs lack it
+            return f"its first line is {line!r}" if line.strip("'") else "its first line is empty"
+        if isinstance(cause, http.client.LineTooLong):  # "... when reading status line"
+            kind = str(cause).rpartition("when reading ")[2].strip() or "line"
+            return f"a {kind} longer than 64 KiB"
         if isinstance(cause, http.client.HTTPException):  # more than 100 headers
             return str(cause).replace("got more than", "more than")
         if isinstance(cause, BaseException):
@@ -770,10 +796,10 @@ def faults_key_or_address(error: RejectedError) -> bool:
 def _said(response: requests.Response, said: bytes, target: Target) -> Tuple[str, List[str]]:
     """What the answer's body says, in one line, and each reason it lists (the local
     receiver's `{"reasons": [{"path", "reason"}]}`): the line shows the first few."""
-    encoding = response.headers.get("Content-Encoding", "").strip().lower()
-    decoded = _decoded(said, encoding)
-    if decoded is None:
-        return f"(a body in {one_line(_excerpt(encoding, target, 40))} that cannot be shown)", []
+    given = response.headers.get("Content-Encoding", "").strip()
+    decoded = _decoded(said, given.lower())
+    if decoded is None:  # the encoding named as it came: masked, then cut
+        return f"(a body in {one_line(_excerpt(given, target, 40))} that cannot be shown)", []
     said = decoded
     reasons = [_excerpt(reason, target) for reason in _reasons(response, said)]
     if reasons:

@@ -9,7 +9,11 @@ import io
 import json
 import logging
 import re
+import socket
+import threading
 from pathlib import Path
+from typing import List
+from urllib.parse import quote
 
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
@@ -145,6 +149,77 @@ def test_a_debug_run_leaves_no_log_behind_in_the_process(tmp_path: Path, receive
     assert logging.getLogger("stac_events").level == logging.NOTSET
 
 
+def test_debug_runs_in_threads_leave_the_loggers_as_they_were(tmp_path: Path, raw_receiver):
+    """Two runs at once, in threads of one process, the first begun ending first: each
+    one's end takes its own handler off, and the last one's puts the levels back."""
+    first_asked, first_done = threading.Event(), threading.Event()
+
+    def answer(connection: socket.socket, body: bytes) -> None:
+        if b'"msg_title":"first"' in body:
+            first_asked.set()
+        else:
+            first_done.wait(timeout=30)  # the second run ends after the first
+        connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+
+    receiver = raw_receiver(answer)
+    environ = {"STAC_EVENTS_RECEIVER_URL": f"{receiver.url}/receiver",
+               "STAC_EVENTS_API_KEY": API_KEY}  # fmt: skip
+    statuses: List[int] = []
+
+    def run(title: str) -> None:
+        environment = isolated_environment(tmp_path / title, environ=environ)
+        statuses.append(main(["event", "send", "DeployEvent", "--title", title, "--debug"],
+                             environment))  # fmt: skip
+
+    first = threading.Thread(target=run, args=("first",))
+    first.start()
+    assert first_asked.wait(timeout=30)  # its log is on when the second one's begins
+    second = threading.Thread(target=run, args=("second",))
+    second.start()
+    first.join(timeout=60)
+    first_done.set()
+    second.join(timeout=60)
+    assert statuses == [0, 0]
+    for name in ("stac_events", "urllib3"):
+        logger = logging.getLogger(name)
+        assert (logger.level, logger.propagate) == (logging.NOTSET, True), name
+        assert not [h for h in logger.handlers if not isinstance(h, logging.NullHandler)]
+
+
+class Kept(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: List[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name.startswith(("stac_events", "urllib3")):  # not the test server's
+            self.lines.append(f"{record.name}: {record.getMessage()}")
+
+
+def test_a_callers_own_log_never_gets_the_key(tmp_path: Path, receiver: HTTPServer):
+    """A program that calls stac-events and logs at DEBUG itself sees urllib3's request
+    lines with the key masked; during a --debug run, none: they go to its stderr alone."""
+    root, kept = logging.getLogger(), Kept()
+    level = root.level
+    root.addHandler(kept)
+    root.setLevel(logging.DEBUG)
+    try:
+        for debug in ([], ["--debug"]):
+            stderr = io.StringIO()
+            environment = isolated_environment(tmp_path, stderr=stderr, environ=env_for(receiver))
+            status = main(["event", "send", "DeployEvent", "--title", "t", *debug], environment)
+            assert status == 0, stderr.getvalue()
+            assert API_KEY not in stderr.getvalue()
+            if not debug:
+                plain = list(kept.lines)
+    finally:
+        root.removeHandler(kept)
+        root.setLevel(level)
+    assert any("api_key=*** HTTP/1.1" in line for line in plain), plain
+    assert kept.lines == plain  # nothing more during the --debug run
+    assert not any(API_KEY in line or quote(API_KEY, safe="") in line for line in kept.lines)
+
+
 def test_debug_shows_a_compressed_answer_decoded(cli: Cli, httpserver: HTTPServer):
     said = f"busy, key {API_KEY}".encode()
     httpserver.expect_request(INTAKE).respond_with_data(
@@ -160,3 +235,11 @@ def test_debug_shows_a_compressed_answer_decoded(cli: Cli, httpserver: HTTPServe
     result = cli("event", "send", "DeployEvent", "--title", "t", "--retries", "0", "--no-spool",
                  "--debug", env=env_for(httpserver), expect=5)  # fmt: skip
     assert "answer body (2 bytes): in br, not shown\n" in result.stderr
+    httpserver.clear()
+    bomb = gzip.compress(b"x" * 1_000_000)
+    httpserver.expect_request(INTAKE).respond_with_data(
+        bomb, status=503, headers={"Content-Encoding": "gzip"}
+    )
+    result = cli("event", "send", "DeployEvent", "--title", "t", "--retries", "0", "--no-spool",
+                 "--debug", env=env_for(httpserver), expect=5)  # fmt: skip
+    assert f"({len(bomb)} bytes, more than 65536 once gzip is undone):" in result.stderr

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 import zlib
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
+from urllib.parse import quote
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -113,6 +115,29 @@ def test_an_answer_that_cannot_be_decoded_says_so(
     )
     result = send(cli, env=env_for(httpserver.url_for("/receiver")), expect=4)
     assert f"answered 400 BAD REQUEST: (a body in {encoding} that cannot be shown)" in result.stderr
+
+
+def test_a_key_echoed_url_encoded_in_lower_case_hex_is_masked(cli: Cli, httpserver: HTTPServer):
+    # as some servers write it: each escape's hex digits in lower case
+    echoed = re.sub("%[0-9A-F]{2}", lambda escape: escape[0].lower(), quote(API_KEY, safe=""))
+    assert echoed != quote(API_KEY, safe="")
+    httpserver.expect_request(INTAKE).respond_with_data(f"bad key {echoed}", status=401)
+    result = send(cli, env=env_for(httpserver.url_for("/receiver")), expect=4)
+    assert "answered 401 UNAUTHORIZED: bad key ***" in result.stderr
+    assert echoed not in result.output
+
+
+def test_an_encoding_that_names_the_key_is_masked(cli: Cli, httpserver: HTTPServer):
+    """A receiver may echo anything in any header: the name is masked as it came, before
+    it is compared with the encodings that can be undone."""
+    httpserver.expect_request(INTAKE).respond_with_data(
+        b"x", status=400, headers={"Content-Encoding": API_KEY}
+    )
+    result = cli("event", "send", "DeployEvent", "--title", "t", "--debug", "-o", "json",
+                 env=env_for(httpserver.url_for("/receiver")), expect=4)  # fmt: skip
+    assert "answered 400 BAD REQUEST: (a body in *** that cannot be shown)" in result.stdout
+    assert "answer body (1 bytes): in ***, not shown" in result.stderr
+    assert no_secret(result, [API_KEY, API_KEY.lower(), API_KEY.upper()])
 
 
 @pytest.mark.slow

@@ -261,6 +261,9 @@ def test_an_answer_that_never_ends_takes_no_memory(
          + b"Content-Length: 0\r\n\r\n", "more than 100 headers"),
         (b"HTTP/1.1 202 Accepted\r\nX-Long: " + b"y" * 70000 + b"\r\n\r\n",
          "a header line longer than 64 KiB"),
+        (b"HTTP/1.1 400 " + b"A" * 70000 + b"\r\n\r\n", "a status line longer than 64 KiB"),
+        (b"HTTP/2.0 400 Bad\r\n\r\n", "it speaks 'HTTP/2.0', not HTTP/1"),
+        (b"   \r\n\r\n", "its first line is empty"),
     ],
 )  # fmt: skip
 def test_an_answer_that_is_not_http_is_told_from_no_answer(
@@ -277,6 +280,19 @@ def test_an_answer_that_is_not_http_is_told_from_no_answer(
     result = cli("event", "send", "DeployEvent", "--title", "t", "--retries", "0",
                  env=raw_env(closed), expect=75)  # fmt: skip
     assert "the connection was closed before an answer came" in result.stderr
+
+
+def test_an_answer_that_is_not_http_through_a_proxy_names_the_proxy(run_script, raw_receiver):
+    proxy = raw_receiver(lambda connection, body: connection.sendall(b"SSH-2.0-proxy\r\n"))
+    environ = {"STAC_EVENTS_RECEIVER_URL": "http://receiver.invalid/receiver",
+               "STAC_EVENTS_API_KEY": API_KEY, "HTTP_PROXY": proxy.url}  # fmt: skip
+    result = run_script("stac-events", "event", "send", "DeployEvent", "--title", "t",
+                        "--retries", "0", "--no-spool", env=environ, expect=5)  # fmt: skip
+    where = proxy.url.removeprefix("http://")
+    assert result.stderr == (
+        f"stac-events: error: the proxy at {where} (for receiver.invalid) answered, but not in "
+        "HTTP that can be read: its first line is 'SSH-2.0-proxy'; nothing was queued\n"
+    )
 
 
 def test_a_spool_file_larger_than_any_request_is_set_aside(

@@ -12,7 +12,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 import pytest
 import requests
@@ -359,22 +359,40 @@ def test_20_concurrent_senders_of_500_events_store_exactly_10000(receiver_factor
     assert len(listed.stdout.splitlines()) == 10_000
 
 
-def test_a_query_in_raw_utf8_is_read_as_utf8(local_receiver):
-    """curl sends `?identifier=urn:café` as it was typed, not percent-encoded."""
-    context = {"category": "Changes", "source": "ci", "element_identifiers": ["urn:café"]}
-    assert post(local_receiver, good_payload(context=context)).status_code == 200
-    assert post(local_receiver, good_payload()).status_code == 200
-    port = int(local_receiver.url.rsplit(":", 1)[1].split("/")[0])
+def raw_request(receiver: Any, line: bytes) -> Tuple[bytes, bytes]:
+    """Send `line` as the request line, as it is, and return the answer's head and body."""
+    port = int(receiver.url.rsplit(":", 1)[1].split("/")[0])
     with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
-        asked = f"GET /events?identifier=urn:café HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-        connection.sendall(f"{asked}Connection: close\r\n\r\n".encode())
+        connection.sendall(
+            line + f"\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n".encode()
+        )
         answer = b""
         while chunk := connection.recv(65536):
             answer += chunk
     head, _, body = answer.partition(b"\r\n\r\n")
+    return head, body
+
+
+@pytest.mark.parametrize("identifier", ["urn:café", "urn:voilà", "urn:Åland", "urn:ą"])
+def test_a_query_in_raw_utf8_is_read_as_utf8(local_receiver, identifier: str):
+    """curl sends `?identifier=urn:café` as it was typed, not percent-encoded; in `à`, `Å`
+    and `ą` is a byte that ISO-8859-1 takes for white space."""
+    context = {"category": "Changes", "source": "ci", "element_identifiers": [identifier]}
+    assert post(local_receiver, good_payload(context=context)).status_code == 200
+    assert post(local_receiver, good_payload()).status_code == 200
+    head, body = raw_request(
+        local_receiver, f"GET /events?identifier={identifier} HTTP/1.1".encode()
+    )
     assert head.startswith(b"HTTP/1.1 200"), head
     (stored,) = json.loads(body)
-    assert stored["event"]["context"]["element_identifiers"] == ["urn:café"]
+    assert stored["event"]["context"]["element_identifiers"] == [identifier]
+
+
+def test_a_request_line_refused_is_quoted_without_its_key(local_receiver):
+    head, body = raw_request(local_receiver, b"POST /x?api_key=RecvK3y-Zq \xff\xfe HTTP/1.1")
+    assert head.startswith(b"HTTP/1.1 400"), head
+    assert "api_key=***" in json.loads(body)["error"]
+    assert b"RecvK3y" not in body
 
 
 def test_filters_and_clear(local_receiver, run_script):

@@ -11,6 +11,7 @@ so that neither can end in exit 1.
 
 from __future__ import annotations
 
+import _thread
 import errno
 import io
 import json
@@ -40,6 +41,14 @@ if TYPE_CHECKING:
 
 PROGRESS_MIN_EVENTS = 1000  # smaller inputs are sent before a bar would be worth reading
 _ANSI = {"red": "31", "yellow": "33"}
+
+
+# The `--debug` runs of the process (main may be called in threads) and how the loggers
+# were before the first of them.
+_DEBUG_LOGGERS = ("stac_events", "urllib3")
+_DEBUG_LOG_LOCK = _thread.allocate_lock()
+_DEBUG_LOGS: List[Any] = []
+_DEBUG_LOGGERS_WERE: List[Tuple[Any, int, bool]] = []
 
 
 class ReaderGone(Exception):
@@ -146,8 +155,7 @@ class Output:
         self._masked_for: List[str] = []
         self._covering: Tuple[Sequence[str], List[str]] = ((), [])
         self._covers = False
-        # The debug log's handler and the levels it replaced, taken back by `end_debug_log`
-        self._debug_log: Optional[Tuple[Any, List[Tuple[Any, int]]]] = None
+        self._debug_log: Optional[Any] = None  # its handler, taken off by `end_debug_log`
 
     # stderr: messages for people
 
@@ -319,22 +327,36 @@ class Output:
             return
         handler = logging.StreamHandler(self.env.stderr)
         handler.setFormatter(MaskingFormatter("debug: %(name)s: %(message)s"))
-        loggers = [logging.getLogger(name) for name in ("stac_events", "urllib3")]
-        self._debug_log = (handler, [(logger, logger.level) for logger in loggers])
-        for logger in loggers:
-            logger.setLevel(logging.DEBUG)
-            logger.addHandler(handler)
+        self._debug_log = handler
+        with _DEBUG_LOG_LOCK:
+            if not _DEBUG_LOGS:  # the first of the runs in the process: keep how they were
+                for logger in map(logging.getLogger, _DEBUG_LOGGERS):
+                    _DEBUG_LOGGERS_WERE.append((logger, logger.level, logger.propagate))
+                    # to this run's stderr alone, not also to a caller's own handlers
+                    logger.setLevel(logging.DEBUG)
+                    logger.propagate = False
+            _DEBUG_LOGS.append(handler)
+            for name in _DEBUG_LOGGERS:
+                logging.getLogger(name).addHandler(handler)
 
     def end_debug_log(self) -> None:
-        """Take the debug log's handler off again, and the levels back: a later run in the
-        same process (`main` called again) logs only what it asks for, and where it asks."""
-        if self._debug_log is None:
+        """Take the debug log's handler off again, and, when no other run in the process
+        logs, the loggers' levels back: a later run in the same process (`main` called
+        again) logs only what it asks for, and where it asks."""
+        import logging
+
+        handler, self._debug_log = self._debug_log, None
+        if handler is None:
             return
-        handler, levels = self._debug_log
-        self._debug_log = None
-        for logger, level in levels:
-            logger.removeHandler(handler)
-            logger.setLevel(level)
+        with _DEBUG_LOG_LOCK:
+            for name in _DEBUG_LOGGERS:
+                logging.getLogger(name).removeHandler(handler)
+            _DEBUG_LOGS.remove(handler)
+            if not _DEBUG_LOGS:
+                for logger, level, propagate in _DEBUG_LOGGERS_WERE:
+                    logger.setLevel(level)
+                    logger.propagate = propagate
+                _DEBUG_LOGGERS_WERE.clear()
 
     def data(self, document: Any) -> None:
         """One JSON document on stdout (see `data_on_stderr`), for scripts; secrets masked."""

@@ -24,6 +24,7 @@ import io
 import ipaddress
 import json
 import math
+import re
 import secrets
 import select
 import socket
@@ -62,6 +63,7 @@ from stac_events.receiver.rules import (
     check_valid_body,
 )
 from stac_events.receiver.store import Filters, Store
+from stac_events.redact import redact
 
 INTAKE_PATHS = ("/stsAgent/intake", "/receiver/stsAgent/intake")
 EVENTS_PATH = "/events"
@@ -494,6 +496,8 @@ class _Handler(BaseHTTPRequestHandler):
         """http.server's reading of the request line and headers, for HTTP/1.x only: an
         HTTP/0.9 answer has no status line, and HTTP/2 is another protocol."""
         self.command = None  # type: ignore[assignment]  # the last request's; as http.server does
+        if not self.raw_requestline.isascii():
+            self.raw_requestline = _percent_encoded(self.raw_requestline)
         self.requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
         if self._wait.cut:  # the line came in part
             self.send_error(HTTPStatus.REQUEST_TIMEOUT)
@@ -548,7 +552,7 @@ class _Handler(BaseHTTPRequestHandler):
             version = words[-1] if len(words) >= 3 else "HTTP/0.9"
             message = f"{shortened(version, 60)} is not spoken here; send HTTP/1.1"
         elif code == HTTPStatus.BAD_REQUEST and self.command is None:  # the request line
-            message = (f"{shortened(_as_sent(self.requestline), 60)!r} is not a request line; send "
+            message = (f"{shortened(redact(self.requestline), 60)!r} is not a request line; send "
                        f"METHOD PATH HTTP/1.1")  # fmt: skip
         elif code == HTTPStatus.NOT_IMPLEMENTED:  # http.server would quote it whole
             message = f"the method {shortened(self.command or '', 60)!r} is not answered here"
@@ -560,7 +564,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if not self._has_body():
                 self._arrived()
-            target = _target(_as_sent(self.path))
+            target = _target(self.path)
             path = target.path.rstrip("/") or "/"
             query = self._query = parse_qs(target.query, keep_blank_values=True)
             self._check_origin()
@@ -920,13 +924,15 @@ def _cleared(last: int, after: Optional[int]) -> bool:
     return after is not None and last < after
 
 
-def _as_sent(path: str) -> str:
-    """The request's target as the sender wrote it: http.server decodes the request line as
-    ISO-8859-1, so a query with raw UTF-8 (`?type=CaféEvent` not percent-encoded, as curl
-    sends it) would be read as `CafÃ©Event`; bytes that are not UTF-8 become U+FFFD."""
-    if path.isascii():
-        return path
-    return path.encode("iso-8859-1").decode("utf-8", "replace")
+_NOT_ASCII = re.compile(rb"[\x80-\xff]")
+
+
+def _percent_encoded(line: bytes) -> bytes:
+    """A request line with each byte outside ASCII percent-encoded, as a browser sends a
+    query typed in UTF-8. curl sends `?type=Voilà` raw; http.server would read it as
+    ISO-8859-1 (`VoilÃ`) and split the line at the bytes that are white space there (0x85
+    and 0xA0 are inside `Å` and `à`). Encoded, the query is read as UTF-8 by `parse_qs`."""
+    return _NOT_ASCII.sub(lambda byte: b"%%%02X" % byte[0][0], line)
 
 
 def _target(path: str) -> SplitResult:
@@ -935,7 +941,7 @@ def _target(path: str) -> SplitResult:
     try:
         return urlsplit(path)
     except ValueError:
-        raise _Problem(400, f"{one_line(shortened(path, 60))!r} is not a path to ask for",
+        raise _Problem(400, f"{one_line(shortened(redact(path), 60))!r} is not a path to ask for",
                        close=True) from None  # fmt: skip
 
 
