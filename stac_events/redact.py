@@ -52,7 +52,11 @@ def forms_of(secret: str) -> List[str]:
         forms |= {quoted, json.dumps(quoted)[1:-1], json.dumps(quoted, ensure_ascii=False)[1:-1]}
     for errors in ("surrogateescape", "surrogatepass"):
         try:
-            encoded = {quote(secret, safe="", errors=errors), quote_plus(secret, errors=errors)}
+            encoded = {
+                quote(secret, safe="", errors=errors),
+                quote_plus(secret, errors=errors),
+                quote(secret, errors=errors),
+            }  # `/` left as it is: quote's default
         except UnicodeEncodeError:
             continue
         # and with lower-case hex digits (`%2f`), which some servers write

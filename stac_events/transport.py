@@ -41,7 +41,10 @@ class _QueryKeysMasked(logging.Filter):
     DEBUG itself would show it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except Exception:  # logging reports a record it cannot format itself
+            return True
         if "api_key=" in message.lower():
             record.msg, record.args = redact(message), ()
         return True

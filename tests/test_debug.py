@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import List
 from urllib.parse import quote
 
+import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -193,7 +194,10 @@ class Kept(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.name.startswith(("stac_events", "urllib3")):  # not the test server's
-            self.lines.append(f"{record.name}: {record.getMessage()}")
+            try:
+                self.lines.append(f"{record.name}: {record.getMessage()}")
+            except TypeError:
+                self.handleError(record)  # as logging's own handlers do
 
 
 def test_a_callers_own_log_never_gets_the_key(tmp_path: Path, receiver: HTTPServer):
@@ -243,3 +247,26 @@ def test_debug_shows_a_compressed_answer_decoded(cli: Cli, httpserver: HTTPServe
     result = cli("event", "send", "DeployEvent", "--title", "t", "--retries", "0", "--no-spool",
                  "--debug", env=env_for(httpserver), expect=5)  # fmt: skip
     assert f"({len(bomb)} bytes, more than 65536 once gzip is undone):" in result.stderr
+
+
+def test_urllib3_lines_that_cannot_be_formatted_are_left_to_logging(
+    capsys: pytest.CaptureFixture[str],
+):
+    """The masking of urllib3's lines raises nothing into the code that logs: a record
+    that cannot be formatted is reported by logging itself, as without stac-events."""
+    import stac_events.transport  # noqa: F401  # what puts the masking on urllib3's logger
+
+    logger, kept = logging.getLogger("urllib3.connectionpool"), Kept()
+    logger.addHandler(kept)
+    level = logger.level
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False  # pytest's own handlers raise what logging would report
+    try:
+        logger.debug("%d", "not a number")  # raises nothing here
+        logger.debug("POST /x?api_key=%s HTTP/1.1", "Zk3yS3cr3t-QQ9")
+    finally:
+        logger.removeHandler(kept)
+        logger.setLevel(level)
+        logger.propagate = True
+    assert kept.lines == ["urllib3.connectionpool: POST /x?api_key=*** HTTP/1.1"]
+    assert "--- Logging error ---" in capsys.readouterr().err
