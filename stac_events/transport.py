@@ -362,7 +362,7 @@ class Sender:
                 verify=self.options.tls_verify,
                 stream=True,  # the body is read below, a bounded part of it
             )
-            said = _bounded_body(response)
+            said = _Body.read(response)
             if log.isEnabledFor(logging.DEBUG):
                 self._log_answer(response, said)
         except requests.exceptions.RequestException as error:
@@ -392,7 +392,7 @@ class Sender:
         what = f"{len(body)} bytes" + (f", {more}{size} once gzip is undone" if encoding else "")
         log.debug("request body (%s):\n%s", what, text)
 
-    def _log_answer(self, response: requests.Response, said: bytes) -> None:
+    def _log_answer(self, response: requests.Response, said: _Body) -> None:
         """--debug: the answer's status, headers and the start of its body, masked."""
         secrets = self.target.secrets
         items = list(response.headers.items())
@@ -402,22 +402,21 @@ class Sender:
             lines.append(f"(and {len(items) - DEBUG_HEADERS} more headers)")
         reason = one_line(_excerpt(response.reason or "", self.target))
         log.debug("answer: %d %s\n  %s", response.status_code, reason, "\n  ".join(lines))
-        given = response.headers.get("Content-Encoding", "").strip()
-        if not said:
+        read, decoded = said.read_bytes, said.decoded
+        if not read:
             log.debug("answer body: none read")
             return
-        cut = " (the first 64 KiB read)" if len(said) >= ANSWER_BYTES else ""
-        decoded = _decoded(said, given.lower())
-        shown = one_line(_excerpt(given, self.target, 40))  # masked before anything else
+        cut = " (the first 64 KiB read)" if len(read) >= ANSWER_BYTES else ""
+        encoding = said.shown_encoding(self.target)
         if decoded is None:
-            log.debug("answer body (%d bytes%s): in %s, not shown", len(said), cut, shown)
+            log.debug("answer body (%d bytes%s): in %s, not shown", len(read), cut, encoding)
             return
         text, _ = _shown_body(decoded, None, secrets, limit=DEBUG_ANSWER_CHARS,
                               charset=response.encoding)  # fmt: skip
-        if decoded is not said:
+        if decoded is not read:
             more = "more than " if len(decoded) >= ANSWER_BYTES else ""
-            cut += f", {more}{len(decoded)} once {shown} is undone"
-        log.debug("answer body (%d bytes%s):\n%s", len(said), cut, text)
+            cut += f", {more}{len(decoded)} once {encoding} is undone"
+        log.debug("answer body (%d bytes%s):\n%s", len(read), cut, text)
 
     def _too_slow(self, limit: float, attempts: int) -> DeliveryError:
         host = host_of(self.target.address)
@@ -707,7 +706,7 @@ def _bounded_body(response: requests.Response) -> bytes:
 
 
 def _status_error(
-    response: requests.Response, said: bytes, target: Target, attempts: int
+    response: requests.Response, said: _Body, target: Target, attempts: int
 ) -> Optional[StacEventsError]:
     """None for a 2xx; else the error the answer (`said`: its body, or the start of it)
     amounts to."""
@@ -796,20 +795,38 @@ def faults_key_or_address(error: RejectedError) -> bool:
     return error.status_code not in PAYLOAD_FAULT_STATUSES
 
 
-def _said(response: requests.Response, said: bytes, target: Target) -> Tuple[str, List[str]]:
+def _said(response: requests.Response, body: _Body, target: Target) -> Tuple[str, List[str]]:
     """What the answer's body says, in one line, and each reason it lists (the local
     receiver's `{"reasons": [{"path", "reason"}]}`): the line shows the first few."""
-    given = response.headers.get("Content-Encoding", "").strip()
-    decoded = _decoded(said, given.lower())
-    if decoded is None:  # the encoding named as it came: masked, then cut
-        return f"(a body in {one_line(_excerpt(given, target, 40))} that cannot be shown)", []
-    said = decoded
+    said = body.decoded
+    if said is None:
+        return f"(a body in {body.shown_encoding(target)} that cannot be shown)", []
     reasons = [_excerpt(reason, target) for reason in _reasons(response, said)]
     if reasons:
         shown = "; ".join(reasons[:REASONS_SHOWN])
         more = len(reasons) - REASONS_SHOWN
         return shown + (f" (and {more} more; -o json lists all)" if more > 0 else ""), reasons
     return _excerpt(_text(response, said), target), []
+
+
+class _Body(NamedTuple):
+    """An answer's body: as read (at most `ANSWER_BYTES`: see `_bounded_body`), the
+    Content-Encoding it names, and the body with that undone (None when it cannot be)."""
+
+    read_bytes: bytes
+    encoding: str
+    decoded: Optional[bytes]
+
+    @classmethod
+    def read(cls, response: requests.Response) -> _Body:
+        said = _bounded_body(response)
+        encoding = response.headers.get("Content-Encoding", "").strip()
+        return cls(said, encoding, _decoded(said, encoding.lower()))
+
+    def shown_encoding(self, target: Target) -> str:
+        """The encoding named as it came (a receiver may echo anything): masked, then cut,
+        before anything else is done with it."""
+        return one_line(_excerpt(self.encoding, target, 40))
 
 
 def _decoded(said: bytes, encoding: str) -> Optional[bytes]:

@@ -317,14 +317,14 @@ class Output:
         `end_debug_log`."""
         import logging
 
+        if self._debug_log is not None:
+            return
         mask = self.mask
 
         class MaskingFormatter(logging.Formatter):
             def format(self, record: logging.LogRecord) -> str:
                 return mask(super().format(record))
 
-        if self._debug_log is not None:
-            return
         handler = logging.StreamHandler(self.env.stderr)
         handler.setFormatter(MaskingFormatter("debug: %(name)s: %(message)s"))
         self._debug_log = handler
