@@ -10,11 +10,13 @@ import json
 import signal
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import pytest
+from hypothesis import assume
 
 from stac_events.cli import main
 from stac_events.environment import Environment
@@ -176,6 +178,39 @@ def events_of(payload: Dict[str, Any]) -> List[Dict[str, Any]]:
 def single_event(payload: Dict[str, Any]) -> Dict[str, Any]:
     (event,) = events_of(payload)
     return event
+
+
+def cli_in_a_new_home(environ: Dict[str, str]) -> Cli:
+    """A `Cli` whose home is a new folder under `environ`'s HOME: one for each example of
+    a property, which shares the test's fixtures."""
+    home = Path(tempfile.mkdtemp(dir=environ["HOME"]))
+    return Cli(home=home, environ={**environ, "HOME": str(home)})
+
+
+def left_in(cli: Cli, results: Sequence[Result]) -> Tuple[List[str], List[bytes]]:
+    """What the runs printed, and the bytes of every file left in the home of `cli`."""
+    files = [path.read_bytes() for path in cli.home.rglob("*") if path.is_file()]
+    return [result.output for result in results], files
+
+
+def assert_never_left(
+    left_behind: Callable[[str], Tuple[List[str], List[bytes]]], secret: str, baseline: str
+) -> None:
+    """`secret` in nothing that the runs of `left_behind(secret)` print or write. They run
+    first with `baseline`, a secret nothing holds for its own sake, which must be hidden
+    too: a drawn `secret` that those runs print or write anyway is skipped (`assume`), as
+    Hypothesis draws texts from the package's own literals too (`receiver`,
+    `Content-Type`)."""
+    outputs, files = left_behind(baseline)
+    assert not any(baseline in output for output in outputs), outputs
+    assert not any(baseline.encode() in data for data in files)
+    assume(all(secret not in output for output in outputs))
+    assume(all(secret.encode() not in data for data in files))
+    outputs, files = left_behind(secret)
+    for output in outputs:
+        assert secret not in output, output
+    for data in files:
+        assert secret.encode() not in data, data
 
 
 def no_secret(result: Result, secrets: Sequence[str] = (API_KEY,)) -> bool:
